@@ -1,0 +1,366 @@
+package dev.isolation.cgroups;
+
+import dev.isolation.cgroups.internal.CgroupFs;
+import dev.isolation.cgroups.internal.MountInfo;
+import dev.isolation.cgroups.internal.ProcCgroup;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The cgroup hierarchies of this host as this process sees them, and the factory of
+ * {@link SandboxCgroup}s. Immutable and thread-safe.
+ *
+ * <p>Detection reads {@code /proc/self/mountinfo} (mount point, fs type {@code cgroup} or
+ * {@code cgroup2}, and the v1 controllers in the super options) and {@code /proc/self/cgroup}
+ * (this process's cgroup in each hierarchy), and combines the mount's root (mountinfo field 4)
+ * with the cgroup path, so non-standard mount points, bind-mounted subtrees and containers with a
+ * cgroup namespace work. Each controller is routed to the hierarchy that has it: a v1 hierarchy
+ * when one is bound to it, else cgroup2 when the cgroup2 root lists it in
+ * {@code cgroup.controllers}.
+ *
+ * <p><b>Where sandboxes are created.</b> Sandbox cgroups are named
+ * {@code isolation-<jvm pid>-<counter>}. By default:
+ * <ul>
+ *   <li>v1: a child of this process's own cgroup in each hierarchy.
+ *   <li>v2 when no v2 controller is needed (hybrid hosts: v2 only tracks, freezes, kills): a
+ *       child of this process's own cgroup.
+ *   <li>v2 when controllers are needed and this process is in the (namespace) root {@code /}: a
+ *       child of the root; the controllers must already be enabled in the root's
+ *       {@code cgroup.subtree_control} (this library never writes that file of a cgroup it did
+ *       not create).
+ *   <li>v2 when controllers are needed otherwise: the no-internal-processes rule forbids
+ *       enabling controllers below our own (populated) cgroup, so sandboxes go in a sibling
+ *       subtree {@code <parent of own cgroup>/isolation}, which holds no processes; it is created
+ *       on first use, the needed controllers are enabled in its {@code cgroup.subtree_control},
+ *       and it is left in place for later sandboxes (it is empty between runs).
+ * </ul>
+ * {@link #create(CgroupLimits, Path)} takes an explicit parent instead.
+ *
+ * @implNote cgroup2 {@code cgroup.freeze} needs Linux 5.2, {@code cgroup.kill} 5.14,
+ *     {@code memory.peak} 5.19, {@code pids.peak} about 6.1; each is used when its file exists.
+ */
+public final class CgroupHost {
+    private static final Pattern LEFTOVER = Pattern.compile("isolation-(\\d+)-\\d+");
+    private static final AtomicBoolean LEFTOVERS_CLEANED = new AtomicBoolean();
+    /** The sibling subtree holding v2 sandboxes when our own cgroup holds processes. */
+    static final String V2_SUBTREE = "isolation";
+
+    private final CgroupLayout layout;
+    private final List<Hierarchy> hierarchies;
+    private final Hierarchy v2;
+    private final Map<CgroupController, Hierarchy> routes;
+
+    private CgroupHost(CgroupLayout layout, List<Hierarchy> hierarchies) {
+        this.layout = layout;
+        this.hierarchies = List.copyOf(hierarchies);
+        this.v2 = hierarchies.stream().filter(h -> h.v2).findFirst().orElse(null);
+        Map<CgroupController, Hierarchy> r = new EnumMap<>(CgroupController.class);
+        for (CgroupController c : CgroupController.values()) {
+            hierarchies.stream().filter(h -> !h.v2 && h.has(c)).findFirst()
+                    .or(() -> Optional.ofNullable(v2).filter(h -> h.has(c)))
+                    .ifPresent(h -> r.put(c, h));
+        }
+        this.routes = Collections.unmodifiableMap(r);
+    }
+
+    /**
+     * Detects the hierarchies from {@code /proc/self/mountinfo} and {@code /proc/self/cgroup}.
+     *
+     * @throws CgroupUnavailableException if no cgroup filesystem is mounted
+     */
+    public static CgroupHost detect() throws IOException {
+        return detect(Path.of("/proc/self/mountinfo"), Path.of("/proc/self/cgroup"));
+    }
+
+    /**
+     * Detects the hierarchies from the given files (fixtures in tests). Mount points need not
+     * exist; v2 controllers are read from {@code <mount point>/cgroup.controllers} when it does.
+     *
+     * @throws CgroupUnavailableException if the files show no cgroup hierarchy
+     */
+    public static CgroupHost detect(Path mountinfo, Path procSelfCgroup) throws IOException {
+        List<MountInfo.Mount> mounts = MountInfo.cgroupMounts(mountinfo);
+        List<ProcCgroup.Entry> entries = ProcCgroup.parse(procSelfCgroup);
+        List<Hierarchy> hierarchies = new ArrayList<>();
+        for (ProcCgroup.Entry e : entries) {
+            Optional<MountInfo.Mount> mount = mounts.stream()
+                    .filter(m -> e.isV2() ? m.isV2() : !m.isV2() && m.superOptions().containsAll(e.controllers()))
+                    // Prefer a mount that shows our cgroup (root is a prefix of our path).
+                    .sorted((a, b) -> Boolean.compare(!covers(a.root(), e.path()), !covers(b.root(), e.path())))
+                    .findFirst();
+            if (mount.isEmpty()) {
+                continue;
+            }
+            MountInfo.Mount m = mount.get();
+            Set<String> ctrls = e.isV2() ? readV2Controllers(m.mountPoint()) : e.controllers();
+            hierarchies.add(new Hierarchy(m.isV2(), m.mountPoint(), m.root(), ctrls, e.path()));
+        }
+        boolean hasV1 = hierarchies.stream().anyMatch(h -> !h.v2);
+        boolean hasV2 = hierarchies.stream().anyMatch(h -> h.v2);
+        if (!hasV1 && !hasV2) {
+            throw new CgroupUnavailableException("no cgroup filesystem is mounted for this process (" + mountinfo
+                    + " lists no cgroup/cgroup2 mount matching " + procSelfCgroup
+                    + "): mount cgroup2 at /sys/fs/cgroup (mount -t cgroup2 none /sys/fs/cgroup)");
+        }
+        CgroupLayout layout = hasV1 && hasV2 ? CgroupLayout.HYBRID : hasV1 ? CgroupLayout.LEGACY : CgroupLayout.UNIFIED;
+        return new CgroupHost(layout, hierarchies);
+    }
+
+    private static boolean covers(String root, String path) {
+        return root.equals("/") || path.equals(root) || path.startsWith(root + "/");
+    }
+
+    static Set<String> readV2Controllers(Path dir) throws CgroupException {
+        return words(CgroupFs.readIfExists(dir.resolve("cgroup.controllers"), null).orElse(""));
+    }
+
+    static Set<String> words(String s) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String w : s.trim().split("\\s+")) {
+            if (!w.isEmpty()) {
+                out.add(w);
+            }
+        }
+        return out;
+    }
+
+    /** The host layout. */
+    public CgroupLayout layout() {
+        return layout;
+    }
+
+    List<Hierarchy> hierarchies() {
+        return hierarchies;
+    }
+
+    Optional<Hierarchy> v2() {
+        return Optional.ofNullable(v2);
+    }
+
+    Optional<Hierarchy> route(CgroupController c) {
+        return Optional.ofNullable(routes.get(c));
+    }
+
+    /** Describes the layout, the hierarchies and each controller's usability; reads files only. */
+    public HostReport probe() {
+        List<HostReport.Hierarchy> hs = new ArrayList<>();
+        for (Hierarchy h : hierarchies) {
+            hs.add(new HostReport.Hierarchy(h.version(), h.mountPoint, h.controllers, h.ownPath, h.ownDir()));
+        }
+        List<HostReport.ControllerStatus> cs = new ArrayList<>();
+        for (CgroupController c : CgroupController.values()) {
+            cs.add(status(c));
+        }
+        String release;
+        try {
+            release = Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
+        } catch (IOException e) {
+            release = "unknown";
+        }
+        return new HostReport(layout, release, hs, cs);
+    }
+
+    private HostReport.ControllerStatus status(CgroupController c) {
+        Hierarchy h = routes.get(c);
+        if (h == null) {
+            String why = c == CgroupController.DEVICES && layout == CgroupLayout.UNIFIED
+                    ? "cgroup v2 has no devices controller (eBPF device programs are not supported): device rules need a v1 devices hierarchy"
+                    : "not available: mount it (mount -t cgroup -o " + c.v1Name() + " cgroup /sys/fs/cgroup/" + c.v1Name()
+                    + ")" + (c.v2Name().isPresent() ? " or make it available in the cgroup2 root" : "");
+            return new HostReport.ControllerStatus(c, Optional.empty(), Optional.empty(), false, why);
+        }
+        Path own = h.ownDir();
+        if (!h.v2 || c.isV2Core()) {
+            return writable(c, h, own, (h.v2 ? "core cgroup2 feature" : "v1") + ", sandboxes under " + own);
+        }
+        String name = c.v2Name().orElseThrow();
+        if (h.ownIsRoot()) {
+            Path ctl = own.resolve("cgroup.subtree_control");
+            boolean enabled = words(readQuietly(ctl)).contains(name);
+            if (!enabled) {
+                return new HostReport.ControllerStatus(c, Optional.of(2), Optional.of(own), false,
+                        "not enabled in " + ctl + ": echo +" + name + " > " + ctl);
+            }
+            return writable(c, h, own, "enabled in " + ctl);
+        }
+        Path parent = own.getParent();
+        boolean available = words(readQuietly(own.resolve("cgroup.controllers"))).contains(name);
+        if (!available) {
+            Path ctl = parent.resolve("cgroup.subtree_control");
+            return new HostReport.ControllerStatus(c, Optional.of(2), Optional.of(parent.resolve(V2_SUBTREE)), false,
+                    "not enabled in " + ctl + ": echo +" + name + " > " + ctl);
+        }
+        return writable(c, h, parent, "sandboxes go in " + parent.resolve(V2_SUBTREE) + " (no-internal-processes rule)");
+    }
+
+    private static HostReport.ControllerStatus writable(CgroupController c, Hierarchy h, Path dir, String detail) {
+        Optional<Integer> v = Optional.of(h.version());
+        if (!Files.isDirectory(dir)) {
+            return new HostReport.ControllerStatus(c, v, Optional.of(dir), false, dir + " does not exist");
+        }
+        if (!Files.isWritable(dir)) {
+            return new HostReport.ControllerStatus(c, v, Optional.of(dir), false, dir
+                    + " is not writable: run as root, delegate it to this user (chown), or remount /sys/fs/cgroup read-write");
+        }
+        return new HostReport.ControllerStatus(c, v, Optional.of(dir), true, detail);
+    }
+
+    private static String readQuietly(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /**
+     * Creates a sandbox cgroup with these limits under the default parent (see the class
+     * comment). On first use in this JVM it first calls {@link #cleanLeftovers()}, ignoring its
+     * failures.
+     *
+     * @throws CgroupUnavailableException if a limit needs something this host lacks (unless
+     *     best effort) or the parent is not writable
+     * @throws CgroupException if the kernel rejects a value; nothing is left behind
+     */
+    public SandboxCgroup create(CgroupLimits limits) throws IOException {
+        return createUnder(limits, null);
+    }
+
+    /**
+     * Creates a sandbox cgroup under an explicit parent cgroup, e.g. {@code Path.of("/jobs")}:
+     * a path relative to each hierarchy's root (as in /proc/self/cgroup), used in every
+     * hierarchy. The parent must exist in each; on v2 the needed controllers must already be
+     * enabled in its {@code cgroup.subtree_control} (it is not ours to change).
+     */
+    public SandboxCgroup create(CgroupLimits limits, Path parent) throws IOException {
+        String p = parent.toString();
+        return createUnder(limits, p.startsWith("/") ? p : "/" + p);
+    }
+
+    private SandboxCgroup createUnder(CgroupLimits limits, String parent) throws IOException {
+        if (LEFTOVERS_CLEANED.compareAndSet(false, true)) {
+            try {
+                cleanLeftovers();
+            } catch (IOException e) {
+                // A leftover we cannot remove must not stop new sandboxes; the next JVM retries.
+            }
+        }
+        return SandboxCgroup.create(this, limits, parent);
+    }
+
+    /** Directories in which default sandboxes (and so leftovers) live. */
+    private Set<Path> sandboxParents() {
+        Set<Path> out = new LinkedHashSet<>();
+        for (Hierarchy h : hierarchies) {
+            out.add(h.ownDir());
+            if (h.v2 && !h.ownIsRoot()) {
+                out.add(h.ownDir().getParent().resolve(V2_SUBTREE));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Removes sandbox cgroups left by JVMs that died without closing them: directories named
+     * {@code isolation-<pid>-<n>} in the default sandbox parents whose pid is no longer alive.
+     * Processes still inside are killed first (v2 {@code cgroup.kill}, else SIGKILL to each pid).
+     * Directories of live pids, including this JVM's, are never touched.
+     *
+     * @implNote A pid from another pid namespace may look dead from here; a recycled pid looks
+     *     alive (the safe direction).
+     * @return the directories removed
+     * @throws CgroupException if some leftovers could not be removed (others are still removed)
+     */
+    public List<Path> cleanLeftovers() throws IOException {
+        List<Path> removed = new ArrayList<>();
+        CgroupException failure = null;
+        long self = ProcessHandle.current().pid();
+        Set<Path> seen = new HashSet<>();
+        for (Path parent : sandboxParents()) {
+            List<Path> children;
+            try (Stream<Path> s = Files.list(parent)) {
+                children = s.filter(Files::isDirectory).toList();
+            } catch (NoSuchFileException e) {
+                continue;
+            } catch (IOException e) {
+                continue;
+            }
+            for (Path dir : children) {
+                Matcher m = LEFTOVER.matcher(dir.getFileName().toString());
+                if (!m.matches() || !seen.add(dir)) {
+                    continue;
+                }
+                long pid;
+                try {
+                    pid = Long.parseLong(m.group(1));
+                } catch (NumberFormatException e) {
+                    continue;
+                }
+                if (pid == self || ProcessHandle.of(pid).isPresent()) {
+                    continue;
+                }
+                try {
+                    killLeftover(dir);
+                    CgroupFs.rmdir(dir, Duration.ofSeconds(1));
+                    removed.add(dir);
+                } catch (CgroupException e) {
+                    if (failure == null) {
+                        failure = new CgroupException("could not remove leftover sandbox cgroups", e);
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        return removed;
+    }
+
+    private static void killLeftover(Path dir) throws CgroupException {
+        Path procs = dir.resolve("cgroup.procs");
+        if (CgroupFs.pids(procs).isEmpty()) {
+            return;
+        }
+        Path kill = dir.resolve("cgroup.kill");
+        if (Files.exists(kill)) {
+            CgroupFs.write(kill, "1", null);
+        } else {
+            for (long pid : CgroupFs.pids(procs)) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            Path freezer = dir.resolve("freezer.state");
+            if (Files.exists(freezer)) {
+                // A frozen task only acts on SIGKILL once thawed.
+                CgroupFs.write(freezer, "THAWED", "freezer");
+            }
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+        while (!CgroupFs.pids(procs).isEmpty() && System.nanoTime() < deadline) {
+            CgroupFs.sleep(5);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "CgroupHost{" + layout + ", " + hierarchies + "}";
+    }
+}

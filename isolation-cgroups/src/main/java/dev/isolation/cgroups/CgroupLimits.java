@@ -1,0 +1,505 @@
+package dev.isolation.cgroups;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.regex.Pattern;
+
+/**
+ * The resource limits of one sandbox cgroup. Immutable, thread-safe and reusable; build with
+ * {@link #builder()}, derive variants with {@link #toBuilder()}.
+ *
+ * <p>Every limit is optional; an unset limit is not written and the kernel default (no limit)
+ * applies. Setting a memory limit without a swap limit means "no swap beyond memory" (v1
+ * {@code memory.memsw.limit_in_bytes} = memory, v2 {@code memory.swap.max} = 0), because a
+ * memory limit without a swap limit is no limit on a host with swap.
+ *
+ * <p>Setters validate eagerly and throw {@link IllegalArgumentException} naming the parameter and
+ * its range; {@link Builder#build()} throws {@link IllegalStateException} on contradictions (both
+ * cpu shares and weight, a swap limit without a memory limit).
+ *
+ * <p>By default the limits fail closed: {@link CgroupHost#create(CgroupLimits)} throws when a
+ * limit cannot be applied. With {@link Builder#bestEffort(boolean) bestEffort(true)} a limit the
+ * host cannot apply is skipped and reported in {@link SandboxCgroup#notApplied()}.
+ */
+public final class CgroupLimits {
+    private static final Pattern CPU_LIST = Pattern.compile("\\d+(-\\d+)?(,\\d+(-\\d+)?)*");
+    private static final Pattern ACCESS = Pattern.compile("[rwm]{1,3}");
+    private static final CgroupLimits NONE = builder().build();
+
+    private final ByteSize memory;
+    private final ByteSize swap;
+    private final Integer cpuShares;
+    private final Integer cpuWeight;
+    private final Long cpuQuotaMicros;
+    private final Duration cpuPeriod;
+    private final String cpusetCpus;
+    private final String cpusetMems;
+    private final Long pids;
+    private final Integer ioWeight;
+    private final Map<String, IoThrottle> ioThrottles;
+    private final List<DeviceRule> deviceRules;
+    private final boolean bestEffort;
+
+    private CgroupLimits(Builder b) {
+        memory = b.memory;
+        swap = b.memory != null && b.swap == null ? ByteSize.ZERO : b.swap;
+        cpuShares = b.cpuShares;
+        cpuWeight = b.cpuWeight;
+        cpuQuotaMicros = b.cpuQuotaMicros;
+        cpuPeriod = b.cpuPeriod;
+        cpusetCpus = b.cpusetCpus;
+        cpusetMems = b.cpusetMems;
+        pids = b.pids;
+        ioWeight = b.ioWeight;
+        ioThrottles = Collections.unmodifiableMap(new LinkedHashMap<>(b.ioThrottles));
+        deviceRules = List.copyOf(b.deviceRules);
+        bestEffort = b.bestEffort;
+    }
+
+    /** A new builder with no limits set and fail-closed behaviour. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** No limits at all: the sandbox cgroup only tracks, measures, freezes and kills. */
+    public static CgroupLimits none() {
+        return NONE;
+    }
+
+    /** A builder pre-filled with these limits. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Memory limit (v1 memory.limit_in_bytes, v2 memory.max). */
+    public Optional<ByteSize> memoryLimit() {
+        return Optional.ofNullable(memory);
+    }
+
+    /**
+     * Swap allowed beyond the memory limit; {@code 0 B} when a memory limit is set and no swap
+     * limit was given.
+     */
+    public Optional<ByteSize> swapLimit() {
+        return Optional.ofNullable(swap);
+    }
+
+    /** v1 cpu.shares as given (2..262144). */
+    public OptionalInt cpuShares() {
+        return cpuShares == null ? OptionalInt.empty() : OptionalInt.of(cpuShares);
+    }
+
+    /** v2 cpu.weight as given (1..10000). */
+    public OptionalInt cpuWeight() {
+        return cpuWeight == null ? OptionalInt.empty() : OptionalInt.of(cpuWeight);
+    }
+
+    /** CPU quota per period, when set. */
+    public Optional<Duration> cpuQuota() {
+        return cpuQuotaMicros == null ? Optional.empty() : Optional.of(Duration.ofNanos(cpuQuotaMicros * 1000));
+    }
+
+    /** CPU period; {@link CgroupUnits#DEFAULT_CPU_PERIOD} unless set with a quota. */
+    public Duration cpuPeriod() {
+        return cpuPeriod;
+    }
+
+    /** cpuset.cpus list, e.g. {@code "0-3,6"}. */
+    public Optional<String> cpusetCpus() {
+        return Optional.ofNullable(cpusetCpus);
+    }
+
+    /** cpuset.mems list, e.g. {@code "0"}. */
+    public Optional<String> cpusetMems() {
+        return Optional.ofNullable(cpusetMems);
+    }
+
+    /** Maximum number of tasks (processes and threads), pids.max. */
+    public OptionalLong pidsLimit() {
+        return pids == null ? OptionalLong.empty() : OptionalLong.of(pids);
+    }
+
+    /** Proportional I/O weight on the v2 scale 1..10000 (default 100). */
+    public OptionalInt ioWeight() {
+        return ioWeight == null ? OptionalInt.empty() : OptionalInt.of(ioWeight);
+    }
+
+    /** Per-device I/O throttles, in the order first configured. */
+    public List<IoThrottle> ioThrottles() {
+        return List.copyOf(ioThrottles.values());
+    }
+
+    /** v1 device allow rules; when non-empty everything else is denied. */
+    public List<DeviceRule> deviceRules() {
+        return deviceRules;
+    }
+
+    /** True when limits the host cannot apply are skipped rather than failing. */
+    public boolean bestEffort() {
+        return bestEffort;
+    }
+
+    boolean needsCpu() {
+        return cpuShares != null || cpuWeight != null || cpuQuotaMicros != null;
+    }
+
+    boolean needsCpuset() {
+        return cpusetCpus != null || cpusetMems != null;
+    }
+
+    boolean needsIo() {
+        return ioWeight != null || !ioThrottles.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("CgroupLimits{");
+        if (memory != null) {
+            sb.append("memory=").append(memory).append(", swap=").append(swap).append(", ");
+        }
+        if (cpuShares != null) {
+            sb.append("cpuShares=").append(cpuShares).append(", ");
+        }
+        if (cpuWeight != null) {
+            sb.append("cpuWeight=").append(cpuWeight).append(", ");
+        }
+        if (cpuQuotaMicros != null) {
+            sb.append("cpuQuota=").append(cpuQuotaMicros).append("us/").append(CgroupUnits.toMicros(cpuPeriod)).append("us, ");
+        }
+        if (cpusetCpus != null) {
+            sb.append("cpusetCpus=").append(cpusetCpus).append(", ");
+        }
+        if (cpusetMems != null) {
+            sb.append("cpusetMems=").append(cpusetMems).append(", ");
+        }
+        if (pids != null) {
+            sb.append("pids=").append(pids).append(", ");
+        }
+        if (ioWeight != null) {
+            sb.append("ioWeight=").append(ioWeight).append(", ");
+        }
+        if (!ioThrottles.isEmpty()) {
+            sb.append("ioThrottles=").append(ioThrottles.values()).append(", ");
+        }
+        if (!deviceRules.isEmpty()) {
+            sb.append("devices=").append(deviceRules).append(", ");
+        }
+        return sb.append("bestEffort=").append(bestEffort).append('}').toString();
+    }
+
+    /**
+     * I/O throttles for one block device ({@code major:minor}), v1
+     * blkio.throttle.*_device, v2 io.max. Unset fields mean no throttle.
+     */
+    public record IoThrottle(int major, int minor, OptionalLong readBytesPerSecond, OptionalLong writeBytesPerSecond,
+                             OptionalLong readIops, OptionalLong writeIops) {
+        public IoThrottle {
+            checkDevice(major, minor);
+            Objects.requireNonNull(readBytesPerSecond, "readBytesPerSecond");
+            Objects.requireNonNull(writeBytesPerSecond, "writeBytesPerSecond");
+            Objects.requireNonNull(readIops, "readIops");
+            Objects.requireNonNull(writeIops, "writeIops");
+        }
+
+        /** {@code "MAJ:MIN"}. */
+        public String device() {
+            return major + ":" + minor;
+        }
+    }
+
+    /**
+     * A v1 device access rule, as written to devices.allow: {@code type major:minor access}, where
+     * type is {@code a} (all), {@code b} (block) or {@code c} (char), an empty major or minor
+     * means any ({@code *}), access is a combination of {@code r}, {@code w}, {@code m} (mknod).
+     */
+    public record DeviceRule(char type, OptionalInt major, OptionalInt minor, String access) {
+        public DeviceRule {
+            if (type != 'a' && type != 'b' && type != 'c') {
+                throw new IllegalArgumentException("device rule type must be 'a', 'b' or 'c', was '" + type + "'");
+            }
+            Objects.requireNonNull(major, "major");
+            Objects.requireNonNull(minor, "minor");
+            if (access == null || !ACCESS.matcher(access).matches()) {
+                throw new IllegalArgumentException("device rule access must be a combination of r, w, m, was " + access);
+            }
+        }
+
+        /** Parses {@code "c 1:3 rwm"}, {@code "c *:* m"} or {@code "a"}. */
+        public static DeviceRule parse(String rule) {
+            String[] f = rule.trim().split("\\s+");
+            if (f.length == 1 && f[0].equals("a")) {
+                return new DeviceRule('a', OptionalInt.empty(), OptionalInt.empty(), "rwm");
+            }
+            if (f.length != 3 || f[0].length() != 1 || !f[1].contains(":")) {
+                throw new IllegalArgumentException("device rule must look like \"c 1:3 rwm\", was \"" + rule + "\"");
+            }
+            String[] mm = f[1].split(":", 2);
+            return new DeviceRule(f[0].charAt(0), number(mm[0], rule), number(mm[1], rule), f[2]);
+        }
+
+        private static OptionalInt number(String s, String rule) {
+            if (s.equals("*")) {
+                return OptionalInt.empty();
+            }
+            try {
+                int n = Integer.parseInt(s);
+                if (n < 0) {
+                    throw new NumberFormatException();
+                }
+                return OptionalInt.of(n);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("device number must be * or >= 0 in \"" + rule + "\"", e);
+            }
+        }
+
+        /** The devices.allow syntax, e.g. {@code "c 1:3 rwm"}. */
+        @Override
+        public String toString() {
+            return type + " " + (major.isPresent() ? major.getAsInt() : "*") + ":"
+                    + (minor.isPresent() ? minor.getAsInt() : "*") + " " + access;
+        }
+    }
+
+    private static void checkDevice(int major, int minor) {
+        if (major < 0 || minor < 0) {
+            throw new IllegalArgumentException("device major:minor must be >= 0, was " + major + ":" + minor);
+        }
+    }
+
+    /** Builds {@link CgroupLimits}. Not thread-safe. */
+    public static final class Builder {
+        private ByteSize memory;
+        private ByteSize swap;
+        private Integer cpuShares;
+        private Integer cpuWeight;
+        private Long cpuQuotaMicros;
+        private Duration cpuPeriod = CgroupUnits.DEFAULT_CPU_PERIOD;
+        private String cpusetCpus;
+        private String cpusetMems;
+        private Long pids;
+        private Integer ioWeight;
+        private final Map<String, IoThrottle> ioThrottles = new LinkedHashMap<>();
+        private final List<DeviceRule> deviceRules = new ArrayList<>();
+        private boolean bestEffort;
+
+        private Builder() {
+        }
+
+        private Builder(CgroupLimits l) {
+            memory = l.memory;
+            swap = l.memory != null && l.swap != null && l.swap.bytes() == 0 ? null : l.swap;
+            cpuShares = l.cpuShares;
+            cpuWeight = l.cpuWeight;
+            cpuQuotaMicros = l.cpuQuotaMicros;
+            cpuPeriod = l.cpuPeriod;
+            cpusetCpus = l.cpusetCpus;
+            cpusetMems = l.cpusetMems;
+            pids = l.pids;
+            ioWeight = l.ioWeight;
+            ioThrottles.putAll(l.ioThrottles);
+            deviceRules.addAll(l.deviceRules);
+            bestEffort = l.bestEffort;
+        }
+
+        /** Memory limit, at least 1 MiB. */
+        public Builder memoryLimit(ByteSize limit) {
+            Objects.requireNonNull(limit, "memoryLimit");
+            if (limit.bytes() < 1024 * 1024) {
+                throw new IllegalArgumentException("memoryLimit must be >= 1 MiB, was " + limit);
+            }
+            memory = limit;
+            return this;
+        }
+
+        /** Swap allowed beyond the memory limit, {@code >= 0}; requires a memory limit. */
+        public Builder swapLimit(ByteSize swapBeyondMemory) {
+            swap = Objects.requireNonNull(swapBeyondMemory, "swapLimit");
+            return this;
+        }
+
+        /** Relative CPU share, v1 scale 2..262144 (default 1024); exclusive with cpuWeight. */
+        public Builder cpuShares(int shares) {
+            if (shares < CgroupUnits.MIN_SHARES || shares > CgroupUnits.MAX_SHARES) {
+                throw new IllegalArgumentException("cpuShares must be in 2..262144, was " + shares);
+            }
+            cpuShares = shares;
+            return this;
+        }
+
+        /** Relative CPU weight, v2 scale 1..10000 (default 100); exclusive with cpuShares. */
+        public Builder cpuWeight(int weight) {
+            if (weight < CgroupUnits.MIN_WEIGHT || weight > CgroupUnits.MAX_WEIGHT) {
+                throw new IllegalArgumentException("cpuWeight must be in 1..10000, was " + weight);
+            }
+            cpuWeight = weight;
+            return this;
+        }
+
+        /** CPU bandwidth in cores (e.g. 0.5, 2.0) per default 100 ms period. */
+        public Builder cpuQuota(double cores) {
+            return cpuQuota(cores, CgroupUnits.DEFAULT_CPU_PERIOD);
+        }
+
+        /** CPU bandwidth in cores per {@code period} (1 ms..1 s); the quota must come to >= 1 ms. */
+        public Builder cpuQuota(double cores, Duration period) {
+            checkPeriod(period);
+            if (!(cores > 0) || Double.isInfinite(cores)) {
+                throw new IllegalArgumentException("cpuQuota cores must be a finite number > 0, was " + cores);
+            }
+            double quota = cores * CgroupUnits.toMicros(period);
+            if (quota < 1000) {
+                throw new IllegalArgumentException("cpuQuota must come to >= 1 ms per period, was " + cores
+                        + " cores of " + period.toMillis() + " ms");
+            }
+            if (quota > 1e12) {
+                throw new IllegalArgumentException("cpuQuota cores too large: " + cores);
+            }
+            return cpuQuota(Duration.ofNanos(Math.round(quota) * 1000), period);
+        }
+
+        /** CPU time {@code quota} (>= 1 ms) allowed per {@code period} (1 ms..1 s). */
+        public Builder cpuQuota(Duration quota, Duration period) {
+            checkPeriod(period);
+            Objects.requireNonNull(quota, "cpuQuota");
+            if (quota.compareTo(Duration.ofMillis(1)) < 0) {
+                throw new IllegalArgumentException("cpuQuota must be >= 1 ms, was " + quota);
+            }
+            cpuQuotaMicros = CgroupUnits.toMicros(quota);
+            cpuPeriod = period;
+            return this;
+        }
+
+        private static void checkPeriod(Duration period) {
+            Objects.requireNonNull(period, "cpuPeriod");
+            if (period.compareTo(Duration.ofMillis(1)) < 0 || period.compareTo(Duration.ofSeconds(1)) > 0) {
+                throw new IllegalArgumentException("cpuPeriod must be in 1 ms..1 s, was " + period);
+            }
+        }
+
+        /** CPUs the sandbox may run on, kernel list syntax such as {@code "0-3,6"}. */
+        public Builder cpusetCpus(String cpus) {
+            cpusetCpus = checkList("cpusetCpus", cpus);
+            return this;
+        }
+
+        /** NUMA memory nodes the sandbox may use, kernel list syntax such as {@code "0"}. */
+        public Builder cpusetMems(String mems) {
+            cpusetMems = checkList("cpusetMems", mems);
+            return this;
+        }
+
+        private static String checkList(String name, String list) {
+            Objects.requireNonNull(list, name);
+            if (!CPU_LIST.matcher(list).matches()) {
+                throw new IllegalArgumentException(name + " must be a list like \"0-3,6\", was \"" + list + "\"");
+            }
+            for (String part : list.split(",")) {
+                String[] r = part.split("-");
+                if (r.length == 2 && Long.parseLong(r[0]) > Long.parseLong(r[1])) {
+                    throw new IllegalArgumentException(name + " has a descending range \"" + part + "\"");
+                }
+            }
+            return list;
+        }
+
+        /** Maximum number of tasks (processes and threads), >= 1. */
+        public Builder pidsLimit(long max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("pidsLimit must be >= 1, was " + max);
+            }
+            pids = max;
+            return this;
+        }
+
+        /** Proportional I/O weight, v2 scale 1..10000 (converted to 10..1000 on v1). */
+        public Builder ioWeight(int weight) {
+            if (weight < CgroupUnits.MIN_WEIGHT || weight > CgroupUnits.MAX_WEIGHT) {
+                throw new IllegalArgumentException("ioWeight must be in 1..10000, was " + weight);
+            }
+            ioWeight = weight;
+            return this;
+        }
+
+        /** Read bandwidth limit for block device {@code major:minor}, >= 1 byte per second. */
+        public Builder ioReadBandwidth(int major, int minor, ByteSize perSecond) {
+            long v = positive("ioReadBandwidth", Objects.requireNonNull(perSecond, "ioReadBandwidth").bytes());
+            return throttle(major, minor, t -> new IoThrottle(major, minor, OptionalLong.of(v), t.writeBytesPerSecond(), t.readIops(), t.writeIops()));
+        }
+
+        /** Write bandwidth limit for block device {@code major:minor}, >= 1 byte per second. */
+        public Builder ioWriteBandwidth(int major, int minor, ByteSize perSecond) {
+            long v = positive("ioWriteBandwidth", Objects.requireNonNull(perSecond, "ioWriteBandwidth").bytes());
+            return throttle(major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), OptionalLong.of(v), t.readIops(), t.writeIops()));
+        }
+
+        /** Read operations per second limit for block device {@code major:minor}, >= 1. */
+        public Builder ioReadIops(int major, int minor, long iops) {
+            long v = positive("ioReadIops", iops);
+            return throttle(major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), t.writeBytesPerSecond(), OptionalLong.of(v), t.writeIops()));
+        }
+
+        /** Write operations per second limit for block device {@code major:minor}, >= 1. */
+        public Builder ioWriteIops(int major, int minor, long iops) {
+            long v = positive("ioWriteIops", iops);
+            return throttle(major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), t.writeBytesPerSecond(), t.readIops(), OptionalLong.of(v)));
+        }
+
+        private static long positive(String name, long v) {
+            if (v < 1) {
+                throw new IllegalArgumentException(name + " must be >= 1, was " + v);
+            }
+            return v;
+        }
+
+        private Builder throttle(int major, int minor, java.util.function.UnaryOperator<IoThrottle> change) {
+            checkDevice(major, minor);
+            String key = major + ":" + minor;
+            IoThrottle old = ioThrottles.getOrDefault(key, new IoThrottle(major, minor,
+                    OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty()));
+            ioThrottles.put(key, change.apply(old));
+            return this;
+        }
+
+        /**
+         * Allows a device (v1 devices controller only); once any rule is given, every other
+         * device is denied. Unsupported on cgroup v2.
+         */
+        public Builder deviceAllow(DeviceRule rule) {
+            deviceRules.add(Objects.requireNonNull(rule, "deviceAllow"));
+            return this;
+        }
+
+        /** Same as {@code deviceAllow(DeviceRule.parse(rule))}, e.g. {@code "c 1:3 rwm"}. */
+        public Builder deviceAllow(String rule) {
+            return deviceAllow(DeviceRule.parse(Objects.requireNonNull(rule, "deviceAllow")));
+        }
+
+        /**
+         * {@code false} (default): fail closed, creation throws when a limit cannot be applied.
+         * {@code true}: skip such limits and report them in {@link SandboxCgroup#notApplied()}.
+         */
+        public Builder bestEffort(boolean bestEffort) {
+            this.bestEffort = bestEffort;
+            return this;
+        }
+
+        /** @throws IllegalStateException if both cpuShares and cpuWeight, or swap without memory */
+        public CgroupLimits build() {
+            if (cpuShares != null && cpuWeight != null) {
+                throw new IllegalStateException("cpuShares and cpuWeight are mutually exclusive; set one");
+            }
+            if (swap != null && memory == null) {
+                throw new IllegalStateException("swapLimit needs a memoryLimit (swap is allowed beyond memory)");
+            }
+            return new CgroupLimits(this);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.isolation.cgroups;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+
+class CgroupLimitsTest {
+
+    @Test
+    void memoryLimitWithoutSwapMeansNoSwapBeyondMemory() {
+        CgroupLimits l = CgroupLimits.builder().memoryLimit(ByteSize.mb(64)).build();
+        assertThat(l.memoryLimit()).contains(ByteSize.mb(64));
+        assertThat(l.swapLimit()).contains(ByteSize.ZERO);
+        assertThat(l.bestEffort()).isFalse();
+    }
+
+    @Test
+    void settersRejectOutOfRangeValuesNamingTheParameter() {
+        CgroupLimits.Builder b = CgroupLimits.builder();
+        assertThatThrownBy(() -> b.cpuShares(1)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("cpuShares").hasMessageContaining("2..262144");
+        assertThatThrownBy(() -> b.cpuShares(262_145)).hasMessageContaining("cpuShares");
+        assertThatThrownBy(() -> b.cpuWeight(0)).hasMessageContaining("cpuWeight").hasMessageContaining("1..10000");
+        assertThatThrownBy(() -> b.cpuWeight(10_001)).hasMessageContaining("cpuWeight");
+        assertThatThrownBy(() -> b.pidsLimit(0)).hasMessageContaining("pidsLimit");
+        assertThatThrownBy(() -> b.ioWeight(0)).hasMessageContaining("ioWeight");
+        assertThatThrownBy(() -> b.memoryLimit(ByteSize.kb(4))).hasMessageContaining("memoryLimit");
+        assertThatThrownBy(() -> b.cpuQuota(0)).hasMessageContaining("cpuQuota");
+        assertThatThrownBy(() -> b.cpuQuota(Double.NaN)).hasMessageContaining("cpuQuota");
+        assertThatThrownBy(() -> b.cpuQuota(0.001)).hasMessageContaining(">= 1 ms");
+        assertThatThrownBy(() -> b.cpuQuota(1, Duration.ofSeconds(2))).hasMessageContaining("cpuPeriod");
+        assertThatThrownBy(() -> b.cpuQuota(Duration.ofMillis(10), Duration.ofMillis(0))).hasMessageContaining("cpuPeriod");
+        assertThatThrownBy(() -> b.cpusetCpus("0-")).hasMessageContaining("cpusetCpus");
+        assertThatThrownBy(() -> b.cpusetCpus("3-1")).hasMessageContaining("descending");
+        assertThatThrownBy(() -> b.cpusetMems("a")).hasMessageContaining("cpusetMems");
+        assertThatThrownBy(() -> b.ioReadBandwidth(-1, 0, ByteSize.mb(1))).hasMessageContaining("major:minor");
+        assertThatThrownBy(() -> b.ioWriteIops(8, 0, 0)).hasMessageContaining("ioWriteIops");
+        assertThatThrownBy(() -> b.deviceAllow("x 1:3 rwm")).hasMessageContaining("type");
+        assertThatThrownBy(() -> b.deviceAllow("c 1:3 rwx")).hasMessageContaining("access");
+        assertThatThrownBy(() -> ByteSize.ofBytes(-1)).hasMessageContaining("bytes");
+    }
+
+    @Test
+    void buildRejectsContradictions() {
+        assertThatThrownBy(() -> CgroupLimits.builder().cpuShares(512).cpuWeight(50).build())
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("mutually exclusive");
+        assertThatThrownBy(() -> CgroupLimits.builder().swapLimit(ByteSize.mb(1)).build())
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("memoryLimit");
+    }
+
+    @Test
+    void cpuQuotaInCoresUsesTheDefaultPeriod() {
+        CgroupLimits l = CgroupLimits.builder().cpuQuota(0.5).build();
+        assertThat(l.cpuQuota()).contains(Duration.ofMillis(50));
+        assertThat(l.cpuPeriod()).isEqualTo(Duration.ofMillis(100));
+        CgroupLimits m = CgroupLimits.builder().cpuQuota(Duration.ofMillis(30), Duration.ofMillis(60)).build();
+        assertThat(m.cpuQuota()).contains(Duration.ofMillis(30));
+        assertThat(m.cpuPeriod()).isEqualTo(Duration.ofMillis(60));
+    }
+
+    @Test
+    void ioThrottlesMergePerDevice() {
+        CgroupLimits l = CgroupLimits.builder()
+                .ioReadBandwidth(8, 0, ByteSize.mb(10))
+                .ioWriteIops(8, 0, 100)
+                .ioReadIops(8, 16, 5)
+                .build();
+        assertThat(l.ioThrottles()).hasSize(2);
+        assertThat(l.ioThrottles().get(0).device()).isEqualTo("8:0");
+        assertThat(l.ioThrottles().get(0).readBytesPerSecond()).hasValue(10L << 20);
+        assertThat(l.ioThrottles().get(0).writeIops()).hasValue(100);
+        assertThat(l.ioThrottles().get(0).writeBytesPerSecond()).isEmpty();
+    }
+
+    @Test
+    void deviceRulesParseAndPrintInV1Syntax() {
+        assertThat(CgroupLimits.DeviceRule.parse("c 1:3 rwm").toString()).isEqualTo("c 1:3 rwm");
+        assertThat(CgroupLimits.DeviceRule.parse("c *:* m").major()).isEqualTo(OptionalInt.empty());
+        assertThat(CgroupLimits.DeviceRule.parse("a").toString()).isEqualTo("a *:* rwm");
+    }
+
+    @Test
+    void toBuilderMakesAVariantWithoutChangingTheOriginal() {
+        CgroupLimits base = CgroupLimits.builder().memoryLimit(ByteSize.mb(64)).pidsLimit(10).build();
+        CgroupLimits variant = base.toBuilder().pidsLimit(20).bestEffort(true).build();
+        assertThat(base.pidsLimit()).hasValue(10);
+        assertThat(variant.pidsLimit()).hasValue(20);
+        assertThat(variant.memoryLimit()).contains(ByteSize.mb(64));
+        assertThat(variant.swapLimit()).contains(ByteSize.ZERO);
+        assertThat(variant.bestEffort()).isTrue();
+        assertThat(CgroupLimits.none().memoryLimit()).isEmpty();
+    }
+
+    @Test
+    void byteSizePrintsBinaryUnits() {
+        assertThat(ByteSize.mb(64)).hasToString("64 MiB");
+        assertThat(ByteSize.ofBytes(1000)).hasToString("1000 B");
+        assertThat(ByteSize.gb(2).bytes()).isEqualTo(2L << 30);
+        assertThat(ByteSize.ofBytes(Long.MAX_VALUE).plus(ByteSize.ofBytes(1)).bytes()).isEqualTo(Long.MAX_VALUE);
+    }
+}

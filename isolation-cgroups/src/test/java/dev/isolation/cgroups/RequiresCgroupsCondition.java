@@ -1,0 +1,68 @@
+package dev.isolation.cgroups;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.platform.commons.support.AnnotationSupport;
+
+/** The condition behind {@link RequiresCgroups}; see there for the skip-or-fail rule. */
+final class RequiresCgroupsCondition implements ExecutionCondition {
+
+    @Override
+    public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+        Optional<RequiresCgroups> annotation = context.getElement()
+                .flatMap(e -> AnnotationSupport.findAnnotation(e, RequiresCgroups.class));
+        if (annotation.isEmpty()) {
+            return ConditionEvaluationResult.enabled("no @RequiresCgroups");
+        }
+        Optional<String> missing = missing(annotation.get().value());
+        if (missing.isEmpty()) {
+            return ConditionEvaluationResult.enabled("root on a cgroup host");
+        }
+        String reason = "kernel test needs " + missing.get();
+        if ("true".equals(System.getenv("CI"))) {
+            throw new IllegalStateException(reason + " (CI=true turns this skip into a failure)");
+        }
+        System.err.println("[RequiresCgroups] SKIPPED " + context.getDisplayName() + ": " + reason);
+        return ConditionEvaluationResult.disabled(reason);
+    }
+
+    private static Optional<String> missing(CgroupController[] controllers) {
+        if (!isRoot()) {
+            return Optional.of("root (effective uid 0)");
+        }
+        HostReport report;
+        try {
+            report = CgroupHost.detect().probe();
+        } catch (IOException e) {
+            return Optional.of("a cgroup host: " + e.getMessage());
+        }
+        List<String> problems = new ArrayList<>();
+        for (CgroupController c : controllers) {
+            HostReport.ControllerStatus s = report.controller(c);
+            if (!s.usable()) {
+                problems.add(c + ": " + s.detail());
+            }
+        }
+        return problems.isEmpty() ? Optional.empty() : Optional.of("usable controllers: " + String.join("; ", problems));
+    }
+
+    private static boolean isRoot() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return line.split("\\s+")[2].equals("0");
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Builds the native helper as a static binary into the jar's per-architecture resource folder.
+# Called by the Maven build (exec-maven-plugin) with the classes output directory.
+set -eu
+out_root="$1"
+src="$(dirname "$0")/isolation-helper.c"
+CC="${CC:-cc}"
+if ! command -v "$CC" >/dev/null 2>&1; then
+  echo "isolation-core: no C compiler ('$CC') found. The native helper is built from $src;" >&2
+  echo "install one (Debian/Ubuntu: apt-get install -y gcc libc6-dev) or set CC." >&2
+  exit 1
+fi
+arch="$(uname -m)"
+dir="$out_root/dev/isolation/core/internal/launch/native/linux-$arch"
+mkdir -p "$dir"
+"$CC" -static -O2 -s -Wall -Wextra -Werror -o "$dir/isolation-helper" "$src"

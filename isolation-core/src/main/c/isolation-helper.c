@@ -1,0 +1,656 @@
+/*
+ * isolation-helper: the native executor of a launch plan.
+ *
+ * Java decides, this program executes. It is started by the JVM with
+ *
+ *     isolation-helper CONTROL_FD STATUS_FD
+ *
+ * reads the sandbox's setup plan from CONTROL_FD, creates the sandbox's first process in new
+ * namespaces and performs the setup steps in a fixed order. That process then reads the exec plan
+ * (command, environment, directory) from CONTROL_FD and execs the program. The two plans may
+ * arrive back to back, or the JVM may keep a set-up sandbox waiting ("prewarmed") and send the
+ * exec plan when a program is started. It then stays in the host namespaces
+ * as the sandbox's monitor: it reports the program's exit status and rusage on STATUS_FD, obeys
+ * one-byte commands on CONTROL_FD ('T' terminate, 'K' kill) and kills the whole sandbox when
+ * CONTROL_FD reports end of file (the JVM closed it, or died).
+ *
+ * Every failure is reported as (errno, syscall, argument) and ends the run; there is no policy
+ * here. The plan and report formats are defined in LaunchPlan.java and HelperReport.java.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PLAN_MAGIC 0x4c4f5349u /* "ISOL" */
+#define PLAN_VERSION 1u
+
+enum plan_tag {
+	TAG_END = 0,
+	TAG_CLONE_FLAGS = 1,   /* u64: CLONE_NEW* flags */
+	TAG_ARG = 2,           /* string, repeated: argv */
+	TAG_ENV = 3,           /* string, repeated: envp */
+	TAG_EXEC_FILE = 4,     /* string: program; searched in TAG_SEARCH_PATH if it has no '/' */
+	TAG_SEARCH_PATH = 5,   /* string: colon-separated directories */
+	TAG_CWD = 6,           /* string */
+	TAG_HOSTNAME = 7,      /* string */
+	TAG_UID_MAP = 8,       /* string written to /proc/PID/uid_map */
+	TAG_GID_MAP = 9,       /* string written to /proc/PID/gid_map */
+	TAG_SETGROUPS_DENY = 10,
+	TAG_MOUNT_PROC = 11,
+	TAG_LOOPBACK_UP = 12,
+	TAG_INIT = 13,         /* run a pid-1 init that forks the program */
+	TAG_CGROUP_PROCS = 14, /* string, repeated: cgroup.procs files the child joins */
+	TAG_CGROUP_NS = 15,    /* unshare a cgroup namespace after joining the cgroups */
+	TAG_MAKE_PRIVATE = 16, /* make / recursively private in the new mount namespace */
+	TAG_USERNS_IDS = 17,   /* u32 uid, u32 gid: become these ids of the new user namespace */
+};
+
+enum report_type { REPORT_ERROR = 1, REPORT_STARTED = 2, REPORT_EXIT = 3 };
+
+#define MAX_LIST 4096
+
+struct plan {
+	uint64_t clone_flags;
+	char *argv[MAX_LIST + 1];
+	int argc;
+	char *envp[MAX_LIST + 1];
+	int envc;
+	char *cgroup_procs[64];
+	int ncgroup_procs;
+	const char *exec_file, *search_path, *cwd, *hostname, *uid_map, *gid_map;
+	int setgroups_deny, mount_proc, loopback_up, init, cgroup_ns, make_private;
+	int userns_ids;
+	uint32_t userns_uid, userns_gid;
+};
+
+static int status_fd = -1; /* the monitor's report pipe to the JVM */
+static int child_fd = -1;  /* in the sandbox: the report socket to the monitor */
+
+/* ---- reporting ------------------------------------------------------------------------------ */
+
+struct report_header {
+	uint32_t type;
+	uint32_t len;
+};
+
+/* One record per write(), at most PIPE_BUF bytes, so that records arrive whole. */
+static void send_record(int fd, uint32_t type, const void *payload, size_t len)
+{
+	char buf[PIPE_BUF];
+	struct report_header h = { type, (uint32_t)len };
+	if (len > sizeof buf - sizeof h)
+		len = sizeof buf - sizeof h;
+	memcpy(buf, &h, sizeof h);
+	memcpy(buf + sizeof h, payload, len);
+	ssize_t n;
+	do
+		n = write(fd, buf, sizeof h + len);
+	while (n < 0 && errno == EINTR);
+}
+
+/* Error payload: i32 errno, then "syscall\0argument\0". */
+static void send_error(int fd, int err, const char *call, const char *arg)
+{
+	char payload[PIPE_BUF - 64];
+	int32_t e = err;
+	size_t cl = strlen(call), al = arg ? strlen(arg) : 0;
+	if (cl > 64)
+		cl = 64;
+	if (al > sizeof payload - sizeof e - cl - 2)
+		al = sizeof payload - sizeof e - cl - 2;
+	memcpy(payload, &e, sizeof e);
+	memcpy(payload + sizeof e, call, cl);
+	payload[sizeof e + cl] = 0;
+	if (al)
+		memcpy(payload + sizeof e + cl + 1, arg, al);
+	payload[sizeof e + cl + 1 + al] = 0;
+	send_record(fd, REPORT_ERROR, payload, sizeof e + cl + al + 2);
+}
+
+/* Reports (errno, call, argument) to the JVM, or from the sandbox to the monitor, and ends. */
+static void die(const char *call, const char *arg)
+{
+	int fd = status_fd >= 0 ? status_fd : child_fd;
+	if (fd >= 0)
+		send_error(fd, errno, call, arg);
+	_exit(125);
+}
+
+/* ---- plan ----------------------------------------------------------------------------------- */
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? (errno = EPIPE, -1) : -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void add_to_list(char **list, int *count, int max, char *s, const char *what)
+{
+	if (*count >= max) {
+		errno = E2BIG;
+		die("plan", what);
+	}
+	list[(*count)++] = s;
+	list[*count] = NULL;
+}
+
+/* Reads one plan message into p (which keeps what earlier messages set). */
+static void read_plan(int fd, struct plan *p)
+{
+	uint32_t head[3];
+	if (read_full(fd, head, sizeof head) < 0) {
+		if (status_fd < 0) /* in the sandbox: the JVM closed an unused prewarmed sandbox */
+			_exit(0);
+		die("read", "launch plan");
+	}
+	if (head[0] != PLAN_MAGIC || head[1] != PLAN_VERSION) {
+		errno = EPROTO;
+		die("plan", "magic or version mismatch");
+	}
+	char *buf = malloc(head[2] + 1);
+	if (!buf)
+		die("malloc", "launch plan");
+	if (read_full(fd, buf, head[2]) < 0)
+		die("read", "launch plan");
+	buf[head[2]] = 0;
+
+	size_t off = 0;
+	while (off + 8 <= head[2]) {
+		uint32_t tag, len;
+		memcpy(&tag, buf + off, 4);
+		memcpy(&len, buf + off + 4, 4);
+		off += 8;
+		if (len > head[2] - off) {
+			errno = EPROTO;
+			die("plan", "truncated record");
+		}
+		char *val = buf + off; /* strings arrive NUL-terminated */
+		off += len;
+		switch (tag) {
+		case TAG_END: return;
+		case TAG_CLONE_FLAGS: memcpy(&p->clone_flags, val, 8); break;
+		case TAG_ARG: add_to_list(p->argv, &p->argc, MAX_LIST, val, "argv"); break;
+		case TAG_ENV: add_to_list(p->envp, &p->envc, MAX_LIST, val, "environment"); break;
+		case TAG_EXEC_FILE: p->exec_file = val; break;
+		case TAG_SEARCH_PATH: p->search_path = val; break;
+		case TAG_CWD: p->cwd = val; break;
+		case TAG_HOSTNAME: p->hostname = val; break;
+		case TAG_UID_MAP: p->uid_map = val; break;
+		case TAG_GID_MAP: p->gid_map = val; break;
+		case TAG_SETGROUPS_DENY: p->setgroups_deny = 1; break;
+		case TAG_MOUNT_PROC: p->mount_proc = 1; break;
+		case TAG_LOOPBACK_UP: p->loopback_up = 1; break;
+		case TAG_INIT: p->init = 1; break;
+		case TAG_CGROUP_PROCS: add_to_list(p->cgroup_procs, &p->ncgroup_procs, 63, val, "cgroups"); break;
+		case TAG_CGROUP_NS: p->cgroup_ns = 1; break;
+		case TAG_MAKE_PRIVATE: p->make_private = 1; break;
+		case TAG_USERNS_IDS:
+			p->userns_ids = 1;
+			memcpy(&p->userns_uid, val, 4);
+			memcpy(&p->userns_gid, val + 4, 4);
+			break;
+		default: errno = EPROTO; die("plan", "unknown record");
+		}
+	}
+	errno = EPROTO;
+	die("plan", "missing end record");
+}
+
+/* ---- steps in the sandbox (child and program) ----------------------------------------------- */
+
+static void write_file(const char *path, const char *content)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("open", path);
+	size_t len = strlen(content);
+	if (write(fd, content, len) != (ssize_t)len)
+		die("write", path);
+	close(fd);
+}
+
+static void step_join_cgroups(const struct plan *p)
+{
+	for (int i = 0; i < p->ncgroup_procs; i++)
+		write_file(p->cgroup_procs[i], "0");
+}
+
+static void step_mounts(const struct plan *p)
+{
+	if (p->make_private && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die("mount", "/ (MS_REC|MS_PRIVATE)");
+	if (p->mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die("mount", "\"proc\" -> \"/proc\"");
+}
+
+static void step_hostname(const struct plan *p)
+{
+	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
+		die("sethostname", p->hostname);
+}
+
+static void step_loopback(const struct plan *p)
+{
+	if (!p->loopback_up)
+		return;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die("socket", "AF_INET");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		die("ioctl(SIOCGIFFLAGS)", "lo");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		die("ioctl(SIOCSIFFLAGS)", "lo");
+	close(s);
+}
+
+static void reset_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Tells the monitor the program's pid as the monitor sees it (the kernel translates it). */
+static void send_own_pid(void)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct ucred))];
+	char byte = 'P';
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { 0 };
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof cbuf;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_CREDENTIALS;
+	c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+	struct ucred cred = { getpid(), getuid(), getgid() };
+	memcpy(CMSG_DATA(c), &cred, sizeof cred);
+	if (sendmsg(child_fd, &msg, MSG_NOSIGNAL) < 0)
+		die("sendmsg", "SCM_CREDENTIALS");
+}
+
+static void step_exec(const struct plan *p)
+{
+	if (p->cwd && chdir(p->cwd) < 0)
+		die("chdir", p->cwd);
+	if (strchr(p->exec_file, '/') || !p->search_path) {
+		execve(p->exec_file, p->argv, p->envp);
+		die("execve", p->exec_file);
+	}
+	/* execvpe's search, with the failure naming the path: EACCES wins over a later ENOENT. */
+	char path[PATH_MAX];
+	int saved = ENOENT;
+	const char *dir = p->search_path;
+	char last[PATH_MAX] = "";
+	while (1) {
+		const char *end = strchrnul(dir, ':');
+		size_t dl = (size_t)(end - dir);
+		if (dl == 0)
+			snprintf(path, sizeof path, "%s", p->exec_file);
+		else
+			snprintf(path, sizeof path, "%.*s/%s", (int)dl, dir, p->exec_file);
+		execve(path, p->argv, p->envp);
+		if (errno == EACCES) {
+			saved = EACCES;
+			snprintf(last, sizeof last, "%s", path);
+		} else if (errno != ENOENT && errno != ENOTDIR) {
+			die("execve", path);
+		}
+		if (!*end)
+			break;
+		dir = end + 1;
+	}
+	errno = saved;
+	die("execve", saved == EACCES ? last : p->exec_file);
+}
+
+static void run_program(const struct plan *p)
+{
+	reset_signals();
+	send_own_pid();
+	step_exec(p);
+}
+
+/* PID 1 of the sandbox: forward signals to the program, reap everything, exit with the program. */
+static void run_init(const struct plan *p, int init_report_fd)
+{
+	static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+		sigaddset(&set, forwarded[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		die("sigprocmask", "init");
+
+	pid_t program = fork();
+	if (program < 0)
+		die("fork", "program");
+	if (program == 0) {
+		close(init_report_fd);
+		run_program(p);
+	}
+	prctl(PR_SET_NAME, "isolation-init");
+	close(child_fd);
+
+	int program_status = 0, program_done = 0;
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			if (!program_done)
+				kill(program, sig);
+			continue;
+		}
+		for (;;) {
+			int st;
+			pid_t r = waitpid(-1, &st, WNOHANG);
+			if (r == program) {
+				program_status = st;
+				program_done = 1;
+				kill(-1, SIGKILL); /* nothing outlives the program */
+			} else if (r < 0 && errno == ECHILD && program_done) {
+				int32_t s = program_status;
+				if (write(init_report_fd, &s, sizeof s) != sizeof s)
+					_exit(126);
+				_exit(0);
+			} else if (r <= 0) {
+				break;
+			}
+		}
+	}
+}
+
+static void run_child(struct plan *p, int sync_fd, int init_report_fd)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		die("prctl", "PR_SET_PDEATHSIG");
+	if (sync_fd >= 0) { /* wait until the monitor wrote our id maps */
+		char c;
+		if (read(sync_fd, &c, 1) != 1)
+			_exit(127);
+		close(sync_fd);
+	}
+	/* Writing the maps does not change our credentials: switch to the mapped ids. */
+	if (p->userns_ids && setresgid(p->userns_gid, p->userns_gid, p->userns_gid) < 0)
+		die("setresgid", "user namespace");
+	if (p->userns_ids && setresuid(p->userns_uid, p->userns_uid, p->userns_uid) < 0)
+		die("setresuid", "user namespace");
+	if (setsid() < 0)
+		die("setsid", NULL);
+	step_join_cgroups(p);
+	if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
+		die("unshare", "CLONE_NEWCGROUP");
+	step_mounts(p);
+	step_hostname(p);
+	step_loopback(p);
+	read_plan(3, p); /* the exec plan: blocks while the sandbox is prewarmed */
+	close(3);
+	if (!p->exec_file || p->argc == 0) {
+		errno = EINVAL;
+		die("plan", "empty command");
+	}
+	if (p->init)
+		run_init(p, init_report_fd);
+	run_program(p);
+}
+
+/* ---- monitor -------------------------------------------------------------------------------- */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void write_id_maps(const struct plan *p, pid_t child)
+{
+	char path[64];
+	int fd;
+	if (p->setgroups_deny) {
+		snprintf(path, sizeof path, "/proc/%d/setgroups", child);
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || write(fd, "deny", 4) != 4)
+			die("write", path);
+		close(fd);
+	}
+	const char *maps[2][2] = { { "uid_map", p->uid_map }, { "gid_map", p->gid_map } };
+	for (int i = 0; i < 2; i++) {
+		if (!maps[i][1])
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/%s", child, maps[i][0]);
+		size_t len = strlen(maps[i][1]);
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || write(fd, maps[i][1], len) != (ssize_t)len)
+			die("write", path);
+		close(fd);
+	}
+}
+
+static pid_t spawn_child(uint64_t flags, int *pidfd)
+{
+	struct clone_args args;
+	memset(&args, 0, sizeof args);
+	args.flags = flags | CLONE_PIDFD;
+	args.pidfd = (uint64_t)(uintptr_t)pidfd;
+	args.exit_signal = SIGCHLD;
+	long r = syscall(SYS_clone3, &args, sizeof args);
+	if (r < 0 && errno == ENOSYS) {
+		r = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0L, 0L, 0L, 0L);
+		if (r > 0 && (*pidfd = (int)syscall(SYS_pidfd_open, (pid_t)r, 0)) < 0)
+			*pidfd = -1;
+	}
+	return (pid_t)r;
+}
+
+/* Receives the program's pid, then either a setup error or end of file (exec succeeded). */
+static int await_exec(int fd, pid_t *program, int64_t *started)
+{
+	char buf[PIPE_BUF];
+	char cbuf[CMSG_SPACE(sizeof(struct ucred))];
+	for (;;) {
+		struct iovec iov = { buf, sizeof buf };
+		struct msghdr msg = { 0 };
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof cbuf;
+		ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return *program > 0 ? 0 : -1;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		if (n == 1 && buf[0] == 'P' && c && c->cmsg_type == SCM_CREDENTIALS) {
+			struct ucred cred;
+			memcpy(&cred, CMSG_DATA(c), sizeof cred);
+			*program = cred.pid;
+			*started = now_ns(); /* wall time counts from the program's exec */
+			continue;
+		}
+		/* a setup error record from the child: forward it as it is */
+		if (write(status_fd, buf, (size_t)n) < 0)
+			return -1;
+		return -1;
+	}
+}
+
+static void kill_sandbox(pid_t child, int has_init, int sig)
+{
+	if (has_init)
+		kill(child, sig == SIGTERM ? SIGTERM : SIGKILL);
+	else
+		kill(-child, sig); /* the child's session: the program and what it started */
+}
+
+static void move_fd(int *fd, int target)
+{
+	if (*fd == target)
+		return;
+	if (dup2(*fd, target) < 0)
+		die("dup2", "helper descriptors");
+	close(*fd);
+	*fd = target;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "isolation-helper: started by the isolation library only\n");
+		return 2;
+	}
+	int control_fd = atoi(argv[1]);
+	status_fd = atoi(argv[2]);
+	prctl(PR_SET_NAME, "isolation-mon");
+	reset_signals();
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Keep stdio, control and status only: nothing else the JVM had open reaches the sandbox. */
+	if (status_fd == 3)
+		status_fd = dup(status_fd);
+	move_fd(&control_fd, 3);
+	move_fd(&status_fd, 4);
+	if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
+		for (int fd = 5; fd < 1024; fd++)
+			close(fd);
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	fcntl(4, F_SETFD, FD_CLOEXEC);
+
+	static struct plan plan;
+	read_plan(control_fd, &plan);
+
+	int report[2], sync[2] = { -1, -1 }, init_pipe[2] = { -1, -1 };
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0)
+		die("socketpair", "setup report");
+	int one = 1;
+	if (setsockopt(report[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+		die("setsockopt", "SO_PASSCRED");
+	if ((plan.clone_flags & CLONE_NEWUSER) && pipe2(sync, O_CLOEXEC) < 0)
+		die("pipe2", "user namespace sync");
+	if (plan.init && pipe2(init_pipe, O_CLOEXEC) < 0)
+		die("pipe2", "init report");
+
+	int64_t started = 0;
+	int pidfd = -1;
+	pid_t child = spawn_child(plan.clone_flags, &pidfd);
+	if (child < 0)
+		die("clone3", "namespaces");
+	if (child == 0) {
+		close(report[0]);
+		close(4);
+		if (sync[1] >= 0)
+			close(sync[1]);
+		if (init_pipe[0] >= 0)
+			close(init_pipe[0]);
+		child_fd = report[1];
+		status_fd = -1;
+		run_child(&plan, sync[0], init_pipe[1]);
+		_exit(127);
+	}
+	close(report[1]);
+	if (init_pipe[1] >= 0)
+		close(init_pipe[1]);
+	if (sync[0] >= 0) {
+		close(sync[0]);
+		write_id_maps(&plan, child);
+		if (write(sync[1], "g", 1) != 1)
+			die("write", "user namespace sync");
+		close(sync[1]);
+	}
+
+	pid_t program = 0;
+	if (await_exec(report[0], &program, &started) < 0) {
+		kill_sandbox(child, plan.init, SIGKILL);
+		waitpid(child, NULL, 0);
+		_exit(125);
+	}
+	close(report[0]);
+	int32_t pids[2] = { program, child };
+	send_record(status_fd, REPORT_STARTED, pids, sizeof pids);
+
+	int killed = 0, status = 0;
+	struct rusage ru;
+	pid_t reaped = 0;
+	struct pollfd fds[2] = { { control_fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+	for (;;) {
+		/* without a pidfd (kernels before 5.3) the monitor polls for the exit */
+		int n = poll(fds, 2, pidfd < 0 ? 20 : -1);
+		if (n < 0 && errno != EINTR)
+			die("poll", "monitor");
+		if (fds[1].revents || (pidfd < 0 && (reaped = wait4(child, &status, WNOHANG, &ru)) == child))
+			break;
+		if (fds[0].revents) {
+			char cmd = 0;
+			ssize_t r = read(control_fd, &cmd, 1);
+			if (r <= 0 || cmd == 'K') {
+				kill_sandbox(child, plan.init, SIGKILL);
+				killed = 1;
+				if (r <= 0)
+					fds[0].fd = -1; /* the JVM is gone or closed the handle */
+			} else if (cmd == 'T') {
+				kill_sandbox(child, plan.init, SIGTERM);
+			}
+		}
+	}
+
+	if (reaped != child && wait4(child, &status, 0, &ru) < 0)
+		die("wait4", "sandbox");
+	int64_t wall = now_ns() - started;
+	if (!plan.init)
+		kill(-child, SIGKILL); /* stragglers in the program's session */
+	int32_t program_status;
+	if (plan.init && read(init_pipe[0], &program_status, sizeof program_status) == sizeof program_status)
+		status = program_status;
+
+	int64_t exit_payload[8] = {
+		status,
+		killed,
+		wall,
+		(int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
+		(int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec,
+		ru.ru_maxrss,
+		ru.ru_nvcsw,
+		ru.ru_nivcsw,
+	};
+	send_record(status_fd, REPORT_EXIT, exit_payload, sizeof exit_payload);
+	return 0;
+}

@@ -1,0 +1,190 @@
+package dev.isolation.core;
+
+import dev.isolation.cgroups.ByteSize;
+import dev.isolation.core.internal.launch.ExitReport;
+import dev.isolation.core.internal.launch.HelperProcess;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A program running in a sandbox. Behaves like the {@link Process} it extends: streams, {@code
+ * waitFor}, {@code onExit}, {@code destroy}, plus the sandbox's {@link #outcome()}.
+ *
+ * <p>Thread-safe. {@link #close()} is idempotent: it kills whatever is left in the sandbox, waits
+ * until it is gone and releases every descriptor. The process has ended when everything in the
+ * sandbox has, not only the main program.
+ *
+ * <p>Dependent actions of {@link #outcome()} and {@link #onExit()} that are not {@code *Async}
+ * run on the library's single monitor thread: keep them short, or use the async variants.
+ */
+public final class IsolatedProcess extends Process implements AutoCloseable {
+    private final HelperProcess helper;
+    private final OutputStream stdin;
+    private final InputStream stdout;
+    private final InputStream stderr;
+    private final CompletableFuture<Outcome> outcome;
+    private final int pid;
+
+    IsolatedProcess(HelperProcess helper, OutputStream stdin, InputStream stdout, InputStream stderr) {
+        this.helper = helper;
+        this.stdin = stdin;
+        this.stdout = stdout;
+        this.stderr = stderr;
+        this.pid = helper.programPid();
+        this.outcome = helper.exited().thenApply(IsolatedProcess::toOutcome);
+    }
+
+    private static Outcome toOutcome(ExitReport r) {
+        return new Outcome(r.waitStatus(), r.killed(), Duration.ofNanos(r.wallNanos()),
+                Duration.ofNanos(r.userMicros() * 1000), Duration.ofNanos(r.systemMicros() * 1000),
+                ByteSize.kb(r.maxRssKib()), r.voluntaryContextSwitches(), r.involuntaryContextSwitches());
+    }
+
+    /** Completes with the outcome once everything in the sandbox has ended. */
+    public CompletableFuture<Outcome> outcome() {
+        return outcome;
+    }
+
+    /** The host pid of the main program (not of the sandbox's init). */
+    @Override
+    public long pid() {
+        return pid;
+    }
+
+    /** The program's standard input, if it was {@link ProcessBuilder.Redirect#PIPE piped}; else a null stream. */
+    @Override
+    public OutputStream getOutputStream() {
+        return stdin;
+    }
+
+    @Override
+    public InputStream getInputStream() {
+        return stdout;
+    }
+
+    @Override
+    public InputStream getErrorStream() {
+        return stderr;
+    }
+
+    @Override
+    public int waitFor() throws InterruptedException {
+        try {
+            return outcome.get().exitValue();
+        } catch (ExecutionException e) {
+            throw failure(e.getCause());
+        }
+    }
+
+    @Override
+    public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
+        try {
+            outcome.get(timeout, unit);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (ExecutionException e) {
+            throw failure(e.getCause());
+        }
+    }
+
+    private static IllegalStateException failure(Throwable cause) {
+        return new IllegalStateException("the sandbox's monitor failed: " + cause.getMessage(), cause);
+    }
+
+    /**
+     * The exit code, or 128 + the signal number if a signal ended the program.
+     *
+     * @throws IllegalThreadStateException if the sandbox is still running
+     */
+    @Override
+    public int exitValue() {
+        if (!outcome.isDone()) {
+            throw new IllegalThreadStateException("sandbox still running (pid " + pid + ")");
+        }
+        try {
+            return outcome.join().exitValue();
+        } catch (CompletionException e) {
+            throw failure(e.getCause());
+        }
+    }
+
+    @Override
+    public boolean isAlive() {
+        return !outcome.isDone();
+    }
+
+    @Override
+    public CompletableFuture<Process> onExit() {
+        return outcome.handle((o, e) -> this);
+    }
+
+    /** Sends SIGTERM to the main program (through the sandbox's init, which forwards it). */
+    @Override
+    public void destroy() {
+        helper.terminate();
+    }
+
+    /** Kills everything in the sandbox with SIGKILL. */
+    @Override
+    public IsolatedProcess destroyForcibly() {
+        helper.kill();
+        return this;
+    }
+
+    @Override
+    public boolean supportsNormalTermination() {
+        return true;
+    }
+
+    /** Kills whatever is left, waits until the sandbox is gone and closes the streams. */
+    @Override
+    public void close() throws IOException {
+        IOException failure = null;
+        if (!outcome.isDone()) {
+            helper.kill();
+        }
+        helper.closeFds();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                outcome.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException e) {
+                failure = new SandboxException("the sandbox's monitor failed: " + e.getCause().getMessage(), e.getCause());
+                break;
+            }
+        }
+        for (java.io.Closeable c : new java.io.Closeable[] {stdin, stdout, stderr}) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "IsolatedProcess[pid=" + pid + (outcome.isDone() ? ", ended" : ", running") + "]";
+    }
+}

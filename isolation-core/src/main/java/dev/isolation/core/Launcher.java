@@ -1,0 +1,258 @@
+package dev.isolation.core;
+
+import dev.isolation.core.internal.launch.HelperProcess;
+import dev.isolation.core.internal.linux.Kernel;
+import dev.isolation.core.internal.linux.Kernel.FileAction;
+import dev.isolation.core.internal.linux.NativeCallException;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.File;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.ProcessBuilder.Redirect;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts programs in sandboxes. Creating namespaces costs more than the rest of a start (a network
+ * namespace alone about a millisecond), so each start also prepares the next sandbox of the same
+ * policy in the background ("prewarm", as go-judge pools its environments): a helper that has
+ * already created and set up the namespaces and waits, in its own process, for the next command.
+ * A prewarmed sandbox is fresh: it is used for one program only. At most {@value #MAX_IDLE} wait
+ * in a JVM, none longer than {@value #MAX_IDLE_SECONDS} s; system property
+ * {@code isolation.prewarm=false} turns it off.
+ */
+final class Launcher {
+    private static final Kernel K = Kernel.get();
+    private static final boolean PREWARM = !"false".equals(System.getProperty("isolation.prewarm"));
+    private static final int MAX_IDLE = 8;
+    private static final long MAX_IDLE_SECONDS = 30;
+
+    private record Key(Sandbox sandbox, String stdio) {}
+
+    private record Idle(HelperProcess helper, Stdio stdio, long createdNanos) {}
+
+    /** Least recently used first; guarded by itself. */
+    private static final Map<Key, Idle> IDLE = new LinkedHashMap<>(16, 0.75f, true);
+
+    private Launcher() {}
+
+    static IsolatedProcess start(Sandbox sandbox, byte[] setupPlan, byte[] execPlan, ProcessBuilder pb)
+            throws SandboxException {
+        Key key = PREWARM && Stdio.poolable(pb) ? new Key(sandbox, Stdio.signature(pb)) : null;
+        Idle entry = key == null ? null : take(key);
+        boolean prewarmed = entry != null;
+        if (entry == null) {
+            entry = launch(setupPlan, pb);
+        }
+        entry.helper.exec(execPlan);
+        if (key != null) {
+            prewarm(key, setupPlan, pb); // overlaps with this program's start
+        }
+        try {
+            entry.helper.awaitStarted();
+        } catch (NativeCallException e) {
+            entry.stdio.closeParentEnds();
+            if (prewarmed) {
+                // set up earlier: the host may have changed since; the fresh attempt's answer counts
+                Idle fresh = launch(setupPlan, pb);
+                fresh.helper.exec(execPlan);
+                return started(fresh);
+            }
+            throw new SandboxSetupException(e);
+        }
+        return open(entry);
+    }
+
+    private static IsolatedProcess started(Idle entry) throws SandboxException {
+        try {
+            entry.helper.awaitStarted();
+        } catch (NativeCallException e) {
+            entry.stdio.closeParentEnds();
+            throw new SandboxSetupException(e);
+        }
+        return open(entry);
+    }
+
+    private static IsolatedProcess open(Idle entry) throws SandboxException {
+        Stdio stdio = entry.stdio;
+        try {
+            return new IsolatedProcess(entry.helper, stdio.stdin(), stdio.stdout(), stdio.stderr());
+        } catch (IOException e) {
+            entry.helper.closeFds(); // kills the sandbox
+            throw new SandboxException("cannot open the sandbox's standard streams: " + e.getMessage(), e);
+        } finally {
+            stdio.closeParentEnds(); // the streams hold descriptors of their own
+        }
+    }
+
+    private static Idle launch(byte[] setupPlan, ProcessBuilder pb) throws SandboxException {
+        Stdio stdio = new Stdio();
+        try {
+            stdio.prepare(pb);
+            HelperProcess helper = HelperProcess.spawn(setupPlan, stdio.actions);
+            return new Idle(helper, stdio, System.nanoTime());
+        } catch (NativeCallException e) {
+            stdio.closeParentEnds();
+            throw new SandboxSetupException(e);
+        } catch (SandboxException | RuntimeException e) {
+            stdio.closeParentEnds();
+            throw e;
+        } finally {
+            stdio.closeChildEnds();
+        }
+    }
+
+    private static void prewarm(Key key, byte[] setupPlan, ProcessBuilder pb) {
+        Idle idle;
+        try {
+            idle = launch(setupPlan, pb);
+        } catch (SandboxException | RuntimeException e) {
+            return; // the next start launches afresh and reports the problem
+        }
+        List<Idle> evicted = new ArrayList<>();
+        synchronized (IDLE) {
+            Idle previous = IDLE.put(key, idle);
+            if (previous != null) {
+                evicted.add(previous);
+            }
+            Iterator<Idle> lru = IDLE.values().iterator();
+            while (IDLE.size() > MAX_IDLE) {
+                evicted.add(lru.next());
+                lru.remove();
+            }
+        }
+        evicted.forEach(Launcher::discard);
+    }
+
+    private static Idle take(Key key) {
+        List<Idle> expired = new ArrayList<>();
+        Idle entry;
+        synchronized (IDLE) {
+            entry = IDLE.remove(key);
+            long now = System.nanoTime();
+            IDLE.values().removeIf(i -> {
+                boolean old = now - i.createdNanos > TimeUnit.SECONDS.toNanos(MAX_IDLE_SECONDS);
+                if (old) {
+                    expired.add(i);
+                }
+                return old;
+            });
+        }
+        if (entry != null && System.nanoTime() - entry.createdNanos > TimeUnit.SECONDS.toNanos(MAX_IDLE_SECONDS)) {
+            expired.add(entry);
+            entry = null;
+        }
+        expired.forEach(Launcher::discard);
+        return entry;
+    }
+
+    private static void discard(Idle idle) {
+        idle.stdio.closeParentEnds();
+        idle.helper.discard();
+    }
+
+    /** The three standard streams: what the helper's child gets, and what the JVM keeps. */
+    static final class Stdio {
+        final List<FileAction> actions = new ArrayList<>();
+        private final int[] parentEnds = {-1, -1, -1};
+        private final List<Integer> childEnds = new ArrayList<>();
+
+        /** Only stdio made of pipes, the JVM's own streams and /dev/null can be prepared ahead. */
+        static boolean poolable(ProcessBuilder pb) {
+            for (Redirect r : new Redirect[] {pb.redirectInput(), pb.redirectOutput(), pb.redirectError()}) {
+                if (r.type() != Redirect.Type.PIPE && r.type() != Redirect.Type.INHERIT && !r.equals(Redirect.DISCARD)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        static String signature(ProcessBuilder pb) {
+            return pb.redirectInput() + "|" + pb.redirectOutput() + "|" + pb.redirectError() + "|" + pb.redirectErrorStream();
+        }
+
+        void prepare(ProcessBuilder pb) throws SandboxException {
+            redirect(0, pb.redirectInput());
+            redirect(1, pb.redirectOutput());
+            if (pb.redirectErrorStream()) {
+                actions.add(new FileAction.Dup2(1, 2));
+            } else {
+                redirect(2, pb.redirectError());
+            }
+        }
+
+        private void redirect(int target, Redirect r) throws SandboxException {
+            switch (r.type()) {
+                case PIPE -> {
+                    int[] p = K.pipe();
+                    int child = target == 0 ? p[0] : p[1];
+                    parentEnds[target] = target == 0 ? p[1] : p[0];
+                    childEnds.add(child);
+                    actions.add(new FileAction.Dup2(child, target));
+                }
+                case INHERIT -> {
+                    // the JVM's own descriptor 0, 1 or 2 is inherited as it is
+                }
+                case READ -> {
+                    File f = r.file();
+                    if (!f.isFile() || !f.canRead()) {
+                        throw new SandboxSetupException(new NativeCallException("open", f.getPath(), f.exists() ? 13 : 2));
+                    }
+                    actions.add(new FileAction.Open(f.getPath(), target, Kernel.O_RDONLY, 0));
+                }
+                case WRITE, APPEND -> {
+                    File f = r.file();
+                    File parent = f.getAbsoluteFile().getParentFile();
+                    if (f.isDirectory() || (parent != null && !parent.isDirectory())) {
+                        throw new SandboxSetupException(new NativeCallException("open", f.getPath(), f.isDirectory() ? 21 : 2));
+                    }
+                    int append = r.type() == Redirect.Type.APPEND ? Kernel.O_APPEND : Kernel.O_TRUNC;
+                    actions.add(new FileAction.Open(f.getPath(), target, Kernel.O_WRONLY | Kernel.O_CREAT | append, 0666));
+                }
+            }
+        }
+
+        void closeChildEnds() {
+            childEnds.forEach(K::close);
+            childEnds.clear();
+        }
+
+        void closeParentEnds() {
+            closeChildEnds();
+            for (int i = 0; i < 3; i++) {
+                if (parentEnds[i] >= 0) {
+                    K.close(parentEnds[i]);
+                    parentEnds[i] = -1;
+                }
+            }
+        }
+
+        /*
+         * The JVM's pipe ends become java.io streams by reopening them through /proc/self/fd, buffered
+         * as Process's are (FileInputStream alone would try to seek the pipe in readAllBytes).
+         */
+        OutputStream stdin() throws IOException {
+            return parentEnds[0] < 0 ? OutputStream.nullOutputStream() : new BufferedOutputStream(new FileOutputStream(reopen(0)));
+        }
+
+        InputStream stdout() throws IOException {
+            return parentEnds[1] < 0 ? InputStream.nullInputStream() : new BufferedInputStream(new FileInputStream(reopen(1)));
+        }
+
+        InputStream stderr() throws IOException {
+            return parentEnds[2] < 0 ? InputStream.nullInputStream() : new BufferedInputStream(new FileInputStream(reopen(2)));
+        }
+
+        private String reopen(int i) {
+            return "/proc/self/fd/" + parentEnds[i];
+        }
+    }
+}

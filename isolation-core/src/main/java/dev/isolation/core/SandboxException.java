@@ -1,0 +1,19 @@
+package dev.isolation.core;
+
+import java.io.IOException;
+
+/**
+ * Something went wrong at run time while setting up, running or tearing down a sandbox. The root
+ * of this library's checked exceptions, an {@link IOException} as {@link ProcessBuilder#start()}'s.
+ */
+public class SandboxException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    public SandboxException(String message) {
+        super(message);
+    }
+
+    public SandboxException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

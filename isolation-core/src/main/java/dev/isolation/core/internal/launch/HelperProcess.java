@@ -1,0 +1,242 @@
+package dev.isolation.core.internal.launch;
+
+import dev.isolation.core.internal.linux.Kernel;
+import dev.isolation.core.internal.linux.Kernel.FileAction;
+import dev.isolation.core.internal.linux.NativeCallException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One running native helper: the monitor of one sandbox. Owns the two pipes to it: the control
+ * pipe (plan, then commands; closing it kills the sandbox) and the status pipe (reports). Its end
+ * is observed by {@link Monitor}'s single thread, not by a thread of its own.
+ */
+public final class HelperProcess {
+    static final int REPORT_ERROR = 1;
+    static final int REPORT_STARTED = 2;
+    static final int REPORT_EXIT = 3;
+
+    private static final Kernel K = Kernel.get();
+
+    private final int helperPid;
+    private final int statusFd;
+    private int controlFd; // guarded by this; -1 once closed
+    private int programPid;
+    private ExitReport exit;
+    private final Reports reports = new Reports();
+    private final CompletableFuture<ExitReport> exited = new CompletableFuture<>();
+
+    private HelperProcess(int helperPid, int controlFd, int statusFd) {
+        this.helperPid = helperPid;
+        this.controlFd = controlFd;
+        this.statusFd = statusFd;
+    }
+
+    /**
+     * Starts a helper with the given stdio file actions and hands it the setup plan: it creates
+     * and sets up the sandbox, which then waits for {@link #exec}.
+     *
+     * @throws NativeCallException if the helper cannot be started; setup failures come from {@link #awaitStarted()}
+     */
+    public static HelperProcess spawn(byte[] setupPlan, List<FileAction> stdio) {
+        String path = HelperBinary.get().path();
+        int[] control = K.pipe();
+        int[] status;
+        try {
+            status = K.pipe();
+        } catch (NativeCallException e) {
+            K.close(control[0]);
+            K.close(control[1]);
+            throw e;
+        }
+        int pid;
+        try {
+            List<FileAction> actions = new ArrayList<>(stdio);
+            actions.add(new FileAction.Dup2(control[0], control[0])); // same fd: clears close-on-exec
+            actions.add(new FileAction.Dup2(status[1], status[1]));
+            pid = K.spawn(path, actions,
+                    new String[] {"isolation-helper", Integer.toString(control[0]), Integer.toString(status[1])},
+                    new String[0]);
+        } catch (NativeCallException e) {
+            K.close(control[1]);
+            K.close(status[0]);
+            throw e;
+        } finally {
+            K.close(control[0]);
+            K.close(status[1]);
+        }
+        HelperProcess helper = new HelperProcess(pid, control[1], status[0]);
+        helper.send(setupPlan);
+        return helper;
+    }
+
+    /** Hands the sandbox its exec plan: the program starts. */
+    public void exec(byte[] execPlan) {
+        send(execPlan);
+    }
+
+    private synchronized void send(byte[] message) {
+        if (controlFd >= 0) {
+            try {
+                K.write(controlFd, message);
+            } catch (NativeCallException e) {
+                // EPIPE: the helper is gone; its report says why
+            }
+        }
+    }
+
+    /**
+     * Blocks until the program runs, then hands the helper to the monitor thread.
+     *
+     * @throws NativeCallException naming the step that failed; nothing of the sandbox is left then
+     */
+    public void awaitStarted() {
+        NativeCallException failure = null;
+        byte[] buf = new byte[4096];
+        while (programPid == 0) {
+            int n = K.read(statusFd, buf);
+            if (n == 0) {
+                break;
+            }
+            reports.append(buf, n);
+            failure = reports.drain(this);
+            if (failure != null) {
+                break;
+            }
+        }
+        if (programPid == 0) {
+            int status = discard();
+            if (failure == null) {
+                failure = new NativeCallException("isolation-helper",
+                        "ended before the program started (wait status " + status + ")", 5 /* EIO */);
+            }
+            throw failure;
+        }
+        Monitor.get().watch(statusFd, this);
+    }
+
+    /**
+     * Ends a helper whose program never started (setup failed, or a prewarmed sandbox that is no
+     * longer wanted): closing the control pipe makes it kill the sandbox and exit. Returns its wait status.
+     */
+    public int discard() {
+        closeFds();
+        byte[] buf = new byte[4096];
+        while (K.read(statusFd, buf) > 0) {
+            // drain until the helper is gone
+        }
+        int status = K.waitpid(helperPid);
+        K.close(statusFd);
+        return status;
+    }
+
+    /** Called by {@link Monitor} when the status pipe is readable; returns false at end of file. */
+    boolean onReadable(byte[] buf) {
+        int n = K.read(statusFd, buf);
+        if (n > 0) {
+            reports.append(buf, n);
+            reports.drain(this);
+            return true;
+        }
+        return false;
+    }
+
+    /** Called by {@link Monitor} once the helper closed the status pipe (it exited). */
+    void onEnd() {
+        int status = K.waitpid(helperPid);
+        closeFds();
+        K.close(statusFd);
+        if (exit != null) {
+            exited.complete(exit);
+        } else {
+            exited.completeExceptionally(new IllegalStateException(
+                    "the sandbox monitor (pid " + helperPid + ") ended without a report, wait status " + status));
+        }
+    }
+
+    /** The program's pid as seen from the JVM. */
+    public int programPid() {
+        return programPid;
+    }
+
+    /** Completes when the sandbox is gone: every process in it has ended and the helper has exited. */
+    public CompletableFuture<ExitReport> exited() {
+        return exited;
+    }
+
+    /** SIGTERM to the program (through the sandbox's init when there is one). */
+    public void terminate() {
+        command('T');
+    }
+
+    /** SIGKILL to everything in the sandbox. */
+    public void kill() {
+        command('K');
+    }
+
+    private void command(char c) {
+        send(new byte[] {(byte) c});
+    }
+
+    /** Closing the control pipe makes the helper kill the sandbox. */
+    public synchronized void closeFds() {
+        if (controlFd >= 0) {
+            K.close(controlFd);
+            controlFd = -1;
+        }
+    }
+
+    /** Accumulates the status pipe's bytes and cuts them into records. */
+    private static final class Reports {
+        private ByteBuffer buf = ByteBuffer.allocate(8192).order(ByteOrder.nativeOrder());
+
+        void append(byte[] bytes, int n) {
+            if (buf.remaining() < n) {
+                ByteBuffer bigger = ByteBuffer.allocate(buf.capacity() * 2 + n).order(ByteOrder.nativeOrder());
+                buf.flip();
+                bigger.put(buf);
+                buf = bigger;
+            }
+            buf.put(bytes, 0, n);
+        }
+
+        /** Applies every whole record to {@code h}; returns a setup error if one was reported. */
+        NativeCallException drain(HelperProcess h) {
+            buf.flip();
+            NativeCallException error = null;
+            while (buf.remaining() >= 8) {
+                int type = buf.getInt(buf.position());
+                int len = buf.getInt(buf.position() + 4);
+                if (buf.remaining() < 8 + len) {
+                    break;
+                }
+                buf.position(buf.position() + 8);
+                ByteBuffer rec = buf.slice().order(ByteOrder.nativeOrder()).limit(len);
+                buf.position(buf.position() + len);
+                switch (type) {
+                    case REPORT_STARTED -> {
+                        h.programPid = rec.getInt(); // then the sandbox's first process, unused here
+                    }
+                    case REPORT_EXIT -> h.exit = new ExitReport((int) rec.getLong(), rec.getLong() != 0, rec.getLong(),
+                            rec.getLong(), rec.getLong(), rec.getLong(), rec.getLong(), rec.getLong());
+                    case REPORT_ERROR -> error = parseError(rec);
+                    default -> error = new NativeCallException("isolation-helper", "unknown report " + type, 71);
+                }
+            }
+            buf.compact();
+            return error;
+        }
+
+        private static NativeCallException parseError(ByteBuffer rec) {
+            int errno = rec.getInt();
+            byte[] rest = new byte[rec.remaining()];
+            rec.get(rest);
+            String[] parts = new String(rest, StandardCharsets.UTF_8).split("\0", -1);
+            return new NativeCallException(parts[0], parts.length > 1 ? parts[1] : "", errno);
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package dev.isolation.core.internal.launch;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Encodes the steps the native helper executes, in the format {@code isolation-helper.c} reads:
+ * a header (magic, version, length) and records of (tag, length, value), strings NUL-terminated,
+ * integers in native byte order. The helper executes the steps in its own fixed order; this class
+ * only records what they are.
+ */
+public final class LaunchPlan {
+    static final int MAGIC = 0x4c4f5349; // "ISOL"
+    static final int VERSION = 1;
+
+    static final int TAG_END = 0;
+    static final int TAG_CLONE_FLAGS = 1;
+    static final int TAG_ARG = 2;
+    static final int TAG_ENV = 3;
+    static final int TAG_EXEC_FILE = 4;
+    static final int TAG_SEARCH_PATH = 5;
+    static final int TAG_CWD = 6;
+    static final int TAG_HOSTNAME = 7;
+    static final int TAG_UID_MAP = 8;
+    static final int TAG_GID_MAP = 9;
+    static final int TAG_SETGROUPS_DENY = 10;
+    static final int TAG_MOUNT_PROC = 11;
+    static final int TAG_LOOPBACK_UP = 12;
+    static final int TAG_INIT = 13;
+    static final int TAG_CGROUP_PROCS = 14;
+    static final int TAG_CGROUP_NS = 15;
+    static final int TAG_MAKE_PRIVATE = 16;
+    static final int TAG_USERNS_IDS = 17;
+
+    /** Namespace flags of clone(2), from {@code <linux/sched.h>}. */
+    public static final long CLONE_NEWNS = 0x00020000L;
+    public static final long CLONE_NEWCGROUP = 0x02000000L;
+    public static final long CLONE_NEWUTS = 0x04000000L;
+    public static final long CLONE_NEWIPC = 0x08000000L;
+    public static final long CLONE_NEWUSER = 0x10000000L;
+    public static final long CLONE_NEWPID = 0x20000000L;
+    public static final long CLONE_NEWNET = 0x40000000L;
+
+    private final ByteArrayOutputStream records = new ByteArrayOutputStream(512);
+
+    private LaunchPlan record(int tag, byte[] value) {
+        ByteBuffer head = ByteBuffer.allocate(8).order(ByteOrder.nativeOrder());
+        head.putInt(tag).putInt(value.length);
+        records.writeBytes(head.array());
+        records.writeBytes(value);
+        return this;
+    }
+
+    private LaunchPlan string(int tag, String value) {
+        if (value.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("NUL character in " + value.replace('\0', '?'));
+        }
+        byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
+        byte[] z = new byte[utf8.length + 1];
+        System.arraycopy(utf8, 0, z, 0, utf8.length);
+        return record(tag, z);
+    }
+
+    private LaunchPlan flag(int tag) {
+        return record(tag, new byte[0]);
+    }
+
+    /** The namespaces to create: {@code CLONE_NEW*} flags ({@code CLONE_NEWCGROUP} goes by {@link #cgroupNamespace()}). */
+    public LaunchPlan cloneFlags(long flags) {
+        return record(TAG_CLONE_FLAGS, ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(flags).array());
+    }
+
+    public LaunchPlan arg(String arg) {
+        return string(TAG_ARG, arg);
+    }
+
+    public LaunchPlan env(String keyEqualsValue) {
+        return string(TAG_ENV, keyEqualsValue);
+    }
+
+    /** The program; searched in {@link #searchPath} when it contains no '/'. */
+    public LaunchPlan execFile(String file) {
+        return string(TAG_EXEC_FILE, file);
+    }
+
+    public LaunchPlan searchPath(String colonSeparated) {
+        return string(TAG_SEARCH_PATH, colonSeparated);
+    }
+
+    public LaunchPlan workingDirectory(String dir) {
+        return string(TAG_CWD, dir);
+    }
+
+    public LaunchPlan hostname(String name) {
+        return string(TAG_HOSTNAME, name);
+    }
+
+    /** Lines of {@code /proc/PID/uid_map}: "inside outside count". */
+    public LaunchPlan uidMap(String map) {
+        return string(TAG_UID_MAP, map);
+    }
+
+    public LaunchPlan gidMap(String map) {
+        return string(TAG_GID_MAP, map);
+    }
+
+    /** Inside a new user namespace, become {@code uid}/{@code gid} (ids of that namespace) once the maps are written. */
+    public LaunchPlan userNamespaceIds(int uid, int gid) {
+        return record(TAG_USERNS_IDS, ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putInt(uid).putInt(gid).array());
+    }
+
+    public LaunchPlan setgroupsDeny() {
+        return flag(TAG_SETGROUPS_DENY);
+    }
+
+    /** Mount a fresh proc on /proc (needs a new mount namespace). */
+    public LaunchPlan mountProc() {
+        return flag(TAG_MOUNT_PROC);
+    }
+
+    /** Make / recursively private, so that mounts do not propagate to the host. */
+    public LaunchPlan makeRootPrivate() {
+        return flag(TAG_MAKE_PRIVATE);
+    }
+
+    public LaunchPlan loopbackUp() {
+        return flag(TAG_LOOPBACK_UP);
+    }
+
+    /** Run a PID-1 init that reaps, forwards signals and exits with the program. */
+    public LaunchPlan init() {
+        return flag(TAG_INIT);
+    }
+
+    /** A cgroup.procs (or tasks) file the sandbox joins before anything else runs in it. */
+    public LaunchPlan joinCgroup(String procsFile) {
+        return string(TAG_CGROUP_PROCS, procsFile);
+    }
+
+    /** Unshare a cgroup namespace after joining the cgroups, so the sandbox's cgroup is its root. */
+    public LaunchPlan cgroupNamespace() {
+        return flag(TAG_CGROUP_NS);
+    }
+
+    public byte[] encode() {
+        byte[] body = records.toByteArray();
+        ByteBuffer out = ByteBuffer.allocate(12 + body.length + 8).order(ByteOrder.nativeOrder());
+        out.putInt(MAGIC).putInt(VERSION).putInt(body.length + 8).put(body).putInt(TAG_END).putInt(0);
+        return out.array();
+    }
+}

@@ -1,0 +1,219 @@
+package dev.isolation.core.internal.linux;
+
+import java.nio.ByteOrder;
+import java.util.List;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Memory;
+import jnr.ffi.Platform;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+
+/** {@link Kernel} through jnr-ffi bindings of glibc. */
+final class JnrKernel implements Kernel {
+    static final JnrKernel INSTANCE = new JnrKernel();
+
+    private static final int F_ADD_SEALS = 1033;
+    private static final int F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8;
+    private static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
+    private static final int EPOLL_CLOEXEC = O_CLOEXEC;
+    private static final int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;
+    private static final int EPOLLIN = 0x1, EPOLLHUP = 0x10;
+    private static final int EINTR = 4;
+    /** posix_spawn_file_actions_t is 80 bytes on 64-bit glibc; room to spare. */
+    private static final int FILE_ACTIONS_SIZE = 256;
+
+    private final LibC libc;
+    private final Runtime runtime;
+    /** struct epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16 bytes). */
+    private final int epollEventSize;
+    private final int epollDataOffset;
+
+    private JnrKernel() {
+        libc = LibraryLoader.create(LibC.class).searchDefault().load("c");
+        runtime = Runtime.getRuntime(libc);
+        boolean x86 = Platform.getNativePlatform().getCPU() == Platform.CPU.X86_64;
+        epollEventSize = x86 ? 12 : 16;
+        epollDataOffset = x86 ? 4 : 8;
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            throw new UnsupportedOperationException("big-endian hosts are not supported");
+        }
+    }
+
+    private int errno() {
+        return runtime.getLastError();
+    }
+
+    private NativeCallException failure(String call, String argument) {
+        return new NativeCallException(call, argument, errno());
+    }
+
+    @Override
+    public int[] pipe() {
+        int[] fds = new int[2];
+        if (libc.pipe2(fds, O_CLOEXEC) < 0) {
+            throw failure("pipe2", "O_CLOEXEC");
+        }
+        return fds;
+    }
+
+    @Override
+    public void close(int fd) {
+        libc.close(fd); // Linux releases the descriptor even when close reports an error
+    }
+
+    @Override
+    public int read(int fd, byte[] buf) {
+        while (true) {
+            long n = libc.read(fd, buf, buf.length);
+            if (n >= 0) {
+                return (int) n;
+            }
+            if (errno() != EINTR) {
+                throw failure("read", "fd " + fd);
+            }
+        }
+    }
+
+    @Override
+    public void write(int fd, byte[] buf) {
+        byte[] rest = buf;
+        while (rest.length > 0) {
+            long n = libc.write(fd, rest, rest.length);
+            if (n < 0) {
+                if (errno() == EINTR) {
+                    continue;
+                }
+                throw failure("write", "fd " + fd);
+            }
+            rest = java.util.Arrays.copyOfRange(rest, (int) n, rest.length);
+        }
+    }
+
+    @Override
+    public int getpid() {
+        return libc.getpid();
+    }
+
+    @Override
+    public int getuid() {
+        return libc.getuid();
+    }
+
+    @Override
+    public int getgid() {
+        return libc.getgid();
+    }
+
+    @Override
+    public int sealedMemfd(String name, byte[] content) {
+        int fd = libc.memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0) {
+            throw failure("memfd_create", name);
+        }
+        try {
+            write(fd, content);
+            if (libc.fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+                throw failure("fcntl(F_ADD_SEALS)", name);
+            }
+            // exec refuses a file that is open for writing (ETXTBSY): keep a read-only descriptor only
+            return open("/proc/self/fd/" + fd, O_RDONLY, 0);
+        } finally {
+            libc.close(fd);
+        }
+    }
+
+    @Override
+    public int open(String path, int flags, int mode) {
+        int fd = libc.open(path, flags | O_CLOEXEC, mode);
+        if (fd < 0) {
+            throw failure("open", path);
+        }
+        return fd;
+    }
+
+    @Override
+    public int kill(int pid, int signal) {
+        return libc.kill(pid, signal);
+    }
+
+    @Override
+    public int waitpid(int pid) {
+        int[] status = new int[1];
+        while (libc.waitpid(pid, status, 0) < 0) {
+            if (errno() != EINTR) {
+                throw failure("waitpid", Integer.toString(pid));
+            }
+        }
+        return status[0];
+    }
+
+    @Override
+    public int spawn(String path, List<FileAction> actions, String[] argv, String[] envp) {
+        Pointer fa = Memory.allocateDirect(runtime, FILE_ACTIONS_SIZE);
+        int rc = libc.posix_spawn_file_actions_init(fa);
+        if (rc != 0) {
+            throw new NativeCallException("posix_spawn_file_actions_init", path, rc);
+        }
+        try {
+            for (FileAction action : actions) {
+                if (action instanceof FileAction.Dup2 d) {
+                    rc = libc.posix_spawn_file_actions_adddup2(fa, d.fd(), d.target());
+                } else if (action instanceof FileAction.Open o) {
+                    rc = libc.posix_spawn_file_actions_addopen(fa, o.target(), o.path(), o.flags(), o.mode());
+                }
+                if (rc != 0) {
+                    throw new NativeCallException("posix_spawn_file_actions", action.toString(), rc);
+                }
+            }
+            int[] pid = new int[1];
+            rc = libc.posix_spawn(pid, path, fa, null, argv, envp);
+            if (rc != 0) {
+                throw new NativeCallException("posix_spawn", path, rc);
+            }
+            return pid[0];
+        } finally {
+            libc.posix_spawn_file_actions_destroy(fa);
+        }
+    }
+
+    @Override
+    public int epollCreate() {
+        int fd = libc.epoll_create1(EPOLL_CLOEXEC);
+        if (fd < 0) {
+            throw failure("epoll_create1", "EPOLL_CLOEXEC");
+        }
+        return fd;
+    }
+
+    @Override
+    public void epollAdd(int epfd, int fd) {
+        Pointer ev = Memory.allocateDirect(runtime, 16);
+        ev.putInt(0, EPOLLIN | EPOLLHUP);
+        ev.putLong(epollDataOffset, fd);
+        if (libc.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev) < 0) {
+            throw failure("epoll_ctl(EPOLL_CTL_ADD)", "fd " + fd);
+        }
+    }
+
+    @Override
+    public void epollRemove(int epfd, int fd) {
+        Pointer ev = Memory.allocateDirect(runtime, 16);
+        libc.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, ev);
+    }
+
+    @Override
+    public int epollWait(int epfd, int[] fds, int timeoutMillis) {
+        Pointer events = Memory.allocateDirect(runtime, (long) epollEventSize * fds.length);
+        int n = libc.epoll_wait(epfd, events, fds.length, timeoutMillis);
+        if (n < 0) {
+            if (errno() == EINTR) {
+                return 0;
+            }
+            throw failure("epoll_wait", "fd " + epfd);
+        }
+        for (int i = 0; i < n; i++) {
+            fds[i] = (int) events.getLong((long) i * epollEventSize + epollDataOffset);
+        }
+        return n;
+    }
+}

@@ -1,0 +1,71 @@
+package dev.isolation.core.internal.linux;
+
+import java.util.List;
+
+/**
+ * The one way from Java into the kernel. Every method throws {@link NativeCallException}
+ * naming the call, its errno and its argument; errno is read on the calling thread right after the
+ * failing call.
+ */
+public interface Kernel {
+    int O_RDONLY = 0;
+    int O_WRONLY = 1;
+    int O_CREAT = 0100;
+    int O_TRUNC = 01000;
+    int O_APPEND = 02000;
+    int O_CLOEXEC = 02000000;
+    int SIGTERM = 15;
+    int SIGKILL = 9;
+
+    static Kernel get() {
+        return JnrKernel.INSTANCE;
+    }
+
+    /** A new pipe, both ends close-on-exec: {@code [read, write]}. */
+    int[] pipe();
+
+    void close(int fd);
+
+    /** Reads up to {@code buf.length} bytes; 0 at end of file. */
+    int read(int fd, byte[] buf);
+
+    /** Writes all of {@code buf}. */
+    void write(int fd, byte[] buf);
+
+    int getpid();
+
+    int getuid();
+
+    int getgid();
+
+    /** A sealed (read-only, fixed-size) memfd holding {@code content}, reopened read-only so it can be executed. */
+    int sealedMemfd(String name, byte[] content);
+
+    /** Opens {@code path}; the descriptor is close-on-exec. */
+    int open(String path, int flags, int mode);
+
+    int kill(int pid, int signal);
+
+    /** Blocks until {@code pid} exits; returns its raw wait status. */
+    int waitpid(int pid);
+
+    /** A file action of {@link #spawn}: applied in order in the child before exec. */
+    sealed interface FileAction {
+        record Dup2(int fd, int target) implements FileAction {}
+
+        record Open(String path, int target, int flags, int mode) implements FileAction {}
+    }
+
+    /** posix_spawn; descriptors not named by a {@link FileAction.Dup2} are inherited only if not close-on-exec. */
+    int spawn(String path, List<FileAction> actions, String[] argv, String[] envp);
+
+    int epollCreate();
+
+    /** Watches {@code fd} for input and hang-up; the event carries {@code fd}. */
+    void epollAdd(int epfd, int fd);
+
+    void epollRemove(int epfd, int fd);
+
+    /** Waits for events; fills {@code fds} with the descriptors that are ready and returns how many. */
+    int epollWait(int epfd, int[] fds, int timeoutMillis);
+}

@@ -1,0 +1,62 @@
+package dev.isolation.core.internal.linux;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
+import jnr.ffi.annotations.SaveError;
+import jnr.ffi.annotations.Variadic;
+
+/**
+ * glibc functions the Java side uses, declared as in the C headers. Public because jnr-ffi
+ * generates its implementation in another class loader; not part of the API.
+ */
+@SaveError
+public interface LibC {
+    // <unistd.h>
+    int pipe2(@Out int[] fds, int flags);
+
+    int close(int fd);
+
+    long read(int fd, @Out byte[] buf, long count);
+
+    long write(int fd, @In byte[] buf, long count);
+
+    int getpid();
+
+    int getuid();
+
+    int getgid();
+
+    // <fcntl.h>
+    @Variadic(fixedCount = 2)
+    int fcntl(int fd, int cmd, int arg);
+
+    int open(String path, int flags, int mode);
+
+    // <sys/mman.h>
+    int memfd_create(String name, int flags);
+
+    // <signal.h>
+    int kill(int pid, int sig);
+
+    // <sys/wait.h>
+    int waitpid(int pid, @Out int[] status, int options);
+
+    // <spawn.h>; posix_spawn returns an error number instead of setting errno
+    int posix_spawn(@Out int[] pid, String path, Pointer fileActions, Pointer attr, String[] argv, String[] envp);
+
+    int posix_spawn_file_actions_init(Pointer fileActions);
+
+    int posix_spawn_file_actions_destroy(Pointer fileActions);
+
+    int posix_spawn_file_actions_adddup2(Pointer fileActions, int fd, int newFd);
+
+    int posix_spawn_file_actions_addopen(Pointer fileActions, int fd, String path, int flags, int mode);
+
+    // <sys/epoll.h>
+    int epoll_create1(int flags);
+
+    int epoll_ctl(int epfd, int op, int fd, Pointer event);
+
+    int epoll_wait(int epfd, Pointer events, int maxEvents, int timeout);
+}

@@ -1,0 +1,229 @@
+package dev.isolation.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Processes never outlive their sandbox; signals reach the program; nothing leaks. */
+@KernelTest
+class LifecycleIT {
+    private static final Sandbox ALL = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().build();
+
+    /** A sleep whose command line is unique to one test, to find it on the host. */
+    private static String uniqueSleep() {
+        return "sleep " + (900 + Math.abs(UUID.randomUUID().getLeastSignificantBits() % 99)) + "." + System.nanoTime() % 1000;
+    }
+
+    @Test
+    void orphansAreReapedByInit() throws Exception {
+        String out = Probe.run(ALL, "sh", "-c",
+                "for i in 1 2 3 4; do (sleep 0.05 &); done; sleep 0.5; "
+                        + "for s in /proc/[0-9]*/stat; do cut -d' ' -f3 $s; done | grep -c Z || true");
+        assertThat(out.trim()).isEqualTo("0");
+    }
+
+    @Test
+    void daemonLeftBehindIsKilledWhenTheProgramExits() throws Exception {
+        for (Sandbox sandbox : List.of(ALL)) {
+            String daemon = uniqueSleep();
+            try (IsolatedProcess p = sandbox.start("sh", "-c", "setsid sh -c '" + daemon + "' </dev/null >/dev/null 2>&1 & echo started; read x; exit 0")) {
+                BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream()));
+                assertThat(out.readLine()).isEqualTo("started");
+                awaitCondition(() -> !Probe.processesWith(daemon).isEmpty()); // it really runs
+                p.getOutputStream().close(); // the program reads EOF and exits
+                assertThat(p.outcome().get(10, TimeUnit.SECONDS).status()).isEqualTo(Outcome.Status.OK);
+            }
+            assertThat(Probe.processesWith(daemon)).as("daemon of %s", sandbox.namespaces()).isEmpty();
+        }
+    }
+
+    @Test
+    void destroySendsSigtermToTheProgram() throws Exception {
+        for (Sandbox sandbox : List.of(ALL, Sandbox.builder().build())) {
+            try (IsolatedProcess p = sandbox.start("sh", "-c", "trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done")) {
+                BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream()));
+                assertThat(out.readLine()).isEqualTo("ready");
+                p.destroy();
+                assertThat(out.readLine()).isEqualTo("got-term");
+                Outcome o = p.outcome().get(10, TimeUnit.SECONDS);
+                assertThat(o.exitCode()).hasValue(7);
+                assertThat(o.killed()).isFalse();
+            }
+        }
+    }
+
+    @Test
+    void destroyForciblyKillsEverythingInTheSandbox() throws Exception {
+        String child = uniqueSleep();
+        try (IsolatedProcess p = ALL.start("sh", "-c", "trap '' TERM; " + child + " & echo ready; wait")) {
+            assertThat(new BufferedReader(new InputStreamReader(p.getInputStream())).readLine()).isEqualTo("ready");
+            assertThat(p.isAlive()).isTrue();
+            p.destroyForcibly();
+            Outcome o = p.outcome().get(10, TimeUnit.SECONDS);
+            assertThat(o.signal()).hasValue(9);
+            assertThat(o.killed()).isTrue();
+            assertThat(p.exitValue()).isEqualTo(137);
+            assertThat(p.isAlive()).isFalse();
+        }
+        assertThat(Probe.processesWith(child)).isEmpty();
+    }
+
+    @Test
+    void exitCodeAndSignalAreReported() throws Exception {
+        try (IsolatedProcess p = ALL.start("sh", "-c", "exit 3")) {
+            assertThat(p.waitFor()).isEqualTo(3);
+            assertThat(p.outcome().join().status()).isEqualTo(Outcome.Status.NONZERO_EXIT);
+        }
+        try (IsolatedProcess p = ALL.start("sh", "-c", "kill -SEGV $$")) {
+            Outcome o = p.outcome().join();
+            assertThat(o.status()).isEqualTo(Outcome.Status.SIGNALED);
+            assertThat(o.signal()).hasValue(11);
+            assertThat(o.killed()).isFalse();
+        }
+    }
+
+    @Test
+    void rusageCountsTheWholeSandbox() throws Exception {
+        try (IsolatedProcess p = ALL.start("sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done")) {
+            Outcome o = p.outcome().join();
+            assertThat(o.cpuTime()).isPositive();
+            assertThat(o.wallTime()).isGreaterThanOrEqualTo(o.cpuTime().dividedBy(2));
+            assertThat(o.maxRss().bytes()).isGreaterThan(100_000);
+        }
+    }
+
+    @Test
+    void killingTheJvmWithSigkillLeavesNoSandboxedProcess() throws Exception {
+        String marker = uniqueSleep();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process jvm = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), SandboxHolder.class.getName(), marker)
+                .redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(jvm.getInputStream()));
+            assertThat(out.readLine()).isEqualTo("started");
+            assertThat(Probe.processesWith(marker)).hasSizeGreaterThanOrEqualTo(2); // with a pid namespace, and without
+            jvm.destroyForcibly(); // SIGKILL
+            assertThat(jvm.waitFor(5, TimeUnit.SECONDS)).isTrue();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+            while (!Probe.processesWith(marker).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(Probe.processesWith(marker)).as("sandboxed processes 1 s after the JVM was killed").isEmpty();
+            assertThat(Probe.processesWith("isolation-")).doesNotContainAnyElementsOf(List.of(jvm.pid()));
+        } finally {
+            jvm.destroyForcibly();
+        }
+    }
+
+    /** The child JVM of {@link #killingTheJvmWithSigkillLeavesNoSandboxedProcess}. */
+    static final class SandboxHolder {
+        public static void main(String[] args) throws Exception {
+            IsolatedProcess a = ALL.start("sh", "-c", args[0]);
+            IsolatedProcess b = Sandbox.builder().build().start("sh", "-c", args[0]);
+            while (Probe.processesWith(args[0]).size() < 2) {
+                Thread.sleep(5);
+            }
+            System.out.println("started");
+            System.out.flush();
+            a.waitFor();
+            b.waitFor();
+        }
+    }
+
+    @Test
+    void badInputGivesTypedErrorsAndLeavesNothing(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path notExecutable = Files.writeString(dir.resolve("script"), "#!/bin/sh\necho hi\n");
+        Probe.run(ALL, "true"); // warm up: the monitor thread and the helper exist from here on
+        long fds = Probe.openFds();
+        int threads = Probe.threads();
+        long children = ProcessHandle.current().descendants().count();
+
+        assertThatThrownBy(() -> ALL.start("/nonexistent"))
+                .isInstanceOf(SandboxSetupException.class)
+                .hasMessage("execve(\"/nonexistent\"): ENOENT (No such file or directory)")
+                .satisfies(e -> assertThat(((SandboxSetupException) e).errnoName()).isEqualTo("ENOENT"));
+        assertThatThrownBy(() -> ALL.start(notExecutable.toString()))
+                .isInstanceOf(SandboxSetupException.class)
+                .hasMessage("execve(\"" + notExecutable + "\"): EACCES (Permission denied)");
+        assertThatThrownBy(() -> ALL.start(dir.toString()))
+                .isInstanceOf(SandboxSetupException.class)
+                .hasMessage("execve(\"" + dir + "\"): EACCES (Permission denied)");
+        assertThatThrownBy(() -> ALL.start("no-such-command-anywhere"))
+                .isInstanceOf(SandboxSetupException.class)
+                .hasMessage("execve(\"no-such-command-anywhere\"): ENOENT (No such file or directory)");
+        assertThat(Probe.run(ALL, "echo", "found through PATH")).isEqualTo("found through PATH\n");
+        ProcessBuilder badDir = new ProcessBuilder("true").directory(dir.resolve("missing").toFile());
+        assertThatThrownBy(() -> ALL.start(badDir))
+                .isInstanceOf(SandboxSetupException.class)
+                .hasMessage("chdir(\"" + dir.resolve("missing") + "\"): ENOENT (No such file or directory)");
+        ProcessBuilder badInput = new ProcessBuilder("cat").redirectInput(dir.resolve("missing-input").toFile());
+        assertThatThrownBy(() -> ALL.start(badInput))
+                .isInstanceOf(SandboxSetupException.class)
+                .hasMessageStartingWith("open(\"" + dir.resolve("missing-input") + "\"): ENOENT");
+        assertThatThrownBy(() -> ALL.start()).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty");
+        assertThatThrownBy(() -> Sandbox.builder().utsNs().hostname("bad_host!"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bad_host!");
+
+        assertThat(Probe.openFds()).isEqualTo(fds);
+        assertThat(Probe.threads()).isEqualTo(threads);
+        awaitCondition(() -> ProcessHandle.current().descendants().count() == children);
+        try (var tmp = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            assertThat(tmp.map(Path::toString).filter(n -> n.contains("isolation-helper"))).isEmpty();
+        }
+    }
+
+    @Test
+    void thousandSequentialAndHundredConcurrentRunsLeakNoDescriptorOrThread() throws Exception {
+        Probe.run(ALL, "true");
+        long fds = Probe.openFds();
+        int threads = Probe.threads();
+        for (int i = 0; i < 1000; i++) {
+            try (IsolatedProcess p = ALL.start("true")) {
+                assertThat(p.waitFor()).isZero();
+            }
+        }
+        assertThat(Probe.openFds()).isEqualTo(fds);
+        assertThat(Probe.threads()).isEqualTo(threads);
+
+        List<IsolatedProcess> running = new ArrayList<>();
+        try {
+            for (int i = 0; i < 100; i++) {
+                running.add(ALL.start("sleep", "1"));
+            }
+            assertThat(running).allMatch(Process::isAlive);
+            assertThat(Probe.threads()).as("threads with 100 sandboxes alive").isEqualTo(threads);
+            for (IsolatedProcess p : running) {
+                assertThat(p.waitFor()).isZero();
+            }
+        } finally {
+            for (IsolatedProcess p : running) {
+                p.close();
+            }
+        }
+        assertThat(Probe.openFds()).isEqualTo(fds);
+        assertThat(Probe.threads()).isEqualTo(threads);
+    }
+
+    interface Check {
+        boolean holds() throws Exception;
+    }
+
+    static void awaitCondition(Check check) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!check.holds()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met within 5 s");
+            }
+            Thread.sleep(5);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package dev.isolation.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Each namespace isolates what it should: tried from inside a real sandbox, checked on the host. */
+@KernelTest
+class NamespacesIT {
+    private static final Sandbox ALL = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().hostname("box").build();
+
+    @Test
+    void everyRequestedNamespaceIsNewAndOthersAreShared() throws Exception {
+        Sandbox sandbox = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().userNs().cgroupNs().build();
+        String inside = Probe.run(sandbox, "sh", "-c",
+                "for n in pid mnt uts ipc net user cgroup; do echo $n=$(readlink /proc/self/ns/$n); done");
+        for (String ns : new String[] {"pid", "mnt", "uts", "ipc", "net", "user", "cgroup"}) {
+            String host = Files.readSymbolicLink(Path.of("/proc/self/ns/" + ns)).toString();
+            assertThat(inside).contains(ns + "=" + ns + ":[").doesNotContain(ns + "=" + host);
+        }
+        String shared = Probe.run(Sandbox.builder().build(), "readlink", "/proc/self/ns/net");
+        assertThat(shared.trim()).isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString());
+    }
+
+    @Test
+    void programIsChildOfInitAndSeesOnlyTheSandboxProcesses() throws Exception {
+        String out = Probe.run(ALL, "sh", "-c", "echo $$; cat /proc/1/comm; ls /proc | grep -c '^[0-9]'");
+        String[] lines = out.split("\n");
+        assertThat(lines[0]).isEqualTo("2");
+        assertThat(lines[1]).isEqualTo("isolation-init");
+        assertThat(Integer.parseInt(lines[2])).isBetween(2, 5); // init, sh, ls, grep
+        assertThat(Probe.processesWith("")).hasSizeGreaterThan(10); // the host has many more
+    }
+
+    @Test
+    void hostProcessesCannotBeSignalled() throws Exception {
+        Process host = new ProcessBuilder("sleep", "60").start();
+        try {
+            try (IsolatedProcess p = ALL.start("sh", "-c", "kill -9 " + host.pid())) {
+                assertThat(p.outcome().join().exitCode()).hasValue(1);
+            }
+            assertThat(host.isAlive()).isTrue();
+            // the same command without a pid namespace does kill it: the test can fail
+            try (IsolatedProcess p = Sandbox.builder().build().start("sh", "-c", "kill -9 " + host.pid())) {
+                assertThat(p.outcome().join().exitCode()).hasValue(0);
+            }
+            assertThat(host.waitFor(5, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            host.destroyForcibly();
+        }
+    }
+
+    @Test
+    void hostnameSetInsideDoesNotChangeTheHost() throws Exception {
+        String before = InetAddress.getLocalHost().getHostName();
+        String hostBefore = Files.readString(Path.of("/proc/sys/kernel/hostname"));
+        String out = Probe.run(ALL, "sh", "-c", "hostname; hostname changed-inside; hostname");
+        assertThat(out).isEqualTo("box\nchanged-inside\n");
+        assertThat(Files.readString(Path.of("/proc/sys/kernel/hostname"))).isEqualTo(hostBefore);
+        assertThat(before).isNotEqualTo("changed-inside");
+    }
+
+    @Test
+    void sysvIpcObjectsOfTheHostAreInvisible() throws Exception {
+        Process mk = new ProcessBuilder("ipcmk", "-M", "4096").start();
+        String created = new String(mk.getInputStream().readAllBytes()).trim();
+        assertThat(mk.waitFor()).isZero();
+        String id = created.replaceAll("\\D+", " ").trim().split(" ")[0];
+        try {
+            assertThat(Probe.run(Sandbox.builder().build(), "ipcs", "-m", "-i", id)).contains("Shared memory Segment shmid=" + id);
+            try (IsolatedProcess p = ALL.start("ipcs", "-m", "-i", id)) {
+                assertThat(new String(p.getInputStream().readAllBytes())).doesNotContain("shmid=" + id);
+                assertThat(new String(p.getErrorStream().readAllBytes())).contains("id " + id + " not found");
+            }
+        } finally {
+            new ProcessBuilder("ipcrm", "-m", id).start().waitFor();
+        }
+    }
+
+    @Test
+    void connectingToTheHostLoopbackFailsFromANetworkNamespace() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            String connect = "exec 3<>/dev/tcp/127.0.0.1/" + server.getLocalPort() + " && echo connected";
+            try (IsolatedProcess p = ALL.start("bash", "-c", connect)) {
+                String err = new String(p.getErrorStream().readAllBytes());
+                assertThat(p.outcome().join().exitCode()).hasValue(1);
+                assertThat(err).contains("Connection refused");
+            }
+            // without a network namespace the same connection succeeds: the test can fail
+            assertThat(Probe.run(Sandbox.builder().pidNs().build(), "bash", "-c", connect)).isEqualTo("connected\n");
+            // loopback inside is up and usable
+            assertThat(Probe.run(ALL, "sh", "-c", "cat /sys/class/net/lo/operstate; cat /proc/net/dev | grep -c :"))
+                    .matches("(?s)(unknown|up)\n1\n");
+        }
+    }
+
+    @Test
+    void userNamespaceMapsRootToAnUnprivilegedHostId(@TempDir Path dir) throws Exception {
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Sandbox sandbox = Sandbox.builder().userNs().pidNs().mountNs().build();
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", "id -u; cat /proc/self/uid_map; touch made-inside");
+        pb.directory(dir.toFile());
+        try (IsolatedProcess p = sandbox.start(pb)) {
+            String out = new String(p.getInputStream().readAllBytes());
+            assertThat(p.outcome().join().status()).isEqualTo(Outcome.Status.OK);
+            assertThat(out.split("\n")[0]).isEqualTo("0");
+            assertThat(out.split("\n")[1].trim().split("\\s+")).containsExactly("0", "65534", "1");
+        }
+        assertThat(Files.getAttribute(dir.resolve("made-inside"), "unix:uid")).isEqualTo(65534);
+    }
+
+    @Test
+    void consecutiveRunsNeverShareASandbox() throws Exception {
+        // each start also prepares the next sandbox ahead of time: it must still be a fresh one
+        String first = Probe.run(ALL, "sh", "-c", "readlink /proc/self/ns/net; hostname changed; mount -t tmpfs left-over /mnt; echo $$ > /mnt/x");
+        String second = Probe.run(ALL, "sh", "-c", "readlink /proc/self/ns/net; hostname; grep -c left-over /proc/self/mountinfo || true");
+        assertThat(second.split("\n")[0]).isNotEqualTo(first.trim());
+        assertThat(second.split("\n")).containsExactly(second.split("\n")[0], "box", "0");
+    }
+
+    @Test
+    void mountsInsideDoNotPropagateToTheHost() throws Exception {
+        Path target = Files.createTempDirectory("isolation-mnt-test");
+        try {
+            Probe.run(Sandbox.builder().mountNs().build(), "mount", "-t", "tmpfs", "isolation-test", target.toString());
+            assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(target.toString());
+        } finally {
+            Files.delete(target);
+        }
+    }
+
+    @Test
+    void environmentAndWorkingDirectoryComeFromTheProcessBuilder(@TempDir Path dir) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", "echo $GREETING; pwd");
+        pb.environment().clear();
+        pb.environment().putAll(Map.of("GREETING", "hi", "PATH", "/usr/bin:/bin"));
+        pb.directory(dir.toFile());
+        try (IsolatedProcess p = ALL.start(pb)) {
+            assertThat(new String(p.getInputStream().readAllBytes())).isEqualTo("hi\n" + dir.toRealPath() + "\n");
+        }
+    }
+
+    @Test
+    void jvmDescriptorsAreInvisibleToTheProgram() throws Exception {
+        Path secret = Files.createTempFile("isolation-fd-test", ".txt");
+        try (var open = Files.newInputStream(secret); var raw = new java.io.FileInputStream(secret.toFile())) {
+            String out = Probe.run(ALL, "sh", "-c", "ls /proc/self/fd; for f in /proc/self/fd/*; do readlink $f; done; true");
+            assertThat(out).doesNotContain(secret.toString());
+            assertThat(out.split("\n")).startsWith("0", "1", "2");
+            assertThat(out.lines().filter(l -> l.matches("\\d+")).count()).isLessThanOrEqualTo(4); // 0-2 and ls's own
+        } finally {
+            Files.delete(secret);
+        }
+    }
+
+}
