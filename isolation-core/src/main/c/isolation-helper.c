@@ -63,6 +63,8 @@ enum plan_tag {
 	TAG_CGROUP_NS = 15,    /* unshare a cgroup namespace after joining the cgroups */
 	TAG_MAKE_PRIVATE = 16, /* make / recursively private in the new mount namespace */
 	TAG_USERNS_IDS = 17,   /* u32 uid, u32 gid: become these ids of the new user namespace */
+	TAG_CLONE_INTO_CGROUP = 18, /* string: cgroup2 directory the child is created in (clone3) */
+	TAG_ORPHAN_CGROUP = 19,     /* string, repeated: cgroup directories to remove if the JVM is gone */
 };
 
 enum report_type { REPORT_ERROR = 1, REPORT_STARTED = 2, REPORT_EXIT = 3 };
@@ -77,7 +79,9 @@ struct plan {
 	int envc;
 	char *cgroup_procs[64];
 	int ncgroup_procs;
-	const char *exec_file, *search_path, *cwd, *hostname, *uid_map, *gid_map;
+	char *orphan_cgroups[64];
+	int norphan_cgroups;
+	const char *exec_file, *search_path, *cwd, *hostname, *uid_map, *gid_map, *clone_into_cgroup;
 	int setgroups_deny, mount_proc, loopback_up, init, cgroup_ns, make_private;
 	int userns_ids;
 	uint32_t userns_uid, userns_gid;
@@ -212,7 +216,9 @@ static void read_plan(int fd, struct plan *p)
 		case TAG_INIT: p->init = 1; break;
 		case TAG_CGROUP_PROCS: add_to_list(p->cgroup_procs, &p->ncgroup_procs, 63, val, "cgroups"); break;
 		case TAG_CGROUP_NS: p->cgroup_ns = 1; break;
+		case TAG_ORPHAN_CGROUP: add_to_list(p->orphan_cgroups, &p->norphan_cgroups, 63, val, "cgroups"); break;
 		case TAG_MAKE_PRIVATE: p->make_private = 1; break;
+		case TAG_CLONE_INTO_CGROUP: p->clone_into_cgroup = val; break;
 		case TAG_USERNS_IDS:
 			p->userns_ids = 1;
 			memcpy(&p->userns_uid, val, 4);
@@ -466,15 +472,28 @@ static void write_id_maps(const struct plan *p, pid_t child)
 	}
 }
 
-static pid_t spawn_child(uint64_t flags, int *pidfd)
+/* clone3 into new namespaces (and, race-free, into the sandbox's cgroup); clone on old kernels. */
+static pid_t spawn_child(uint64_t flags, const char *cgroup, int *pidfd)
 {
 	struct clone_args args;
 	memset(&args, 0, sizeof args);
 	args.flags = flags | CLONE_PIDFD;
 	args.pidfd = (uint64_t)(uintptr_t)pidfd;
 	args.exit_signal = SIGCHLD;
+	int cgroup_fd = -1;
+	if (cgroup) {
+		if ((cgroup_fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			die("open", cgroup);
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
 	long r = syscall(SYS_clone3, &args, sizeof args);
-	if (r < 0 && errno == ENOSYS) {
+	if (r != 0 && cgroup_fd >= 0) {
+		int e = errno;
+		close(cgroup_fd);
+		errno = e;
+	}
+	if (r < 0 && errno == ENOSYS && !cgroup) {
 		r = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0L, 0L, 0L, 0L);
 		if (r > 0 && (*pidfd = (int)syscall(SYS_pidfd_open, (pid_t)r, 0)) < 0)
 			*pidfd = -1;
@@ -511,6 +530,27 @@ static int await_exec(int fd, pid_t *program, int64_t *started)
 		if (write(status_fd, buf, (size_t)n) < 0)
 			return -1;
 		return -1;
+	}
+}
+
+/*
+ * The JVM is gone (or dropped a prewarmed sandbox) and cannot remove the sandbox's cgroups: kill
+ * what is left in them and remove them, deepest first, while the kernel releases them.
+ */
+static void remove_orphan_cgroups(const struct plan *p)
+{
+	for (int i = p->norphan_cgroups - 1; i >= 0; i--) {
+		char procs[PATH_MAX];
+		snprintf(procs, sizeof procs, "%s/cgroup.procs", p->orphan_cgroups[i]);
+		for (int tries = 0; tries < 200 && rmdir(p->orphan_cgroups[i]) < 0 && errno == EBUSY; tries++) {
+			FILE *f = fopen(procs, "re");
+			int pid;
+			while (f && fscanf(f, "%d", &pid) == 1)
+				kill(pid, SIGKILL);
+			if (f)
+				fclose(f);
+			usleep(5000);
+		}
 	}
 }
 
@@ -571,7 +611,7 @@ int main(int argc, char **argv)
 
 	int64_t started = 0;
 	int pidfd = -1;
-	pid_t child = spawn_child(plan.clone_flags, &pidfd);
+	pid_t child = spawn_child(plan.clone_flags, plan.clone_into_cgroup, &pidfd);
 	if (child < 0)
 		die("clone3", "namespaces");
 	if (child == 0) {
@@ -601,13 +641,16 @@ int main(int argc, char **argv)
 	if (await_exec(report[0], &program, &started) < 0) {
 		kill_sandbox(child, plan.init, SIGKILL);
 		waitpid(child, NULL, 0);
+		char c;
+		if (read(control_fd, &c, 1) == 0) /* the JVM is gone: nobody else will clean up */
+			remove_orphan_cgroups(&plan);
 		_exit(125);
 	}
 	close(report[0]);
 	int32_t pids[2] = { program, child };
 	send_record(status_fd, REPORT_STARTED, pids, sizeof pids);
 
-	int killed = 0, status = 0;
+	int killed = 0, status = 0, jvm_gone = 0;
 	struct rusage ru;
 	pid_t reaped = 0;
 	struct pollfd fds[2] = { { control_fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
@@ -624,8 +667,10 @@ int main(int argc, char **argv)
 			if (r <= 0 || cmd == 'K') {
 				kill_sandbox(child, plan.init, SIGKILL);
 				killed = 1;
-				if (r <= 0)
-					fds[0].fd = -1; /* the JVM is gone or closed the handle */
+				if (r <= 0) {
+					fds[0].fd = -1; /* the JVM is gone */
+					jvm_gone = 1;
+				}
 			} else if (cmd == 'T') {
 				kill_sandbox(child, plan.init, SIGTERM);
 			}
@@ -637,6 +682,8 @@ int main(int argc, char **argv)
 	int64_t wall = now_ns() - started;
 	if (!plan.init)
 		kill(-child, SIGKILL); /* stragglers in the program's session */
+	if (jvm_gone)
+		remove_orphan_cgroups(&plan);
 	int32_t program_status;
 	if (plan.init && read(init_pipe[0], &program_status, sizeof program_status) == sizeof program_status)
 		status = program_status;

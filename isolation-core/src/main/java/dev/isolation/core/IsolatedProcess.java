@@ -1,12 +1,16 @@
 package dev.isolation.core;
 
 import dev.isolation.cgroups.ByteSize;
+import dev.isolation.cgroups.CgroupStats;
+import dev.isolation.cgroups.SandboxCgroup;
 import dev.isolation.core.internal.launch.ExitReport;
 import dev.isolation.core.internal.launch.HelperProcess;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -26,25 +30,95 @@ import java.util.concurrent.TimeoutException;
  */
 public final class IsolatedProcess extends Process implements AutoCloseable {
     private final HelperProcess helper;
+    private final Optional<SandboxCgroup> cgroup;
     private final OutputStream stdin;
     private final InputStream stdout;
     private final InputStream stderr;
     private final CompletableFuture<Outcome> outcome;
     private final int pid;
+    private IOException cleanupFailure; // guarded by this
 
-    IsolatedProcess(HelperProcess helper, OutputStream stdin, InputStream stdout, InputStream stderr) {
+    IsolatedProcess(HelperProcess helper, Optional<SandboxCgroup> cgroup, OutputStream stdin, InputStream stdout,
+            InputStream stderr) {
         this.helper = helper;
+        this.cgroup = cgroup;
         this.stdin = stdin;
         this.stdout = stdout;
         this.stderr = stderr;
         this.pid = helper.programPid();
-        this.outcome = helper.exited().thenApply(IsolatedProcess::toOutcome);
+        this.outcome = helper.exited().thenApply(this::finish);
     }
 
-    private static Outcome toOutcome(ExitReport r) {
+    /** On the monitor thread, once the helper is gone: the cgroup's figures, then its removal. */
+    private Outcome finish(ExitReport r) {
+        Optional<CgroupStats> stats = Optional.empty();
+        if (cgroup.isPresent()) {
+            SandboxCgroup cg = cgroup.get();
+            try {
+                stats = Optional.of(cg.stats());
+            } catch (IOException e) {
+                cleanupFailure(e);
+            }
+            try {
+                cg.close(); // kills what escaped the program's session (without a pid namespace)
+            } catch (IOException e) {
+                cleanupFailure(e);
+            }
+        }
         return new Outcome(r.waitStatus(), r.killed(), Duration.ofNanos(r.wallNanos()),
                 Duration.ofNanos(r.userMicros() * 1000), Duration.ofNanos(r.systemMicros() * 1000),
-                ByteSize.kb(r.maxRssKib()), r.voluntaryContextSwitches(), r.involuntaryContextSwitches());
+                ByteSize.kb(r.maxRssKib()), r.voluntaryContextSwitches(), r.involuntaryContextSwitches(), stats,
+                cgroup.map(SandboxCgroup::appliedLimits).orElse(List.of()),
+                cgroup.map(SandboxCgroup::notApplied).orElse(List.of()));
+    }
+
+    private synchronized void cleanupFailure(IOException e) {
+        if (cleanupFailure == null) {
+            cleanupFailure = e;
+        } else {
+            cleanupFailure.addSuppressed(e);
+        }
+    }
+
+    /**
+     * Freezes every process of the sandbox and returns once the kernel reports it frozen.
+     *
+     * @throws IllegalStateException if the sandbox has no cgroup (no limit and no {@code cgroup()})
+     * @implNote cgroup v2 {@code cgroup.freeze} (Linux 5.2+), or the v1 freezer controller.
+     */
+    public void pause() throws SandboxException {
+        try {
+            ownCgroup("pause()").freeze();
+        } catch (IOException e) {
+            throw new SandboxException("cannot pause the sandbox: " + e.getMessage(), e);
+        }
+    }
+
+    /** Thaws a sandbox frozen by {@link #pause()}. */
+    public void resume() throws SandboxException {
+        try {
+            ownCgroup("resume()").thaw();
+        } catch (IOException e) {
+            throw new SandboxException("cannot resume the sandbox: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The sandbox's cgroup figures now: CPU, current and peak memory, pids, OOM kills, throttling.
+     *
+     * @throws IllegalStateException if the sandbox has no cgroup, or has ended (see {@link Outcome#cgroupStats()})
+     */
+    public CgroupStats stats() throws SandboxException {
+        try {
+            return ownCgroup("stats()").stats();
+        } catch (IOException e) {
+            throw new SandboxException("cannot read the sandbox's cgroup: " + e.getMessage(), e);
+        }
+    }
+
+    private SandboxCgroup ownCgroup(String what) {
+        return cgroup.orElseThrow(() -> new IllegalStateException(
+                what + " needs a cgroup: set a limit or Sandbox.Builder.cgroup()"));
     }
 
     /** Completes with the outcome once everything in the sandbox has ended. */
@@ -151,7 +225,6 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         if (!outcome.isDone()) {
             helper.kill();
         }
-        helper.closeFds();
         boolean interrupted = false;
         while (true) {
             try {
@@ -164,6 +237,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
                 break;
             }
         }
+        helper.closeFds(); // already closed by the monitor when the sandbox ended
         for (java.io.Closeable c : new java.io.Closeable[] {stdin, stdout, stderr}) {
             try {
                 c.close();
@@ -177,6 +251,16 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+        synchronized (this) {
+            if (cleanupFailure != null) {
+                if (failure == null) {
+                    failure = new SandboxException("cannot remove the sandbox's cgroup: " + cleanupFailure.getMessage(), cleanupFailure);
+                } else {
+                    failure.addSuppressed(cleanupFailure);
+                }
+                cleanupFailure = null;
+            }
         }
         if (failure != null) {
             throw failure;

@@ -1,6 +1,11 @@
 package dev.isolation.core;
 
+import dev.isolation.cgroups.CgroupHost;
+import dev.isolation.cgroups.CgroupLimits;
+import dev.isolation.cgroups.CgroupUnavailableException;
+import dev.isolation.cgroups.SandboxCgroup;
 import dev.isolation.core.internal.launch.HelperProcess;
+import dev.isolation.core.internal.launch.LaunchPlan;
 import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.core.internal.linux.Kernel.FileAction;
 import dev.isolation.core.internal.linux.NativeCallException;
@@ -13,11 +18,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.ProcessBuilder.Redirect;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -37,38 +44,36 @@ final class Launcher {
 
     private record Key(Sandbox sandbox, String stdio) {}
 
-    private record Idle(HelperProcess helper, Stdio stdio, long createdNanos) {}
+    private record Idle(HelperProcess helper, Stdio stdio, Optional<SandboxCgroup> cgroup, long createdNanos) {}
 
     /** Least recently used first; guarded by itself. */
     private static final Map<Key, Idle> IDLE = new LinkedHashMap<>(16, 0.75f, true);
 
     private Launcher() {}
 
-    static IsolatedProcess start(Sandbox sandbox, byte[] setupPlan, byte[] execPlan, ProcessBuilder pb)
+    static IsolatedProcess start(Sandbox sandbox, byte[] setupRecords, byte[] execPlan, ProcessBuilder pb)
             throws SandboxException {
         Key key = PREWARM && Stdio.poolable(pb) ? new Key(sandbox, Stdio.signature(pb)) : null;
         Idle entry = key == null ? null : take(key);
         boolean prewarmed = entry != null;
         if (entry == null) {
-            entry = launch(setupPlan, pb);
+            entry = launch(sandbox, setupRecords, pb);
         }
         entry.helper.exec(execPlan);
         if (key != null) {
-            prewarm(key, setupPlan, pb); // overlaps with this program's start
+            prewarm(key, setupRecords, pb); // overlaps with this program's start
         }
         try {
-            entry.helper.awaitStarted();
-        } catch (NativeCallException e) {
-            entry.stdio.closeParentEnds();
-            if (prewarmed) {
-                // set up earlier: the host may have changed since; the fresh attempt's answer counts
-                Idle fresh = launch(setupPlan, pb);
-                fresh.helper.exec(execPlan);
-                return started(fresh);
+            return started(entry);
+        } catch (SandboxException e) {
+            if (!prewarmed) {
+                throw e;
             }
-            throw new SandboxSetupException(e);
+            // set up earlier: the host may have changed since; the fresh attempt's answer counts
+            Idle fresh = launch(sandbox, setupRecords, pb);
+            fresh.helper.exec(execPlan);
+            return started(fresh);
         }
-        return open(entry);
     }
 
     private static IsolatedProcess started(Idle entry) throws SandboxException {
@@ -76,44 +81,80 @@ final class Launcher {
             entry.helper.awaitStarted();
         } catch (NativeCallException e) {
             entry.stdio.closeParentEnds();
+            closeCgroup(entry.cgroup, e);
             throw new SandboxSetupException(e);
         }
-        return open(entry);
-    }
-
-    private static IsolatedProcess open(Idle entry) throws SandboxException {
         Stdio stdio = entry.stdio;
         try {
-            return new IsolatedProcess(entry.helper, stdio.stdin(), stdio.stdout(), stdio.stderr());
+            return new IsolatedProcess(entry.helper, entry.cgroup, stdio.stdin(), stdio.stdout(), stdio.stderr());
         } catch (IOException e) {
-            entry.helper.closeFds(); // kills the sandbox
+            entry.helper.closeFds(); // kills the sandbox; the monitor removes its cgroup
             throw new SandboxException("cannot open the sandbox's standard streams: " + e.getMessage(), e);
         } finally {
             stdio.closeParentEnds(); // the streams hold descriptors of their own
         }
     }
 
-    private static Idle launch(byte[] setupPlan, ProcessBuilder pb) throws SandboxException {
+    private static Idle launch(Sandbox sandbox, byte[] setupRecords, ProcessBuilder pb) throws SandboxException {
+        Optional<SandboxCgroup> cgroup = createCgroup(sandbox);
+        LaunchPlan setup = new LaunchPlan().records(setupRecords);
+        cgroup.ifPresent(cg -> {
+            Optional<Path> unified = cg.unifiedDirectory();
+            if (unified.isPresent() && KernelVersion.atLeast(5, 7)) {
+                setup.cloneIntoCgroup(unified.get().toString());
+            } else {
+                cg.procsFiles().forEach(f -> setup.joinCgroup(f.toString()));
+            }
+            cg.directories().forEach(d -> setup.orphanCgroup(d.toString()));
+        });
         Stdio stdio = new Stdio();
         try {
             stdio.prepare(pb);
-            HelperProcess helper = HelperProcess.spawn(setupPlan, stdio.actions);
-            return new Idle(helper, stdio, System.nanoTime());
+            HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions);
+            return new Idle(helper, stdio, cgroup, System.nanoTime());
         } catch (NativeCallException e) {
             stdio.closeParentEnds();
+            closeCgroup(cgroup, e);
             throw new SandboxSetupException(e);
         } catch (SandboxException | RuntimeException e) {
             stdio.closeParentEnds();
+            closeCgroup(cgroup, e);
             throw e;
         } finally {
             stdio.closeChildEnds();
         }
     }
 
-    private static void prewarm(Key key, byte[] setupPlan, ProcessBuilder pb) {
+    private static Optional<SandboxCgroup> createCgroup(Sandbox sandbox) throws SandboxException {
+        if (sandbox.cgroupLimits().isEmpty()) {
+            return Optional.empty();
+        }
+        CgroupLimits limits = sandbox.cgroupLimits().get();
+        try {
+            CgroupHost host = Cgroups.host();
+            return Optional.of(sandbox.cgroupParent().isPresent()
+                    ? host.create(limits, sandbox.cgroupParent().get()) : host.create(limits));
+        } catch (CgroupUnavailableException e) {
+            throw new UnsupportedHostException(e.getMessage(), e);
+        } catch (IOException e) {
+            throw new SandboxException(e.getMessage(), e);
+        }
+    }
+
+    private static void closeCgroup(Optional<SandboxCgroup> cgroup, Throwable failure) {
+        cgroup.ifPresent(cg -> {
+            try {
+                cg.close();
+            } catch (IOException e) {
+                failure.addSuppressed(e);
+            }
+        });
+    }
+
+    private static void prewarm(Key key, byte[] setupRecords, ProcessBuilder pb) {
         Idle idle;
         try {
-            idle = launch(setupPlan, pb);
+            idle = launch(key.sandbox, setupRecords, pb);
         } catch (SandboxException | RuntimeException e) {
             return; // the next start launches afresh and reports the problem
         }
@@ -157,6 +198,7 @@ final class Launcher {
     private static void discard(Idle idle) {
         idle.stdio.closeParentEnds();
         idle.helper.discard();
+        closeCgroup(idle.cgroup, new SandboxException("discarding a prewarmed sandbox"));
     }
 
     /** The three standard streams: what the helper's child gets, and what the JVM keeps. */

@@ -1,7 +1,11 @@
 package dev.isolation.core;
 
+import dev.isolation.cgroups.AppliedLimit;
 import dev.isolation.cgroups.ByteSize;
+import dev.isolation.cgroups.CgroupStats;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -31,9 +35,16 @@ public final class Outcome {
     private final ByteSize maxRss;
     private final long voluntaryContextSwitches;
     private final long involuntaryContextSwitches;
+    private final Optional<CgroupStats> cgroupStats;
+    private final List<AppliedLimit> appliedLimits;
+    private final List<AppliedLimit.NotApplied> limitsNotApplied;
 
     Outcome(int waitStatus, boolean killed, Duration wallTime, Duration userTime, Duration systemTime,
-            ByteSize maxRss, long voluntaryContextSwitches, long involuntaryContextSwitches) {
+            ByteSize maxRss, long voluntaryContextSwitches, long involuntaryContextSwitches,
+            Optional<CgroupStats> cgroupStats, List<AppliedLimit> appliedLimits, List<AppliedLimit.NotApplied> limitsNotApplied) {
+        this.cgroupStats = cgroupStats;
+        this.appliedLimits = List.copyOf(appliedLimits);
+        this.limitsNotApplied = List.copyOf(limitsNotApplied);
         this.waitStatus = waitStatus;
         this.killed = killed;
         this.wallTime = wallTime;
@@ -104,11 +115,36 @@ public final class Outcome {
         return involuntaryContextSwitches;
     }
 
+    /**
+     * The sandbox cgroup's figures, read after its last process ended: CPU time of every process,
+     * peak memory, peak pids, OOM kills, throttling. Empty if the sandbox had no cgroup.
+     */
+    public Optional<CgroupStats> cgroupStats() {
+        return cgroupStats;
+    }
+
+    /** True if the kernel's OOM killer ended a process of the sandbox (its memory limit was hit). */
+    public boolean oomKilled() {
+        return cgroupStats.map(s -> s.oomKills().orElse(0) > 0).orElse(false);
+    }
+
+    /** The limits written to the sandbox's cgroup, each with the file it went to (v1 or v2). */
+    public List<AppliedLimit> appliedLimits() {
+        return appliedLimits;
+    }
+
+    /** Limits this host could not apply (only with {@code bestEffortLimits()}), with the reason. */
+    public List<AppliedLimit.NotApplied> limitsNotApplied() {
+        return limitsNotApplied;
+    }
+
     @Override
     public String toString() {
         return "Outcome[" + status()
                 + (signal().isPresent() ? " signal=" + signal().getAsInt() : " exitCode=" + exitCode().getAsInt())
                 + (killed ? " killed" : "")
-                + " wall=" + wallTime.toMillis() + "ms cpu=" + cpuTime().toMillis() + "ms maxRss=" + maxRss + "]";
+                + (oomKilled() ? " oomKilled" : "")
+                + " wall=" + wallTime.toMillis() + "ms cpu=" + cpuTime().toMillis() + "ms maxRss=" + maxRss
+                + cgroupStats.flatMap(CgroupStats::memoryPeak).map(p -> " memoryPeak=" + p).orElse("") + "]";
     }
 }

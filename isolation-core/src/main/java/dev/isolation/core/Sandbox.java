@@ -2,7 +2,11 @@ package dev.isolation.core;
 
 import dev.isolation.core.internal.launch.LaunchPlan;
 import dev.isolation.core.internal.linux.Kernel;
+import dev.isolation.cgroups.ByteSize;
+import dev.isolation.cgroups.CgroupLimits;
 import java.io.File;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -52,12 +56,16 @@ public final class Sandbox {
 
     private final Set<Namespace> namespaces;
     private final Optional<String> hostname;
-    private final byte[] setupPlan;
+    private final Optional<CgroupLimits> cgroupLimits;
+    private final Optional<Path> cgroupParent;
+    private final byte[] setupRecords;
 
     private Sandbox(Builder b) {
         this.namespaces = Set.copyOf(b.namespaces);
         this.hostname = b.hostname;
-        this.setupPlan = setupPlan();
+        this.cgroupLimits = b.cgroup ? Optional.of(b.limits.build()) : Optional.empty();
+        this.cgroupParent = b.cgroupParent;
+        this.setupRecords = setupRecords();
     }
 
     public static Builder builder() {
@@ -69,6 +77,11 @@ public final class Sandbox {
         Builder b = new Builder();
         b.namespaces.addAll(namespaces);
         b.hostname = hostname;
+        cgroupLimits.ifPresent(l -> {
+            b.limits = l.toBuilder();
+            b.cgroup = true;
+        });
+        b.cgroupParent = cgroupParent;
         return b;
     }
 
@@ -78,6 +91,15 @@ public final class Sandbox {
 
     public Optional<String> hostname() {
         return hostname;
+    }
+
+    /** The limits of the sandbox's own cgroup; empty if it gets none (no limit was set and no {@link Builder#cgroup()}). */
+    public Optional<CgroupLimits> cgroupLimits() {
+        return cgroupLimits;
+    }
+
+    Optional<Path> cgroupParent() {
+        return cgroupParent;
     }
 
     /**
@@ -101,11 +123,11 @@ public final class Sandbox {
         if (command.isEmpty()) {
             throw new IllegalArgumentException("command must not be empty");
         }
-        return Launcher.start(this, setupPlan, execPlan(command, pb.environment(), pb.directory()), pb);
+        return Launcher.start(this, setupRecords, execPlan(command, pb.environment(), pb.directory()), pb);
     }
 
     /** The part of the launch plan that is the same for every run: computed once. */
-    private byte[] setupPlan() {
+    private byte[] setupRecords() {
         LaunchPlan plan = new LaunchPlan();
         long flags = 0;
         for (Namespace ns : namespaces) {
@@ -134,7 +156,7 @@ public final class Sandbox {
         if (namespaces.contains(Namespace.PID)) {
             plan.init();
         }
-        return plan.encode();
+        return plan.records();
     }
 
     private static byte[] execPlan(List<String> command, Map<String, String> environment, File directory) {
@@ -153,6 +175,9 @@ public final class Sandbox {
     public static final class Builder {
         private final EnumSet<Namespace> namespaces = EnumSet.noneOf(Namespace.class);
         private Optional<String> hostname = Optional.empty();
+        private CgroupLimits.Builder limits = CgroupLimits.builder();
+        private boolean cgroup;
+        private Optional<Path> cgroupParent = Optional.empty();
 
         private Builder() {}
 
@@ -209,6 +234,132 @@ public final class Sandbox {
                         + "\": 1..64 characters, letters, digits and '-', in labels separated by '.'");
             }
             hostname = Optional.of(name);
+            return this;
+        }
+
+        /**
+         * Gives every sandbox a cgroup of its own even without limits: for its figures (peak
+         * memory, pids, CPU), {@link IsolatedProcess#pause()} and killing everything it started.
+         * Setting any limit implies it.
+         */
+        public Builder cgroup() {
+            cgroup = true;
+            return this;
+        }
+
+        /**
+         * Creates the sandboxes' cgroups under this parent cgroup (a path as in /proc/self/cgroup,
+         * e.g. {@code /jobs}, existing in every hierarchy) instead of the default: the JVM's own
+         * cgroup on v1 and hybrid hosts, a process-free {@code isolation} subtree beside it on v2.
+         */
+        public Builder cgroupParent(Path parent) {
+            cgroupParent = Optional.of(Objects.requireNonNull(parent, "cgroupParent"));
+            return cgroup();
+        }
+
+        /** Memory limit of the whole sandbox; past it the kernel's OOM killer ends a process. */
+        public Builder memoryLimit(ByteSize limit) {
+            limits.memoryLimit(limit);
+            return cgroup();
+        }
+
+        /** Swap allowed beyond {@link #memoryLimit}; default none (a memory limit without it is no limit on a host with swap). */
+        public Builder swapLimit(ByteSize swapBeyondMemory) {
+            limits.swapLimit(swapBeyondMemory);
+            return cgroup();
+        }
+
+        /** Relative CPU share, 2..262144 (default 1024); written as cpu.weight on cgroup v2 (512 → 59). */
+        public Builder cpuShares(int shares) {
+            limits.cpuShares(shares);
+            return cgroup();
+        }
+
+        /** Relative CPU weight, 1..10000 (v2's own knob; default 100); converted to shares on v1. */
+        public Builder cpuWeight(int weight) {
+            limits.cpuWeight(weight);
+            return cgroup();
+        }
+
+        /** At most this many CPUs' worth of time, e.g. 0.5, per 100 ms period. */
+        public Builder cpuQuota(double cores) {
+            limits.cpuQuota(cores);
+            return cgroup();
+        }
+
+        /** At most {@code quota} of CPU time in every {@code period}. */
+        public Builder cpuQuota(Duration quota, Duration period) {
+            limits.cpuQuota(quota, period);
+            return cgroup();
+        }
+
+        /** The CPUs the sandbox may run on, e.g. {@code "0"} or {@code "0-1,3"}. */
+        public Builder cpuset(String cpus) {
+            limits.cpusetCpus(cpus);
+            return cgroup();
+        }
+
+        /** The memory nodes the sandbox may use, e.g. {@code "0"}. */
+        public Builder cpusetMems(String mems) {
+            limits.cpusetMems(mems);
+            return cgroup();
+        }
+
+        /** At most this many processes and threads in the sandbox; one more fork fails with EAGAIN. */
+        public Builder pidsLimit(long max) {
+            limits.pidsLimit(max);
+            return cgroup();
+        }
+
+        /** Relative block I/O weight, 1..10000 (v2 scale; converted for v1's blkio.weight 10..1000). */
+        public Builder ioWeight(int weight) {
+            limits.ioWeight(weight);
+            return cgroup();
+        }
+
+        /** Reads from the block device at {@code device} (e.g. {@code /dev/vda}) limited to this many bytes per second. */
+        public Builder ioReadBps(Path device, ByteSize perSecond) {
+            int[] d = BlockDevice.numbers(device);
+            limits.ioReadBandwidth(d[0], d[1], perSecond);
+            return cgroup();
+        }
+
+        /** Writes to the block device at {@code device} limited to this many bytes per second. */
+        public Builder ioWriteBps(Path device, ByteSize perSecond) {
+            int[] d = BlockDevice.numbers(device);
+            limits.ioWriteBandwidth(d[0], d[1], perSecond);
+            return cgroup();
+        }
+
+        /** Read operations per second on the block device at {@code device}. */
+        public Builder ioReadIops(Path device, long iops) {
+            int[] d = BlockDevice.numbers(device);
+            limits.ioReadIops(d[0], d[1], iops);
+            return cgroup();
+        }
+
+        /** Write operations per second on the block device at {@code device}. */
+        public Builder ioWriteIops(Path device, long iops) {
+            int[] d = BlockDevice.numbers(device);
+            limits.ioWriteIops(d[0], d[1], iops);
+            return cgroup();
+        }
+
+        /**
+         * Allows a device, as v1's devices.allow writes it: {@code "c 1:3 rwm"}. Setting one denies
+         * every other device. Cgroup v1 only: on v2 this fails (device control there is an eBPF program).
+         */
+        public Builder deviceAllow(String rule) {
+            limits.deviceAllow(rule);
+            return cgroup();
+        }
+
+        /**
+         * Starts sandboxes even where this host cannot apply some limit; {@link Outcome#limitsNotApplied()}
+         * says which. The default fails closed: a limit that cannot be enforced is an error.
+         */
+        public Builder bestEffortLimits() {
+            limits.bestEffort(true);
             return this;
         }
 

@@ -33,6 +33,8 @@ public final class LaunchPlan {
     static final int TAG_CGROUP_NS = 15;
     static final int TAG_MAKE_PRIVATE = 16;
     static final int TAG_USERNS_IDS = 17;
+    static final int TAG_CLONE_INTO_CGROUP = 18;
+    static final int TAG_ORPHAN_CGROUP = 19;
 
     /** Namespace flags of clone(2), from {@code <linux/sched.h>}. */
     public static final long CLONE_NEWNS = 0x00020000L;
@@ -137,6 +139,27 @@ public final class LaunchPlan {
     /** A cgroup.procs (or tasks) file the sandbox joins before anything else runs in it. */
     public LaunchPlan joinCgroup(String procsFile) {
         return string(TAG_CGROUP_PROCS, procsFile);
+    }
+
+    /** Create the sandbox's first process directly in this cgroup2 directory (clone3 CLONE_INTO_CGROUP, Linux 5.7+). */
+    public LaunchPlan cloneIntoCgroup(String directory) {
+        return string(TAG_CLONE_INTO_CGROUP, directory);
+    }
+
+    /** A cgroup directory the helper removes (killing what is in it) if the JVM dies: nothing else would. */
+    public LaunchPlan orphanCgroup(String directory) {
+        return string(TAG_ORPHAN_CGROUP, directory);
+    }
+
+    /** Records encoded earlier by {@link #records()}, appended as they are. */
+    public LaunchPlan records(byte[] encodedRecords) {
+        records.writeBytes(encodedRecords);
+        return this;
+    }
+
+    /** The records so far, without header and end: to reuse the part of a plan that does not change. */
+    public byte[] records() {
+        return records.toByteArray();
     }
 
     /** Unshare a cgroup namespace after joining the cgroups, so the sandbox's cgroup is its root. */

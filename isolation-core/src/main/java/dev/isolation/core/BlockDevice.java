@@ -1,0 +1,30 @@
+package dev.isolation.core;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Major and minor numbers of a block device node, as io throttling names devices. */
+final class BlockDevice {
+    private BlockDevice() {}
+
+    /** {@code [major, minor]} of the block device at {@code device}. */
+    static int[] numbers(Path device) {
+        try {
+            if (!Files.exists(device)) {
+                throw new IllegalArgumentException("no such block device: " + device);
+            }
+            if (Files.isDirectory(device) || Files.isRegularFile(device)) {
+                throw new IllegalArgumentException("not a block device: " + device);
+            }
+            long rdev = (Long) Files.getAttribute(device, "unix:rdev");
+            // glibc's gnu_dev_major / gnu_dev_minor
+            int major = (int) (((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL));
+            int minor = (int) ((rdev & 0xff) | ((rdev >>> 12) & ~0xffL));
+            return new int[] {major, minor};
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the device numbers of " + device, e);
+        }
+    }
+}

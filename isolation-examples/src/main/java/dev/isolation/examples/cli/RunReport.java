@@ -1,0 +1,101 @@
+package dev.isolation.examples.cli;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.isolation.core.Outcome;
+import dev.isolation.core.Sandbox;
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * What {@code run --json} writes: one JSON object, built here and nowhere else, so that new
+ * figures (cgroup usage, verdicts) are one component and one line each.
+ *
+ * <p>A plain record rather than {@link Outcome} itself, whose constructor is the library's, so the
+ * JSON shape can be tested without a kernel.
+ */
+record RunReport(
+        List<String> command,
+        Set<Sandbox.Namespace> namespaces,
+        Optional<String> hostname,
+        Outcome.Status status,
+        OptionalInt exitCode,
+        OptionalInt signal,
+        boolean killed,
+        Duration wallTime,
+        Duration userTime,
+        Duration systemTime,
+        long maxRssBytes,
+        long voluntaryContextSwitches,
+        long involuntaryContextSwitches) {
+
+    private static final Gson GSON = new GsonBuilder().serializeNulls().setPrettyPrinting().disableHtmlEscaping().create();
+
+    RunReport {
+        command = List.copyOf(command);
+        namespaces = Set.copyOf(namespaces);
+    }
+
+    static RunReport of(List<String> command, Sandbox sandbox, Outcome o) {
+        return new RunReport(command, sandbox.namespaces(), sandbox.hostname(), o.status(), o.exitCode(), o.signal(),
+                o.killed(), o.wallTime(), o.userTime(), o.systemTime(), o.maxRss().bytes(),
+                o.voluntaryContextSwitches(), o.involuntaryContextSwitches());
+    }
+
+    JsonObject toJson() {
+        JsonObject j = new JsonObject();
+        j.addProperty("status", status.name());
+        j.addProperty("exitCode", exitCode.isPresent() ? exitCode.getAsInt() : null);
+        j.addProperty("signal", signal.isPresent() ? signal.getAsInt() : null);
+        j.addProperty("killed", killed);
+        j.addProperty("wallTimeMs", millis(wallTime));
+        j.addProperty("cpuTimeMs", millis(userTime.plus(systemTime)));
+        j.addProperty("userTimeMs", millis(userTime));
+        j.addProperty("systemTimeMs", millis(systemTime));
+        j.addProperty("maxRssBytes", maxRssBytes);
+        j.addProperty("voluntaryContextSwitches", voluntaryContextSwitches);
+        j.addProperty("involuntaryContextSwitches", involuntaryContextSwitches);
+        JsonArray cmd = new JsonArray();
+        command.forEach(cmd::add);
+        j.add("command", cmd);
+        JsonArray ns = new JsonArray();
+        // enum order, so that the same policy always reads the same
+        new TreeSet<>(namespaces).forEach(n -> ns.add(n.name().toLowerCase(Locale.ROOT)));
+        j.add("namespaces", ns);
+        j.addProperty("hostname", hostname.orElse(null));
+        return j;
+    }
+
+    /** Milliseconds with microsecond precision: a fast program's run is well under one millisecond. */
+    private static double millis(Duration d) {
+        return Math.round(d.toNanos() / 1_000.0) / 1_000.0;
+    }
+
+    /** Replaces {@code file} atomically: a reader never sees half a report. */
+    void writeTo(Path file) throws IOException {
+        Path target = file.toAbsolutePath();
+        Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+        try {
+            try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+                GSON.toJson(toJson(), w);
+                w.write('\n');
+            }
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

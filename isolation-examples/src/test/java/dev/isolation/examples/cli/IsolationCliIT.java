@@ -1,0 +1,159 @@
+package dev.isolation.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.isolation.examples.RealKernel;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The built {@code isolation.jar} in its own JVM, as users run it: real exit statuses, real stderr,
+ * and the program's stdio inherited from the tool.
+ */
+class IsolationCliIT {
+    private static final Path JAR = Path.of(System.getProperty("isolation.jar", "target/isolation.jar"));
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void requireKernelAndJar() {
+        RealKernel.require();
+        assertThat(JAR).as("the shaded jar, built by `package` before failsafe runs").isRegularFile();
+    }
+
+    /** Exit status, stdout and stderr of one run of the tool. */
+    record Result(int status, String stdout, String stderr) {}
+
+    private Result isolation(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString()));
+        command.addAll(List.of(args));
+        Path out = dir.resolve("tool.out");
+        Path err = dir.resolve("tool.err");
+        Process p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("isolation finished").isTrue();
+        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    @Test
+    void runsTheProgramInNamespacesAndReportsItsOutcome() throws Exception {
+        Path stdout = dir.resolve("program.out");
+        Path json = dir.resolve("report.json");
+        Result r = isolation("run", "--pid", "--mount", "--uts", "--ipc", "--net", "--hostname", "box",
+                "--stdout", stdout.toString(), "--json", json.toString(),
+                "--", "/bin/sh", "-c", "echo hello from $(hostname)");
+
+        assertThat(r.status()).isZero();
+        assertThat(r.stderr()).isEmpty();
+        assertThat(Files.readString(stdout)).isEqualTo("hello from box\n");
+
+        JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(j.keySet()).contains("status", "exitCode", "signal", "wallTimeMs", "cpuTimeMs", "userTimeMs",
+                "systemTimeMs", "maxRssBytes", "voluntaryContextSwitches", "involuntaryContextSwitches", "killed",
+                "command", "namespaces");
+        assertThat(j.get("status").getAsString()).isEqualTo("OK");
+        assertThat(j.get("exitCode").getAsInt()).isZero();
+        assertThat(j.get("signal").isJsonNull()).isTrue();
+        assertThat(j.get("killed").getAsBoolean()).isFalse();
+        double wall = j.get("wallTimeMs").getAsDouble();
+        assertThat(wall).isGreaterThan(0).isLessThan(30_000);
+        assertThat(j.get("cpuTimeMs").getAsDouble()).isGreaterThanOrEqualTo(0)
+                .isCloseTo(j.get("userTimeMs").getAsDouble() + j.get("systemTimeMs").getAsDouble(),
+                        org.assertj.core.data.Offset.offset(0.002));
+        assertThat(j.get("maxRssBytes").getAsLong()).isBetween(64L * 1024, 1L << 30);
+        assertThat(j.get("voluntaryContextSwitches").getAsLong()).isNotNegative();
+        assertThat(j.get("involuntaryContextSwitches").getAsLong()).isNotNegative();
+        assertThat(j.getAsJsonArray("command").asList()).extracting(e -> e.getAsString())
+                .containsExactly("/bin/sh", "-c", "echo hello from $(hostname)");
+        assertThat(j.getAsJsonArray("namespaces").asList()).extracting(e -> e.getAsString())
+                .containsExactly("pid", "mount", "uts", "ipc", "network");
+    }
+
+    @Test
+    void programStdoutIsInheritedByDefault() throws Exception {
+        Result r = isolation("run", "--uts", "--hostname", "box", "--", "hostname");
+        assertThat(r.status()).isZero();
+        assertThat(r.stdout()).isEqualTo("box\n");
+    }
+
+    @Test
+    void exitCodeIsPropagated() throws Exception {
+        Result r = isolation("run", "--pid", "--", "sh", "-c", "exit 3");
+        assertThat(r.status()).isEqualTo(3);
+        assertThat(r.stderr()).isEmpty();
+    }
+
+    @Test
+    void deathBySignalExitsWith128PlusTheSignal() throws Exception {
+        Path json = dir.resolve("killed.json");
+        Result r = isolation("run", "--pid", "--json", json.toString(), "--", "sh", "-c", "kill -9 $$");
+        assertThat(r.status()).isEqualTo(137);
+        JsonObject j = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
+        assertThat(j.get("status").getAsString()).isEqualTo("SIGNALED");
+        assertThat(j.get("signal").getAsInt()).isEqualTo(9);
+        assertThat(j.get("exitCode").isJsonNull()).isTrue();
+    }
+
+    @Test
+    void terminatingTheToolTerminatesTheProgramAndStillWritesTheReport() throws Exception {
+        Path started = dir.resolve("started");
+        Path json = dir.resolve("terminated.json");
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString(),
+                "run", "--pid", "--json", json.toString(), "--", "sh", "-c", "touch " + started + "; exec sleep 60"));
+        Path toolErr = dir.resolve("tool.err");
+        Process tool = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(toolErr.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (Files.notExists(started) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(started).as("the program started").exists();
+            tool.destroy(); // SIGTERM to the tool's JVM
+            assertThat(tool.waitFor(30, TimeUnit.SECONDS)).as("the tool exited").isTrue();
+        } finally {
+            tool.destroyForcibly();
+        }
+        assertThat(Files.readString(toolErr)).isEmpty();
+        assertThat(tool.exitValue()).as("the JVM's own status for SIGTERM").isEqualTo(143);
+        JsonObject j = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
+        assertThat(j.get("status").getAsString()).isEqualTo("SIGNALED");
+        assertThat(j.get("signal").getAsInt()).as("SIGTERM, passed on").isEqualTo(15);
+    }
+
+    @Test
+    void environmentCanBeClearedAndSet() throws Exception {
+        Path stdout = dir.resolve("env.out");
+        Result r = isolation("run", "--clear-env", "--env", "GREETING=hi there", "--stdout", stdout.toString(),
+                "--", "/usr/bin/env");
+        assertThat(r.status()).isZero();
+        assertThat(Files.readString(stdout)).isEqualTo("GREETING=hi there\n");
+    }
+
+    @Test
+    void missingExecutableIsOneLineNamingPathAndErrnoWithStatus2AndNothingLeftBehind() throws Exception {
+        Path stdout = dir.resolve("never.out");
+        Path json = dir.resolve("never.json");
+        Result r = isolation("run", "--pid", "--mount", "--stdout", stdout.toString(), "--json", json.toString(),
+                "--", "/nonexistent");
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.stderr().lines()).containsExactly(
+                "isolation: execve(\"/nonexistent\"): ENOENT (No such file or directory)");
+        assertThat(r.stdout()).isEmpty();
+        assertThat(stdout).doesNotExist();
+        assertThat(json).doesNotExist();
+    }
+}
