@@ -1,0 +1,208 @@
+package dev.isolation.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.isolation.cgroups.ByteSize;
+import dev.isolation.cgroups.CgroupStats;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * cgroup limits applied through {@link Sandbox} are enforced by the kernel. Runs on this host's
+ * layout, and in CI also in pure cgroup v1 and v2 guests (.ci/vm-tests.sh).
+ */
+@KernelTest
+class CgroupLimitsIT {
+    /** Java runs ~10x slower in the emulated guest: fewer repetitions there. */
+    private static final boolean IN_GUEST = System.getenv("RVM_GUEST") != null;
+    private static final Sandbox BASE = Sandbox.builder().pidNs().mountNs().build();
+
+    @AfterEach
+    void noCgroupOfThisJvmIsLeft() throws IOException {
+        Launcher.discardPrewarmed(); // their cgroups exist until they are used or dropped
+        assertThat(leftovers(ProcessHandle.current().pid())).isEmpty();
+    }
+
+    @Test
+    void memoryLimitKillsAnAllocationPastTheLimit() throws Exception {
+        String allocate200M = "head -c 209715200 /dev/zero | tail > /dev/null";
+        Outcome unlimited = run(BASE, allocate200M);
+        assertThat(unlimited.status()).as("the allocation itself works").isEqualTo(Outcome.Status.OK);
+
+        Outcome limited = run(BASE.toBuilder().memoryLimit(ByteSize.mb(64)).build(), allocate200M);
+        assertThat(limited.exitValue()).isEqualTo(137); // tail was SIGKILLed
+        assertThat(limited.oomKilled()).isTrue();
+        assertThat(limited.cgroupStats().orElseThrow().memoryPeak().orElseThrow().bytes()).isLessThanOrEqualTo(64L << 20);
+        assertThat(limited.appliedLimits()).anySatisfy(l -> {
+            assertThat(l.limit()).isEqualTo("memoryLimit");
+            assertThat(l.file().getFileName().toString()).isIn("memory.limit_in_bytes", "memory.max");
+        });
+        assertThat(limited.appliedLimits()).anySatisfy(l -> assertThat(l.limit()).isEqualTo("swapLimit"));
+    }
+
+    @Test
+    void pidsLimitMakesTheSeventeenthForkFail() throws Exception {
+        // init and sh are 2 of the 16; the loop prints how many background sleeps it started
+        String forks = "n=0; for i in $(seq 30); do sleep 5 & n=$((n+1)); echo $n; done";
+        try (IsolatedProcess p = BASE.toBuilder().pidsLimit(16).build().start("sh", "-c", forks)) {
+            List<String> out = new String(p.getInputStream().readAllBytes()).lines().toList();
+            String err = new String(p.getErrorStream().readAllBytes());
+            Outcome o = p.outcome().join();
+            assertThat(out).last().isEqualTo("14");
+            assertThat(err).contains("Cannot fork");
+            o.cgroupStats().orElseThrow().pidsPeak().ifPresent(peak -> assertThat(peak).isEqualTo(16));
+        }
+    }
+
+    @Test
+    void cpuQuotaOfHalfACoreGivesHalfACpuSecondPerSecond() throws Exception {
+        Outcome o = run(BASE.toBuilder().cpuQuota(0.5).build(), "timeout 2 sh -c 'while :; do :; done'; true");
+        CgroupStats s = o.cgroupStats().orElseThrow();
+        double perSecond = s.cpuTotal().toNanos() / (double) o.wallTime().toNanos();
+        assertThat(perSecond).isCloseTo(0.5, within(0.1));
+        assertThat(s.cpuThrottledCount()).isPositive();
+    }
+
+    @Test
+    void cpuSharesSplitOneCpuOneToTwo() throws Exception {
+        String busy = "timeout 3 sh -c 'while :; do :; done'; true";
+        Sandbox low = BASE.toBuilder().cpuset("0").cpuShares(512).build();
+        Sandbox high = BASE.toBuilder().cpuset("0").cpuShares(1024).build();
+        try (IsolatedProcess a = low.start("sh", "-c", busy); IsolatedProcess b = high.start("sh", "-c", busy)) {
+            double lowCpu = a.outcome().join().cgroupStats().orElseThrow().cpuTotal().toNanos();
+            double highCpu = b.outcome().join().cgroupStats().orElseThrow().cpuTotal().toNanos();
+            assertThat(highCpu / lowCpu).isCloseTo(2.0, within(0.5));
+        }
+    }
+
+    @Test
+    void aPausedSandboxMakesNoProgressAndResumes() throws Exception {
+        try (IsolatedProcess p = BASE.toBuilder().cgroup().build().start("sh", "-c", "while :; do :; done")) {
+            Thread.sleep(200);
+            p.pause();
+            Duration frozen = p.stats().cpuTotal();
+            Thread.sleep(IN_GUEST ? 1000 : 300);
+            assertThat(p.stats().cpuTotal()).isEqualTo(frozen);
+            p.resume();
+            Thread.sleep(IN_GUEST ? 1000 : 300);
+            assertThat(p.stats().cpuTotal().minus(frozen)).isGreaterThan(Duration.ofMillis(50));
+            p.destroyForcibly();
+        }
+    }
+
+    @Test
+    void reportedPeakMemoryAndCpuMatchWhatTheProgramUsed() throws Exception {
+        // tail keeps all of its input (no newline) in memory: it touches 100 MiB
+        Outcome mem = run(BASE.toBuilder().cgroup().build(), "head -c 104857600 /dev/zero | tail > /dev/null");
+        long peak = mem.cgroupStats().orElseThrow().memoryPeak().orElseThrow().bytes();
+        assertThat(mem.maxRss().bytes()).isGreaterThanOrEqualTo(100L << 20);
+        assertThat((double) peak).isCloseTo(mem.maxRss().bytes(), within(mem.maxRss().bytes() * 0.05));
+
+        Outcome cpu = run(BASE.toBuilder().cgroup().build(), "timeout 1 sh -c 'while :; do :; done'; true");
+        double cgroupCpu = cpu.cgroupStats().orElseThrow().cpuTotal().toNanos();
+        double rusageCpu = cpu.cpuTime().toNanos();
+        assertThat(rusageCpu).isGreaterThan(0.5e9);
+        assertThat(cgroupCpu).isCloseTo(rusageCpu, within(rusageCpu * 0.1));
+    }
+
+    @Test
+    void theProgramIsInsideItsCgroupsFromItsFirstInstruction() throws Exception {
+        try (IsolatedProcess p = BASE.toBuilder().memoryLimit(ByteSize.mb(256)).pidsLimit(64).build()
+                .start("cat", "/proc/self/cgroup", "/proc/1/cgroup")) {
+            List<String> lines = new String(p.getInputStream().readAllBytes()).lines().toList();
+            assertThat(p.outcome().join().status()).isEqualTo(Outcome.Status.OK);
+            // cat itself and the sandbox's init: every hierarchy that carries a limit, and v2
+            String name = "isolation-" + ProcessHandle.current().pid() + "-";
+            assertThat(lines.stream().filter(l -> l.matches("\\d+:([^:]*(memory|pids)[^:]*)?:.*") && !l.contains("name=")))
+                    .isNotEmpty()
+                    .allSatisfy(l -> assertThat(l).contains(name));
+        }
+    }
+
+    @Test
+    void aDaemonIsKilledWithTheSandboxEvenWithoutAPidNamespace() throws Exception {
+        String daemon = "sleep " + (800 + Math.abs(UUID.randomUUID().getLeastSignificantBits() % 99)) + ".5";
+        try (IsolatedProcess p = Sandbox.builder().cgroup().build()
+                .start("sh", "-c", "setsid sh -c '" + daemon + "' </dev/null >/dev/null 2>&1 & echo started")) {
+            assertThat(new BufferedReader(new InputStreamReader(p.getInputStream())).readLine()).isEqualTo("started");
+            p.outcome().get(10, TimeUnit.SECONDS);
+        }
+        assertThat(Probe.processesWith(daemon)).isEmpty();
+    }
+
+    @Test
+    void noCgroupIsLeftAfterManyRunsOrAFailedSetup(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Sandbox limited = BASE.toBuilder().memoryLimit(ByteSize.mb(64)).pidsLimit(32).cpuShares(512).build();
+        for (int i = 0; i < (IN_GUEST ? 20 : 1000); i++) {
+            try (IsolatedProcess p = limited.start("true")) {
+                assertThat(p.waitFor()).isZero();
+            }
+        }
+        assertThatThrownBy(() -> limited.start("/nonexistent")).isInstanceOf(SandboxSetupException.class);
+        assertThatThrownBy(() -> BASE.toBuilder().cpuset("999").build().start("true"))
+                .isInstanceOf(SandboxException.class)
+                .hasMessageContaining("cpuset.cpus");
+        Launcher.discardPrewarmed();
+        assertThat(leftovers(ProcessHandle.current().pid())).isEmpty();
+    }
+
+    @Test
+    void aJvmKilledWithSigkillLeavesNoCgroup() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process jvm = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Holder.class.getName())
+                .redirectErrorStream(true).start();
+        try {
+            assertThat(new BufferedReader(new InputStreamReader(jvm.getInputStream())).readLine()).isEqualTo("started");
+            assertThat(leftovers(jvm.pid())).isNotEmpty();
+            jvm.destroyForcibly();
+            jvm.waitFor();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(IN_GUEST ? 10 : 2);
+            while (!leftovers(jvm.pid()).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(leftovers(jvm.pid())).isEmpty();
+        } finally {
+            jvm.destroyForcibly();
+        }
+    }
+
+    /** The child JVM of {@link #aJvmKilledWithSigkillLeavesNoCgroup}. */
+    static final class Holder {
+        public static void main(String[] args) throws Exception {
+            IsolatedProcess p = BASE.toBuilder().memoryLimit(ByteSize.mb(64)).build().start("sleep", "1000");
+            System.out.println("started");
+            System.out.flush();
+            p.waitFor();
+        }
+    }
+
+    private static Outcome run(Sandbox sandbox, String script) throws Exception {
+        try (IsolatedProcess p = sandbox.start("sh", "-c", script)) {
+            p.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+            return p.outcome().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Cgroup directories created for sandboxes of the JVM with this pid. */
+    static List<Path> leftovers(long pid) throws IOException {
+        List<Path> found = new ArrayList<>();
+        try (Stream<Path> all = Files.find(Path.of("/sys/fs/cgroup"), 6,
+                (p, a) -> a.isDirectory() && p.getFileName().toString().startsWith("isolation-" + pid + "-"))) {
+            all.forEach(found::add);
+        }
+        return found;
+    }
+}
