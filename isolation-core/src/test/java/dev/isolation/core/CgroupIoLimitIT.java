@@ -1,0 +1,59 @@
+package dev.isolation.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.isolation.cgroups.ByteSize;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ioWriteBps} throttles O_DIRECT writes to a block device. Only ever a device this test
+ * may write to: on a host a loop device over a file the test creates (and detaches); in the
+ * run-in-vm guest its scratch disk, identified by serial. Never any other block device.
+ */
+@KernelTest
+class CgroupIoLimitIT {
+    private static final long RATE = 4L << 20; // 4 MiB/s
+    private static final int MIB = 12;
+
+    @Test
+    void ioWriteBpsLimitsDirectWritesToWithinTwentyPercent(@TempDir Path dir) throws Exception {
+        String device;
+        String loop = null;
+        if (System.getenv("RVM_GUEST") != null) {
+            assertThat(Files.readString(Path.of("/sys/block/vda/serial")).trim())
+                    .as("the guest's scratch disk").isEqualTo("rvm-scratch");
+            device = "/dev/vda";
+        } else {
+            Path backing = dir.resolve("isolation-io-test.img");
+            try (var f = new java.io.RandomAccessFile(backing.toFile(), "rw")) {
+                f.setLength(64L << 20);
+            }
+            Process losetup = new ProcessBuilder("losetup", "-f", "--show", backing.toString()).start();
+            loop = new String(losetup.getInputStream().readAllBytes()).trim();
+            assertThat(losetup.waitFor()).as("losetup: %s", new String(losetup.getErrorStream().readAllBytes())).isZero();
+            assertThat(loop).startsWith("/dev/loop");
+            device = loop;
+        }
+        try {
+            Sandbox throttled = Sandbox.builder().pidNs().ioWriteBps(Path.of(device), ByteSize.ofBytes(RATE)).build();
+            String dd = "dd if=/dev/zero of=" + device + " bs=1M count=" + MIB + " oflag=direct conv=notrunc status=none";
+            try (IsolatedProcess p = throttled.start("sh", "-c", dd)) {
+                Outcome o = p.outcome().get(60, TimeUnit.SECONDS);
+                assertThat(o.status()).as(new String(p.getErrorStream().readAllBytes())).isEqualTo(Outcome.Status.OK);
+                double seconds = o.wallTime().toNanos() / 1e9;
+                double rate = (MIB << 20) / seconds;
+                assertThat(rate).isCloseTo(RATE, within(RATE * 0.2));
+                assertThat(o.appliedLimits()).anySatisfy(l -> assertThat(l.limit()).contains("Write"));
+            }
+        } finally {
+            if (loop != null) {
+                new ProcessBuilder("losetup", "-d", loop).start().waitFor();
+            }
+        }
+    }
+}
