@@ -20,8 +20,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -35,6 +40,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -65,6 +72,34 @@ enum plan_tag {
 	TAG_USERNS_IDS = 17,   /* u32 uid, u32 gid: become these ids of the new user namespace */
 	TAG_CLONE_INTO_CGROUP = 18, /* string: cgroup2 directory the child is created in (clone3) */
 	TAG_ORPHAN_CGROUP = 19,     /* string, repeated: cgroup directories to remove if the JVM is gone */
+	TAG_NEW_ROOT = 20,          /* build a new root at /newroot of a staging tmpfs, then pivot into it */
+	TAG_MOUNT = 21,             /* struct mount_op, repeated, in order (paths of the staging root) */
+	TAG_RUN_AS = 22,            /* u32 uid, u32 gid, u32 clear supplementary groups */
+	TAG_CAPS = 23,              /* u64: capabilities kept; every other one is dropped */
+	TAG_NO_NEW_PRIVS = 24,
+	TAG_SECCOMP = 25,           /* struct sock_filter[]: installed last, right before execve */
+	TAG_RLIMIT = 26,            /* u32 resource, u32 0, u64 soft, u64 hard; repeated */
+};
+
+/* What a TAG_MOUNT record asks for. */
+enum mount_kind {
+	MOUNT_DIR = 0,     /* mkdir -p target, mount(source, target, fstype, flags, data) */
+	MOUNT_FILE = 1,    /* create target as an empty file, then mount over it (a bind of a file) */
+	MOUNT_REMOUNT = 2, /* remount the bind at target with flags added to those it has (and must keep) */
+	MOUNT_SYMLINK = 3, /* symlink(source, target) */
+	MOUNT_MKDIR = 4,   /* mkdir -p target */
+	MOUNT_WRITE = 5,   /* create target with data as its content */
+};
+
+struct mount_op {
+	uint64_t flags;
+	uint32_t kind;
+	const char *source, *target, *fstype, *data, *display;
+};
+
+struct rlimit_op {
+	uint32_t resource;
+	uint64_t soft, hard;
 };
 
 enum report_type { REPORT_ERROR = 1, REPORT_STARTED = 2, REPORT_EXIT = 3 };
@@ -85,6 +120,17 @@ struct plan {
 	int setgroups_deny, mount_proc, loopback_up, init, cgroup_ns, make_private;
 	int userns_ids;
 	uint32_t userns_uid, userns_gid;
+	int new_root;
+	struct mount_op mounts[256];
+	int nmounts;
+	int run_as, clear_groups;
+	uint32_t uid, gid;
+	int caps;
+	uint64_t keep_caps;
+	int no_new_privs;
+	struct sock_fprog seccomp;
+	struct rlimit_op rlimits[16];
+	int nrlimits;
 };
 
 static int status_fd = -1; /* the monitor's report pipe to the JVM */
@@ -167,6 +213,28 @@ static void add_to_list(char **list, int *count, int max, char *s, const char *w
 	list[*count] = NULL;
 }
 
+/* A mount record: u64 flags, u32 kind, u32 0, then source, target, fstype, data, display (NUL-terminated). */
+static void read_mount(struct plan *p, char *val, uint32_t len)
+{
+	if (p->nmounts >= 256 || len < 16) {
+		errno = E2BIG;
+		die("plan", "mounts");
+	}
+	struct mount_op *m = &p->mounts[p->nmounts++];
+	memcpy(&m->flags, val, 8);
+	memcpy(&m->kind, val + 8, 4);
+	const char **fields[] = { &m->source, &m->target, &m->fstype, &m->data, &m->display };
+	char *s = val + 16, *end = val + len;
+	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+		if (s >= end) {
+			errno = EPROTO;
+			die("plan", "truncated mount");
+		}
+		*fields[i] = *s ? s : NULL;
+		s += strlen(s) + 1;
+	}
+}
+
 /* Reads one plan message into p (which keeps what earlier messages set). */
 static void read_plan(int fd, struct plan *p)
 {
@@ -219,6 +287,30 @@ static void read_plan(int fd, struct plan *p)
 		case TAG_ORPHAN_CGROUP: add_to_list(p->orphan_cgroups, &p->norphan_cgroups, 63, val, "cgroups"); break;
 		case TAG_MAKE_PRIVATE: p->make_private = 1; break;
 		case TAG_CLONE_INTO_CGROUP: p->clone_into_cgroup = val; break;
+		case TAG_NEW_ROOT: p->new_root = 1; break;
+		case TAG_MOUNT: read_mount(p, val, len); break;
+		case TAG_RUN_AS:
+			p->run_as = 1;
+			memcpy(&p->uid, val, 4);
+			memcpy(&p->gid, val + 4, 4);
+			memcpy(&p->clear_groups, val + 8, 4);
+			break;
+		case TAG_CAPS: p->caps = 1; memcpy(&p->keep_caps, val, 8); break;
+		case TAG_NO_NEW_PRIVS: p->no_new_privs = 1; break;
+		case TAG_SECCOMP:
+			p->seccomp.len = (unsigned short)(len / sizeof(struct sock_filter));
+			p->seccomp.filter = (struct sock_filter *)val; /* the buffer is malloc'ed: aligned */
+			break;
+		case TAG_RLIMIT:
+			if (p->nrlimits >= 16) {
+				errno = E2BIG;
+				die("plan", "rlimits");
+			}
+			memcpy(&p->rlimits[p->nrlimits].resource, val, 4);
+			memcpy(&p->rlimits[p->nrlimits].soft, val + 8, 8);
+			memcpy(&p->rlimits[p->nrlimits].hard, val + 16, 8);
+			p->nrlimits++;
+			break;
 		case TAG_USERNS_IDS:
 			p->userns_ids = 1;
 			memcpy(&p->userns_uid, val, 4);
@@ -250,10 +342,120 @@ static void step_join_cgroups(const struct plan *p)
 		write_file(p->cgroup_procs[i], "0");
 }
 
+/* mkdir -p: the missing directories of path, mode 0755. */
+static void mkdir_p(const char *path, const char *display)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *s = buf + 1;; s++) {
+		if (*s == '/' || *s == 0) {
+			char c = *s;
+			*s = 0;
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				die("mkdir", display);
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+}
+
+/* The flags a bind remount must keep: in a user namespace, dropping a locked one fails with EPERM. */
+static unsigned long locked_flags(const char *target, const char *display)
+{
+	struct statvfs st;
+	if (statvfs(target, &st) < 0)
+		die("statvfs", display);
+	unsigned long f = 0;
+	static const struct { unsigned long st, ms; } map[] = {
+		{ ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
+		{ ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+	};
+	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+		if (st.f_flag & map[i].st)
+			f |= map[i].ms;
+	return f;
+}
+
+static void mount_op(const struct mount_op *m)
+{
+	const char *display = m->display ? m->display : m->target;
+	switch (m->kind) {
+	case MOUNT_MKDIR:
+		mkdir_p(m->target, display);
+		return;
+	case MOUNT_SYMLINK:
+		if (symlink(m->source, m->target) < 0 && errno != EEXIST)
+			die("symlink", display);
+		return;
+	case MOUNT_WRITE: {
+		int fd = open(m->target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		size_t len = m->data ? strlen(m->data) : 0;
+		if (fd < 0 || (len && write(fd, m->data, len) != (ssize_t)len))
+			die("write", display);
+		close(fd);
+		return;
+	}
+	case MOUNT_REMOUNT:
+		if (mount(NULL, m->target, NULL, MS_REMOUNT | MS_BIND | m->flags | locked_flags(m->target, display), NULL) < 0)
+			die("mount", display);
+		return;
+	case MOUNT_FILE: {
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof parent, "%s", m->target);
+		*strrchr(parent, '/') = 0;
+		mkdir_p(parent, display);
+		int fd = open(m->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die("open", display);
+		close(fd);
+		break;
+	}
+	default:
+		mkdir_p(m->target, display);
+	}
+	if (mount(m->source, m->target, m->fstype, m->flags, m->data) < 0)
+		die("mount", display);
+}
+
+/*
+ * The new root is assembled at /newroot of a staging tmpfs while the host's root is reachable at
+ * /oldroot (bind sources are /oldroot/...); then /newroot becomes / and the rest is detached.
+ */
+static void enter_staging(void)
+{
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") < 0)
+		die("mount", "\"tmpfs\" -> staging root");
+	if (chdir("/tmp") < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
+		die("mkdir", "staging root");
+	if (syscall(SYS_pivot_root, ".", "oldroot") < 0)
+		die("pivot_root", "staging root");
+	if (chdir("/") < 0)
+		die("chdir", "/");
+}
+
+static void finish_pivot(void)
+{
+	if (chdir("/newroot") < 0)
+		die("chdir", "/newroot");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		die("pivot_root", "new root");
+	if (umount2(".", MNT_DETACH) < 0) /* the staging root, and the host's root with it */
+		die("umount2", "old root");
+	if (chdir("/") < 0)
+		die("chdir", "/");
+}
+
 static void step_mounts(const struct plan *p)
 {
 	if (p->make_private && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		die("mount", "/ (MS_REC|MS_PRIVATE)");
+	if (p->new_root)
+		enter_staging();
+	for (int i = 0; i < p->nmounts; i++)
+		mount_op(&p->mounts[i]);
+	if (p->new_root)
+		finish_pivot();
 	if (p->mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		die("mount", "\"proc\" -> \"/proc\"");
 }
@@ -313,10 +515,68 @@ static void send_own_pid(void)
 		die("sendmsg", "SCM_CREDENTIALS");
 }
 
+static void step_rlimits(const struct plan *p)
+{
+	for (int i = 0; i < p->nrlimits; i++) {
+		struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
+		if (setrlimit((int)p->rlimits[i].resource, &rl) < 0) {
+			char what[32];
+			snprintf(what, sizeof what, "resource %u", p->rlimits[i].resource);
+			die("setrlimit", what);
+		}
+	}
+}
+
+/*
+ * Identity and privilege, while we still hold CAP_SETPCAP: bounding set and ambient set emptied
+ * but for the kept capabilities, securebits locked so that uid 0 never regains capabilities on
+ * exec, then the ids, then exactly the kept capabilities.
+ */
+static void step_identity(const struct plan *p)
+{
+	if (p->caps) {
+		for (int cap = 0; cap < 64; cap++)
+			if (!(p->keep_caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+				die("prctl(PR_CAPBSET_DROP)", "capabilities");
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+			die("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", "capabilities");
+		unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED;
+		bits |= p->keep_caps ? SECBIT_KEEP_CAPS : SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE
+				| SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+		if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+			die("prctl(PR_SET_SECUREBITS)", "securebits");
+	}
+	if (p->run_as) {
+		if (p->clear_groups && setgroups(0, NULL) < 0)
+			die("setgroups", "[]");
+		if (setresgid(p->gid, p->gid, p->gid) < 0)
+			die("setresgid", "run as");
+		if (setresuid(p->uid, p->uid, p->uid) < 0)
+			die("setresuid", "run as");
+	}
+	if (p->caps) {
+		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2];
+		memset(d, 0, sizeof d);
+		for (int i = 0; i < 2; i++)
+			d[i].effective = d[i].permitted = d[i].inheritable = (uint32_t)(p->keep_caps >> (32 * i));
+		if (syscall(SYS_capset, &h, d) < 0)
+			die("capset", "kept capabilities");
+		for (int cap = 0; cap < 64; cap++)
+			if ((p->keep_caps & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+				die("prctl(PR_CAP_AMBIENT_RAISE)", "kept capabilities");
+	}
+}
+
 static void step_exec(const struct plan *p)
 {
 	if (p->cwd && chdir(p->cwd) < 0)
 		die("chdir", p->cwd);
+	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die("prctl(PR_SET_NO_NEW_PRIVS)", NULL);
+	/* last: from here on only the program's own system calls are made, execve first */
+	if (p->seccomp.len && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->seccomp) < 0)
+		die("seccomp(SECCOMP_SET_MODE_FILTER)", NULL);
 	if (strchr(p->exec_file, '/') || !p->search_path) {
 		execve(p->exec_file, p->argv, p->envp);
 		die("execve", p->exec_file);
@@ -352,6 +612,8 @@ static void run_program(const struct plan *p)
 {
 	reset_signals();
 	send_own_pid();
+	step_rlimits(p);
+	step_identity(p);
 	step_exec(p);
 }
 

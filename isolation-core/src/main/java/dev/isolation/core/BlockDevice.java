@@ -15,7 +15,8 @@ final class BlockDevice {
             if (!Files.exists(device)) {
                 throw new IllegalArgumentException("no such block device: " + device);
             }
-            if (Files.isDirectory(device) || Files.isRegularFile(device)) {
+            int mode = (Integer) Files.getAttribute(device, "unix:mode");
+            if ((mode & 0170000) != 0060000) { // S_IFMT, S_IFBLK
                 throw new IllegalArgumentException("not a block device: " + device);
             }
             long rdev = (Long) Files.getAttribute(device, "unix:rdev");

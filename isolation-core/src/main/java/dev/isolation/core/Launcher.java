@@ -51,17 +51,17 @@ final class Launcher {
 
     private Launcher() {}
 
-    static IsolatedProcess start(Sandbox sandbox, byte[] setupRecords, byte[] execPlan, ProcessBuilder pb)
+    static IsolatedProcess start(Sandbox sandbox, byte[] execPlan, ProcessBuilder pb)
             throws SandboxException {
         Key key = PREWARM && Stdio.poolable(pb) ? new Key(sandbox, Stdio.signature(pb)) : null;
         Idle entry = key == null ? null : take(key);
         boolean prewarmed = entry != null;
         if (entry == null) {
-            entry = launch(sandbox, setupRecords, pb);
+            entry = launch(sandbox, pb);
         }
         entry.helper.exec(execPlan);
         if (key != null) {
-            prewarm(key, setupRecords, pb); // overlaps with this program's start
+            prewarm(key, pb); // overlaps with this program's start
         }
         try {
             return started(entry);
@@ -70,7 +70,7 @@ final class Launcher {
                 throw e;
             }
             // set up earlier: the host may have changed since; the fresh attempt's answer counts
-            Idle fresh = launch(sandbox, setupRecords, pb);
+            Idle fresh = launch(sandbox, pb);
             fresh.helper.exec(execPlan);
             return started(fresh);
         }
@@ -95,9 +95,14 @@ final class Launcher {
         }
     }
 
-    private static Idle launch(Sandbox sandbox, byte[] setupRecords, ProcessBuilder pb) throws SandboxException {
+    private static Idle launch(Sandbox sandbox, ProcessBuilder pb) throws SandboxException {
+        LaunchPlan setup;
+        try {
+            setup = sandbox.setupPlan(); // may compile the seccomp filter, once per policy
+        } catch (NativeCallException e) {
+            throw new SandboxSetupException(e);
+        }
         Optional<SandboxCgroup> cgroup = createCgroup(sandbox);
-        LaunchPlan setup = new LaunchPlan().records(setupRecords);
         cgroup.ifPresent(cg -> {
             Optional<Path> unified = cg.unifiedDirectory();
             if (unified.isPresent() && KernelVersion.atLeast(5, 7)) {
@@ -151,10 +156,10 @@ final class Launcher {
         });
     }
 
-    private static void prewarm(Key key, byte[] setupRecords, ProcessBuilder pb) {
+    private static void prewarm(Key key, ProcessBuilder pb) {
         Idle idle;
         try {
-            idle = launch(key.sandbox, setupRecords, pb);
+            idle = launch(key.sandbox, pb);
         } catch (SandboxException | RuntimeException e) {
             return; // the next start launches afresh and reports the problem
         }

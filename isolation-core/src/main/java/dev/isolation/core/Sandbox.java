@@ -5,6 +5,12 @@ import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupLimits;
 import java.io.File;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
@@ -58,14 +64,47 @@ public final class Sandbox {
     private final Optional<String> hostname;
     private final Optional<CgroupLimits> cgroupLimits;
     private final Optional<Path> cgroupParent;
-    private final byte[] setupRecords;
+    private final boolean newRoot;
+    private final Optional<Path> rootfs;
+    private final List<FilesystemPlan.Bind> binds;
+    private final List<FilesystemPlan.Tmpfs> tmpfs;
+    private final Set<String> noexec;
+    private final ByteSize tmpSize;
+    private final Optional<Ids> runAs;
+    private final Set<String> keptCapabilities;
+    private final Map<Rlimit, long[]> rlimits;
+    private final SeccompPolicy seccomp;
+    private final List<IdRange> uidMap;
+    private final List<IdRange> gidMap;
+
+    /** A uid and gid. */
+    private record Ids(int uid, int gid) {}
+
+    /** A line of /proc/PID/uid_map or gid_map: {@code count} ids from {@code inside} map to those from {@code outside}. */
+    private record IdRange(long inside, long outside, long count) {
+        @Override
+        public String toString() {
+            return inside + " " + outside + " " + count + "\n";
+        }
+    }
 
     private Sandbox(Builder b) {
         this.namespaces = Set.copyOf(b.namespaces);
         this.hostname = b.hostname;
         this.cgroupLimits = b.cgroup ? Optional.of(b.limits.build()) : Optional.empty();
         this.cgroupParent = b.cgroupParent;
-        this.setupRecords = setupRecords();
+        this.newRoot = b.newRoot;
+        this.rootfs = b.rootfs;
+        this.binds = List.copyOf(b.binds);
+        this.tmpfs = List.copyOf(b.tmpfs);
+        this.noexec = Set.copyOf(b.noexec);
+        this.tmpSize = b.tmpSize;
+        this.runAs = b.runAs;
+        this.keptCapabilities = Set.copyOf(b.keptCapabilities);
+        this.rlimits = Map.copyOf(b.rlimits);
+        this.seccomp = b.seccomp;
+        this.uidMap = List.copyOf(b.uidMap);
+        this.gidMap = List.copyOf(b.gidMap);
     }
 
     public static Builder builder() {
@@ -82,6 +121,18 @@ public final class Sandbox {
             b.cgroup = true;
         });
         b.cgroupParent = cgroupParent;
+        b.newRoot = newRoot;
+        b.rootfs = rootfs;
+        b.binds.addAll(binds);
+        b.tmpfs.addAll(tmpfs);
+        b.noexec.addAll(noexec);
+        b.tmpSize = tmpSize;
+        b.runAs = runAs;
+        b.keptCapabilities.addAll(keptCapabilities);
+        b.rlimits.putAll(rlimits);
+        b.seccomp = seccomp;
+        b.uidMap.addAll(uidMap);
+        b.gidMap.addAll(gidMap);
         return b;
     }
 
@@ -91,6 +142,11 @@ public final class Sandbox {
 
     public Optional<String> hostname() {
         return hostname;
+    }
+
+    /** The system call filter installed right before exec. */
+    public SeccompPolicy seccomp() {
+        return seccomp;
     }
 
     /** The limits of the sandbox's own cgroup; empty if it gets none (no limit was set and no {@link Builder#cgroup()}). */
@@ -123,29 +179,46 @@ public final class Sandbox {
         if (command.isEmpty()) {
             throw new IllegalArgumentException("command must not be empty");
         }
-        return Launcher.start(this, setupRecords, execPlan(command, pb.environment(), pb.directory()), pb);
+        File directory = pb.directory() == null && newRoot ? new File("/") : pb.directory();
+        return Launcher.start(this, execPlan(command, pb.environment(), directory), pb);
     }
 
-    /** The part of the launch plan that is the same for every run: computed once. */
-    private byte[] setupRecords() {
+    /**
+     * The setup part of the launch plan: namespaces, id maps, mounts, identity, privileges. Built
+     * for each sandbox, as bind sources are checked when it is created.
+     *
+     * @throws dev.isolation.core.internal.linux.NativeCallException naming a missing bind source
+     */
+    LaunchPlan setupPlan() throws UnsupportedHostException {
         LaunchPlan plan = new LaunchPlan();
         long flags = 0;
         for (Namespace ns : namespaces) {
             flags |= ns == Namespace.CGROUP ? 0 : ns.cloneFlag;
         }
         plan.cloneFlags(flags);
-        if (namespaces.contains(Namespace.USER)) {
-            Kernel k = Kernel.get();
-            int uid = k.getuid() == 0 ? DEFAULT_OUTSIDE_ID : k.getuid();
-            int gid = k.getuid() == 0 ? DEFAULT_OUTSIDE_ID : k.getgid();
-            plan.setgroupsDeny().uidMap("0 " + uid + " 1\n").gidMap("0 " + gid + " 1\n").userNamespaceIds(0, 0);
+        Kernel k = Kernel.get();
+        boolean root = k.getuid() == 0;
+        boolean userNs = namespaces.contains(Namespace.USER);
+        if (userNs) {
+            int uid = root ? DEFAULT_OUTSIDE_ID : k.getuid();
+            int gid = root ? DEFAULT_OUTSIDE_ID : k.getgid();
+            String uids = uidMap.isEmpty() ? "0 " + uid + " 1\n" : uidMap.stream().map(IdRange::toString).collect(Collectors.joining());
+            String gids = gidMap.isEmpty() ? "0 " + gid + " 1\n" : gidMap.stream().map(IdRange::toString).collect(Collectors.joining());
+            plan.setgroupsDeny().uidMap(uids).gidMap(gids).userNamespaceIds(0, 0);
         }
         if (namespaces.contains(Namespace.CGROUP)) {
             plan.cgroupNamespace();
         }
+        // who the program runs as: inside a user namespace its root unless told; a root JVM's program
+        // as nobody unless told; an ordinary JVM's program as the JVM's user
+        Optional<Ids> ids = runAs.isPresent() ? runAs : root && !userNs ? Optional.of(new Ids(DEFAULT_OUTSIDE_ID, DEFAULT_OUTSIDE_ID)) : Optional.empty();
         if (namespaces.contains(Namespace.MOUNT)) {
             plan.makeRootPrivate();
-            if (namespaces.contains(Namespace.PID)) {
+            if (newRoot) {
+                Ids owner = ids.orElse(userNs ? new Ids(0, 0) : new Ids(k.getuid(), k.getgid()));
+                FilesystemPlan.append(plan, rootfs, binds, tmpfs, noexec, tmpSize, namespaces.contains(Namespace.PID),
+                        owner.uid(), owner.gid());
+            } else if (namespaces.contains(Namespace.PID)) {
                 plan.mountProc();
             }
         }
@@ -156,7 +229,25 @@ public final class Sandbox {
         if (namespaces.contains(Namespace.PID)) {
             plan.init();
         }
-        return plan.records();
+        for (Map.Entry<Rlimit, long[]> r : rlimits.entrySet()) {
+            plan.rlimit(r.getKey().resource, r.getValue()[0], r.getValue()[1]);
+        }
+        if (!rlimits.containsKey(Rlimit.CORE)) {
+            plan.rlimit(Rlimit.CORE.resource, 0, 0);
+        }
+        if (root || userNs) { // only then are there capabilities to drop, and the right to drop them
+            long keep = 0;
+            for (String cap : keptCapabilities) {
+                keep |= 1L << Capabilities.number(cap);
+            }
+            plan.capabilities(keep);
+        }
+        ids.ifPresent(i -> plan.runAs(i.uid(), i.gid(), !userNs));
+        plan.noNewPrivs();
+        if (!seccomp.isNone()) {
+            plan.seccomp(seccomp.compile());
+        }
+        return plan;
     }
 
     private static byte[] execPlan(List<String> command, Map<String, String> environment, File directory) {
@@ -178,6 +269,18 @@ public final class Sandbox {
         private CgroupLimits.Builder limits = CgroupLimits.builder();
         private boolean cgroup;
         private Optional<Path> cgroupParent = Optional.empty();
+        private boolean newRoot;
+        private Optional<Path> rootfs = Optional.empty();
+        private final List<FilesystemPlan.Bind> binds = new ArrayList<>();
+        private final List<FilesystemPlan.Tmpfs> tmpfs = new ArrayList<>();
+        private final Set<String> noexec = new HashSet<>();
+        private ByteSize tmpSize = ByteSize.mb(64);
+        private Optional<Ids> runAs = Optional.empty();
+        private final Set<String> keptCapabilities = new TreeSet<>();
+        private final Map<Rlimit, long[]> rlimits = new EnumMap<>(Rlimit.class);
+        private SeccompPolicy seccomp = SeccompPolicy.defaultPolicy();
+        private final List<IdRange> uidMap = new ArrayList<>();
+        private final List<IdRange> gidMap = new ArrayList<>();
 
         private Builder() {}
 
@@ -238,6 +341,131 @@ public final class Sandbox {
         }
 
         /**
+         * A root file system of its own instead of the host's (needs {@link #mountNs()}): read-only
+         * binds of the host's {@code /usr}, {@code /bin}, {@code /sbin}, {@code /lib*} and the few
+         * {@code /etc} files programs need (ld.so.cache, nsswitch.conf, localtime, alternatives, the
+         * JDK's configuration), stub {@code /etc/passwd} and {@code /etc/group}, a minimal {@code /dev},
+         * a fresh {@code /proc} (with {@link #pidNs()}) and a {@code /tmp} tmpfs. Nothing else of the
+         * host ({@code /root}, {@code /home}, {@code /etc/shadow}, {@code /var}, {@code /sys}) is there.
+         * Entered with pivot_root; the host's root is detached. Implied by {@link #bind}, {@link #tmpfs}.
+         */
+        public Builder minimalRoot() {
+            newRoot = true;
+            return this;
+        }
+
+        /** Use a prepared directory tree (e.g. an extracted image) as the read-only root, with /dev, /proc and /tmp mounted on it. */
+        public Builder rootfs(Path dir) {
+            Objects.requireNonNull(dir, "rootfs");
+            if (!Files.isDirectory(dir)) {
+                throw new IllegalArgumentException("rootfs: \"" + dir + "\" is not a directory");
+            }
+            rootfs = Optional.of(dir);
+            return minimalRoot();
+        }
+
+        /** Makes the host path {@code host} visible read-only at {@code inside}. Implies {@link #minimalRoot()} unless {@link #rootfs}. */
+        public Builder bind(Path host, String inside) {
+            binds.add(new FilesystemPlan.Bind(Objects.requireNonNull(host, "host"), FilesystemPlan.insidePath(inside, "bind"), false));
+            return minimalRoot();
+        }
+
+        /** Like {@link #bind} but writable. */
+        public Builder bindWritable(Path host, String inside) {
+            binds.add(new FilesystemPlan.Bind(Objects.requireNonNull(host, "host"), FilesystemPlan.insidePath(inside, "bindWritable"), true));
+            return minimalRoot();
+        }
+
+        /** A fresh tmpfs of at most {@code size} at {@code inside}, writable by everyone (mode 1777). */
+        public Builder tmpfs(String inside, ByteSize size) {
+            tmpfs.add(new FilesystemPlan.Tmpfs(FilesystemPlan.insidePath(inside, "tmpfs"), Objects.requireNonNull(size, "size")));
+            return minimalRoot();
+        }
+
+        /** Size of the {@code /tmp} tmpfs of a {@link #minimalRoot()}; default 64 MiB. */
+        public Builder tmpSize(ByteSize size) {
+            tmpSize = Objects.requireNonNull(size, "tmpSize");
+            return this;
+        }
+
+        /** No program may be executed from the mount at {@code inside} (a bind, a tmpfs, or {@code /tmp}). */
+        public Builder noexec(String inside) {
+            noexec.add(FilesystemPlan.insidePath(inside, "noexec"));
+            return this;
+        }
+
+        /**
+         * The uid and gid the program runs as (ids of the sandbox's user namespace when it has one).
+         * Default: 65534 when the JVM is root and there is no user namespace (supplementary groups
+         * cleared), root of the user namespace with {@link #userNs()}, else the JVM's own.
+         */
+        public Builder runAs(int uid, int gid) {
+            if (uid < 0 || gid < 0) {
+                throw new IllegalArgumentException("runAs: uid and gid must be >= 0, were " + uid + ", " + gid);
+            }
+            runAs = Optional.of(new Ids(uid, gid));
+            return this;
+        }
+
+        /**
+         * Maps {@code count} uids of the user namespace from {@code inside} to host uids from
+         * {@code outside} (a line of uid_map; up to 340 lines). Implies {@link #userNs()}. Default:
+         * the namespace's root to 65534 (root JVM) or to the JVM's own uid. Mapping host ids other
+         * than its own needs a root JVM. The namespace's root (0) must be mapped.
+         */
+        public Builder uidMap(long inside, long outside, long count) {
+            uidMap.add(idRange("uidMap", inside, outside, count));
+            return userNs();
+        }
+
+        /** Like {@link #uidMap} for group ids. */
+        public Builder gidMap(long inside, long outside, long count) {
+            gidMap.add(idRange("gidMap", inside, outside, count));
+            return userNs();
+        }
+
+        private static IdRange idRange(String what, long inside, long outside, long count) {
+            if (inside < 0 || outside < 0 || count < 1 || inside + count > 1L << 32 || outside + count > 1L << 32) {
+                throw new IllegalArgumentException(what + "(" + inside + ", " + outside + ", " + count
+                        + "): ids are 0..4294967295 and count >= 1");
+            }
+            return new IdRange(inside, outside, count);
+        }
+
+        /** Keeps one capability (e.g. {@code CAP_NET_BIND_SERVICE}); every other one is dropped. */
+        public Builder keepCapability(String name) {
+            keptCapabilities.add(Capabilities.name(Capabilities.number(name)));
+            return this;
+        }
+
+        /**
+         * The system calls the program may make: {@link SeccompPolicy#defaultPolicy()} unless set
+         * (blocks what a sandboxed program never needs), {@link SeccompPolicy#strict()} for judges,
+         * {@link SeccompPolicy#none()} for no filter. Installed as the last step before exec.
+         */
+        public Builder seccomp(SeccompPolicy policy) {
+            seccomp = Objects.requireNonNull(policy, "seccomp");
+            return this;
+        }
+
+        /** setrlimit before exec; {@link Rlimit#UNLIMITED} for no limit. {@code CORE} is 0 unless set. */
+        public Builder rlimit(Rlimit resource, long soft, long hard) {
+            Objects.requireNonNull(resource, "resource");
+            if ((soft < 0 && soft != Rlimit.UNLIMITED) || (hard < 0 && hard != Rlimit.UNLIMITED)
+                    || (hard != Rlimit.UNLIMITED && (soft == Rlimit.UNLIMITED || soft > hard))) {
+                throw new IllegalArgumentException("rlimit " + resource + ": soft " + soft + " must be <= hard " + hard
+                        + " (both >= 0 or UNLIMITED)");
+            }
+            rlimits.put(resource, new long[] {soft, hard});
+            return this;
+        }
+
+        /** The same soft and hard limit. */
+        public Builder rlimit(Rlimit resource, long value) {
+            return rlimit(resource, value, value);
+        }
+
+        /**
          * Gives every sandbox a cgroup of its own even without limits: for its figures (peak
          * memory, pids, CPU), {@link IsolatedProcess#pause()} and killing everything it started.
          * Setting any limit implies it.
@@ -253,7 +481,11 @@ public final class Sandbox {
          * cgroup on v1 and hybrid hosts, a process-free {@code isolation} subtree beside it on v2.
          */
         public Builder cgroupParent(Path parent) {
-            cgroupParent = Optional.of(Objects.requireNonNull(parent, "cgroupParent"));
+            Objects.requireNonNull(parent, "cgroupParent");
+            if (!parent.isAbsolute() || !parent.normalize().equals(parent)) {
+                throw new IllegalArgumentException("cgroupParent: \"" + parent + "\" must be an absolute path without . or ..");
+            }
+            cgroupParent = Optional.of(parent);
             return cgroup();
         }
 
@@ -367,6 +599,9 @@ public final class Sandbox {
          * @throws IllegalStateException if the policy contradicts itself (e.g. a hostname without a UTS namespace)
          */
         public Sandbox build() {
+            if (newRoot && !namespaces.contains(Namespace.MOUNT)) {
+                throw new IllegalStateException("a root file system of its own (minimalRoot, rootfs, bind, tmpfs) needs mountNs()");
+            }
             if (hostname.isPresent() && !namespaces.contains(Namespace.UTS)) {
                 throw new IllegalStateException("hostname(\"" + hostname.get() + "\") needs utsNs(): without it the host's hostname would change");
             }

@@ -141,6 +141,7 @@ class LifecycleIT {
 
     @Test
     void badInputGivesTypedErrorsAndLeavesNothing(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         Path notExecutable = Files.writeString(dir.resolve("script"), "#!/bin/sh\necho hi\n");
         Probe.run(ALL, "true"); // warm up: the monitor thread and the helper exist from here on
         long fds = Probe.openFds();
@@ -157,7 +158,9 @@ class LifecycleIT {
         assertThatThrownBy(() -> ALL.start(dir.toString()))
                 .isInstanceOf(SandboxSetupException.class)
                 .hasMessage("execve(\"" + dir + "\"): EACCES (Permission denied)");
-        assertThatThrownBy(() -> ALL.start("no-such-command-anywhere"))
+        ProcessBuilder missing = new ProcessBuilder("no-such-command-anywhere");
+        missing.environment().put("PATH", "/usr/local/bin:/usr/bin:/bin");
+        assertThatThrownBy(() -> ALL.start(missing))
                 .isInstanceOf(SandboxSetupException.class)
                 .hasMessage("execve(\"no-such-command-anywhere\"): ENOENT (No such file or directory)");
         assertThat(Probe.run(ALL, "echo", "found through PATH")).isEqualTo("found through PATH\n");

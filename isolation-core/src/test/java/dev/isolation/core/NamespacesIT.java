@@ -15,6 +15,9 @@ import org.junit.jupiter.api.io.TempDir;
 @KernelTest
 class NamespacesIT {
     private static final Sandbox ALL = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().hostname("box").build();
+    /** Root with CAP_SYS_ADMIN inside: for tests that try what only a privileged program could. */
+    private static final Sandbox ALL_ADMIN = ALL.toBuilder().runAs(0, 0).keepCapability("CAP_SYS_ADMIN")
+            .seccomp(SeccompPolicy.none()).build();
 
     @Test
     void everyRequestedNamespaceIsNewAndOthersAreShared() throws Exception {
@@ -43,12 +46,13 @@ class NamespacesIT {
     void hostProcessesCannotBeSignalled() throws Exception {
         Process host = new ProcessBuilder("sleep", "60").start();
         try {
-            try (IsolatedProcess p = ALL.start("sh", "-c", "kill -9 " + host.pid())) {
+            // even as root: the host's pid is nobody in the sandbox's pid namespace
+            try (IsolatedProcess p = ALL.toBuilder().runAs(0, 0).build().start("sh", "-c", "kill -9 " + host.pid())) {
                 assertThat(p.outcome().join().exitCode()).hasValue(1);
             }
             assertThat(host.isAlive()).isTrue();
             // the same command without a pid namespace does kill it: the test can fail
-            try (IsolatedProcess p = Sandbox.builder().build().start("sh", "-c", "kill -9 " + host.pid())) {
+            try (IsolatedProcess p = Sandbox.builder().runAs(0, 0).build().start("sh", "-c", "kill -9 " + host.pid())) {
                 assertThat(p.outcome().join().exitCode()).hasValue(0);
             }
             assertThat(host.waitFor(5, TimeUnit.SECONDS)).isTrue();
@@ -61,7 +65,7 @@ class NamespacesIT {
     void hostnameSetInsideDoesNotChangeTheHost() throws Exception {
         String before = InetAddress.getLocalHost().getHostName();
         String hostBefore = Files.readString(Path.of("/proc/sys/kernel/hostname"));
-        String out = Probe.run(ALL, "sh", "-c", "hostname; hostname changed-inside; hostname");
+        String out = Probe.run(ALL_ADMIN, "sh", "-c", "hostname; hostname changed-inside; hostname");
         assertThat(out).isEqualTo("box\nchanged-inside\n");
         assertThat(Files.readString(Path.of("/proc/sys/kernel/hostname"))).isEqualTo(hostBefore);
         assertThat(before).isNotEqualTo("changed-inside");
@@ -119,8 +123,8 @@ class NamespacesIT {
     @Test
     void consecutiveRunsNeverShareASandbox() throws Exception {
         // each start also prepares the next sandbox ahead of time: it must still be a fresh one
-        String first = Probe.run(ALL, "sh", "-c", "readlink /proc/self/ns/net; hostname changed; mount -t tmpfs left-over /mnt; echo $$ > /mnt/x");
-        String second = Probe.run(ALL, "sh", "-c", "readlink /proc/self/ns/net; hostname; grep -c left-over /proc/self/mountinfo || true");
+        String first = Probe.run(ALL_ADMIN, "sh", "-c", "readlink /proc/self/ns/net; hostname changed; mount -t tmpfs left-over /mnt && grep -c left-over /proc/self/mountinfo");
+        String second = Probe.run(ALL_ADMIN, "sh", "-c", "readlink /proc/self/ns/net; hostname; grep -c left-over /proc/self/mountinfo || true");
         assertThat(second.split("\n")[0]).isNotEqualTo(first.trim());
         assertThat(second.split("\n")).containsExactly(second.split("\n")[0], "box", "0");
     }
@@ -129,7 +133,8 @@ class NamespacesIT {
     void mountsInsideDoNotPropagateToTheHost() throws Exception {
         Path target = Files.createTempDirectory("isolation-mnt-test");
         try {
-            Probe.run(Sandbox.builder().mountNs().build(), "mount", "-t", "tmpfs", "isolation-test", target.toString());
+            Probe.run(Sandbox.builder().mountNs().runAs(0, 0).keepCapability("CAP_SYS_ADMIN").seccomp(SeccompPolicy.none()).build(),
+                    "mount", "-t", "tmpfs", "isolation-test", target.toString());
             assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(target.toString());
         } finally {
             Files.delete(target);
@@ -138,6 +143,7 @@ class NamespacesIT {
 
     @Test
     void environmentAndWorkingDirectoryComeFromTheProcessBuilder(@TempDir Path dir) throws Exception {
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         ProcessBuilder pb = new ProcessBuilder("sh", "-c", "echo $GREETING; pwd");
         pb.environment().clear();
         pb.environment().putAll(Map.of("GREETING", "hi", "PATH", "/usr/bin:/bin"));

@@ -35,6 +35,32 @@ public final class LaunchPlan {
     static final int TAG_USERNS_IDS = 17;
     static final int TAG_CLONE_INTO_CGROUP = 18;
     static final int TAG_ORPHAN_CGROUP = 19;
+    static final int TAG_NEW_ROOT = 20;
+    static final int TAG_MOUNT = 21;
+    static final int TAG_RUN_AS = 22;
+    static final int TAG_CAPS = 23;
+    static final int TAG_NO_NEW_PRIVS = 24;
+    static final int TAG_SECCOMP = 25;
+    static final int TAG_RLIMIT = 26;
+
+    /** Kinds of {@link #mount} operation, as the helper's {@code enum mount_kind}. */
+    public enum MountKind {
+        /** mkdir -p the target, then mount. */
+        DIR,
+        /** create the target as an empty file, then mount (a bind of a file). */
+        FILE,
+        /** remount the bind at the target adding flags, keeping those it must keep. */
+        REMOUNT,
+        /** symlink(source, target). */
+        SYMLINK,
+        /** mkdir -p the target. */
+        MKDIR,
+        /** create the target file with {@code data} as its content. */
+        WRITE
+    }
+
+    /** Mount flags of mount(2), from {@code <sys/mount.h>}. */
+    public static final long MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_BIND = 4096, MS_REC = 16384;
 
     /** Namespace flags of clone(2), from {@code <linux/sched.h>}. */
     public static final long CLONE_NEWNS = 0x00020000L;
@@ -149,6 +175,59 @@ public final class LaunchPlan {
     /** A cgroup directory the helper removes (killing what is in it) if the JVM dies: nothing else would. */
     public LaunchPlan orphanCgroup(String directory) {
         return string(TAG_ORPHAN_CGROUP, directory);
+    }
+
+    /** Assemble a new root at {@code /newroot} of a staging tmpfs (host root at {@code /oldroot}), then pivot into it. */
+    public LaunchPlan newRoot() {
+        return flag(TAG_NEW_ROOT);
+    }
+
+    /**
+     * One mount operation, executed in order. {@code display} is how errors name it, e.g.
+     * {@code "/data" -> "/mnt"}; null strings are sent as empty (NULL for the helper).
+     */
+    public LaunchPlan mount(MountKind kind, long flags, String source, String target, String fstype, String data,
+            String display) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(flags).putInt(kind.ordinal()).putInt(0).array());
+        for (String s : new String[] {source, target, fstype, data, display}) {
+            String v = s == null ? "" : s;
+            if (v.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("NUL character in " + v.replace('\0', '?'));
+            }
+            out.writeBytes(v.getBytes(StandardCharsets.UTF_8));
+            out.write(0);
+        }
+        return record(TAG_MOUNT, out.toByteArray());
+    }
+
+    /** Run the program as these ids (of the namespace it is in), optionally with no supplementary groups. */
+    public LaunchPlan runAs(int uid, int gid, boolean clearGroups) {
+        return record(TAG_RUN_AS, ByteBuffer.allocate(12).order(ByteOrder.nativeOrder())
+                .putInt(uid).putInt(gid).putInt(clearGroups ? 1 : 0).array());
+    }
+
+    /** Drop every capability (bounding, ambient, permitted, effective, inheritable) but those in {@code keepMask}; lock securebits. */
+    public LaunchPlan capabilities(long keepMask) {
+        return record(TAG_CAPS, ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(keepMask).array());
+    }
+
+    public LaunchPlan noNewPrivs() {
+        return flag(TAG_NO_NEW_PRIVS);
+    }
+
+    /** A seccomp BPF program (struct sock_filter[]), installed right before execve. */
+    public LaunchPlan seccomp(byte[] bpf) {
+        if (bpf.length % 8 != 0) {
+            throw new IllegalArgumentException("a BPF program is a multiple of 8 bytes, not " + bpf.length);
+        }
+        return record(TAG_SECCOMP, bpf);
+    }
+
+    /** setrlimit(resource, {soft, hard}); -1 is RLIM_INFINITY. */
+    public LaunchPlan rlimit(int resource, long soft, long hard) {
+        return record(TAG_RLIMIT, ByteBuffer.allocate(24).order(ByteOrder.nativeOrder())
+                .putInt(resource).putInt(0).putLong(soft).putLong(hard).array());
     }
 
     /** Records encoded earlier by {@link #records()}, appended as they are. */
