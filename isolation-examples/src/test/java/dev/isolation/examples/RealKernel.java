@@ -2,9 +2,13 @@ package dev.isolation.examples;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.isolation.cgroups.CgroupController;
+import dev.isolation.cgroups.CgroupHost;
+import dev.isolation.cgroups.HostReport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.Assumptions;
 
 /** The gate of every {@code *IT}: a Linux kernel with namespaces, and root to create them. */
@@ -25,6 +29,29 @@ public final class RealKernel {
             fail("CI=true but this machine cannot run kernel tests: " + missing);
         }
         Assumptions.abort("kernel test skipped: " + missing);
+    }
+
+    /**
+     * As {@link #require()}, and also that sandboxes can use each of {@code controllers} here (per
+     * {@link CgroupHost#probe()}), skipping with the probe's reason and fix where not.
+     */
+    public static void requireCgroups(CgroupController... controllers) {
+        require();
+        String missing;
+        try {
+            HostReport report = CgroupHost.detect().probe();
+            missing = Arrays.stream(controllers).map(report::controller).filter(c -> !c.usable())
+                    .map(c -> c.controller() + ": " + c.detail()).reduce((a, b) -> a + "; " + b).orElse(null);
+        } catch (IOException e) {
+            missing = "no cgroups: " + e.getMessage();
+        }
+        if (missing == null) {
+            return;
+        }
+        if ("true".equals(System.getenv("CI"))) {
+            fail("CI=true but this machine cannot run cgroup tests: " + missing);
+        }
+        Assumptions.abort("cgroup test skipped: " + missing);
     }
 
     private static String missing() {

@@ -1,5 +1,8 @@
 package dev.isolation.examples.bench;
 
+import dev.isolation.cgroups.ByteSize;
+import dev.isolation.cgroups.CgroupHost;
+import dev.isolation.cgroups.CgroupLimits;
 import dev.isolation.core.IsolatedProcess;
 import dev.isolation.core.Sandbox;
 import java.io.Closeable;
@@ -11,7 +14,9 @@ import java.util.concurrent.Callable;
 
 /**
  * How much a sandbox costs per run: {@code /bin/true} started and waited for, sequentially, under
- * each scenario. Prints median and p99 milliseconds per run and runs per second; asserts nothing.
+ * each scenario, and a bare cgroup with the same limits created and removed. Prints median and p99
+ * milliseconds per run and runs per second; asserts nothing. Needs root for the namespaces and the
+ * cgroups; a scenario the host cannot run prints its failure and the others still run.
  *
  * <pre>
  * java -cp isolation.jar dev.isolation.examples.bench.Benchmark [--runs N | N] [--warmup N]
@@ -19,6 +24,9 @@ import java.util.concurrent.Callable;
  */
 public final class Benchmark {
     private static final String PROGRAM = "/bin/true";
+    private static final ByteSize MEMORY = ByteSize.mb(64);
+    private static final long PIDS = 64;
+    private static final int CPU_SHARES = 512;
 
     /** One row of the table: a name and one complete run (start, wait, release). */
     record Scenario(String name, Callable<?> run) {}
@@ -62,6 +70,9 @@ public final class Benchmark {
         }
 
         Sandbox sandbox = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().build();
+        Sandbox limited = sandbox.toBuilder().memoryLimit(MEMORY).pidsLimit(PIDS).cpuShares(CPU_SHARES).build();
+        CgroupLimits limits = CgroupLimits.builder().memoryLimit(MEMORY).pidsLimit(PIDS).cpuShares(CPU_SHARES).build();
+        CgroupHost host = CgroupHost.detect();
         List<Scenario> scenarios = List.of(
                 new Scenario("ProcessBuilder", () -> {
                     Process p = new ProcessBuilder(PROGRAM).start();
@@ -77,20 +88,46 @@ public final class Benchmark {
                         check(p.waitFor());
                     }
                     return null;
+                }),
+                // what a limit costs without a process: mkdir in each hierarchy, the limit files, rmdir
+                new Scenario("cgroup create+configure+destroy", () -> {
+                    host.create(limits).close();
+                    return null;
+                }),
+                new Scenario("Sandbox pid+mount+uts+ipc+net + memory/pids/cpu limits", () -> {
+                    try (IsolatedProcess p = limited.start(PROGRAM)) {
+                        check(p.waitFor());
+                    }
+                    return null;
                 }));
 
-        System.out.printf(Locale.ROOT, "%s, %d runs each after %d warm-up runs, sequential%n", PROGRAM, runs, warmup);
-        System.out.printf(Locale.ROOT, "%-32s %10s %10s %10s%n", "scenario", "median ms", "p99 ms", "runs/s");
+        int width = scenarios.stream().mapToInt(sc -> sc.name().length()).max().orElse(0);
+        String row = "%-" + width + "s %10.3f %10.3f %10.1f%n";
+        System.out.printf(Locale.ROOT, "%s, %d runs each after %d warm-up runs, sequential; limits: memory %s, pids %d,"
+                + " cpu shares %d (%s cgroups)%n", PROGRAM, runs, warmup, MEMORY, PIDS, CPU_SHARES, host.layout());
+        System.out.printf(Locale.ROOT, "%-" + width + "s %10s %10s %10s%n", "scenario", "median ms", "p99 ms", "runs/s");
         Stats[] results = new Stats[scenarios.size()];
         for (int s = 0; s < scenarios.size(); s++) {
             Scenario scenario = scenarios.get(s);
-            measure(scenario, warmup);
-            results[s] = measure(scenario, runs);
-            System.out.printf(Locale.ROOT, "%-32s %10.3f %10.3f %10.1f%n", scenario.name(),
+            try {
+                measure(scenario, warmup);
+                results[s] = measure(scenario, runs);
+            } catch (Exception e) {
+                // one scenario this host cannot run (no cgroup access, say) must not hide the others
+                System.out.printf(Locale.ROOT, "%-" + width + "s failed: %s%n", scenario.name(), e);
+                continue;
+            }
+            System.out.printf(Locale.ROOT, row, scenario.name(),
                     results[s].medianMs(), results[s].percentileMs(99), results[s].runsPerSecond());
         }
-        System.out.printf(Locale.ROOT, "sandbox overhead over ProcessBuilder: %+.2f ms median%n",
-                results[1].medianMs() - results[0].medianMs());
+        overhead("sandbox overhead over ProcessBuilder", results[1], results[0]);
+        overhead("limits overhead over the same namespaces", results[3], results[1]);
+    }
+
+    private static void overhead(String what, Stats with, Stats without) {
+        if (with != null && without != null) {
+            System.out.printf(Locale.ROOT, "%s: %+.2f ms median%n", what, with.medianMs() - without.medianMs());
+        }
     }
 
     private static Stats measure(Scenario scenario, int runs) throws Exception {

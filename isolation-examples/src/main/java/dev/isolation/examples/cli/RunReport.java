@@ -4,6 +4,9 @@ import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.isolation.cgroups.AppliedLimit;
+import dev.isolation.cgroups.ByteSize;
+import dev.isolation.cgroups.CgroupStats;
 import dev.isolation.core.Outcome;
 import dev.isolation.core.Sandbox;
 import java.io.IOException;
@@ -40,19 +43,25 @@ record RunReport(
         Duration systemTime,
         long maxRssBytes,
         long voluntaryContextSwitches,
-        long involuntaryContextSwitches) {
+        long involuntaryContextSwitches,
+        Optional<CgroupStats> cgroupStats,
+        List<AppliedLimit> limits,
+        List<AppliedLimit.NotApplied> limitsNotApplied) {
 
     private static final Gson GSON = new GsonBuilder().serializeNulls().setPrettyPrinting().disableHtmlEscaping().create();
 
     RunReport {
         command = List.copyOf(command);
         namespaces = Set.copyOf(namespaces);
+        limits = List.copyOf(limits);
+        limitsNotApplied = List.copyOf(limitsNotApplied);
     }
 
     static RunReport of(List<String> command, Sandbox sandbox, Outcome o) {
         return new RunReport(command, sandbox.namespaces(), sandbox.hostname(), o.status(), o.exitCode(), o.signal(),
                 o.killed(), o.wallTime(), o.userTime(), o.systemTime(), o.maxRss().bytes(),
-                o.voluntaryContextSwitches(), o.involuntaryContextSwitches());
+                o.voluntaryContextSwitches(), o.involuntaryContextSwitches(), o.cgroupStats(), o.appliedLimits(),
+                o.limitsNotApplied());
     }
 
     JsonObject toJson() {
@@ -76,6 +85,29 @@ record RunReport(
         new TreeSet<>(namespaces).forEach(n -> ns.add(n.name().toLowerCase(Locale.ROOT)));
         j.add("namespaces", ns);
         j.addProperty("hostname", hostname.orElse(null));
+        // the same rule as Outcome.oomKilled(), from the same figures
+        j.addProperty("oomKilled", cgroupStats.map(s -> s.oomKills().orElse(0) > 0).orElse(false));
+        j.addProperty("memoryPeakBytes", cgroupStats.flatMap(CgroupStats::memoryPeak).map(ByteSize::bytes).orElse(null));
+        j.addProperty("pidsPeak", cgroupStats.map(s -> s.pidsPeak().isPresent() ? s.pidsPeak().getAsLong() : null).orElse(null));
+        j.addProperty("cgroupCpuTimeMs", cgroupStats.map(s -> millis(s.cpuTotal())).orElse(null));
+        JsonArray applied = new JsonArray();
+        for (AppliedLimit l : limits) {
+            JsonObject o = new JsonObject();
+            o.addProperty("limit", l.limit());
+            o.addProperty("value", l.value());
+            o.addProperty("file", l.file().toString());
+            applied.add(o);
+        }
+        j.add("limits", applied);
+        JsonArray notApplied = new JsonArray();
+        for (AppliedLimit.NotApplied l : limitsNotApplied) {
+            JsonObject o = new JsonObject();
+            o.addProperty("limit", l.limit());
+            o.addProperty("value", l.value());
+            o.addProperty("reason", l.reason());
+            notApplied.add(o);
+        }
+        j.add("limitsNotApplied", notApplied);
         return j;
     }
 

@@ -2,8 +2,12 @@ package dev.isolation.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.isolation.cgroups.AppliedLimit;
+import dev.isolation.cgroups.ByteSize;
+import dev.isolation.cgroups.CgroupStats;
 import dev.isolation.core.Outcome.Status;
 import dev.isolation.core.Sandbox.Namespace;
 import java.nio.file.Files;
@@ -13,14 +17,83 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class RunReportTest {
     private static RunReport report(Status status, OptionalInt code, OptionalInt signal) {
+        return report(status, code, signal, Optional.empty(), List.of(), List.of());
+    }
+
+    private static RunReport report(Status status, OptionalInt code, OptionalInt signal, Optional<CgroupStats> stats,
+                                    List<AppliedLimit> limits, List<AppliedLimit.NotApplied> notApplied) {
         return new RunReport(List.of("/bin/sh", "-c", "echo hi"), EnumSet.of(Namespace.NETWORK, Namespace.PID),
                 Optional.empty(), status, code, signal, false, Duration.ofNanos(7_376_512), Duration.ofMillis(2),
-                Duration.ofMillis(1), 1_634_304, 7, 4);
+                Duration.ofMillis(1), 1_634_304, 7, 4, stats, limits, notApplied);
+    }
+
+    private static CgroupStats stats(Optional<ByteSize> memoryPeak, OptionalLong pidsPeak, OptionalLong oomKills) {
+        return new CgroupStats(Duration.ofNanos(3_456_789), Duration.ofMillis(2), Duration.ofMillis(1),
+                Optional.of(ByteSize.ZERO), memoryPeak, OptionalLong.of(0), pidsPeak, oomKills, 0, Duration.ZERO);
+    }
+
+    @Test
+    void withoutACgroupTheCgroupFiguresAreNullAndTheLimitListsEmpty() {
+        JsonObject j = report(Status.OK, OptionalInt.of(0), OptionalInt.empty()).toJson();
+        assertThat(j.get("oomKilled").getAsBoolean()).isFalse();
+        assertThat(j.get("memoryPeakBytes").isJsonNull()).isTrue();
+        assertThat(j.get("pidsPeak").isJsonNull()).isTrue();
+        assertThat(j.get("cgroupCpuTimeMs").isJsonNull()).isTrue();
+        assertThat(j.getAsJsonArray("limits")).isEmpty();
+        assertThat(j.getAsJsonArray("limitsNotApplied")).isEmpty();
+    }
+
+    @Test
+    void cgroupFiguresAreBytesCountsAndFractionalMilliseconds() {
+        JsonObject j = report(Status.SIGNALED, OptionalInt.empty(), OptionalInt.of(9),
+                Optional.of(stats(Optional.of(ByteSize.mb(64)), OptionalLong.of(3), OptionalLong.of(1))),
+                List.of(), List.of()).toJson();
+        assertThat(j.get("oomKilled").getAsBoolean()).isTrue();
+        assertThat(j.get("memoryPeakBytes").getAsLong()).isEqualTo(64L << 20);
+        assertThat(j.get("pidsPeak").getAsLong()).isEqualTo(3);
+        assertThat(j.get("cgroupCpuTimeMs").getAsDouble()).isEqualTo(3.457);
+    }
+
+    @Test
+    void figuresTheHostCannotMeasureAreNullInsideACgroup() {
+        JsonObject j = report(Status.OK, OptionalInt.of(0), OptionalInt.empty(),
+                Optional.of(stats(Optional.empty(), OptionalLong.empty(), OptionalLong.empty())), List.of(), List.of()).toJson();
+        assertThat(j.get("oomKilled").getAsBoolean()).isFalse();
+        assertThat(j.get("memoryPeakBytes").isJsonNull()).isTrue();
+        assertThat(j.get("pidsPeak").isJsonNull()).isTrue();
+        assertThat(j.get("cgroupCpuTimeMs").getAsDouble()).isEqualTo(3.457);
+    }
+
+    @Test
+    void noOomKillsIsNotOomKilled() {
+        JsonObject j = report(Status.OK, OptionalInt.of(0), OptionalInt.empty(),
+                Optional.of(stats(Optional.of(ByteSize.mb(1)), OptionalLong.of(1), OptionalLong.of(0))), List.of(), List.of()).toJson();
+        assertThat(j.get("oomKilled").getAsBoolean()).isFalse();
+    }
+
+    @Test
+    void limitsAreObjectsOfLimitValueAndFileOrReason() {
+        JsonObject j = report(Status.OK, OptionalInt.of(0), OptionalInt.empty(), Optional.empty(),
+                List.of(new AppliedLimit("memoryLimit", "67108864", Path.of("/sys/fs/cgroup/memory/isolation-1-1/memory.limit_in_bytes")),
+                        new AppliedLimit("pidsLimit", "8", Path.of("/sys/fs/cgroup/pids/isolation-1-1/pids.max"))),
+                List.of(new AppliedLimit.NotApplied("ioWeight", "500", "no io controller"))).toJson();
+        JsonArray limits = j.getAsJsonArray("limits");
+        assertThat(limits).hasSize(2);
+        JsonObject memory = limits.get(0).getAsJsonObject();
+        assertThat(memory.keySet()).containsExactly("limit", "value", "file");
+        assertThat(memory.get("limit").getAsString()).isEqualTo("memoryLimit");
+        assertThat(memory.get("value").getAsString()).isEqualTo("67108864");
+        assertThat(memory.get("file").getAsString()).isEqualTo("/sys/fs/cgroup/memory/isolation-1-1/memory.limit_in_bytes");
+        assertThat(limits.get(1).getAsJsonObject().get("limit").getAsString()).isEqualTo("pidsLimit");
+        JsonObject notApplied = j.getAsJsonArray("limitsNotApplied").get(0).getAsJsonObject();
+        assertThat(notApplied.keySet()).containsExactly("limit", "value", "reason");
+        assertThat(notApplied.get("reason").getAsString()).isEqualTo("no io controller");
     }
 
     @Test

@@ -1,0 +1,187 @@
+package dev.isolation.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.isolation.cgroups.CgroupController;
+import dev.isolation.cgroups.CgroupHost;
+import dev.isolation.examples.RealKernel;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The built tool's cgroup limits on the real kernel: a memory limit ends an allocation past it, a
+ * pids limit makes fork fail, the report says what was written where, and every run removes its
+ * cgroups. Also {@code isolation doctor}.
+ */
+class IsolationCliCgroupIT {
+    private static final Path JAR = Path.of(System.getProperty("isolation.jar", "target/isolation.jar"));
+    private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
+    private static final long MIB = 1024 * 1024;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void requireCgroupsAndJar() {
+        RealKernel.requireCgroups(CgroupController.MEMORY, CgroupController.PIDS);
+        assertThat(JAR).as("the shaded jar, built by `package` before failsafe runs").isRegularFile();
+    }
+
+    /** Exit status, stdout and stderr of one run of the tool, and its pid (which names its cgroups). */
+    record Result(int status, String stdout, String stderr, long pid) {}
+
+    private Result isolation(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString()));
+        command.addAll(List.of(args));
+        Path out = dir.resolve("tool.out");
+        Path err = dir.resolve("tool.err");
+        Process p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("isolation finished").isTrue();
+        Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err), p.pid());
+        assertThat(cgroupsOf(r.pid())).as("cgroups left behind by the tool (pid %d)", r.pid()).isEmpty();
+        return r;
+    }
+
+    /** Every {@code isolation-<pid>-*} directory under /sys/fs/cgroup, as {@code find -name} would list it. */
+    private static List<Path> cgroupsOf(long pid) throws IOException {
+        String prefix = "isolation-" + pid + "-";
+        List<Path> found = new ArrayList<>();
+        Files.walkFileTree(CGROUP_ROOT, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
+                if (d.getFileName() != null && d.getFileName().toString().startsWith(prefix)) {
+                    found.add(d);
+                    return FileVisitResult.SKIP_SUBTREE;
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) {
+                return FileVisitResult.CONTINUE; // a cgroup another process removed meanwhile
+            }
+        });
+        return found;
+    }
+
+    private static JsonObject json(Path file) throws IOException {
+        return JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+    }
+
+    /** A command that really touches 200 MB: python3 where PATH has it, else a shell holding 200 MB in a variable. */
+    private static List<String> allocate200MB() {
+        Optional<Path> python = Optional.ofNullable(System.getenv("PATH")).stream()
+                .flatMap(p -> List.of(p.split(File.pathSeparator)).stream())
+                .filter(d -> !d.isEmpty())
+                .map(d -> Path.of(d, "python3"))
+                .filter(Files::isExecutable)
+                .findFirst();
+        if (python.isPresent()) {
+            return List.of("python3", "-c", "x=bytearray(200*1024*1024)"); // bytearray(n) zero-fills: pages are touched
+        }
+        return List.of("sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a)");
+    }
+
+    @Test
+    void memoryLimitKillsAllocationPastLimitAndTheReportSaysSo() throws Exception {
+        Path json = dir.resolve("oom.json");
+        List<String> args = new ArrayList<>(List.of("run", "--memory", "64M", "--swap", "0", "--json", json.toString(), "--"));
+        args.addAll(allocate200MB());
+        Result r = isolation(args.toArray(String[]::new));
+
+        assertThat(r.status()).as("SIGKILL from the OOM killer; stderr: %s", r.stderr()).isEqualTo(137);
+        JsonObject j = json(json);
+        assertThat(j.get("status").getAsString()).isEqualTo("SIGNALED");
+        assertThat(j.get("signal").getAsInt()).isEqualTo(9);
+        assertThat(j.get("killed").getAsBoolean()).as("killed by the kernel, not by isolation").isFalse();
+        assertThat(j.get("oomKilled").getAsBoolean()).isTrue();
+        assertThat(j.get("memoryPeakBytes").getAsLong()).isBetween(32 * MIB, 64 * MIB + MIB);
+        assertThat(j.get("cgroupCpuTimeMs").getAsDouble()).isPositive();
+        List<JsonObject> limits = j.getAsJsonArray("limits").asList().stream().map(JsonElement::getAsJsonObject).toList();
+        assertThat(limits).anySatisfy(l -> {
+            assertThat(l.get("limit").getAsString()).isEqualTo("memoryLimit");
+            assertThat(l.get("value").getAsString()).isEqualTo(Long.toString(64 * MIB));
+            assertThat(l.get("file").getAsString()).matches(".*/isolation-" + r.pid() + "-\\d+/memory\\.(limit_in_bytes|max)");
+        });
+        assertThat(j.getAsJsonArray("limitsNotApplied")).isEmpty();
+    }
+
+    @Test
+    void pidsLimitMakesForkFail() throws Exception {
+        Path json = dir.resolve("pids.json");
+        Result r = isolation("run", "--pids", "8", "--json", json.toString(),
+                "--", "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 1 & done; wait");
+
+        assertThat(r.stderr().toLowerCase(Locale.ROOT)).as("the shell's complaint")
+                .containsAnyOf("fork", "resource temporarily unavailable");
+        JsonObject j = json(json);
+        assertThat(j.get("oomKilled").getAsBoolean()).isFalse();
+        if (!j.get("pidsPeak").isJsonNull()) {
+            assertThat(j.get("pidsPeak").getAsLong()).isBetween(2L, 8L);
+        }
+        List<JsonObject> limits = j.getAsJsonArray("limits").asList().stream().map(JsonElement::getAsJsonObject).toList();
+        assertThat(limits).anySatisfy(l -> {
+            assertThat(l.get("limit").getAsString()).isEqualTo("pidsLimit");
+            assertThat(l.get("value").getAsString()).isEqualTo("8");
+            assertThat(l.get("file").getAsString()).endsWith("/pids.max");
+        });
+    }
+
+    @Test
+    void cgroupWithoutLimitsMeasuresAndLimitsNothing() throws Exception {
+        Path json = dir.resolve("cgroup.json");
+        Result r = isolation("run", "--cgroup", "--json", json.toString(), "--", "sh", "-c", "x=$(seq 1 20000)");
+
+        assertThat(r.status()).isZero();
+        JsonObject j = json(json);
+        assertThat(j.getAsJsonArray("limits")).isEmpty();
+        assertThat(j.get("oomKilled").getAsBoolean()).isFalse();
+        assertThat(j.get("cgroupCpuTimeMs").getAsDouble()).isPositive();
+        assertThat(j.get("memoryPeakBytes").getAsLong()).isPositive();
+    }
+
+    @Test
+    void cgroupSetupFailureIsOneLineWithStatus2AndNothingLeftBehind() throws Exception {
+        Result r = isolation("run", "--cgroup-parent", "/isolation-it-no-such-parent", "--", "true");
+
+        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.stderr().lines()).singleElement().asString()
+                .startsWith("isolation: ")
+                .contains("/isolation-it-no-such-parent");
+    }
+
+    @Test
+    void doctorExitsZeroAndReportsTheLayoutTheKernelAndTheChecks() throws Exception {
+        Result r = isolation("doctor");
+
+        assertThat(r.status()).isZero();
+        assertThat(r.stderr()).isEmpty();
+        String release = Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
+        assertThat(r.stdout()).contains(
+                "kernel: " + release,
+                "cgroup layout: " + CgroupHost.detect().layout(),
+                "user namespaces: ",
+                "user.max_user_namespaces: ",
+                "cgroup mounts: ",
+                "helper: ");
+        assertThat(r.stdout()).containsPattern("(?m)^  memory +v[12] ");
+    }
+}
