@@ -197,6 +197,9 @@ public final class CgroupFs {
         if (reason == null && e instanceof NoSuchFileException) {
             reason = "No such file or directory";
         }
+        if (reason == null && e instanceof java.nio.file.AccessDeniedException) {
+            reason = "Permission denied";
+        }
         if (reason == null) {
             reason = e.getClass().getSimpleName();
         }
