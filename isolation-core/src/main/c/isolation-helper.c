@@ -79,7 +79,15 @@ enum plan_tag {
 	TAG_NO_NEW_PRIVS = 24,
 	TAG_SECCOMP = 25,           /* struct sock_filter[]: installed last, right before execve */
 	TAG_RLIMIT = 26,            /* u32 resource, u32 0, u64 soft, u64 hard; repeated */
+	TAG_WALL_LIMIT = 27,        /* u64 ns: the monitor kills the sandbox this long after exec */
+	TAG_CPU_LIMIT = 28,         /* u64 ns, u32 kind, then the cgroup file with the sandbox's CPU usage */
 };
+
+/* Why the monitor killed the sandbox; reported to the JVM. */
+enum kill_reason { KILLED_NOT = 0, KILLED_ON_REQUEST = 1, KILLED_CPU_LIMIT = 2, KILLED_WALL_LIMIT = 3 };
+
+/* How TAG_CPU_LIMIT's file reports usage. */
+enum cpu_usage_kind { CPU_USAGE_NS = 0 /* v1 cpuacct.usage */, CPU_STAT_USEC = 1 /* v2 cpu.stat usage_usec */ };
 
 /* What a TAG_MOUNT record asks for. */
 enum mount_kind {
@@ -131,6 +139,9 @@ struct plan {
 	struct sock_fprog seccomp;
 	struct rlimit_op rlimits[16];
 	int nrlimits;
+	uint64_t wall_limit_ns, cpu_limit_ns;
+	uint32_t cpu_usage_kind;
+	const char *cpu_usage_file;
 };
 
 static int status_fd = -1; /* the monitor's report pipe to the JVM */
@@ -300,6 +311,12 @@ static void read_plan(int fd, struct plan *p)
 		case TAG_SECCOMP:
 			p->seccomp.len = (unsigned short)(len / sizeof(struct sock_filter));
 			p->seccomp.filter = (struct sock_filter *)val; /* the buffer is malloc'ed: aligned */
+			break;
+		case TAG_WALL_LIMIT: memcpy(&p->wall_limit_ns, val, 8); break;
+		case TAG_CPU_LIMIT:
+			memcpy(&p->cpu_limit_ns, val, 8);
+			memcpy(&p->cpu_usage_kind, val + 8, 4);
+			p->cpu_usage_file = val + 16;
 			break;
 		case TAG_RLIMIT:
 			if (p->nrlimits >= 16) {
@@ -816,6 +833,24 @@ static void remove_orphan_cgroups(const struct plan *p)
 	}
 }
 
+/* CPU time of every process of the sandbox so far, from its cgroup; -1 if unreadable. */
+static int64_t cpu_usage_ns(const struct plan *p)
+{
+	char buf[4096];
+	int fd = open(p->cpu_usage_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (p->cpu_usage_kind == CPU_USAGE_NS)
+		return strtoll(buf, NULL, 10);
+	char *u = strstr(buf, "usage_usec ");
+	return u ? strtoll(u + 11, NULL, 10) * 1000 : -1;
+}
+
 static void kill_sandbox(pid_t child, int has_init, int sig)
 {
 	if (has_init)
@@ -912,23 +947,42 @@ int main(int argc, char **argv)
 	int32_t pids[2] = { program, child };
 	send_record(status_fd, REPORT_STARTED, pids, sizeof pids);
 
-	int killed = 0, status = 0, jvm_gone = 0;
+	int killed = KILLED_NOT, status = 0, jvm_gone = 0;
 	struct rusage ru;
 	pid_t reaped = 0;
 	struct pollfd fds[2] = { { control_fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
 	for (;;) {
-		/* without a pidfd (kernels before 5.3) the monitor polls for the exit */
-		int n = poll(fds, 2, pidfd < 0 ? 20 : -1);
+		/*
+		 * Wake up for the exit, a command, the wall-time deadline, and every 10 ms to compare the
+		 * sandbox's CPU time with its limit (and without a pidfd, before 5.3, to poll for the exit).
+		 */
+		int timeout = -1;
+		if (plan.wall_limit_ns && !killed) {
+			int64_t left = (int64_t)plan.wall_limit_ns - (now_ns() - started);
+			timeout = left <= 0 ? 0 : (int)(left / 1000000) + 1;
+		}
+		if ((plan.cpu_limit_ns && !killed) || pidfd < 0)
+			timeout = timeout < 0 || timeout > 10 ? 10 : timeout;
+		int n = poll(fds, 2, timeout);
 		if (n < 0 && errno != EINTR)
 			die("poll", "monitor");
 		if (fds[1].revents || (pidfd < 0 && (reaped = wait4(child, &status, WNOHANG, &ru)) == child))
 			break;
+		if (!killed && plan.wall_limit_ns && now_ns() - started >= (int64_t)plan.wall_limit_ns) {
+			kill_sandbox(child, plan.init, SIGKILL);
+			killed = KILLED_WALL_LIMIT;
+		}
+		if (!killed && plan.cpu_limit_ns && cpu_usage_ns(&plan) >= (int64_t)plan.cpu_limit_ns) {
+			kill_sandbox(child, plan.init, SIGKILL);
+			killed = KILLED_CPU_LIMIT;
+		}
 		if (fds[0].revents) {
 			char cmd = 0;
 			ssize_t r = read(control_fd, &cmd, 1);
 			if (r <= 0 || cmd == 'K') {
 				kill_sandbox(child, plan.init, SIGKILL);
-				killed = 1;
+				if (!killed)
+					killed = KILLED_ON_REQUEST;
 				if (r <= 0) {
 					fds[0].fd = -1; /* the JVM is gone */
 					jvm_gone = 1;

@@ -3,6 +3,8 @@ package dev.isolation.core;
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupStats;
 import dev.isolation.cgroups.SandboxCgroup;
+import dev.isolation.cgroups.ByteSize;
+import dev.isolation.core.internal.launch.Capture;
 import dev.isolation.core.internal.launch.ExitReport;
 import dev.isolation.core.internal.launch.HelperProcess;
 import java.io.IOException;
@@ -36,21 +38,34 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     private final InputStream stderr;
     private final CompletableFuture<Outcome> outcome;
     private final int pid;
+    private final Optional<Duration> cpuTimeLimit;
+    private volatile boolean outputExceeded;
     private IOException cleanupFailure; // guarded by this
 
     IsolatedProcess(HelperProcess helper, Optional<SandboxCgroup> cgroup, OutputStream stdin, InputStream stdout,
-            InputStream stderr) {
+            InputStream stderr, Optional<Capture> stdoutCapture, Optional<Capture> stderrCapture, Sandbox sandbox) {
         this.helper = helper;
         this.cgroup = cgroup;
         this.stdin = stdin;
-        this.stdout = stdout;
-        this.stderr = stderr;
+        Optional<Long> limit = sandbox.outputLimit().map(ByteSize::bytes);
+        this.stdout = limit.<InputStream>map(l -> new LimitedInputStream(stdout, l, this::outputLimitExceeded)).orElse(stdout);
+        this.stderr = limit.<InputStream>map(l -> new LimitedInputStream(stderr, l, this::outputLimitExceeded)).orElse(stderr);
         this.pid = helper.programPid();
-        this.outcome = helper.exited().thenApply(this::finish);
+        this.cpuTimeLimit = sandbox.cpuTimeLimit();
+        CompletableFuture<byte[]> out = stdoutCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(new byte[0]));
+        CompletableFuture<byte[]> err = stderrCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(new byte[0]));
+        this.outcome = CompletableFuture.allOf(helper.exited(), out, err).thenApply(v -> finish(helper.exited().join(),
+                out.join(), err.join(), stdoutCapture.map(Capture::exceeded).orElse(false)
+                        || stderrCapture.map(Capture::exceeded).orElse(false)));
+    }
+
+    private void outputLimitExceeded() {
+        outputExceeded = true;
+        helper.kill();
     }
 
     /** On the monitor thread, once the helper is gone: the cgroup's figures, then its removal. */
-    private Outcome finish(ExitReport r) {
+    private Outcome finish(ExitReport r, byte[] out, byte[] err, boolean captureExceeded) {
         Optional<CgroupStats> stats = Optional.empty();
         if (cgroup.isPresent()) {
             SandboxCgroup cg = cgroup.get();
@@ -65,11 +80,9 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
                 cleanupFailure(e);
             }
         }
-        return new Outcome(r.waitStatus(), r.killed(), Duration.ofNanos(r.wallNanos()),
-                Duration.ofNanos(r.userMicros() * 1000), Duration.ofNanos(r.systemMicros() * 1000),
-                ByteSize.kb(r.maxRssKib()), r.voluntaryContextSwitches(), r.involuntaryContextSwitches(), stats,
-                cgroup.map(SandboxCgroup::appliedLimits).orElse(List.of()),
-                cgroup.map(SandboxCgroup::notApplied).orElse(List.of()));
+        return new Outcome(r, stats, cgroup.map(SandboxCgroup::appliedLimits).orElse(List.of()),
+                cgroup.map(SandboxCgroup::notApplied).orElse(List.of()), captureExceeded || outputExceeded, cpuTimeLimit,
+                out, err);
     }
 
     private synchronized void cleanupFailure(IOException e) {

@@ -4,6 +4,8 @@ import dev.isolation.cgroups.CgroupHost;
 import dev.isolation.cgroups.CgroupLimits;
 import dev.isolation.cgroups.CgroupUnavailableException;
 import dev.isolation.cgroups.SandboxCgroup;
+import dev.isolation.cgroups.ByteSize;
+import dev.isolation.core.internal.launch.Capture;
 import dev.isolation.core.internal.launch.HelperProcess;
 import dev.isolation.core.internal.launch.LaunchPlan;
 import dev.isolation.core.internal.linux.Kernel;
@@ -18,6 +20,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.ProcessBuilder.Redirect;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -41,6 +44,8 @@ final class Launcher {
     private static final boolean PREWARM = !"false".equals(System.getProperty("isolation.prewarm"));
     private static final int MAX_IDLE = 8;
     private static final long MAX_IDLE_SECONDS = 30;
+    /** What {@link Sandbox#run} keeps of a stream without an output limit. */
+    private static final long DEFAULT_CAPTURE = 64L << 20;
 
     private record Key(Sandbox sandbox, String stdio) {}
 
@@ -51,7 +56,8 @@ final class Launcher {
 
     private Launcher() {}
 
-    static IsolatedProcess start(Sandbox sandbox, byte[] execPlan, ProcessBuilder pb)
+    /** Starts a program; with {@code capture}, the monitor thread collects its piped stdout and stderr. */
+    static IsolatedProcess start(Sandbox sandbox, byte[] execPlan, ProcessBuilder pb, boolean capture)
             throws SandboxException {
         Key key = PREWARM && Stdio.poolable(pb) ? new Key(sandbox, Stdio.signature(pb)) : null;
         Idle entry = key == null ? null : take(key);
@@ -64,7 +70,7 @@ final class Launcher {
             prewarm(key, pb); // overlaps with this program's start
         }
         try {
-            return started(entry);
+            return started(sandbox, entry, capture);
         } catch (SandboxException e) {
             if (!prewarmed) {
                 throw e;
@@ -72,11 +78,11 @@ final class Launcher {
             // set up earlier: the host may have changed since; the fresh attempt's answer counts
             Idle fresh = launch(sandbox, pb);
             fresh.helper.exec(execPlan);
-            return started(fresh);
+            return started(sandbox, fresh, capture);
         }
     }
 
-    private static IsolatedProcess started(Idle entry) throws SandboxException {
+    private static IsolatedProcess started(Sandbox sandbox, Idle entry, boolean capture) throws SandboxException {
         try {
             entry.helper.awaitStarted();
         } catch (NativeCallException e) {
@@ -86,7 +92,14 @@ final class Launcher {
         }
         Stdio stdio = entry.stdio;
         try {
-            return new IsolatedProcess(entry.helper, entry.cgroup, stdio.stdin(), stdio.stdout(), stdio.stderr());
+            if (capture) {
+                long limit = sandbox.outputLimit().map(ByteSize::bytes).orElse(DEFAULT_CAPTURE);
+                return new IsolatedProcess(entry.helper, entry.cgroup, stdio.stdin(), InputStream.nullInputStream(),
+                        InputStream.nullInputStream(), stdio.capture(1, limit, entry.helper), stdio.capture(2, limit, entry.helper),
+                        sandbox);
+            }
+            return new IsolatedProcess(entry.helper, entry.cgroup, stdio.stdin(), stdio.stdout(), stdio.stderr(),
+                    Optional.empty(), Optional.empty(), sandbox);
         } catch (IOException e) {
             entry.helper.closeFds(); // kills the sandbox; the monitor removes its cgroup
             throw new SandboxException("cannot open the sandbox's standard streams: " + e.getMessage(), e);
@@ -111,6 +124,9 @@ final class Launcher {
                 cg.procsFiles().forEach(f -> setup.joinCgroup(f.toString()));
             }
             cg.directories().forEach(d -> setup.orphanCgroup(d.toString()));
+            sandbox.cpuTimeLimit().ifPresent(limit -> cpuUsageFile(cg).ifPresent(f -> setup.cpuLimit(limit.toNanos(),
+                    f.getFileName().toString().equals("cpu.stat") ? LaunchPlan.CpuUsageFormat.CPU_STAT
+                            : LaunchPlan.CpuUsageFormat.NANOSECONDS, f.toString())));
         });
         Stdio stdio = new Stdio();
         try {
@@ -128,6 +144,18 @@ final class Launcher {
         } finally {
             stdio.closeChildEnds();
         }
+    }
+
+    /** The file with the cgroup's CPU usage: v1 cpuacct.usage, else v2 cpu.stat. */
+    private static Optional<Path> cpuUsageFile(SandboxCgroup cg) {
+        for (String name : new String[] {"cpuacct.usage", "cpu.stat"}) {
+            for (Path dir : cg.directories()) {
+                if (Files.exists(dir.resolve(name))) {
+                    return Optional.of(dir.resolve(name));
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     private static Optional<SandboxCgroup> createCgroup(Sandbox sandbox) throws SandboxException {
@@ -302,6 +330,16 @@ final class Launcher {
 
         InputStream stdout() throws IOException {
             return parentEnds[1] < 0 ? InputStream.nullInputStream() : new BufferedInputStream(new FileInputStream(reopen(1)));
+        }
+
+        /** The monitor thread collects this pipe (1 or 2) instead of a stream; past the limit it kills the sandbox. */
+        Optional<Capture> capture(int i, long limit, HelperProcess helper) {
+            if (parentEnds[i] < 0) {
+                return Optional.empty();
+            }
+            int fd = parentEnds[i];
+            parentEnds[i] = -1; // the capture owns it now
+            return Optional.of(Capture.start(fd, limit, helper::kill));
         }
 
         InputStream stderr() throws IOException {

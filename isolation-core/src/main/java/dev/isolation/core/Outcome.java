@@ -3,32 +3,59 @@ package dev.isolation.core;
 import dev.isolation.cgroups.AppliedLimit;
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupStats;
+import dev.isolation.core.internal.launch.ExitReport;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
- * How a sandboxed run ended and what it used. Immutable and thread-safe.
+ * How a sandboxed run ended and what it used: everything isolate's meta file and go-judge's result
+ * carry. Immutable and thread-safe.
  *
- * <p>Figures come from the sandbox's monitor: {@code wait4} on the sandbox's first process gives
- * CPU time and context switches of every process the sandbox reaped, and the largest resident set
- * of any single one of them; wall time is measured by the monitor from the sandbox's creation to
- * its end, so a JVM pause does not stretch it.
+ * <p>Figures come from the sandbox's native monitor: {@code wait4} on the sandbox's first process
+ * gives CPU time and context switches of every process the sandbox reaped, and the largest
+ * resident set of any single one of them; wall time is measured by the monitor from the program's
+ * exec to the end of the sandbox, so a JVM pause does not stretch it. With a cgroup, its figures
+ * ({@link #cgroupStats()}) count every process, reaped or not.
  */
 public final class Outcome {
-    /** The verdict, in order of precedence when several apply. */
+    /**
+     * The verdict. When several apply, the first in this order wins: SETUP_FAILED, TIME_LIMIT,
+     * WALL_TIME_LIMIT, MEMORY_LIMIT (an OOM kill beats the SIGKILL it caused), OUTPUT_LIMIT,
+     * RESTRICTED_SYSCALL, SIGNALED, NONZERO_EXIT, OK.
+     */
     public enum Status {
         /** Exited with code 0. */
         OK,
         /** Exited with a code other than 0: see {@link #exitCode()}. */
         NONZERO_EXIT,
         /** Ended by a signal: see {@link #signal()}. */
-        SIGNALED
+        SIGNALED,
+        /** Used more CPU time than {@code cpuTimeLimit} (all its processes together). */
+        TIME_LIMIT,
+        /** Ran longer than {@code wallTimeLimit}. */
+        WALL_TIME_LIMIT,
+        /** The kernel's OOM killer ended a process at the memory limit, and the run did not end OK. */
+        MEMORY_LIMIT,
+        /** Wrote more than {@code outputLimit} to a stream (or a file: SIGXFSZ). */
+        OUTPUT_LIMIT,
+        /** Killed by the seccomp policy for a system call it does not allow (SIGSYS). */
+        RESTRICTED_SYSCALL,
+        /** The sandbox could not be set up or the program not executed: see {@link #setupFailure()}. */
+        SETUP_FAILED
     }
 
+    static final int KILLED_ON_REQUEST = 1;
+    static final int KILLED_CPU_LIMIT = 2;
+    static final int KILLED_WALL_LIMIT = 3;
+    private static final int SIGSYS = 31;
+    private static final int SIGXFSZ = 25;
+    private static final int SIGXCPU = 24;
+
     private final int waitStatus;
-    private final boolean killed;
+    private final int killReason;
     private final Duration wallTime;
     private final Duration userTime;
     private final Duration systemTime;
@@ -38,33 +65,88 @@ public final class Outcome {
     private final Optional<CgroupStats> cgroupStats;
     private final List<AppliedLimit> appliedLimits;
     private final List<AppliedLimit.NotApplied> limitsNotApplied;
+    private final boolean outputLimitExceeded;
+    private final Optional<Duration> cpuTimeLimit;
+    private final byte[] stdout;
+    private final byte[] stderr;
+    private final Optional<SandboxException> setupFailure;
+    private final Status status;
 
-    Outcome(int waitStatus, boolean killed, Duration wallTime, Duration userTime, Duration systemTime,
-            ByteSize maxRss, long voluntaryContextSwitches, long involuntaryContextSwitches,
-            Optional<CgroupStats> cgroupStats, List<AppliedLimit> appliedLimits, List<AppliedLimit.NotApplied> limitsNotApplied) {
+    Outcome(ExitReport r, Optional<CgroupStats> cgroupStats, List<AppliedLimit> appliedLimits,
+            List<AppliedLimit.NotApplied> limitsNotApplied, boolean outputLimitExceeded, Optional<Duration> cpuTimeLimit,
+            byte[] stdout, byte[] stderr) {
+        this.waitStatus = r.waitStatus();
+        this.killReason = r.killReason();
+        this.wallTime = Duration.ofNanos(r.wallNanos());
+        this.userTime = Duration.ofNanos(r.userMicros() * 1000);
+        this.systemTime = Duration.ofNanos(r.systemMicros() * 1000);
+        this.maxRss = ByteSize.kb(r.maxRssKib());
+        this.voluntaryContextSwitches = r.voluntaryContextSwitches();
+        this.involuntaryContextSwitches = r.involuntaryContextSwitches();
         this.cgroupStats = cgroupStats;
         this.appliedLimits = List.copyOf(appliedLimits);
         this.limitsNotApplied = List.copyOf(limitsNotApplied);
-        this.waitStatus = waitStatus;
-        this.killed = killed;
-        this.wallTime = wallTime;
-        this.userTime = userTime;
-        this.systemTime = systemTime;
-        this.maxRss = maxRss;
-        this.voluntaryContextSwitches = voluntaryContextSwitches;
-        this.involuntaryContextSwitches = involuntaryContextSwitches;
+        this.outputLimitExceeded = outputLimitExceeded;
+        this.cpuTimeLimit = cpuTimeLimit;
+        this.stdout = stdout.clone();
+        this.stderr = stderr.clone();
+        this.setupFailure = Optional.empty();
+        this.status = verdict();
+    }
+
+    /** The outcome of a run whose sandbox could not be set up. */
+    Outcome(SandboxException setupFailure) {
+        this.waitStatus = 0;
+        this.killReason = 0;
+        this.wallTime = Duration.ZERO;
+        this.userTime = Duration.ZERO;
+        this.systemTime = Duration.ZERO;
+        this.maxRss = ByteSize.ZERO;
+        this.voluntaryContextSwitches = 0;
+        this.involuntaryContextSwitches = 0;
+        this.cgroupStats = Optional.empty();
+        this.appliedLimits = List.of();
+        this.limitsNotApplied = List.of();
+        this.outputLimitExceeded = false;
+        this.cpuTimeLimit = Optional.empty();
+        this.stdout = new byte[0];
+        this.stderr = new byte[0];
+        this.setupFailure = Optional.of(setupFailure);
+        this.status = Status.SETUP_FAILED;
+    }
+
+    private Status verdict() {
+        OptionalInt sig = signal();
+        boolean cpuOver = cpuTimeLimit.isPresent() && cpuTime().compareTo(cpuTimeLimit.get()) >= 0;
+        if (killReason == KILLED_CPU_LIMIT || (sig.isPresent() && sig.getAsInt() == SIGXCPU) || (cpuOver && sig.isPresent())) {
+            return Status.TIME_LIMIT;
+        }
+        if (killReason == KILLED_WALL_LIMIT) {
+            return Status.WALL_TIME_LIMIT;
+        }
+        boolean ok = sig.isEmpty() && exitCode().getAsInt() == 0;
+        if (oomKilled() && !ok) {
+            return Status.MEMORY_LIMIT;
+        }
+        if (outputLimitExceeded || (sig.isPresent() && sig.getAsInt() == SIGXFSZ)) {
+            return Status.OUTPUT_LIMIT;
+        }
+        if (sig.isPresent() && sig.getAsInt() == SIGSYS) {
+            return Status.RESTRICTED_SYSCALL;
+        }
+        if (sig.isPresent()) {
+            return Status.SIGNALED;
+        }
+        return ok ? Status.OK : Status.NONZERO_EXIT;
     }
 
     public Status status() {
-        if (signal().isPresent()) {
-            return Status.SIGNALED;
-        }
-        return exitCode().getAsInt() == 0 ? Status.OK : Status.NONZERO_EXIT;
+        return status;
     }
 
-    /** The exit code (0..255), present unless the program was ended by a signal. */
+    /** The exit code (0..255), present unless the program was ended by a signal or never ran. */
     public OptionalInt exitCode() {
-        return (waitStatus & 0x7f) == 0 ? OptionalInt.of((waitStatus >> 8) & 0xff) : OptionalInt.empty();
+        return setupFailure.isEmpty() && (waitStatus & 0x7f) == 0 ? OptionalInt.of((waitStatus >> 8) & 0xff) : OptionalInt.empty();
     }
 
     /** The number of the signal that ended the program, if one did. */
@@ -72,17 +154,25 @@ public final class Outcome {
         return (waitStatus & 0x7f) != 0 ? OptionalInt.of(waitStatus & 0x7f) : OptionalInt.empty();
     }
 
-    /** The exit value as {@link Process#exitValue()} and shells report it: the code, or 128 + signal. */
+    /** The exit value as {@link Process#exitValue()} and shells report it: the code, or 128 + signal (-1 if it never ran). */
     public int exitValue() {
+        if (setupFailure.isPresent()) {
+            return -1;
+        }
         return exitCode().orElseGet(() -> 128 + signal().getAsInt());
     }
 
-    /** True if the sandbox was killed by {@link IsolatedProcess#destroyForcibly()} or {@code close()}. */
+    /** True if the monitor killed the sandbox: on request ({@code destroyForcibly}, {@code close}) or at a time limit. */
     public boolean killed() {
-        return killed;
+        return killReason != 0;
     }
 
-    /** From the creation of the sandbox to the end of its last process. */
+    /** Why the sandbox could not be set up, for {@link Status#SETUP_FAILED}. */
+    public Optional<SandboxException> setupFailure() {
+        return setupFailure;
+    }
+
+    /** From the program's exec to the end of the sandbox's last process. */
     public Duration wallTime() {
         return wallTime;
     }
@@ -97,9 +187,11 @@ public final class Outcome {
         return systemTime;
     }
 
-    /** {@link #userTime()} plus {@link #systemTime()}. */
+    /** {@link #userTime()} plus {@link #systemTime()}; the cgroup's figure where it counts more (unreaped processes). */
     public Duration cpuTime() {
-        return userTime.plus(systemTime);
+        Duration rusage = userTime.plus(systemTime);
+        Duration cgroup = cgroupStats.map(CgroupStats::cpuTotal).orElse(Duration.ZERO);
+        return cgroup.compareTo(rusage) > 0 ? cgroup : rusage;
     }
 
     /** The largest resident set size of any single process of the sandbox. */
@@ -138,11 +230,45 @@ public final class Outcome {
         return limitsNotApplied;
     }
 
+    /** What the program wrote to standard output, when {@link Sandbox#run} captured it (at most the output limit). */
+    public byte[] stdout() {
+        return stdout.clone();
+    }
+
+    /** {@link #stdout()} as UTF-8 text. */
+    public String stdoutText() {
+        return new String(stdout, StandardCharsets.UTF_8);
+    }
+
+    /** What the program wrote to standard error, when {@link Sandbox#run} captured it. */
+    public byte[] stderr() {
+        return stderr.clone();
+    }
+
+    public String stderrText() {
+        return new String(stderr, StandardCharsets.UTF_8);
+    }
+
+    /** A one-line explanation, as isolate's {@code message:}. */
+    public String message() {
+        return switch (status) {
+            case OK -> "exited normally";
+            case NONZERO_EXIT -> "exited with code " + exitCode().getAsInt();
+            case SIGNALED -> "killed by signal " + signal().getAsInt();
+            case TIME_LIMIT -> "CPU time limit exceeded (" + cpuTime().toMillis() + " ms)";
+            case WALL_TIME_LIMIT -> "wall time limit exceeded (" + wallTime.toMillis() + " ms)";
+            case MEMORY_LIMIT -> "memory limit exceeded (OOM kill)";
+            case OUTPUT_LIMIT -> "output limit exceeded";
+            case RESTRICTED_SYSCALL -> "forbidden system call (killed by seccomp)";
+            case SETUP_FAILED -> setupFailure.get().getMessage();
+        };
+    }
+
     @Override
     public String toString() {
-        return "Outcome[" + status()
-                + (signal().isPresent() ? " signal=" + signal().getAsInt() : " exitCode=" + exitCode().getAsInt())
-                + (killed ? " killed" : "")
+        return "Outcome[" + status
+                + (signal().isPresent() ? " signal=" + signal().getAsInt() : exitCode().isPresent() ? " exitCode=" + exitCode().getAsInt() : "")
+                + (killed() ? " killed" : "")
                 + (oomKilled() ? " oomKilled" : "")
                 + " wall=" + wallTime.toMillis() + "ms cpu=" + cpuTime().toMillis() + "ms maxRss=" + maxRss
                 + cgroupStats.flatMap(CgroupStats::memoryPeak).map(p -> " memoryPeak=" + p).orElse("") + "]";

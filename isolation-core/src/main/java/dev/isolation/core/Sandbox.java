@@ -76,6 +76,9 @@ public final class Sandbox {
     private final SeccompPolicy seccomp;
     private final List<IdRange> uidMap;
     private final List<IdRange> gidMap;
+    private final Optional<Duration> cpuTimeLimit;
+    private final Optional<Duration> wallTimeLimit;
+    private final Optional<ByteSize> outputLimit;
 
     /** A uid and gid. */
     private record Ids(int uid, int gid) {}
@@ -105,6 +108,9 @@ public final class Sandbox {
         this.seccomp = b.seccomp;
         this.uidMap = List.copyOf(b.uidMap);
         this.gidMap = List.copyOf(b.gidMap);
+        this.cpuTimeLimit = b.cpuTimeLimit;
+        this.wallTimeLimit = b.wallTimeLimit;
+        this.outputLimit = b.outputLimit;
     }
 
     public static Builder builder() {
@@ -133,6 +139,9 @@ public final class Sandbox {
         b.seccomp = seccomp;
         b.uidMap.addAll(uidMap);
         b.gidMap.addAll(gidMap);
+        b.cpuTimeLimit = cpuTimeLimit;
+        b.wallTimeLimit = wallTimeLimit;
+        b.outputLimit = outputLimit;
         return b;
     }
 
@@ -147,6 +156,21 @@ public final class Sandbox {
     /** The system call filter installed right before exec. */
     public SeccompPolicy seccomp() {
         return seccomp;
+    }
+
+    /** CPU time allowed to all processes of the sandbox together; past it the sandbox is killed (TIME_LIMIT). */
+    public Optional<Duration> cpuTimeLimit() {
+        return cpuTimeLimit;
+    }
+
+    /** Time allowed from exec to the end; past it the sandbox is killed (WALL_TIME_LIMIT). */
+    public Optional<Duration> wallTimeLimit() {
+        return wallTimeLimit;
+    }
+
+    /** Bytes allowed per output stream; past it the sandbox is killed (OUTPUT_LIMIT). */
+    public Optional<ByteSize> outputLimit() {
+        return outputLimit;
     }
 
     /** The limits of the sandbox's own cgroup; empty if it gets none (no limit was set and no {@link Builder#cgroup()}). */
@@ -180,7 +204,54 @@ public final class Sandbox {
             throw new IllegalArgumentException("command must not be empty");
         }
         File directory = pb.directory() == null && newRoot ? new File("/") : pb.directory();
-        return Launcher.start(this, execPlan(command, pb.environment(), directory), pb);
+        return Launcher.start(this, execPlan(command, pb.environment(), directory), pb, false);
+    }
+
+    /**
+     * Runs {@code command} to the end and returns its outcome, the judge's way: standard output and
+     * error captured (at most {@link Builder#outputLimit} each, else 64 MiB), no standard input.
+     * Never throws for the program's sake: a sandbox that cannot be set up is {@code SETUP_FAILED}.
+     */
+    public Outcome run(String... command) {
+        return run(new ProcessBuilder(command), new byte[0]);
+    }
+
+    /**
+     * Runs {@code pb}'s command to the end with {@code stdin} as its standard input (unless {@code
+     * pb} redirects input from a file) and standard output and error captured (unless {@code pb}
+     * redirects them to files). Blocks the calling thread until the sandbox is gone.
+     */
+    public Outcome run(ProcessBuilder pb, byte[] stdin) {
+        ProcessBuilder.Redirect in = pb.redirectInput().type() == ProcessBuilder.Redirect.Type.READ
+                ? pb.redirectInput() : ProcessBuilder.Redirect.PIPE;
+        ProcessBuilder captured = new ProcessBuilder(pb.command()).directory(pb.directory()).redirectInput(in)
+                .redirectOutput(fileOr(pb.redirectOutput())).redirectError(fileOr(pb.redirectError()))
+                .redirectErrorStream(pb.redirectErrorStream());
+        captured.environment().clear();
+        captured.environment().putAll(pb.environment());
+        List<String> command = List.copyOf(pb.command());
+        if (command.isEmpty()) {
+            throw new IllegalArgumentException("command must not be empty");
+        }
+        File directory = pb.directory() == null && newRoot ? new File("/") : pb.directory();
+        try (IsolatedProcess p = Launcher.start(this, execPlan(command, pb.environment(), directory), captured, true)) {
+            if (in.type() == ProcessBuilder.Redirect.Type.PIPE) {
+                try (var stdinStream = p.getOutputStream()) {
+                    stdinStream.write(stdin);
+                } catch (java.io.IOException e) {
+                    // the program exited or closed its input without reading it all
+                }
+            }
+            return p.outcome().join();
+        } catch (SandboxException e) {
+            return new Outcome(e);
+        } catch (java.io.IOException e) {
+            return new Outcome(new SandboxException(e.getMessage(), e));
+        }
+    }
+
+    private static ProcessBuilder.Redirect fileOr(ProcessBuilder.Redirect r) {
+        return r.file() != null ? r : ProcessBuilder.Redirect.PIPE;
     }
 
     /**
@@ -235,6 +306,15 @@ public final class Sandbox {
         if (!rlimits.containsKey(Rlimit.CORE)) {
             plan.rlimit(Rlimit.CORE.resource, 0, 0);
         }
+        if (outputLimit.isPresent() && !rlimits.containsKey(Rlimit.FSIZE)) { // the output limit of file redirects
+            plan.rlimit(Rlimit.FSIZE.resource, outputLimit.get().bytes(), outputLimit.get().bytes());
+        }
+        if (cpuTimeLimit.isPresent() && !rlimits.containsKey(Rlimit.CPU)) {
+            // a backstop per process; the monitor enforces the limit on the whole sandbox
+            long seconds = (cpuTimeLimit.get().toMillis() + 999) / 1000 + 1;
+            plan.rlimit(Rlimit.CPU.resource, seconds, seconds + 1);
+        }
+        wallTimeLimit.ifPresent(w -> plan.wallLimit(w.toNanos()));
         if (root || userNs) { // only then are there capabilities to drop, and the right to drop them
             long keep = 0;
             for (String cap : keptCapabilities) {
@@ -281,6 +361,9 @@ public final class Sandbox {
         private SeccompPolicy seccomp = SeccompPolicy.defaultPolicy();
         private final List<IdRange> uidMap = new ArrayList<>();
         private final List<IdRange> gidMap = new ArrayList<>();
+        private Optional<Duration> cpuTimeLimit = Optional.empty();
+        private Optional<Duration> wallTimeLimit = Optional.empty();
+        private Optional<ByteSize> outputLimit = Optional.empty();
 
         private Builder() {}
 
@@ -463,6 +546,39 @@ public final class Sandbox {
         /** The same soft and hard limit. */
         public Builder rlimit(Rlimit resource, long value) {
             return rlimit(resource, value, value);
+        }
+
+        /**
+         * CPU time allowed to all processes of the sandbox together, measured from its cgroup by
+         * the monitor every 10 ms: past it everything is killed and the verdict is TIME_LIMIT.
+         * Implies {@link #cgroup()}; RLIMIT_CPU is set as a per-process backstop.
+         */
+        public Builder cpuTimeLimit(Duration limit) {
+            cpuTimeLimit = Optional.of(positive(limit, "cpuTimeLimit"));
+            return cgroup();
+        }
+
+        /** Time allowed from exec to the end, enforced by the native monitor: past it, WALL_TIME_LIMIT. */
+        public Builder wallTimeLimit(Duration limit) {
+            wallTimeLimit = Optional.of(positive(limit, "wallTimeLimit"));
+            return this;
+        }
+
+        /**
+         * Bytes allowed per output stream: what {@link Sandbox#run} captures, what a piped stream
+         * yields, and (as RLIMIT_FSIZE) what a file redirect may grow to. Past it: OUTPUT_LIMIT.
+         */
+        public Builder outputLimit(ByteSize limit) {
+            outputLimit = Optional.of(Objects.requireNonNull(limit, "outputLimit"));
+            return this;
+        }
+
+        private static Duration positive(Duration d, String what) {
+            Objects.requireNonNull(d, what);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(what + " must be positive, was " + d);
+            }
+            return d;
         }
 
         /**

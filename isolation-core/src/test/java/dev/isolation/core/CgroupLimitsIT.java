@@ -78,14 +78,29 @@ class CgroupLimitsIT {
 
     @Test
     void cpuSharesSplitOneCpuOneToTwo() throws Exception {
-        String busy = "timeout 3 sh -c 'while :; do :; done'; true";
+        // both wait for a common start: starting one sandbox must not give it a head start
+        String busy = "read go; timeout 3 sh -c 'while :; do :; done'; true";
         Sandbox low = BASE.toBuilder().cpuset("0").cpuShares(512).build();
         Sandbox high = BASE.toBuilder().cpuset("0").cpuShares(1024).build();
         try (IsolatedProcess a = low.start("sh", "-c", busy); IsolatedProcess b = high.start("sh", "-c", busy)) {
-            double lowCpu = a.outcome().join().cgroupStats().orElseThrow().cpuTotal().toNanos();
-            double highCpu = b.outcome().join().cgroupStats().orElseThrow().cpuTotal().toNanos();
-            assertThat(highCpu / lowCpu).isCloseTo(2.0, within(0.5));
+            a.getOutputStream().write('\n');
+            b.getOutputStream().write('\n');
+            a.getOutputStream().flush();
+            b.getOutputStream().flush();
+            Outcome lowOutcome = a.outcome().join();
+            Outcome highOutcome = b.outcome().join();
+            double lowCpu = lowOutcome.cgroupStats().orElseThrow().cpuTotal().toNanos();
+            double highCpu = highOutcome.cgroupStats().orElseThrow().cpuTotal().toNanos();
+            // 1:2 on v1 (cpu.shares 512, 1024); on v2 the OCI formula writes cpu.weight 59 and 100
+            double expected = written(highOutcome, "cpuShares") / written(lowOutcome, "cpuShares");
+            assertThat(expected).isIn(2.0, 100.0 / 59);
+            assertThat(highCpu / lowCpu).isCloseTo(expected, within(expected * 0.25));
         }
+    }
+
+    private static double written(Outcome o, String limit) {
+        return o.appliedLimits().stream().filter(l -> l.limit().equals(limit)).findFirst()
+                .map(l -> Double.parseDouble(l.value().trim())).orElseThrow();
     }
 
     @Test
@@ -198,11 +213,18 @@ class CgroupLimitsIT {
 
     /** Cgroup directories created for sandboxes of the JVM with this pid. */
     static List<Path> leftovers(long pid) throws IOException {
-        List<Path> found = new ArrayList<>();
-        try (Stream<Path> all = Files.find(Path.of("/sys/fs/cgroup"), 6,
-                (p, a) -> a.isDirectory() && p.getFileName().toString().startsWith("isolation-" + pid + "-"))) {
-            all.forEach(found::add);
+        for (int attempt = 0;; attempt++) {
+            List<Path> found = new ArrayList<>();
+            try (Stream<Path> all = Files.find(Path.of("/sys/fs/cgroup"), 6,
+                    (p, a) -> a.isDirectory() && p.getFileName().toString().startsWith("isolation-" + pid + "-"))) {
+                all.forEach(found::add);
+                return found;
+            } catch (java.io.UncheckedIOException e) {
+                if (attempt > 20) {
+                    throw e;
+                }
+                // a directory vanished while we walked: it was being removed; look again
+            }
         }
-        return found;
     }
 }

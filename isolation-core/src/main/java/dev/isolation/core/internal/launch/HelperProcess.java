@@ -15,7 +15,7 @@ import java.util.concurrent.CompletableFuture;
  * pipe (plan, then commands; closing it kills the sandbox) and the status pipe (reports). Its end
  * is observed by {@link Monitor}'s single thread, not by a thread of its own.
  */
-public final class HelperProcess {
+public final class HelperProcess implements Monitor.Watched {
     static final int REPORT_ERROR = 1;
     static final int REPORT_STARTED = 2;
     static final int REPORT_EXIT = 3;
@@ -135,7 +135,8 @@ public final class HelperProcess {
     }
 
     /** Called by {@link Monitor} when the status pipe is readable; returns false at end of file. */
-    boolean onReadable(byte[] buf) {
+    @Override
+    public boolean onReadable(byte[] buf) {
         int n = K.read(statusFd, buf);
         if (n > 0) {
             reports.append(buf, n);
@@ -146,11 +147,14 @@ public final class HelperProcess {
     }
 
     /** Called by {@link Monitor} once the helper closed the status pipe (it exited). */
-    void onEnd() {
+    @Override
+    public void onEnd(RuntimeException failure) {
         int status = K.waitpid(helperPid);
         closeFds();
         K.close(statusFd);
-        if (exit != null) {
+        if (failure != null) {
+            exited.completeExceptionally(failure);
+        } else if (exit != null) {
             exited.complete(exit);
         } else {
             exited.completeExceptionally(new IllegalStateException(
@@ -221,7 +225,7 @@ public final class HelperProcess {
                     case REPORT_STARTED -> {
                         h.programPid = rec.getInt(); // then the sandbox's first process, unused here
                     }
-                    case REPORT_EXIT -> h.exit = new ExitReport((int) rec.getLong(), rec.getLong() != 0, rec.getLong(),
+                    case REPORT_EXIT -> h.exit = new ExitReport((int) rec.getLong(), (int) rec.getLong(), rec.getLong(),
                             rec.getLong(), rec.getLong(), rec.getLong(), rec.getLong(), rec.getLong());
                     case REPORT_ERROR -> error = parseError(rec);
                     default -> error = new NativeCallException("isolation-helper", "unknown report " + type, 71);

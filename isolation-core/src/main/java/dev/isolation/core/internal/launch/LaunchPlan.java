@@ -42,6 +42,16 @@ public final class LaunchPlan {
     static final int TAG_NO_NEW_PRIVS = 24;
     static final int TAG_SECCOMP = 25;
     static final int TAG_RLIMIT = 26;
+    static final int TAG_WALL_LIMIT = 27;
+    static final int TAG_CPU_LIMIT = 28;
+
+    /** How the file of {@link #cpuLimit} reports CPU usage. */
+    public enum CpuUsageFormat {
+        /** v1 cpuacct.usage: nanoseconds. */
+        NANOSECONDS,
+        /** v2 cpu.stat: a {@code usage_usec} line. */
+        CPU_STAT
+    }
 
     /** Kinds of {@link #mount} operation, as the helper's {@code enum mount_kind}. */
     public enum MountKind {
@@ -228,6 +238,18 @@ public final class LaunchPlan {
     public LaunchPlan rlimit(int resource, long soft, long hard) {
         return record(TAG_RLIMIT, ByteBuffer.allocate(24).order(ByteOrder.nativeOrder())
                 .putInt(resource).putInt(0).putLong(soft).putLong(hard).array());
+    }
+
+    /** The monitor kills the sandbox this long after the program's exec. */
+    public LaunchPlan wallLimit(long nanos) {
+        return record(TAG_WALL_LIMIT, ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(nanos).array());
+    }
+
+    /** The monitor kills the sandbox once the CPU usage in {@code usageFile} (the sandbox's cgroup) reaches {@code nanos}. */
+    public LaunchPlan cpuLimit(long nanos, CpuUsageFormat format, String usageFile) {
+        byte[] path = usageFile.getBytes(StandardCharsets.UTF_8);
+        return record(TAG_CPU_LIMIT, ByteBuffer.allocate(16 + path.length + 1).order(ByteOrder.nativeOrder())
+                .putLong(nanos).putInt(format.ordinal()).putInt(0).put(path).put((byte) 0).array());
     }
 
     /** Records encoded earlier by {@link #records()}, appended as they are. */

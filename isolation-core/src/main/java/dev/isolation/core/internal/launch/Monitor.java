@@ -13,7 +13,16 @@ final class Monitor implements Runnable {
     private static final Monitor INSTANCE = new Monitor();
 
     private final Kernel kernel = Kernel.get();
-    private final Map<Integer, HelperProcess> watched = new ConcurrentHashMap<>();
+    /** Something the monitor thread reads until end of file. */
+    interface Watched {
+        /** Reads once (the descriptor is readable); false at end of file. */
+        boolean onReadable(byte[] buf);
+
+        /** End of file, or {@code failure} if reading failed; releases the descriptor. */
+        void onEnd(RuntimeException failure);
+    }
+
+    private final Map<Integer, Watched> watched = new ConcurrentHashMap<>();
     private int epfd = -1;
     private Thread thread;
 
@@ -21,7 +30,7 @@ final class Monitor implements Runnable {
         return INSTANCE;
     }
 
-    synchronized void watch(int fd, HelperProcess helper) {
+    synchronized void watch(int fd, Watched helper) {
         if (thread == null) {
             epfd = kernel.epollCreate();
             thread = new Thread(this, "isolation-monitor");
@@ -40,22 +49,26 @@ final class Monitor implements Runnable {
             int n = kernel.epollWait(epfd, ready, -1);
             for (int i = 0; i < n; i++) {
                 int fd = ready[i];
-                HelperProcess helper = watched.get(fd);
-                if (helper == null) {
+                Watched w = watched.get(fd);
+                if (w == null) {
                     continue;
                 }
+                boolean more;
+                RuntimeException failure = null;
                 try {
-                    if (!helper.onReadable(buf)) {
-                        watched.remove(fd);
-                        kernel.epollRemove(epfd, fd);
-                        helper.onEnd();
-                    }
+                    more = w.onReadable(buf);
                 } catch (RuntimeException e) {
-                    // one sandbox's failure must not stop the monitor of all others
+                    more = false;
+                    failure = e;
+                }
+                if (!more) {
                     watched.remove(fd);
                     kernel.epollRemove(epfd, fd);
-                    helper.exited().completeExceptionally(e);
-                    helper.onEnd();
+                    try {
+                        w.onEnd(failure);
+                    } catch (RuntimeException e) {
+                        // one sandbox's failure must not stop the monitor of all others
+                    }
                 }
             }
         }

@@ -1,0 +1,45 @@
+package dev.isolation.core;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+
+/** A program's output stream that ends at the output limit and reports it once. */
+final class LimitedInputStream extends FilterInputStream {
+    private long left;
+    private final Runnable onExceeded;
+    private boolean exceeded;
+
+    LimitedInputStream(InputStream in, long limit, Runnable onExceeded) {
+        super(in);
+        this.left = limit;
+        this.onExceeded = onExceeded;
+    }
+
+    @Override
+    public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        if (exceeded) {
+            return -1;
+        }
+        if (left == 0) {
+            // one byte more than allowed means the limit was exceeded; exactly the limit is fine
+            if (super.read() < 0) {
+                return -1;
+            }
+            exceeded = true;
+            onExceeded.run();
+            return -1;
+        }
+        int n = super.read(b, off, (int) Math.min(len, left));
+        if (n > 0) {
+            left -= n;
+        }
+        return n;
+    }
+}
