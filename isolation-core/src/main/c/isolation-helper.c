@@ -81,6 +81,8 @@ enum plan_tag {
 	TAG_RLIMIT = 26,            /* u32 resource, u32 0, u64 soft, u64 hard; repeated */
 	TAG_WALL_LIMIT = 27,        /* u64 ns: the monitor kills the sandbox this long after exec */
 	TAG_CPU_LIMIT = 28,         /* u64 ns, u32 kind, then the cgroup file with the sandbox's CPU usage */
+	TAG_SESSION = 29,           /* keep the set-up namespaces alive: no program, reap what joins them */
+	TAG_JOIN = 30,              /* u32 pid, u32 0, u64 CLONE_NEW* flags: enter that process's namespaces */
 };
 
 /* Why the monitor killed the sandbox; reported to the JVM. */
@@ -139,6 +141,9 @@ struct plan {
 	struct sock_fprog seccomp;
 	struct rlimit_op rlimits[16];
 	int nrlimits;
+	int session;
+	uint32_t join_pid;
+	uint64_t join_flags;
 	uint64_t wall_limit_ns, cpu_limit_ns;
 	uint32_t cpu_usage_kind;
 	const char *cpu_usage_file;
@@ -313,6 +318,11 @@ static void read_plan(int fd, struct plan *p)
 			p->seccomp.filter = (struct sock_filter *)val; /* the buffer is malloc'ed: aligned */
 			break;
 		case TAG_WALL_LIMIT: memcpy(&p->wall_limit_ns, val, 8); break;
+		case TAG_SESSION: p->session = 1; break;
+		case TAG_JOIN:
+			memcpy(&p->join_pid, val, 4);
+			memcpy(&p->join_flags, val + 8, 8);
+			break;
 		case TAG_CPU_LIMIT:
 			memcpy(&p->cpu_limit_ns, val, 8);
 			memcpy(&p->cpu_usage_kind, val + 8, 4);
@@ -673,7 +683,8 @@ static void run_init(const struct plan *p, int init_report_fd)
 			if (r == program) {
 				program_status = st;
 				program_done = 1;
-				kill(-1, SIGKILL); /* nothing outlives the program */
+				if (!p->join_pid)
+					kill(-1, SIGKILL); /* nothing outlives the program (a session's other runs do) */
 			} else if (r < 0 && errno == ECHILD && program_done) {
 				int32_t s = program_status;
 				if (write(init_report_fd, &s, sizeof s) != sizeof s)
@@ -684,6 +695,57 @@ static void run_init(const struct plan *p, int init_report_fd)
 			}
 		}
 	}
+}
+
+/* A persistent sandbox's PID 1: no program of its own; reaps whatever runs in it until killed. */
+static void run_session_keeper(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	send_own_pid();
+	close(child_fd); /* the monitor reports the sandbox started */
+	prctl(PR_SET_NAME, "isolation-init");
+	for (;;) {
+		siginfo_t si;
+		if (sigwaitinfo(&set, &si) == SIGCHLD)
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+	}
+}
+
+/* Enters the namespaces of a persistent sandbox's keeper: the user namespace first. */
+static void step_join(const struct plan *p)
+{
+	static const struct { uint64_t flag; const char *name; } order[] = {
+		{ CLONE_NEWUSER, "user" }, { CLONE_NEWNS, "mnt" }, { CLONE_NEWPID, "pid" }, { CLONE_NEWNET, "net" },
+		{ CLONE_NEWUTS, "uts" }, { CLONE_NEWIPC, "ipc" }, { CLONE_NEWCGROUP, "cgroup" },
+	};
+	int fds[7];
+	char path[64];
+	/* open them all first: once in the sandbox's mount namespace, /proc is the sandbox's */
+	for (int i = 0; i < 7; i++) {
+		fds[i] = -1;
+		if (!(p->join_flags & order[i].flag))
+			continue;
+		snprintf(path, sizeof path, "/proc/%u/ns/%s", p->join_pid, order[i].name);
+		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			die("open", path);
+	}
+	for (int i = 0; i < 7; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (setns(fds[i], (int)order[i].flag) < 0) {
+			snprintf(path, sizeof path, "/proc/%u/ns/%s", p->join_pid, order[i].name);
+			die("setns", path);
+		}
+		close(fds[i]);
+	}
+	if (p->userns_ids && setresgid(p->userns_gid, p->userns_gid, p->userns_gid) < 0)
+		die("setresgid", "user namespace");
+	if (p->userns_ids && setresuid(p->userns_uid, p->userns_uid, p->userns_uid) < 0)
+		die("setresuid", "user namespace");
 }
 
 static void run_child(struct plan *p, int sync_fd, int init_report_fd)
@@ -704,11 +766,17 @@ static void run_child(struct plan *p, int sync_fd, int init_report_fd)
 	if (setsid() < 0)
 		die("setsid", NULL);
 	step_join_cgroups(p);
-	if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
-		die("unshare", "CLONE_NEWCGROUP");
-	step_mounts(p);
-	step_hostname(p);
-	step_loopback(p);
+	if (p->join_pid) {
+		step_join(p);
+	} else {
+		if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
+			die("unshare", "CLONE_NEWCGROUP");
+		step_mounts(p);
+		step_hostname(p);
+		step_loopback(p);
+	}
+	if (p->session)
+		run_session_keeper();
 	read_plan(3, p); /* the exec plan: blocks while the sandbox is prewarmed */
 	close(3);
 	if (!p->exec_file || p->argc == 0) {
@@ -908,6 +976,8 @@ int main(int argc, char **argv)
 
 	int64_t started = 0;
 	int pidfd = -1;
+	/* PID 1 of a new pid namespace: killing it kills the sandbox; else the child's session is killed */
+	int ns_init = plan.init && !plan.join_pid;
 	pid_t child = spawn_child(plan.clone_flags, plan.clone_into_cgroup, &pidfd);
 	if (child < 0)
 		die("clone3", "namespaces");
@@ -936,7 +1006,7 @@ int main(int argc, char **argv)
 
 	pid_t program = 0;
 	if (await_exec(report[0], &program, &started) < 0) {
-		kill_sandbox(child, plan.init, SIGKILL);
+		kill_sandbox(child, ns_init, SIGKILL);
 		waitpid(child, NULL, 0);
 		char c;
 		if (read(control_fd, &c, 1) == 0) /* the JVM is gone: nobody else will clean up */
@@ -969,18 +1039,18 @@ int main(int argc, char **argv)
 		if (fds[1].revents || (pidfd < 0 && (reaped = wait4(child, &status, WNOHANG, &ru)) == child))
 			break;
 		if (!killed && plan.wall_limit_ns && now_ns() - started >= (int64_t)plan.wall_limit_ns) {
-			kill_sandbox(child, plan.init, SIGKILL);
+			kill_sandbox(child, ns_init, SIGKILL);
 			killed = KILLED_WALL_LIMIT;
 		}
 		if (!killed && plan.cpu_limit_ns && cpu_usage_ns(&plan) >= (int64_t)plan.cpu_limit_ns) {
-			kill_sandbox(child, plan.init, SIGKILL);
+			kill_sandbox(child, ns_init, SIGKILL);
 			killed = KILLED_CPU_LIMIT;
 		}
 		if (fds[0].revents) {
 			char cmd = 0;
 			ssize_t r = read(control_fd, &cmd, 1);
 			if (r <= 0 || cmd == 'K') {
-				kill_sandbox(child, plan.init, SIGKILL);
+				kill_sandbox(child, ns_init, SIGKILL);
 				if (!killed)
 					killed = KILLED_ON_REQUEST;
 				if (r <= 0) {
@@ -988,7 +1058,7 @@ int main(int argc, char **argv)
 					jvm_gone = 1;
 				}
 			} else if (cmd == 'T') {
-				kill_sandbox(child, plan.init, SIGTERM);
+				kill_sandbox(child, ns_init, SIGTERM);
 			}
 		}
 	}
@@ -996,7 +1066,7 @@ int main(int argc, char **argv)
 	if (reaped != child && wait4(child, &status, 0, &ru) < 0)
 		die("wait4", "sandbox");
 	int64_t wall = now_ns() - started;
-	if (!plan.init)
+	if (!ns_init)
 		kill(-child, SIGKILL); /* stragglers in the program's session */
 	if (jvm_gone)
 		remove_orphan_cgroups(&plan);

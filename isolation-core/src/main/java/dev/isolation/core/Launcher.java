@@ -108,13 +108,23 @@ final class Launcher {
         }
     }
 
+    /** Starts a program in the namespaces of a persistent sandbox: {@code setup} joins them. No prewarming. */
+    static IsolatedProcess startJoined(Sandbox policy, LaunchPlan setup, byte[] execPlan, ProcessBuilder pb, boolean capture)
+            throws SandboxException {
+        Idle entry = launch(policy, setup, pb);
+        entry.helper.exec(execPlan);
+        return started(policy, entry, capture);
+    }
+
     private static Idle launch(Sandbox sandbox, ProcessBuilder pb) throws SandboxException {
-        LaunchPlan setup;
         try {
-            setup = sandbox.setupPlan(); // may compile the seccomp filter, once per policy
+            return launch(sandbox, sandbox.setupPlan(), pb); // may compile the seccomp filter, once per policy
         } catch (NativeCallException e) {
             throw new SandboxSetupException(e);
         }
+    }
+
+    private static Idle launch(Sandbox sandbox, LaunchPlan setup, ProcessBuilder pb) throws SandboxException {
         Optional<SandboxCgroup> cgroup = createCgroup(sandbox);
         cgroup.ifPresent(cg -> {
             Optional<Path> unified = cg.unifiedDirectory();

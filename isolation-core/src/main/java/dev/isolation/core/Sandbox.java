@@ -199,12 +199,7 @@ public final class Sandbox {
      * '/' is searched in the environment's {@code PATH}, inside the sandbox.
      */
     public IsolatedProcess start(ProcessBuilder pb) throws SandboxException {
-        List<String> command = List.copyOf(pb.command());
-        if (command.isEmpty()) {
-            throw new IllegalArgumentException("command must not be empty");
-        }
-        File directory = pb.directory() == null && newRoot ? new File("/") : pb.directory();
-        return Launcher.start(this, execPlan(command, pb.environment(), directory), pb, false);
+        return start(pb, false);
     }
 
     /**
@@ -222,6 +217,25 @@ public final class Sandbox {
      * redirects them to files). Blocks the calling thread until the sandbox is gone.
      */
     public Outcome run(ProcessBuilder pb, byte[] stdin) {
+        return runToEnd(pb, stdin, this::start);
+    }
+
+    /** Starts a program, with its piped stdout and stderr captured by the monitor thread or not. */
+    interface Starter {
+        IsolatedProcess start(ProcessBuilder pb, boolean capture) throws SandboxException;
+    }
+
+    IsolatedProcess start(ProcessBuilder pb, boolean capture) throws SandboxException {
+        List<String> command = List.copyOf(pb.command());
+        if (command.isEmpty()) {
+            throw new IllegalArgumentException("command must not be empty");
+        }
+        File directory = pb.directory() == null && newRoot ? new File("/") : pb.directory();
+        return Launcher.start(this, execPlan(command, pb.environment(), directory), pb, capture);
+    }
+
+    /** The judge's way to run: stdin from bytes, stdout and stderr captured, the outcome returned. */
+    static Outcome runToEnd(ProcessBuilder pb, byte[] stdin, Starter starter) {
         ProcessBuilder.Redirect in = pb.redirectInput().type() == ProcessBuilder.Redirect.Type.READ
                 ? pb.redirectInput() : ProcessBuilder.Redirect.PIPE;
         ProcessBuilder captured = new ProcessBuilder(pb.command()).directory(pb.directory()).redirectInput(in)
@@ -229,12 +243,7 @@ public final class Sandbox {
                 .redirectErrorStream(pb.redirectErrorStream());
         captured.environment().clear();
         captured.environment().putAll(pb.environment());
-        List<String> command = List.copyOf(pb.command());
-        if (command.isEmpty()) {
-            throw new IllegalArgumentException("command must not be empty");
-        }
-        File directory = pb.directory() == null && newRoot ? new File("/") : pb.directory();
-        try (IsolatedProcess p = Launcher.start(this, execPlan(command, pb.environment(), directory), captured, true)) {
+        try (IsolatedProcess p = starter.start(captured, true)) {
             if (in.type() == ProcessBuilder.Redirect.Type.PIPE) {
                 try (var stdinStream = p.getOutputStream()) {
                     stdinStream.write(stdin);
@@ -262,11 +271,7 @@ public final class Sandbox {
      */
     LaunchPlan setupPlan() throws UnsupportedHostException {
         LaunchPlan plan = new LaunchPlan();
-        long flags = 0;
-        for (Namespace ns : namespaces) {
-            flags |= ns == Namespace.CGROUP ? 0 : ns.cloneFlag;
-        }
-        plan.cloneFlags(flags);
+        plan.cloneFlags(cloneFlags());
         Kernel k = Kernel.get();
         boolean root = k.getuid() == 0;
         boolean userNs = namespaces.contains(Namespace.USER);
@@ -280,13 +285,10 @@ public final class Sandbox {
         if (namespaces.contains(Namespace.CGROUP)) {
             plan.cgroupNamespace();
         }
-        // who the program runs as: inside a user namespace its root unless told; a root JVM's program
-        // as nobody unless told; an ordinary JVM's program as the JVM's user
-        Optional<Ids> ids = runAs.isPresent() ? runAs : root && !userNs ? Optional.of(new Ids(DEFAULT_OUTSIDE_ID, DEFAULT_OUTSIDE_ID)) : Optional.empty();
         if (namespaces.contains(Namespace.MOUNT)) {
             plan.makeRootPrivate();
             if (newRoot) {
-                Ids owner = ids.orElse(userNs ? new Ids(0, 0) : new Ids(k.getuid(), k.getgid()));
+                Ids owner = programIds().orElse(userNs ? new Ids(0, 0) : new Ids(k.getuid(), k.getgid()));
                 FilesystemPlan.append(plan, rootfs, binds, tmpfs, noexec, tmpSize, namespaces.contains(Namespace.PID),
                         owner.uid(), owner.gid());
             } else if (namespaces.contains(Namespace.PID)) {
@@ -300,6 +302,35 @@ public final class Sandbox {
         if (namespaces.contains(Namespace.PID)) {
             plan.init();
         }
+        return processPlan(plan);
+    }
+
+    long cloneFlags() {
+        long flags = 0;
+        for (Namespace ns : namespaces) {
+            flags |= ns == Namespace.CGROUP ? 0 : ns.cloneFlag;
+        }
+        return flags;
+    }
+
+    /**
+     * Who the program runs as: inside a user namespace its root unless told; a root JVM's program
+     * as nobody unless told; an ordinary JVM's program as the JVM's user.
+     */
+    private Optional<Ids> programIds() {
+        boolean root = Kernel.get().getuid() == 0;
+        return runAs.isPresent() ? runAs
+                : root && !namespaces.contains(Namespace.USER) ? Optional.of(new Ids(DEFAULT_OUTSIDE_ID, DEFAULT_OUTSIDE_ID))
+                : Optional.empty();
+    }
+
+    /**
+     * The steps of the program's own process, in a new sandbox or one it joins: rlimits, time
+     * limits, identity, capabilities, no_new_privs, seccomp.
+     */
+    LaunchPlan processPlan(LaunchPlan plan) throws UnsupportedHostException {
+        boolean root = Kernel.get().getuid() == 0;
+        boolean userNs = namespaces.contains(Namespace.USER);
         for (Map.Entry<Rlimit, long[]> r : rlimits.entrySet()) {
             plan.rlimit(r.getKey().resource, r.getValue()[0], r.getValue()[1]);
         }
@@ -322,7 +353,7 @@ public final class Sandbox {
             }
             plan.capabilities(keep);
         }
-        ids.ifPresent(i -> plan.runAs(i.uid(), i.gid(), !userNs));
+        programIds().ifPresent(i -> plan.runAs(i.uid(), i.gid(), !userNs));
         plan.noNewPrivs();
         if (!seccomp.isNone()) {
             plan.seccomp(seccomp.compile());
@@ -330,7 +361,31 @@ public final class Sandbox {
         return plan;
     }
 
-    private static byte[] execPlan(List<String> command, Map<String, String> environment, File directory) {
+    /**
+     * Opens a persistent sandbox: namespaces and mounts are set up once, with a writable work
+     * directory at {@code /box} (a tmpfs of {@code workSize}; a {@link Builder#bindWritable} there
+     * replaces it), and programs run in it one after another, or side by side, each with its own
+     * limits, cgroup and outcome. Closing the session kills everything in it and removes it.
+     *
+     * @throws IllegalStateException without {@link Builder#pidNs()} and {@link Builder#mountNs()}
+     */
+    public SandboxSession open(ByteSize workSize) throws SandboxException {
+        if (!namespaces.contains(Namespace.PID) || !namespaces.contains(Namespace.MOUNT)) {
+            throw new IllegalStateException("a persistent sandbox needs pidNs() and mountNs()");
+        }
+        Builder b = toBuilder();
+        if (binds.stream().noneMatch(bind -> bind.inside().equals(SandboxSession.WORK_DIR))) {
+            b.tmpfs(SandboxSession.WORK_DIR, workSize);
+        }
+        return SandboxSession.open(this, b.build());
+    }
+
+    /** {@link #open(ByteSize)} with a 256 MiB work directory. */
+    public SandboxSession open() throws SandboxException {
+        return open(ByteSize.mb(256));
+    }
+
+    static byte[] execPlan(List<String> command, Map<String, String> environment, File directory) {
         LaunchPlan plan = new LaunchPlan();
         command.forEach(plan::arg);
         environment.forEach((k, v) -> plan.env(k + "=" + v));
@@ -708,6 +763,14 @@ public final class Sandbox {
          */
         public Builder bestEffortLimits() {
             limits.bestEffort(true);
+            return this;
+        }
+
+        /** The namespaces of a persistent sandbox, for the policy of a run in it. */
+        Builder namespacesOf(Sandbox session) {
+            namespaces.clear();
+            namespaces.addAll(session.namespaces);
+            newRoot = session.newRoot;
             return this;
         }
 

@@ -44,6 +44,8 @@ public final class LaunchPlan {
     static final int TAG_RLIMIT = 26;
     static final int TAG_WALL_LIMIT = 27;
     static final int TAG_CPU_LIMIT = 28;
+    static final int TAG_SESSION = 29;
+    static final int TAG_JOIN = 30;
 
     /** How the file of {@link #cpuLimit} reports CPU usage. */
     public enum CpuUsageFormat {
@@ -238,6 +240,17 @@ public final class LaunchPlan {
     public LaunchPlan rlimit(int resource, long soft, long hard) {
         return record(TAG_RLIMIT, ByteBuffer.allocate(24).order(ByteOrder.nativeOrder())
                 .putInt(resource).putInt(0).putLong(soft).putLong(hard).array());
+    }
+
+    /** Keep the set-up namespaces alive with a PID 1 that runs no program (a persistent sandbox). */
+    public LaunchPlan session() {
+        return flag(TAG_SESSION);
+    }
+
+    /** Enter the namespaces ({@code CLONE_NEW*} flags) of process {@code pid}, a persistent sandbox's PID 1. */
+    public LaunchPlan join(int pid, long namespaceFlags) {
+        return record(TAG_JOIN, ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putInt(pid).putInt(0)
+                .putLong(namespaceFlags).array());
     }
 
     /** The monitor kills the sandbox this long after the program's exec. */

@@ -1,0 +1,103 @@
+package dev.isolation.core;
+
+import dev.isolation.core.internal.launch.HelperProcess;
+import dev.isolation.core.internal.launch.LaunchPlan;
+import dev.isolation.core.internal.linux.Kernel;
+import dev.isolation.core.internal.linux.Kernel.FileAction;
+import dev.isolation.core.internal.linux.NativeCallException;
+import java.io.File;
+import java.util.List;
+
+/**
+ * A persistent sandbox, as a judge uses one: namespaces and mounts set up once (a PID 1 keeps them
+ * alive), a writable work directory at {@value #WORK_DIR}, and programs run in it one after another
+ * (or side by side, like {@code docker exec}), each with its own limits, its own fresh cgroup (so no
+ * limit or counter carries over from one run to the next) and its own outcome.
+ *
+ * <p>Thread-safe. {@link #close()} kills everything in the sandbox and removes it.
+ */
+public final class SandboxSession implements AutoCloseable {
+    /** Where the work directory is inside the sandbox, and where programs start by default. */
+    public static final String WORK_DIR = "/box";
+
+    private final Sandbox policy;
+    private final Sandbox layout;
+    private final HelperProcess keeper;
+    private final int keeperPid;
+
+    private SandboxSession(Sandbox policy, Sandbox layout, HelperProcess keeper) {
+        this.policy = policy;
+        this.layout = layout;
+        this.keeper = keeper;
+        this.keeperPid = keeper.programPid();
+    }
+
+    static SandboxSession open(Sandbox policy, Sandbox layout) throws SandboxException {
+        try {
+            LaunchPlan setup = layout.setupPlan().session();
+            List<FileAction> devNull = List.of(new FileAction.Open("/dev/null", 0, Kernel.O_RDONLY, 0),
+                    new FileAction.Open("/dev/null", 1, Kernel.O_WRONLY, 0), new FileAction.Open("/dev/null", 2, Kernel.O_WRONLY, 0));
+            HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull);
+            keeper.awaitStarted();
+            return new SandboxSession(policy, layout, keeper);
+        } catch (NativeCallException e) {
+            throw new SandboxSetupException(e);
+        }
+    }
+
+    /** Starts {@code pb}'s command in this sandbox with the session's own limits. */
+    public IsolatedProcess start(ProcessBuilder pb) throws SandboxException {
+        return start(policy, pb, false);
+    }
+
+    /**
+     * Starts {@code pb}'s command in this sandbox with the per-run parts of {@code limits}: its
+     * cgroup limits, time and output limits, identity, capabilities, seccomp policy and rlimits
+     * (its namespaces and file system are the session's).
+     */
+    public IsolatedProcess start(Sandbox limits, ProcessBuilder pb) throws SandboxException {
+        return start(limits, pb, false);
+    }
+
+    /** Runs to the end with the session's limits, stdin from bytes and output captured; see {@link Sandbox#run}. */
+    public Outcome run(ProcessBuilder pb, byte[] stdin) {
+        return run(policy, pb, stdin);
+    }
+
+    /** Runs to the end with the per-run parts of {@code limits}. */
+    public Outcome run(Sandbox limits, ProcessBuilder pb, byte[] stdin) {
+        return Sandbox.runToEnd(pb, stdin, (p, capture) -> start(limits, p, capture));
+    }
+
+    private IsolatedProcess start(Sandbox limits, ProcessBuilder pb, boolean capture) throws SandboxException {
+        if (pb.command().isEmpty()) {
+            throw new IllegalArgumentException("command must not be empty");
+        }
+        if (keeper.exited().isDone()) {
+            throw new IllegalStateException("the session is closed");
+        }
+        Sandbox run = limits.toBuilder().namespacesOf(layout).build();
+        LaunchPlan setup = new LaunchPlan().cloneFlags(0)
+                .join(keeperPid, layout.cloneFlags() | (layout.namespaces().contains(Sandbox.Namespace.CGROUP)
+                        ? LaunchPlan.CLONE_NEWCGROUP : 0))
+                .init(); // forks the program inside the session's pid namespace, waits for it
+        if (layout.namespaces().contains(Sandbox.Namespace.USER)) {
+            setup.userNamespaceIds(0, 0);
+        }
+        try {
+            run.processPlan(setup);
+        } catch (NativeCallException e) {
+            throw new SandboxSetupException(e);
+        }
+        File directory = pb.directory() == null ? new File(WORK_DIR) : pb.directory();
+        return Launcher.startJoined(run, setup, Sandbox.execPlan(pb.command(), pb.environment(), directory), pb, capture);
+    }
+
+    /** Kills everything in the sandbox and removes it; waits until it is gone. Idempotent. */
+    @Override
+    public void close() {
+        keeper.kill();
+        keeper.exited().handle((r, e) -> null).join();
+        keeper.closeFds();
+    }
+}
