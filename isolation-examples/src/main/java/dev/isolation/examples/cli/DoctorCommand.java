@@ -2,6 +2,7 @@ package dev.isolation.examples.cli;
 
 import dev.isolation.cgroups.CgroupHost;
 import dev.isolation.core.internal.launch.HelperBinary;
+import dev.isolation.core.internal.seccomp.BpfCompiler;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.List;
@@ -14,7 +15,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code isolation doctor}: what this host can and cannot do for sandboxes, and how to fix it. */
 @Command(name = "doctor",
-        description = {"Report what this host offers sandboxes: kernel, user namespaces, cgroup mounts, the cgroup"
+        description = {"Report what this host offers sandboxes: kernel, user namespaces, seccomp, cgroup mounts, the cgroup"
                 + " layout and each controller, and how the native helper is executed. Each problem comes with its fix.",
                 "Reads files only; changes nothing. Exits 0 whatever it finds."})
 final class DoctorCommand implements Callable<Integer> {
@@ -36,6 +37,7 @@ final class DoctorCommand implements Callable<Integer> {
         for (HostChecks.Finding f : userns) {
             print(out, "  ", f);
         }
+        print(out, checks.seccomp(libseccompLoads()));
         print(out, checks.cgroupMounts());
         out.println();
         try {
@@ -53,6 +55,15 @@ final class DoctorCommand implements Callable<Integer> {
             return HostChecks.Finding.of("helper", HostChecks.Verdict.INFO, HelperBinary.get().mode());
         } catch (RuntimeException | LinkageError e) {
             return HostChecks.Finding.of("helper", HostChecks.Verdict.PROBLEM, "cannot be loaded: " + IsolationCli.oneLine(e));
+        }
+    }
+
+    /** Loaded as the sandboxes load it: the core's own loader. */
+    private static boolean libseccompLoads() {
+        try {
+            return BpfCompiler.isAvailable();
+        } catch (RuntimeException | LinkageError e) {
+            return false;
         }
     }
 

@@ -14,8 +14,9 @@ import java.util.Set;
 
 /**
  * Host checks for {@code isolation doctor} beyond the cgroup probe: the kernel release, whether
- * user namespaces can be created, whether the cgroup filesystems are writable. Each finding says
- * what was read, what it means and how to fix the host. Reads files only; thread-safe.
+ * user namespaces can be created, whether seccomp filters can be built, whether the cgroup
+ * filesystems are writable. Each finding says what was read, what it means and how to fix the
+ * host. Reads files only; thread-safe.
  *
  * <p>Plain Java and free of the tool, so that the core can take these checks over.
  */
@@ -136,6 +137,34 @@ final class HostChecks {
                     + " unprivileged users" + (root ? " (this process is root)" : " (this process is not root)"));
         }
         return Finding.of("user namespaces", Verdict.OK, "enabled, unprivileged ones too");
+    }
+
+    /**
+     * Whether sandboxes can have a seccomp filter (every run has one unless {@code --seccomp none}):
+     * the kernel must offer the filter's kill-process action, listed in
+     * {@code /proc/sys/kernel/seccomp/actions_avail} (Linux 4.14+ with CONFIG_SECCOMP_FILTER), and
+     * libseccomp, which compiles the filters, must load.
+     *
+     * @param libseccompLoads whether {@code libseccomp.so.2} loads into this JVM
+     */
+    Finding seccomp(boolean libseccompLoads) {
+        Path actionsFile = proc.resolve("sys/kernel/seccomp/actions_avail");
+        Optional<String> actions = read(actionsFile);
+        String noneHint = "; until then only --seccomp none runs";
+        if (actions.isEmpty()) {
+            return Finding.of("seccomp", Verdict.PROBLEM, actionsFile + " is missing: this kernel has no seccomp filters or"
+                    + " is older than 4.14" + noneHint, "use Linux 4.14 or later built with CONFIG_SECCOMP_FILTER=y");
+        }
+        if (!Arrays.asList(actions.get().split("\\s+")).contains("kill_process")) {
+            return Finding.of("seccomp", Verdict.PROBLEM, "the kernel lacks the kill_process action (it offers: "
+                    + actions.get() + ")" + noneHint, "use Linux 4.14 or later");
+        }
+        if (!libseccompLoads) {
+            return Finding.of("seccomp", Verdict.PROBLEM, "libseccomp.so.2 cannot be loaded, so no filter can be built"
+                    + noneHint, "install libseccomp 2.4 or later: apt-get install libseccomp2, or dnf install libseccomp");
+        }
+        return Finding.of("seccomp", Verdict.OK, "filters available: libseccomp.so.2 loads, the kernel offers "
+                + actions.get());
     }
 
     /** Whether this process's effective uid is 0, from the {@code Uid:} line of /proc/self/status. */

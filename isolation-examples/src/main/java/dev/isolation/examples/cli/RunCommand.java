@@ -2,8 +2,10 @@ package dev.isolation.examples.cli;
 
 import dev.isolation.core.IsolatedProcess;
 import dev.isolation.core.Outcome;
+import dev.isolation.core.Rlimit;
 import dev.isolation.core.Sandbox;
 import dev.isolation.core.SandboxException;
+import dev.isolation.core.SeccompPolicy;
 import dev.isolation.cgroups.ByteSize;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,10 +13,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -32,6 +37,8 @@ import picocli.CommandLine.Spec;
         description = {"Run COMMAND in a sandbox with the chosen namespaces and exit with its exit value.",
                 "Standard input, output and error are the terminal's unless redirected; the environment is this one's unless --clear-env."},
         showEndOfOptionsDelimiterInUsageHelp = true,
+        // the full synopsis of some forty options says less than the list below
+        customSynopsis = "isolation run [OPTIONS] [--] COMMAND [ARGS...]",
         sortOptions = false,
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
@@ -42,7 +49,8 @@ import picocli.CommandLine.Spec;
         footer = {"--json FILE writes one JSON object: status (OK, NONZERO_EXIT or SIGNALED), exitCode and signal"
                 + " (null when not applicable), killed, wallTimeMs, cpuTimeMs, userTimeMs, systemTimeMs (milliseconds,"
                 + " fractional), maxRssBytes, voluntaryContextSwitches, involuntaryContextSwitches, command, namespaces"
-                + " and hostname; from the sandbox's cgroup: oomKilled, memoryPeakBytes, pidsPeak and cgroupCpuTimeMs (CPU"
+                + ", hostname, uid and gid (as --uid/--gid set them, else null) and seccomp (default, strict or none);"
+                + " from the sandbox's cgroup: oomKilled, memoryPeakBytes, pidsPeak and cgroupCpuTimeMs (CPU"
                 + " time of every process; null without a cgroup or where the host cannot measure it), limits (each"
                 + " {limit, value, file} written) and limitsNotApplied (each {limit, value, reason}, with --best-effort).",
                 "",
@@ -56,10 +64,27 @@ import picocli.CommandLine.Spec;
                 "  --pids        pids.max | pids.max",
                 "  --io-weight   blkio.weight or blkio.bfq.weight | io.weight or io.bfq.weight",
                 "  --io-*-bps    blkio.throttle.{read,write}_bps_device | io.max rbps, wbps",
-                "  --io-*-iops   blkio.throttle.{read,write}_iops_device | io.max riops, wiops"})
+                "  --io-*-iops   blkio.throttle.{read,write}_iops_device | io.max riops, wiops",
+                "",
+                "File system: with --mount and none of --rootfs, --bind, --bind-rw, --tmpfs the program gets a minimal"
+                + " root of its own: the host's /usr, /bin, /sbin and /lib* and a few /etc files read-only, stub"
+                + " /etc/passwd and /etc/group, a minimal /dev, /proc (with --pid) and a 64M /tmp; nothing else of the"
+                + " host (/root, /home, /etc/shadow, /var, /sys). Those options add to that root (or replace it with"
+                + " --rootfs) and need --mount. The working directory is then / unless --chdir names a directory"
+                + " inside. --stdin, --stdout, --stderr and --json are opened by isolation, on the host.",
+                "",
+                "Identity: when isolation runs as root without --user the program runs as uid and gid 65534 without"
+                + " capabilities unless --uid/--gid say otherwise; with --user it is root of its user namespace,"
+                + " mapped to 65534 outside when isolation runs as root, to isolation's own ids otherwise (or as"
+                + " --map-uid/--map-gid say). The program can never gain privileges"
+                + " (no_new_privs), and the --seccomp filter is installed last, right before it starts."})
 final class RunCommand implements Callable<Integer> {
     /** How long a program stopped by a signal to isolation itself gets to exit after SIGTERM. */
     private static final Duration TERMINATION_GRACE = Duration.ofSeconds(5);
+
+    /** Resources whose limits are in bytes, so that a size such as 64M is welcome; the others are counts or seconds. */
+    private static final Set<Rlimit> SIZE_LIMITS =
+            EnumSet.of(Rlimit.FSIZE, Rlimit.DATA, Rlimit.STACK, Rlimit.CORE, Rlimit.MEMLOCK, Rlimit.AS, Rlimit.MSGQUEUE);
 
     @Spec
     CommandSpec spec;
@@ -67,7 +92,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--pid", description = "New PID namespace: the program sees only its own processes, with a tiny init as PID 1.")
     boolean pid;
 
-    @Option(names = "--mount", description = "New private mount namespace; with --pid, a fresh /proc.")
+    @Option(names = "--mount", description = "New private mount namespace and a root file system of its own: the"
+            + " minimal root unless --rootfs, --bind, --bind-rw or --tmpfs say otherwise (see below); with --pid, a"
+            + " fresh /proc.")
     boolean mount;
 
     @Option(names = "--uts", description = "New UTS namespace: hostname changes stay inside.")
@@ -96,7 +123,8 @@ final class RunCommand implements Callable<Integer> {
             + " a command without '/' is searched in a default path.")
     boolean clearEnv;
 
-    @Option(names = "--chdir", paramLabel = "DIR", description = "Working directory of the program, as seen inside the sandbox.")
+    @Option(names = "--chdir", paramLabel = "DIR", description = "Working directory of the program, as seen inside the sandbox; with"
+            + " --mount an absolute path in the sandbox's own root (default /).")
     Path chdir;
 
     @Option(names = "--stdin", paramLabel = "FILE", description = "Read standard input from FILE.")
@@ -181,6 +209,69 @@ final class RunCommand implements Callable<Integer> {
             + " accounting); --json lists those in limitsNotApplied. Default: such a limit is an error (exit 2).")
     boolean bestEffort;
 
+    // Security: file system, identity, privileges. Checked here in the tool's words, as the limits are.
+
+    @Option(names = "--rootfs", paramLabel = "DIR", description = "Use the directory tree DIR (e.g. an extracted image)"
+            + " as the read-only root instead of the minimal root; /dev, /proc and /tmp are mounted on it. Needs --mount.")
+    Path rootfs;
+
+    @Option(names = "--bind", paramLabel = "SRC:DST", description = "Make host path SRC visible read-only at DST inside,"
+            + " an absolute path, e.g. ./data:/data (repeatable). Split at the last ':' followed by '/'. Needs --mount.")
+    List<String> binds = new ArrayList<>();
+
+    @Option(names = "--bind-rw", paramLabel = "SRC:DST", description = "Like --bind but writable (repeatable); the"
+            + " program's uid must still be allowed to write there.")
+    List<String> bindsWritable = new ArrayList<>();
+
+    @Option(names = "--tmpfs", paramLabel = "DST:SIZE", description = "A fresh tmpfs of at most SIZE at DST, writable by"
+            + " everyone, e.g. /scratch:64M; units as --memory (repeatable). Needs --mount.")
+    List<String> tmpfs = new ArrayList<>();
+
+    @Option(names = "--noexec", paramLabel = "DST", description = "No program may be executed from the mount at DST inside:"
+            + " a --bind, --bind-rw, --tmpfs or /tmp (repeatable). Needs --mount.")
+    List<String> noexec = new ArrayList<>();
+
+    @Option(names = "--uid", paramLabel = "N", description = "Run the program as uid N, >= 0 (an id of the user namespace"
+            + " with --user). Without --gid, the gid is N too.")
+    Long uid;
+
+    @Option(names = "--gid", paramLabel = "N", description = "Run the program as gid N, >= 0; supplementary groups are"
+            + " cleared. Without --uid, the uid is N too.")
+    Long gid;
+
+    @Option(names = "--map-uid", paramLabel = "INSIDE:OUTSIDE:COUNT", description = "Map COUNT uids of the user namespace"
+            + " from INSIDE to host uids from OUTSIDE, e.g. 0:65534:1 (repeatable: one uid_map line each). Implies"
+            + " --user; uid 0 must be mapped. Default: 0 to 65534 when isolation runs as root, else to its own uid.")
+    List<String> uidMaps = new ArrayList<>();
+
+    @Option(names = "--map-gid", paramLabel = "INSIDE:OUTSIDE:COUNT", description = "Like --map-uid for group ids"
+            + " (repeatable).")
+    List<String> gidMaps = new ArrayList<>();
+
+    @Option(names = "--keep-cap", paramLabel = "NAME", description = "Keep this capability, e.g. CAP_NET_BIND_SERVICE or"
+            + " net_bind_service (repeatable); every other one is dropped.")
+    List<String> keepCaps = new ArrayList<>();
+
+    @Option(names = "--seccomp", paramLabel = "MODE", description = "System call filter: default (everything except"
+            + " what reaches the whole machine: mounts, namespaces, modules, ptrace, bpf, clocks, ...), strict (only"
+            + " what programs need to compute, use files and run threads; no sockets) or none. A denied call kills the"
+            + " program with SIGSYS (exit 159). Default: default.")
+    String seccomp;
+
+    @Option(names = "--seccomp-deny", paramLabel = "NAME", description = "Also deny this system call, e.g. ptrace"
+            + " (repeatable); named as in the kernel headers.")
+    List<String> seccompDeny = new ArrayList<>();
+
+    @Option(names = "--seccomp-allow", paramLabel = "NAME", description = "Also allow this system call, e.g. socket"
+            + " (repeatable); not with --seccomp-deny of the same name.")
+    List<String> seccompAllow = new ArrayList<>();
+
+    @Option(names = "--rlimit", paramLabel = "NAME=VALUE", description = "Set a resource limit, soft and hard, before the"
+            + " program starts (repeatable): cpu (seconds), fsize, data, stack, core, memlock, as, msgqueue (bytes,"
+            + " or a size like 64M), nproc, nofile (counts), each a number or 'unlimited', e.g. stack=unlimited,"
+            + " nofile=64. core is 0 unless set.")
+    List<String> rlimits = new ArrayList<>();
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -218,7 +309,7 @@ final class RunCommand implements Callable<Integer> {
                 Outcome outcome = outcome(process);
                 if (json != null) {
                     try {
-                        RunReport.of(pb.command(), sandbox, outcome).writeTo(json);
+                        RunReport.of(pb.command(), sandbox, runAs(), seccompMode(), outcome).writeTo(json);
                     } catch (IOException e) {
                         // NoSuchFileException and friends say only the path
                         throw new IOException("cannot write --json " + json + ": " + e, e);
@@ -272,7 +363,197 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         limits(b);
+        filesystem(b);
+        identity(b);
+        b.seccomp(seccompPolicy());
+        rlimitValues().forEach(b::rlimit);
         return b.build();
+    }
+
+    /** The file system options: each one needs --mount; --mount alone gives the minimal root. */
+    private void filesystem(Sandbox.Builder b) {
+        if (!mount) {
+            String anyOption = rootfs != null ? "--rootfs " + rootfs
+                    : !binds.isEmpty() ? "--bind " + binds.get(0)
+                    : !bindsWritable.isEmpty() ? "--bind-rw " + bindsWritable.get(0)
+                    : !tmpfs.isEmpty() ? "--tmpfs " + tmpfs.get(0)
+                    : !noexec.isEmpty() ? "--noexec " + noexec.get(0)
+                    : null;
+            if (anyOption != null) {
+                // said in the tool's words; the builder would name mountNs()
+                throw new ParameterException(commandLine(), anyOption + " needs --mount: the sandbox's mounts live in its own mount namespace");
+            }
+            return;
+        }
+        if (minimalRootByDefault()) {
+            b.minimalRoot();
+        }
+        if (rootfs != null) {
+            check(Files.isDirectory(rootfs), "--rootfs", rootfs, "not a directory");
+            set("--rootfs", rootfs, () -> b.rootfs(rootfs.toAbsolutePath()));
+        }
+        for (String arg : binds) {
+            BindSpec bind = bindSpec("--bind", arg);
+            set("--bind", arg, () -> b.bind(bind.source(), bind.target()));
+        }
+        for (String arg : bindsWritable) {
+            BindSpec bind = bindSpec("--bind-rw", arg);
+            set("--bind-rw", arg, () -> b.bindWritable(bind.source(), bind.target()));
+        }
+        for (String arg : tmpfs) {
+            int colon = arg.lastIndexOf(':');
+            check(colon > 0 && colon < arg.length() - 1, "--tmpfs", arg, "expected DST:SIZE, e.g. /scratch:64M");
+            ByteSize size = size("--tmpfs", arg, arg.substring(colon + 1));
+            // size=0 would mean no limit to the kernel
+            check(size.bytes() >= 4096, "--tmpfs", arg, "the size must be at least 4K");
+            set("--tmpfs", arg, () -> b.tmpfs(arg.substring(0, colon), size));
+        }
+        for (String arg : noexec) {
+            set("--noexec", arg, () -> b.noexec(arg));
+        }
+    }
+
+    /** The rule of the minimal root: --mount without a file system option gets it. */
+    boolean minimalRootByDefault() {
+        return mount && rootfs == null && binds.isEmpty() && bindsWritable.isEmpty() && tmpfs.isEmpty();
+    }
+
+    /** A bind as {@code SRC:DST}: split at the last ':' that starts the absolute DST, as SRC may hold a ':'. */
+    record BindSpec(Path source, String target) {
+        static Optional<BindSpec> parse(String spec) {
+            int colon = spec.lastIndexOf(":/");
+            if (colon <= 0) {
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(new BindSpec(Path.of(spec.substring(0, colon)), spec.substring(colon + 1)));
+            } catch (java.nio.file.InvalidPathException e) {
+                return Optional.empty();
+            }
+        }
+    }
+
+    private BindSpec bindSpec(String option, String arg) {
+        BindSpec bind = BindSpec.parse(arg).orElseThrow(() -> new ParameterException(commandLine(), option + " " + arg
+                + ": expected SRC:DST with DST an absolute path inside, e.g. /srv/data:/data"));
+        check(Files.exists(bind.source()), option, arg, "no such file or directory: " + bind.source());
+        return new BindSpec(bind.source().toAbsolutePath(), bind.target());
+    }
+
+    /** --uid, --gid, the id maps and the kept capabilities. */
+    private void identity(Sandbox.Builder b) {
+        if (uid != null) {
+            check(uid >= 0 && uid <= Integer.MAX_VALUE, "--uid", uid, "must be in 0..2147483647");
+        }
+        if (gid != null) {
+            check(gid >= 0 && gid <= Integer.MAX_VALUE, "--gid", gid, "must be in 0..2147483647");
+        }
+        runAs().ifPresent(ids -> b.runAs(ids.uid(), ids.gid()));
+        for (String arg : uidMaps) {
+            long[] m = idMap("--map-uid", arg);
+            set("--map-uid", arg, () -> b.uidMap(m[0], m[1], m[2]));
+        }
+        for (String arg : gidMaps) {
+            long[] m = idMap("--map-gid", arg);
+            set("--map-gid", arg, () -> b.gidMap(m[0], m[1], m[2]));
+        }
+        for (String cap : keepCaps) {
+            set("--keep-cap", cap, () -> b.keepCapability(cap));
+        }
+    }
+
+    /** Who the program runs as, by --uid and --gid. */
+    record RunAs(int uid, int gid) {}
+
+    /** The ids of --uid and --gid, the missing one the same number as the other; empty without either. Checked in {@link #sandbox()}. */
+    Optional<RunAs> runAs() {
+        if (uid == null && gid == null) {
+            return Optional.empty();
+        }
+        long u = uid != null ? uid : gid;
+        long g = gid != null ? gid : uid;
+        return Optional.of(new RunAs((int) u, (int) g));
+    }
+
+    private long[] idMap(String option, String arg) {
+        String[] parts = arg.split(":", -1);
+        long[] m = new long[3];
+        try {
+            if (parts.length != 3) {
+                throw new NumberFormatException();
+            }
+            for (int i = 0; i < 3; i++) {
+                m[i] = Long.parseLong(parts[i]);
+            }
+        } catch (NumberFormatException e) {
+            throw new ParameterException(commandLine(), option + " " + arg + ": expected INSIDE:OUTSIDE:COUNT, e.g. 0:65534:1");
+        }
+        return m;
+    }
+
+    /** The --seccomp mode: default, strict or none. */
+    String seccompMode() {
+        return seccomp == null ? "default" : seccomp.toLowerCase(Locale.ROOT);
+    }
+
+    private SeccompPolicy seccompPolicy() {
+        SeccompPolicy policy = switch (seccompMode()) {
+            case "default" -> SeccompPolicy.defaultPolicy();
+            case "strict" -> SeccompPolicy.strict();
+            case "none" -> SeccompPolicy.none();
+            default -> throw new ParameterException(commandLine(), "--seccomp " + seccomp + ": expected default, strict or none");
+        };
+        for (String name : seccompAllow) {
+            if (seccompDeny.contains(name)) {
+                throw new ParameterException(commandLine(), "--seccomp-allow " + name + " contradicts --seccomp-deny " + name);
+            }
+        }
+        for (String name : seccompDeny) {
+            policy = seccompRule("--seccomp-deny", name, policy::deny);
+        }
+        for (String name : seccompAllow) {
+            policy = seccompRule("--seccomp-allow", name, policy::allow);
+        }
+        return policy;
+    }
+
+    private SeccompPolicy seccompRule(String option, String name, java.util.function.Function<String, SeccompPolicy> rule) {
+        try {
+            return rule.apply(name);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(commandLine(), option + " " + name + ": " + e.getMessage());
+        }
+    }
+
+    /** The --rlimit values by resource, soft and hard alike, {@link Rlimit#UNLIMITED} for 'unlimited'; a later one wins. */
+    Map<Rlimit, Long> rlimitValues() {
+        Map<Rlimit, Long> result = new java.util.EnumMap<>(Rlimit.class);
+        for (String arg : rlimits) {
+            int eq = arg.indexOf('=');
+            check(eq > 0 && eq < arg.length() - 1, "--rlimit", arg, "expected NAME=VALUE, e.g. nofile=64 or stack=unlimited");
+            String text = arg.substring(eq + 1);
+            Rlimit resource;
+            try {
+                resource = Rlimit.byName(arg.substring(0, eq));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(commandLine(), "--rlimit " + arg + ": " + e.getMessage());
+            }
+            long value;
+            if (text.equalsIgnoreCase("unlimited")) {
+                value = Rlimit.UNLIMITED;
+            } else if (SIZE_LIMITS.contains(resource)) {
+                value = size("--rlimit", arg, text).bytes();
+            } else {
+                try {
+                    value = Long.parseLong(text);
+                } catch (NumberFormatException e) {
+                    value = -1;
+                }
+                check(value >= 0, "--rlimit", arg, "the value must be a whole number >= 0 or 'unlimited'");
+            }
+            result.put(resource, value);
+        }
+        return result;
     }
 
     /** The cgroup options, checked in the tool's words: the option, the value, what is wrong. */
@@ -450,6 +731,7 @@ final class RunCommand implements Callable<Integer> {
         }
         pb.environment().putAll(environment());
         if (chdir != null) {
+            check(!mount || chdir.isAbsolute(), "--chdir", chdir, "must be an absolute path inside the sandbox, which has a root of its own with --mount");
             pb.directory(chdir.toFile());
         }
         if (stdin != null) {

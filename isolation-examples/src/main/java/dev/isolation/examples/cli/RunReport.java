@@ -34,6 +34,9 @@ record RunReport(
         List<String> command,
         Set<Sandbox.Namespace> namespaces,
         Optional<String> hostname,
+        OptionalInt uid,
+        OptionalInt gid,
+        String seccomp,
         Outcome.Status status,
         OptionalInt exitCode,
         OptionalInt signal,
@@ -57,8 +60,15 @@ record RunReport(
         limitsNotApplied = List.copyOf(limitsNotApplied);
     }
 
-    static RunReport of(List<String> command, Sandbox sandbox, Outcome o) {
-        return new RunReport(command, sandbox.namespaces(), sandbox.hostname(), o.status(), o.exitCode(), o.signal(),
+    /**
+     * @param runAs the uid and gid the options set, if they set any
+     * @param seccomp the filter's mode: default, strict or none
+     */
+    static RunReport of(List<String> command, Sandbox sandbox, Optional<RunCommand.RunAs> runAs, String seccomp,
+            Outcome o) {
+        return new RunReport(command, sandbox.namespaces(), sandbox.hostname(),
+                runAs.map(ids -> OptionalInt.of(ids.uid())).orElse(OptionalInt.empty()),
+                runAs.map(ids -> OptionalInt.of(ids.gid())).orElse(OptionalInt.empty()), seccomp, o.status(), o.exitCode(), o.signal(),
                 o.killed(), o.wallTime(), o.userTime(), o.systemTime(), o.maxRss().bytes(),
                 o.voluntaryContextSwitches(), o.involuntaryContextSwitches(), o.cgroupStats(), o.appliedLimits(),
                 o.limitsNotApplied());
@@ -85,6 +95,9 @@ record RunReport(
         new TreeSet<>(namespaces).forEach(n -> ns.add(n.name().toLowerCase(Locale.ROOT)));
         j.add("namespaces", ns);
         j.addProperty("hostname", hostname.orElse(null));
+        j.addProperty("uid", uid.isPresent() ? uid.getAsInt() : null);
+        j.addProperty("gid", gid.isPresent() ? gid.getAsInt() : null);
+        j.addProperty("seccomp", seccomp);
         // the same rule as Outcome.oomKilled(), from the same figures
         j.addProperty("oomKilled", cgroupStats.map(s -> s.oomKills().orElse(0) > 0).orElse(false));
         j.addProperty("memoryPeakBytes", cgroupStats.flatMap(CgroupStats::memoryPeak).map(ByteSize::bytes).orElse(null));

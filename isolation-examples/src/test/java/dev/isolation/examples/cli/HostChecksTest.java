@@ -169,4 +169,34 @@ class HostChecksTest {
             throw new java.io.UncheckedIOException(e);
         }
     }
+
+    @Test
+    void seccompWithKillProcessAndLibseccompIsOk() throws IOException {
+        write("sys/kernel/seccomp/actions_avail", "kill_process kill_thread trap errno user_notif trace log allow\n");
+        Finding f = checks().seccomp(true);
+        assertThat(f.verdict()).isEqualTo(Verdict.OK);
+        assertThat(f.detail()).contains("libseccomp.so.2 loads", "kill_process");
+    }
+
+    @Test
+    void seccompWithoutLibseccompSaysHowToInstallIt() throws IOException {
+        write("sys/kernel/seccomp/actions_avail", "kill_process kill_thread trap errno trace log allow\n");
+        Finding f = checks().seccomp(false);
+        assertThat(f.verdict()).isEqualTo(Verdict.PROBLEM);
+        assertThat(f.detail()).contains("libseccomp.so.2 cannot be loaded", "--seccomp none");
+        assertThat(f.fix()).hasValueSatisfying(fix -> assertThat(fix).contains("apt-get install libseccomp2"));
+    }
+
+    @Test
+    void seccompOnAKernelWithoutFiltersOrOlderThan414IsAProblem() throws IOException {
+        Finding missing = checks().seccomp(true);
+        assertThat(missing.verdict()).isEqualTo(Verdict.PROBLEM);
+        assertThat(missing.detail()).contains("actions_avail is missing", "4.14");
+        assertThat(missing.fix()).hasValueSatisfying(fix -> assertThat(fix).contains("CONFIG_SECCOMP_FILTER=y"));
+
+        write("sys/kernel/seccomp/actions_avail", "kill trap errno trace allow\n");
+        Finding old = checks().seccomp(true);
+        assertThat(old.verdict()).isEqualTo(Verdict.PROBLEM);
+        assertThat(old.detail()).contains("lacks the kill_process action");
+    }
 }

@@ -35,12 +35,18 @@ class IsolationCliTest {
                 "--stderr=FILE", "--json=FILE", "--memory=SIZE", "--swap=SIZE", "--cpu-shares=N", "--cpu-weight=N",
                 "--cpus=CORES", "--cpuset=CPUS", "--pids=N", "--io-weight=N", "--io-read-bps=DEV:RATE",
                 "--io-write-bps=DEV:RATE", "--io-read-iops=DEV:N", "--io-write-iops=DEV:N", "--cgroup",
-                "--cgroup-parent=PATH", "--best-effort"}) {
+                "--cgroup-parent=PATH", "--best-effort", "--rootfs=DIR", "--bind=SRC:DST", "--bind-rw=SRC:DST",
+                "--tmpfs=DST:SIZE", "--noexec=DST", "--uid=N", "--gid=N", "--keep-cap=NAME", "--seccomp=MODE",
+                "--seccomp-deny=NAME", "--seccomp-allow=NAME", "--rlimit=NAME=VALUE"}) {
             assertThat(help).as("help for %s", option).containsPattern("(?m)^\\s+" + java.util.regex.Pattern.quote(option) + "\\s+\\S");
         }
         assertThat(help).contains("[--] COMMAND [ARGS...]", "Exit status:", "128+S", "wallTimeMs", "oomKilled",
                 "memoryPeakBytes", "pidsPeak", "cgroupCpuTimeMs", "limitsNotApplied");
         // units and ranges, and where v1 and v2 differ
+        // the two long ones get a line of their own
+        assertThat(help).contains("--map-uid=INSIDE:OUTSIDE:COUNT", "--map-gid=INSIDE:OUTSIDE:COUNT");
+        assertThat(help.replaceAll("\\s+", " ")).contains("with --mount and none of --rootfs, --bind, --bind-rw, --tmpfs the"
+                + " program gets a minimal root of its own", "seccomp (default, strict or none)", "stack=unlimited");
         assertThat(help.replaceAll("\\s+", " ")).contains("2..262144", "1..10000", "0.01", "binary: 200M is 200 MiB",
                 "memory.limit_in_bytes | memory.max", "/dev/sda:30M");
     }
@@ -140,6 +146,50 @@ class IsolationCliTest {
             --cgroup-parent /jobs/../..      | isolation: --cgroup-parent /jobs/../..: must not contain '..'
             """)
     void badLimitIsOneLineNamingOptionAndValueWithStatus2(String options, String expected) {
+        List<String> args = new ArrayList<>(List.of("run"));
+        args.addAll(List.of(options.split(" ")));
+        args.addAll(List.of("--", "true"));
+        assertThat(run(args.toArray(String[]::new))).isEqualTo(2);
+        assertOneErrorLine(expected + " (see 'isolation run --help')");
+    }
+
+    /** Each bad security option: exit 2, one line naming the option and the value, before anything starts. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            --bind /tmp:/data                      | isolation: --bind /tmp:/data needs --mount: the sandbox's mounts live in its own mount namespace
+            --bind-rw /tmp:/data                   | isolation: --bind-rw /tmp:/data needs --mount: the sandbox's mounts live in its own mount namespace
+            --tmpfs /scratch:64M                   | isolation: --tmpfs /scratch:64M needs --mount: the sandbox's mounts live in its own mount namespace
+            --rootfs /                             | isolation: --rootfs / needs --mount: the sandbox's mounts live in its own mount namespace
+            --noexec /tmp                          | isolation: --noexec /tmp needs --mount: the sandbox's mounts live in its own mount namespace
+            --mount --rootfs /nonexistent          | isolation: --rootfs /nonexistent: not a directory
+            --mount --bind /tmp                    | isolation: --bind /tmp: expected SRC:DST with DST an absolute path inside, e.g. /srv/data:/data
+            --mount --bind /tmp:data               | isolation: --bind /tmp:data: expected SRC:DST with DST an absolute path inside, e.g. /srv/data:/data
+            --mount --bind /nonexistent:/data      | isolation: --bind /nonexistent:/data: no such file or directory: /nonexistent
+            --mount --bind-rw /tmp:/data/../etc    | isolation: --bind-rw /tmp:/data/../etc: bindWritable: "/data/../etc" must be an absolute, normalized path other than /
+            --mount --tmpfs /scratch               | isolation: --tmpfs /scratch: expected DST:SIZE, e.g. /scratch:64M
+            --mount --tmpfs /scratch:               | isolation: --tmpfs /scratch:: expected DST:SIZE, e.g. /scratch:64M
+            --mount --tmpfs /scratch:lots          | isolation: --tmpfs /scratch:lots: not a size: "lots" (expected e.g. 512, 64K, 200M, 1G)
+            --mount --tmpfs /scratch:0             | isolation: --tmpfs /scratch:0: the size must be at least 4K
+            --mount --tmpfs scratch:1M             | isolation: --tmpfs scratch:1M: tmpfs: "scratch" must be an absolute, normalized path other than /
+            --mount --noexec tmp                   | isolation: --noexec tmp: noexec: "tmp" must be an absolute, normalized path other than /
+            --uid -1                               | isolation: --uid -1: must be in 0..2147483647
+            --gid 4294967296                       | isolation: --gid 4294967296: must be in 0..2147483647
+            --map-uid 0:65534                      | isolation: --map-uid 0:65534: expected INSIDE:OUTSIDE:COUNT, e.g. 0:65534:1
+            --map-gid a:b:c                        | isolation: --map-gid a:b:c: expected INSIDE:OUTSIDE:COUNT, e.g. 0:65534:1
+            --map-uid 0:65534:0                    | isolation: --map-uid 0:65534:0: uidMap(0, 65534, 0): ids are 0..4294967295 and count >= 1
+            --keep-cap CAP_FLY                     | isolation: --keep-cap CAP_FLY: unknown capability "CAP_FLY" (e.g. CAP_NET_BIND_SERVICE)
+            --seccomp lenient                      | isolation: --seccomp lenient: expected default, strict or none
+            --seccomp-deny Ptrace                  | isolation: --seccomp-deny Ptrace: not a system call name: "Ptrace"
+            --seccomp-allow no_such_call           | isolation: --seccomp-allow no_such_call: unknown system call: "no_such_call" (libseccomp does not know it)
+            --seccomp-deny ptrace --seccomp-allow ptrace | isolation: --seccomp-allow ptrace contradicts --seccomp-deny ptrace
+            --rlimit nofile                        | isolation: --rlimit nofile: expected NAME=VALUE, e.g. nofile=64 or stack=unlimited
+            --rlimit files=64                      | isolation: --rlimit files=64: unknown rlimit "files": one of cpu, fsize, data, stack, core, nproc, nofile, memlock, as, msgqueue
+            --rlimit nofile=64K                    | isolation: --rlimit nofile=64K: the value must be a whole number >= 0 or 'unlimited'
+            --rlimit nofile=-1                     | isolation: --rlimit nofile=-1: the value must be a whole number >= 0 or 'unlimited'
+            --rlimit stack=big                     | isolation: --rlimit stack=big: not a size: "big" (expected e.g. 512, 64K, 200M, 1G)
+            --mount --chdir tmp                    | isolation: --chdir tmp: must be an absolute path inside the sandbox, which has a root of its own with --mount
+            """)
+    void badSecurityOptionIsOneLineNamingOptionAndValueWithStatus2(String options, String expected) {
         List<String> args = new ArrayList<>(List.of("run"));
         args.addAll(List.of(options.split(" ")));
         args.addAll(List.of("--", "true"));

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupLimits;
+import dev.isolation.core.Rlimit;
 import dev.isolation.core.Sandbox.Namespace;
+import dev.isolation.core.SeccompPolicy;
 import java.io.File;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -12,10 +14,12 @@ import java.lang.ProcessBuilder.Redirect;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** From the command line to the policy and the ProcessBuilder; parsing only, no sandbox starts. */
 class RunCommandTest {
@@ -170,6 +174,88 @@ class RunCommandTest {
     void characterDevicesAreNotBlockDevices() {
         assertThat(RunCommand.isBlockDevice(Path.of("/dev/null"))).isFalse();
         assertThat(RunCommand.isBlockDevice(Path.of("/"))).isFalse();
+    }
+
+    @Test
+    void mountAloneGivesTheMinimalRoot() {
+        RunCommand run = parse("run", "--mount", "true");
+        assertThat(run.minimalRootByDefault()).isTrue();
+        assertThat(run.sandbox().namespaces()).containsExactly(Namespace.MOUNT);
+        assertThat(parse("run", "--pid", "true").minimalRootByDefault()).isFalse();
+    }
+
+    @Test
+    void filesystemOptionsBuildOnTheMinimalRootWithMount(@TempDir Path dir) {
+        String src = dir.toString();
+        for (String[] option : new String[][] {{"--bind", src + ":/data"}, {"--bind-rw", src + ":/data"},
+                {"--tmpfs", "/scratch:64M"}, {"--rootfs", src}}) {
+            RunCommand run = parse("run", "--mount", option[0], option[1], "--noexec", "/tmp", "true");
+            assertThat(run.minimalRootByDefault()).as(option[0]).isFalse();
+            assertThat(run.sandbox().namespaces()).as(option[0]).containsExactly(Namespace.MOUNT);
+        }
+        assertThat(parse("run", "--mount", "--noexec", "/tmp", "true").minimalRootByDefault()).isTrue();
+    }
+
+    @Test
+    void bindSplitsAtTheLastColonThatStartsTheInsidePath() {
+        assertThat(RunCommand.BindSpec.parse("/srv/data:/data"))
+                .contains(new RunCommand.BindSpec(Path.of("/srv/data"), "/data"));
+        assertThat(RunCommand.BindSpec.parse("/srv/a:b:/data"))
+                .contains(new RunCommand.BindSpec(Path.of("/srv/a:b"), "/data"));
+        assertThat(RunCommand.BindSpec.parse("data:/in/side"))
+                .contains(new RunCommand.BindSpec(Path.of("data"), "/in/side"));
+        assertThat(RunCommand.BindSpec.parse("/srv/data")).isEmpty();
+        assertThat(RunCommand.BindSpec.parse("/srv/data:data")).isEmpty();
+        assertThat(RunCommand.BindSpec.parse(":/data")).isEmpty();
+    }
+
+    @Test
+    void uidAndGidDefaultToEachOther() {
+        assertThat(parse("run", "true").runAs()).isEmpty();
+        assertThat(parse("run", "--uid", "1000", "true").runAs()).contains(new RunCommand.RunAs(1000, 1000));
+        assertThat(parse("run", "--gid", "100", "true").runAs()).contains(new RunCommand.RunAs(100, 100));
+        assertThat(parse("run", "--uid", "0", "--gid", "100", "true").runAs()).contains(new RunCommand.RunAs(0, 100));
+        parse("run", "--uid", "1000", "--gid", "100", "true").sandbox();
+    }
+
+    @Test
+    void idMapsImplyAUserNamespace() {
+        RunCommand run = parse("run", "--map-uid", "0:65534:1", "--map-uid", "1:100000:65536", "--map-gid", "0:65534:1", "true");
+        assertThat(run.sandbox().namespaces()).containsExactly(Namespace.USER);
+    }
+
+    @Test
+    void keptCapabilitiesAreAcceptedByEitherName() {
+        parse("run", "--keep-cap", "CAP_NET_BIND_SERVICE", "--keep-cap", "sys_chroot", "true").sandbox();
+    }
+
+    @Test
+    void seccompDefaultsToTheDefaultPolicyAndTakesRules() {
+        RunCommand run = parse("run", "true");
+        assertThat(run.seccompMode()).isEqualTo("default");
+        assertThat(run.sandbox().seccomp()).isEqualTo(SeccompPolicy.defaultPolicy());
+        assertThat(parse("run", "--seccomp", "strict", "true").sandbox().seccomp()).isEqualTo(SeccompPolicy.strict());
+        assertThat(parse("run", "--seccomp", "none", "true").sandbox().seccomp().isNone()).isTrue();
+        assertThat(parse("run", "--seccomp", "STRICT", "true").seccompMode()).isEqualTo("strict");
+        assertThat(parse("run", "--seccomp", "strict", "--seccomp-allow", "socket", "--seccomp-deny", "ptrace", "true")
+                .sandbox().seccomp()).isEqualTo(SeccompPolicy.strict().deny("ptrace").allow("socket"));
+        assertThat(parse("run", "--seccomp-deny", "chroot", "true").sandbox().seccomp())
+                .isEqualTo(SeccompPolicy.defaultPolicy().deny("chroot"));
+    }
+
+    @Test
+    void rlimitsAreNumbersSizesOrUnlimitedAndALaterOneWins() {
+        RunCommand run = parse("run", "--rlimit", "stack=unlimited", "--rlimit", "nofile=64", "--rlimit", "RLIMIT_FSIZE=1M",
+                "--rlimit", "cpu=2", "--rlimit", "core=1024", "--rlimit", "nofile=128", "true");
+        assertThat(run.rlimitValues()).containsExactly(Map.entry(Rlimit.CPU, 2L), Map.entry(Rlimit.FSIZE, 1L << 20),
+                Map.entry(Rlimit.STACK, Rlimit.UNLIMITED), Map.entry(Rlimit.CORE, 1024L), Map.entry(Rlimit.NOFILE, 128L));
+        run.sandbox();
+        assertThat(parse("run", "true").rlimitValues()).isEmpty();
+    }
+
+    @Test
+    void chdirWithARootOfItsOwnIsAbsolute() {
+        assertThat(parse("run", "--mount", "--chdir", "/tmp", "true").processBuilder().directory()).isEqualTo(new File("/tmp"));
     }
 
     /** Any block device of this machine; only its numbers are read. */

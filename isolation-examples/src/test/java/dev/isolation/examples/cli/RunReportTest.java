@@ -29,7 +29,7 @@ class RunReportTest {
     private static RunReport report(Status status, OptionalInt code, OptionalInt signal, Optional<CgroupStats> stats,
                                     List<AppliedLimit> limits, List<AppliedLimit.NotApplied> notApplied) {
         return new RunReport(List.of("/bin/sh", "-c", "echo hi"), EnumSet.of(Namespace.NETWORK, Namespace.PID),
-                Optional.empty(), status, code, signal, false, Duration.ofNanos(7_376_512), Duration.ofMillis(2),
+                Optional.empty(), OptionalInt.empty(), OptionalInt.empty(), "default", status, code, signal, false, Duration.ofNanos(7_376_512), Duration.ofMillis(2),
                 Duration.ofMillis(1), 1_634_304, 7, 4, stats, limits, notApplied);
     }
 
@@ -133,6 +133,24 @@ class RunReportTest {
         assertThat(j.getAsJsonArray("namespaces").asList()).extracting(e -> e.getAsString())
                 .containsExactly("pid", "network");
         assertThat(j.get("hostname").isJsonNull()).isTrue();
+    }
+
+    @Test
+    void withoutUidAndGidTheyAreNullAndTheSeccompModeIsNamed() {
+        JsonObject j = report(Status.OK, OptionalInt.of(0), OptionalInt.empty()).toJson();
+        assertThat(j.get("uid").isJsonNull()).isTrue();
+        assertThat(j.get("gid").isJsonNull()).isTrue();
+        assertThat(j.get("seccomp").getAsString()).isEqualTo("default");
+    }
+
+    @Test
+    void uidAndGidAreNumbers() {
+        JsonObject j = new RunReport(List.of("id"), EnumSet.noneOf(Namespace.class), Optional.empty(), OptionalInt.of(1000),
+                OptionalInt.of(100), "strict", Status.OK, OptionalInt.of(0), OptionalInt.empty(), false, Duration.ZERO,
+                Duration.ZERO, Duration.ZERO, 0, 0, 0, Optional.empty(), List.of(), List.of()).toJson();
+        assertThat(j.get("uid").getAsInt()).isEqualTo(1000);
+        assertThat(j.get("gid").getAsInt()).isEqualTo(100);
+        assertThat(j.get("seccomp").getAsString()).isEqualTo("strict");
     }
 
     @Test

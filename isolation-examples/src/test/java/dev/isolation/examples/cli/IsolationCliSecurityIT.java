@@ -1,0 +1,172 @@
+package dev.isolation.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.isolation.examples.RealKernel;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The built tool's security options on the real kernel: the minimal root hides the host, binds are
+ * read-only unless asked, the program runs as nobody without capabilities, the seccomp filter and
+ * resource limits hold, and a user namespace maps ids as told.
+ */
+class IsolationCliSecurityIT {
+    private static final Path JAR = Path.of(System.getProperty("isolation.jar", "target/isolation.jar"));
+    /** 128 + SIGSYS: what a denied system call ends the program with. */
+    private static final int KILLED_BY_SECCOMP = 159;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void requireKernelAndJar() {
+        RealKernel.require();
+        assertThat(JAR).as("the shaded jar, built by `package` before failsafe runs").isRegularFile();
+    }
+
+    /** Exit status, stdout and stderr of one run of the tool (the program's streams are the tool's). */
+    record Result(int status, String stdout, String stderr) {}
+
+    private Result isolation(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString()));
+        command.addAll(List.of(args));
+        Path out = dir.resolve("tool.out");
+        Path err = dir.resolve("tool.err");
+        Process p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("isolation finished").isTrue();
+        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    /** A directory of the test's own with these permissions, which the sandbox's nobody may need. */
+    private Path directory(String name, String permissions) throws IOException {
+        Path d = Files.createDirectory(dir.resolve(name));
+        Files.setPosixFilePermissions(d, PosixFilePermissions.fromString(permissions));
+        return d;
+    }
+
+    @Test
+    void mountGivesAMinimalRootWithoutTheHostsSecretsAndTheProgramRunsAsNobody() throws Exception {
+        Result r = isolation("run", "--pid", "--mount", "--", "sh", "-c", "id -u; ls /; cat /etc/shadow");
+
+        List<String> lines = r.stdout().lines().toList();
+        assertThat(lines).first().as("uid").isEqualTo("65534");
+        assertThat(lines).as("ls /").contains("usr", "bin", "etc", "proc", "tmp", "dev").doesNotContain("root", "home", "var");
+        assertThat(r.stderr()).as("cat's complaint").contains("/etc/shadow", "No such file or directory");
+        assertThat(r.status()).as("cat's status").isEqualTo(1);
+    }
+
+    @Test
+    void bindIsReadableButReadOnlyAndTheHostFileStaysUnchanged() throws Exception {
+        Path data = directory("data", "rwxr-xr-x");
+        Path file = Files.writeString(data.resolve("file"), "from the host\n");
+        // writable by anyone: only the read-only mount can stop the write
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-rw-rw-"));
+
+        Result r = isolation("run", "--mount", "--bind", data + ":/data", "--",
+                "sh", "-c", "cat /data/file; echo x > /data/file");
+
+        assertThat(r.stdout()).isEqualTo("from the host\n");
+        assertThat(r.stderr()).contains("Read-only file system");
+        assertThat(r.status()).isNotZero();
+        assertThat(file).hasContent("from the host");
+    }
+
+    @Test
+    void writableBindLetsTheProgramWriteToTheHost() throws Exception {
+        Path data = directory("data", "rwxrwxrwx");
+        Result r = isolation("run", "--mount", "--bind-rw", data + ":/data", "--", "sh", "-c", "echo written > /data/new");
+
+        assertThat(r.stderr()).isEmpty();
+        assertThat(r.status()).isZero();
+        assertThat(data.resolve("new")).hasContent("written");
+    }
+
+    @Test
+    void tmpfsIsWritableUpToItsSizeAndNoexecForbidsRunningFromIt() throws Exception {
+        Result full = isolation("run", "--mount", "--tmpfs", "/scratch:1M", "--",
+                "sh", "-c", "echo hi > /scratch/small && cat /scratch/small && head -c 2000000 /dev/zero > /scratch/big");
+        assertThat(full.stdout()).isEqualTo("hi\n");
+        assertThat(full.stderr()).contains("No space left on device");
+        assertThat(full.status()).isNotZero();
+
+        String copyAndRun = "cp /bin/true /scratch/t && /scratch/t && echo ran";
+        Result exec = isolation("run", "--mount", "--tmpfs", "/scratch:8M", "--", "sh", "-c", copyAndRun);
+        assertThat(exec.stdout()).isEqualTo("ran\n");
+        assertThat(exec.status()).isZero();
+
+        Result noexec = isolation("run", "--mount", "--tmpfs", "/scratch:8M", "--noexec", "/scratch", "--", "sh", "-c", copyAndRun);
+        assertThat(noexec.stdout()).isEmpty();
+        assertThat(noexec.stderr()).contains("Permission denied");
+        assertThat(noexec.status()).as("the shell's status for a program it cannot execute").isEqualTo(126);
+    }
+
+    @Test
+    void strictSeccompRunsAnOrdinaryProgramAndTheReportNamesModeAndIds() throws Exception {
+        Path json = dir.resolve("strict.json");
+        Result r = isolation("run", "--seccomp", "strict", "--uid", "1000", "--json", json.toString(), "--", "/bin/true");
+
+        assertThat(r.stderr()).isEmpty();
+        assertThat(r.status()).isZero();
+        JsonObject j = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
+        assertThat(j.get("seccomp").getAsString()).isEqualTo("strict");
+        assertThat(j.get("uid").getAsInt()).isEqualTo(1000);
+        assertThat(j.get("gid").getAsInt()).as("the same number as --uid").isEqualTo(1000);
+    }
+
+    @Test
+    void defaultSeccompKillsAProgramThatCreatesANamespace() throws Exception {
+        Path json = dir.resolve("default.json");
+        Result r = isolation("run", "--seccomp", "default", "--json", json.toString(), "--", "sh", "-c", "unshare -U true");
+
+        assertThat(r.status()).as("128 + SIGSYS").isEqualTo(KILLED_BY_SECCOMP);
+        JsonObject j = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
+        assertThat(j.get("seccomp").getAsString()).isEqualTo("default");
+        assertThat(j.get("uid").isJsonNull()).isTrue();
+    }
+
+    @Test
+    void seccompDenyKillsAProgramMakingThatCall() throws Exception {
+        assertThat(isolation("run", "--", "uname").status()).isZero();
+        assertThat(isolation("run", "--seccomp-deny", "uname", "--", "uname").status()).isEqualTo(KILLED_BY_SECCOMP);
+    }
+
+    @Test
+    void rlimitSetsSoftAndHardLimit() throws Exception {
+        Result r = isolation("run", "--rlimit", "nofile=64", "--rlimit", "stack=unlimited", "--",
+                "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -s");
+        assertThat(r.stderr()).isEmpty();
+        assertThat(r.stdout()).isEqualTo("64\n64\nunlimited\n");
+    }
+
+    @Test
+    void uidMapMakesTheProgramRootOfItsUserNamespace() throws Exception {
+        Result r = isolation("run", "--user", "--map-uid", "0:65534:1", "--map-gid", "0:65534:1", "--", "id", "-u");
+        assertThat(r.stderr()).isEmpty();
+        assertThat(r.stdout()).isEqualTo("0\n");
+        assertThat(r.status()).isZero();
+    }
+
+    @Test
+    void uidZeroWithoutAUserNamespaceHasNoCapabilitiesUnlessKept() throws Exception {
+        Result none = isolation("run", "--uid", "0", "--", "sh", "-c", "id -u; grep CapEff /proc/self/status");
+        assertThat(none.stdout()).isEqualTo("0\nCapEff:\t0000000000000000\n");
+
+        Result kept = isolation("run", "--uid", "0", "--gid", "0", "--keep-cap", "CAP_CHOWN", "--",
+                "grep", "CapEff", "/proc/self/status");
+        assertThat(kept.stdout()).as("CAP_CHOWN is bit 0").isEqualTo("CapEff:\t0000000000000001\n");
+    }
+}
