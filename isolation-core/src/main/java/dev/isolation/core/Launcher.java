@@ -124,8 +124,50 @@ final class Launcher {
         }
     }
 
+    /**
+     * Starts a program whose standard input and output are the given descriptors (the JVM keeps its
+     * own copies; the caller closes them), e.g. one end each of two pipes to another sandbox.
+     */
+    static IsolatedProcess startConnected(Sandbox sandbox, byte[] execPlan, ProcessBuilder pb, int stdinFd, int stdoutFd)
+            throws SandboxException {
+        Stdio stdio = new Stdio();
+        stdio.actions.add(new FileAction.Dup2(stdinFd, 0));
+        stdio.actions.add(new FileAction.Dup2(stdoutFd, 1));
+        if (pb.redirectErrorStream()) {
+            stdio.actions.add(new FileAction.Dup2(1, 2));
+        } else {
+            stdio.redirect(2, pb.redirectError());
+        }
+        Idle entry;
+        try {
+            entry = launch(sandbox, sandbox.setupPlan(), stdio);
+        } catch (NativeCallException e) {
+            stdio.closeParentEnds();
+            throw new SandboxSetupException(e);
+        }
+        entry.helper.exec(execPlan);
+        return started(sandbox, entry, false);
+    }
+
     private static Idle launch(Sandbox sandbox, LaunchPlan setup, ProcessBuilder pb) throws SandboxException {
-        Optional<SandboxCgroup> cgroup = createCgroup(sandbox);
+        Stdio stdio = new Stdio();
+        try {
+            stdio.prepare(pb);
+        } catch (SandboxException | RuntimeException e) {
+            stdio.closeParentEnds();
+            throw e;
+        }
+        return launch(sandbox, setup, stdio);
+    }
+
+    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Stdio stdio) throws SandboxException {
+        Optional<SandboxCgroup> cgroup;
+        try {
+            cgroup = createCgroup(sandbox);
+        } catch (SandboxException | RuntimeException e) {
+            stdio.closeParentEnds();
+            throw e;
+        }
         cgroup.ifPresent(cg -> {
             Optional<Path> unified = cg.unifiedDirectory();
             if (unified.isPresent() && KernelVersion.atLeast(5, 7)) {
@@ -138,16 +180,14 @@ final class Launcher {
                     f.getFileName().toString().equals("cpu.stat") ? LaunchPlan.CpuUsageFormat.CPU_STAT
                             : LaunchPlan.CpuUsageFormat.NANOSECONDS, f.toString())));
         });
-        Stdio stdio = new Stdio();
         try {
-            stdio.prepare(pb);
             HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions);
             return new Idle(helper, stdio, cgroup, System.nanoTime());
         } catch (NativeCallException e) {
             stdio.closeParentEnds();
             closeCgroup(cgroup, e);
             throw new SandboxSetupException(e);
-        } catch (SandboxException | RuntimeException e) {
+        } catch (RuntimeException e) {
             stdio.closeParentEnds();
             closeCgroup(cgroup, e);
             throw e;
@@ -284,7 +324,7 @@ final class Launcher {
             }
         }
 
-        private void redirect(int target, Redirect r) throws SandboxException {
+        void redirect(int target, Redirect r) throws SandboxException {
             switch (r.type()) {
                 case PIPE -> {
                     int[] p = K.pipe();

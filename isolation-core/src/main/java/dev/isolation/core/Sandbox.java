@@ -153,6 +153,10 @@ public final class Sandbox {
         return hostname;
     }
 
+    boolean hasOwnRoot() {
+        return newRoot;
+    }
+
     /** The system call filter installed right before exec. */
     public SeccompPolicy seccomp() {
         return seccomp;

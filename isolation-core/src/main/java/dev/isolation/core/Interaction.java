@@ -1,0 +1,83 @@
+package dev.isolation.core;
+
+import dev.isolation.core.internal.linux.Kernel;
+import dev.isolation.core.internal.linux.NativeCallException;
+import java.io.File;
+import java.io.IOException;
+
+/**
+ * Two sandboxed programs talking to each other, as interactive judge problems run: the
+ * interactor's standard output is the solution's standard input and the other way round. Each
+ * runs in its own sandbox with its own limits and has its own outcome. Standard error is as each
+ * {@link ProcessBuilder} says.
+ */
+public final class Interaction implements AutoCloseable {
+    private final IsolatedProcess interactor;
+    private final IsolatedProcess solution;
+
+    private Interaction(IsolatedProcess interactor, IsolatedProcess solution) {
+        this.interactor = interactor;
+        this.solution = solution;
+    }
+
+    /** Starts both; if the second cannot start, the first is killed and nothing is left. */
+    public static Interaction start(Sandbox interactorSandbox, ProcessBuilder interactor, Sandbox solutionSandbox,
+            ProcessBuilder solution) throws SandboxException {
+        Kernel k = Kernel.get();
+        int[] toSolution = k.pipe();
+        int[] toInteractor;
+        try {
+            toInteractor = k.pipe();
+        } catch (NativeCallException e) {
+            k.close(toSolution[0]);
+            k.close(toSolution[1]);
+            throw new SandboxSetupException(e);
+        }
+        try {
+            IsolatedProcess i = Launcher.startConnected(interactorSandbox, execPlan(interactorSandbox, interactor), interactor,
+                    toInteractor[0], toSolution[1]);
+            try {
+                IsolatedProcess s = Launcher.startConnected(solutionSandbox, execPlan(solutionSandbox, solution), solution,
+                        toSolution[0], toInteractor[1]);
+                return new Interaction(i, s);
+            } catch (SandboxException | RuntimeException e) {
+                try {
+                    i.close();
+                } catch (IOException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+        } finally {
+            for (int fd : new int[] {toSolution[0], toSolution[1], toInteractor[0], toInteractor[1]}) {
+                k.close(fd); // the sandboxes have their own copies
+            }
+        }
+    }
+
+    private static byte[] execPlan(Sandbox sandbox, ProcessBuilder pb) {
+        if (pb.command().isEmpty()) {
+            throw new IllegalArgumentException("command must not be empty");
+        }
+        File directory = pb.directory() == null && sandbox.hasOwnRoot() ? new File("/") : pb.directory();
+        return Sandbox.execPlan(pb.command(), pb.environment(), directory);
+    }
+
+    public IsolatedProcess interactor() {
+        return interactor;
+    }
+
+    public IsolatedProcess solution() {
+        return solution;
+    }
+
+    /** Closes both (killing what is left of either). */
+    @Override
+    public void close() throws IOException {
+        try {
+            solution.close();
+        } finally {
+            interactor.close();
+        }
+    }
+}
