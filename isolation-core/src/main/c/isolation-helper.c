@@ -83,10 +83,13 @@ enum plan_tag {
 	TAG_CPU_LIMIT = 28,         /* u64 ns, u32 kind, then the cgroup file with the sandbox's CPU usage */
 	TAG_SESSION = 29,           /* keep the set-up namespaces alive: no program, reap what joins them */
 	TAG_JOIN = 30,              /* u32 pid, u32 0, u64 CLONE_NEW* flags: enter that process's namespaces */
+	TAG_SECCOMP_NOTIFY = 31,    /* the filter's kills are notifications: the monitor kills, naming the call */
 };
 
 /* Why the monitor killed the sandbox; reported to the JVM. */
-enum kill_reason { KILLED_NOT = 0, KILLED_ON_REQUEST = 1, KILLED_CPU_LIMIT = 2, KILLED_WALL_LIMIT = 3 };
+enum kill_reason {
+	KILLED_NOT = 0, KILLED_ON_REQUEST = 1, KILLED_CPU_LIMIT = 2, KILLED_WALL_LIMIT = 3, KILLED_SYSCALL = 4
+};
 
 /* How TAG_CPU_LIMIT's file reports usage. */
 enum cpu_usage_kind { CPU_USAGE_NS = 0 /* v1 cpuacct.usage */, CPU_STAT_USEC = 1 /* v2 cpu.stat usage_usec */ };
@@ -141,7 +144,7 @@ struct plan {
 	struct sock_fprog seccomp;
 	struct rlimit_op rlimits[16];
 	int nrlimits;
-	int session;
+	int session, seccomp_notify;
 	uint32_t join_pid;
 	uint64_t join_flags;
 	uint64_t wall_limit_ns, cpu_limit_ns;
@@ -319,6 +322,7 @@ static void read_plan(int fd, struct plan *p)
 			break;
 		case TAG_WALL_LIMIT: memcpy(&p->wall_limit_ns, val, 8); break;
 		case TAG_SESSION: p->session = 1; break;
+		case TAG_SECCOMP_NOTIFY: p->seccomp_notify = 1; break;
 		case TAG_JOIN:
 			memcpy(&p->join_pid, val, 4);
 			memcpy(&p->join_flags, val + 8, 8);
@@ -602,8 +606,24 @@ static void step_exec(const struct plan *p)
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die("prctl(PR_SET_NO_NEW_PRIVS)", NULL);
 	/* last: from here on only the program's own system calls are made, execve first */
-	if (p->seccomp.len && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->seccomp) < 0)
+	if (p->seccomp.len && !p->seccomp_notify && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->seccomp) < 0)
 		die("seccomp(SECCOMP_SET_MODE_FILTER)", NULL);
+	if (p->seccomp.len && p->seccomp_notify) {
+		/*
+		 * A forbidden call waits for the monitor, which kills the sandbox and names the call. The
+		 * monitor takes the listener with pidfd_getfd; we wait for its word before it is closed.
+		 */
+		int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p->seccomp);
+		if (listener < 0)
+			die("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)", NULL);
+		char msg[5] = { 'N' };
+		int32_t l = listener;
+		memcpy(msg + 1, &l, 4);
+		char ack;
+		if (write(child_fd, msg, sizeof msg) != sizeof msg || read(child_fd, &ack, 1) != 1)
+			_exit(127); /* the monitor reported why */
+		close(listener);
+	}
 	if (strchr(p->exec_file, '/') || !p->search_path) {
 		execve(p->exec_file, p->argv, p->envp);
 		die("execve", p->exec_file);
@@ -849,6 +869,8 @@ static pid_t spawn_child(uint64_t flags, const char *cgroup, int *pidfd)
 }
 
 /* Receives the program's pid, then either a setup error or end of file (exec succeeded). */
+static int notify_fd = -1; /* the seccomp listener, in the monitor */
+
 static int await_exec(int fd, pid_t *program, int64_t *started)
 {
 	char buf[PIPE_BUF];
@@ -866,6 +888,20 @@ static int await_exec(int fd, pid_t *program, int64_t *started)
 		if (n <= 0)
 			return *program > 0 ? 0 : -1;
 		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		if (n == 5 && buf[0] == 'N' && *program > 0) {
+			int32_t listener;
+			memcpy(&listener, buf + 1, 4);
+			int pidfd = (int)syscall(SYS_pidfd_open, *program, 0);
+			if (pidfd < 0)
+				die("pidfd_open", "program");
+			notify_fd = (int)syscall(SYS_pidfd_getfd, pidfd, listener, 0);
+			if (notify_fd < 0)
+				die("pidfd_getfd", "seccomp listener");
+			close(pidfd);
+			if (write(fd, "A", 1) != 1)
+				die("write", "seccomp listener ack");
+			continue;
+		}
 		if (n == 1 && buf[0] == 'P' && c && c->cmsg_type == SCM_CREDENTIALS) {
 			struct ucred cred;
 			memcpy(&cred, CMSG_DATA(c), sizeof cred);
@@ -1018,9 +1054,10 @@ int main(int argc, char **argv)
 	send_record(status_fd, REPORT_STARTED, pids, sizeof pids);
 
 	int killed = KILLED_NOT, status = 0, jvm_gone = 0;
+	int64_t forbidden_syscall = -1;
 	struct rusage ru;
 	pid_t reaped = 0;
-	struct pollfd fds[2] = { { control_fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
+	struct pollfd fds[3] = { { control_fd, POLLIN, 0 }, { pidfd, POLLIN, 0 }, { notify_fd, POLLIN, 0 } };
 	for (;;) {
 		/*
 		 * Wake up for the exit, a command, the wall-time deadline, and every 10 ms to compare the
@@ -1033,11 +1070,22 @@ int main(int argc, char **argv)
 		}
 		if ((plan.cpu_limit_ns && !killed) || pidfd < 0)
 			timeout = timeout < 0 || timeout > 10 ? 10 : timeout;
-		int n = poll(fds, 2, timeout);
+		int n = poll(fds, 3, timeout);
 		if (n < 0 && errno != EINTR)
 			die("poll", "monitor");
 		if (fds[1].revents || (pidfd < 0 && (reaped = wait4(child, &status, WNOHANG, &ru)) == child))
 			break;
+		if (fds[2].revents & POLLIN) {
+			struct seccomp_notif req;
+			memset(&req, 0, sizeof req);
+			if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0 && !killed) {
+				forbidden_syscall = req.data.nr;
+				kill_sandbox(child, ns_init, SIGKILL);
+				killed = KILLED_SYSCALL;
+			}
+		} else if (fds[2].revents) {
+			fds[2].fd = -1; /* every process under the filter is gone */
+		}
 		if (!killed && plan.wall_limit_ns && now_ns() - started >= (int64_t)plan.wall_limit_ns) {
 			kill_sandbox(child, ns_init, SIGKILL);
 			killed = KILLED_WALL_LIMIT;
@@ -1074,7 +1122,7 @@ int main(int argc, char **argv)
 	if (plan.init && read(init_pipe[0], &program_status, sizeof program_status) == sizeof program_status)
 		status = program_status;
 
-	int64_t exit_payload[8] = {
+	int64_t exit_payload[9] = {
 		status,
 		killed,
 		wall,
@@ -1083,6 +1131,7 @@ int main(int argc, char **argv)
 		ru.ru_maxrss,
 		ru.ru_nvcsw,
 		ru.ru_nivcsw,
+		forbidden_syscall,
 	};
 	send_record(status_fd, REPORT_EXIT, exit_payload, sizeof exit_payload);
 	return 0;

@@ -4,6 +4,7 @@ import dev.isolation.cgroups.AppliedLimit;
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupStats;
 import dev.isolation.core.internal.launch.ExitReport;
+import dev.isolation.core.internal.seccomp.BpfCompiler;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -50,6 +51,7 @@ public final class Outcome {
     static final int KILLED_ON_REQUEST = 1;
     static final int KILLED_CPU_LIMIT = 2;
     static final int KILLED_WALL_LIMIT = 3;
+    static final int KILLED_SYSCALL = 4;
     private static final int SIGSYS = 31;
     private static final int SIGXFSZ = 25;
     private static final int SIGXCPU = 24;
@@ -71,6 +73,7 @@ public final class Outcome {
     private final byte[] stderr;
     private final Optional<SandboxException> setupFailure;
     private final Status status;
+    private final Optional<String> forbiddenSyscall;
 
     Outcome(ExitReport r, Optional<CgroupStats> cgroupStats, List<AppliedLimit> appliedLimits,
             List<AppliedLimit.NotApplied> limitsNotApplied, boolean outputLimitExceeded, Optional<Duration> cpuTimeLimit,
@@ -91,6 +94,8 @@ public final class Outcome {
         this.stdout = stdout.clone();
         this.stderr = stderr.clone();
         this.setupFailure = Optional.empty();
+        this.forbiddenSyscall = r.killReason() == KILLED_SYSCALL && r.forbiddenSyscall() >= 0
+                ? Optional.of(BpfCompiler.syscallName((int) r.forbiddenSyscall())) : Optional.empty();
         this.status = verdict();
     }
 
@@ -112,6 +117,7 @@ public final class Outcome {
         this.stdout = new byte[0];
         this.stderr = new byte[0];
         this.setupFailure = Optional.of(setupFailure);
+        this.forbiddenSyscall = Optional.empty();
         this.status = Status.SETUP_FAILED;
     }
 
@@ -131,7 +137,7 @@ public final class Outcome {
         if (outputLimitExceeded || (sig.isPresent() && sig.getAsInt() == SIGXFSZ)) {
             return Status.OUTPUT_LIMIT;
         }
-        if (sig.isPresent() && sig.getAsInt() == SIGSYS) {
+        if (killReason == KILLED_SYSCALL || (sig.isPresent() && sig.getAsInt() == SIGSYS)) {
             return Status.RESTRICTED_SYSCALL;
         }
         if (sig.isPresent()) {
@@ -165,6 +171,15 @@ public final class Outcome {
     /** True if the monitor killed the sandbox: on request ({@code destroyForcibly}, {@code close}) or at a time limit. */
     public boolean killed() {
         return killReason != 0;
+    }
+
+    /**
+     * The system call the seccomp policy killed the program for, e.g. {@code ptrace}
+     * ({@link Status#RESTRICTED_SYSCALL}); empty for a call from a foreign ABI (i386, x32), which
+     * the kernel kills outright.
+     */
+    public Optional<String> forbiddenSyscall() {
+        return forbiddenSyscall;
     }
 
     /** Why the sandbox could not be set up, for {@link Status#SETUP_FAILED}. */
@@ -259,7 +274,7 @@ public final class Outcome {
             case WALL_TIME_LIMIT -> "wall time limit exceeded (" + wallTime.toMillis() + " ms)";
             case MEMORY_LIMIT -> "memory limit exceeded (OOM kill)";
             case OUTPUT_LIMIT -> "output limit exceeded";
-            case RESTRICTED_SYSCALL -> "forbidden system call (killed by seccomp)";
+            case RESTRICTED_SYSCALL -> "forbidden system call " + forbiddenSyscall.orElse("(killed by seccomp)");
             case SETUP_FAILED -> setupFailure.get().getMessage();
         };
     }

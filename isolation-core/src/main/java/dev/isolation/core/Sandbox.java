@@ -360,7 +360,7 @@ public final class Sandbox {
         programIds().ifPresent(i -> plan.runAs(i.uid(), i.gid(), !userNs));
         plan.noNewPrivs();
         if (!seccomp.isNone()) {
-            plan.seccomp(seccomp.compile());
+            plan.seccomp(seccomp.compileForMonitor()).seccompNotify();
         }
         return plan;
     }

@@ -202,6 +202,7 @@ public final class SeccompPolicy {
     private final Map<String, Action> rules;
     /** The compiled filter, computed at most a few times (racy but idempotent) and then shared. */
     private volatile byte[] compiled;
+    private volatile byte[] compiledForMonitor;
 
     private SeccompPolicy(Preset preset, Action denyAction, Map<String, Action> rules) {
         this.preset = preset;
@@ -333,23 +334,36 @@ public final class SeccompPolicy {
     byte[] compile() throws UnsupportedHostException {
         byte[] program = compiled;
         if (program == null) {
-            program = isNone() ? new byte[0] : BpfCompiler.compile(rawAction(defaultAction()), compilerRules());
+            program = isNone() ? new byte[0] : BpfCompiler.compile(rawAction(defaultAction(), false), compilerRules(false));
             compiled = program;
+        }
+        return program.clone();
+    }
+
+    /**
+     * Like {@link #compile()}, but a kill is a user notification (SCMP_ACT_NOTIFY) to the sandbox's
+     * monitor, which kills the sandbox itself and so can name the forbidden call in the outcome.
+     */
+    byte[] compileForMonitor() throws UnsupportedHostException {
+        byte[] program = compiledForMonitor;
+        if (program == null) {
+            program = isNone() ? new byte[0] : BpfCompiler.compile(rawAction(defaultAction(), true), compilerRules(true));
+            compiledForMonitor = program;
         }
         return program.clone();
     }
 
     /** libseccomp's pseudo filter code of {@link #compile()}, for debugging. */
     String pseudoCode() throws UnsupportedHostException {
-        return isNone() ? "" : BpfCompiler.pseudoCode(rawAction(defaultAction()), compilerRules());
+        return isNone() ? "" : BpfCompiler.pseudoCode(rawAction(defaultAction(), false), compilerRules(false));
     }
 
     private Action defaultAction() {
         return preset == Preset.STRICT ? denyAction : ALLOW;
     }
 
-    private List<BpfCompiler.Rule> compilerRules() {
-        int deny = rawAction(denyAction);
+    private List<BpfCompiler.Rule> compilerRules(boolean notify) {
+        int deny = rawAction(denyAction, notify);
         List<BpfCompiler.Rule> out = new ArrayList<>();
         switch (preset) {
             case NONE -> { }
@@ -377,13 +391,13 @@ public final class SeccompPolicy {
         }
         out.removeIf(rule -> rules.containsKey(rule.syscall()));
         rules.forEach((name, action) ->
-                out.add(new BpfCompiler.Rule(name, action == null ? deny : rawAction(action), true)));
+                out.add(new BpfCompiler.Rule(name, action == null ? deny : rawAction(action, notify), true)));
         return out;
     }
 
-    private static int rawAction(Action action) {
+    private static int rawAction(Action action, boolean notify) {
         if (action instanceof Kill) {
-            return LibSeccomp.SCMP_ACT_KILL_PROCESS;
+            return notify ? LibSeccomp.SCMP_ACT_NOTIFY : LibSeccomp.SCMP_ACT_KILL_PROCESS;
         } else if (action instanceof Errno e) {
             return LibSeccomp.SCMP_ACT_ERRNO | e.errno();
         } else if (action instanceof Log) {

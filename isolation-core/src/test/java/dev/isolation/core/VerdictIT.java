@@ -79,7 +79,8 @@ class VerdictIT {
         assertThat(strict.run("sh", "-c", "echo fine").status()).isEqualTo(Outcome.Status.OK);
         Outcome o = strict.run("/usr/bin/python3", "-c", "import ctypes; ctypes.CDLL(None).syscall(308, 0, 0)"); // setns
         assertThat(o.status()).as(o.stderrText()).isEqualTo(Outcome.Status.RESTRICTED_SYSCALL);
-        assertThat(o.signal()).hasValue(31);
+        assertThat(o.forbiddenSyscall()).hasValue("setns");
+        assertThat(o.message()).isEqualTo("forbidden system call setns");
     }
 
     @Test

@@ -226,7 +226,7 @@ public final class HelperProcess implements Monitor.Watched {
                         h.programPid = rec.getInt(); // then the sandbox's first process, unused here
                     }
                     case REPORT_EXIT -> h.exit = new ExitReport((int) rec.getLong(), (int) rec.getLong(), rec.getLong(),
-                            rec.getLong(), rec.getLong(), rec.getLong(), rec.getLong(), rec.getLong());
+                            rec.getLong(), rec.getLong(), rec.getLong(), rec.getLong(), rec.getLong(), rec.getLong());
                     case REPORT_ERROR -> error = parseError(rec);
                     default -> error = new NativeCallException("isolation-helper", "unknown report " + type, 71);
                 }

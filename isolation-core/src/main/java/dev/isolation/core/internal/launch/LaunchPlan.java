@@ -46,6 +46,7 @@ public final class LaunchPlan {
     static final int TAG_CPU_LIMIT = 28;
     static final int TAG_SESSION = 29;
     static final int TAG_JOIN = 30;
+    static final int TAG_SECCOMP_NOTIFY = 31;
 
     /** How the file of {@link #cpuLimit} reports CPU usage. */
     public enum CpuUsageFormat {
@@ -234,6 +235,11 @@ public final class LaunchPlan {
             throw new IllegalArgumentException("a BPF program is a multiple of 8 bytes, not " + bpf.length);
         }
         return record(TAG_SECCOMP, bpf);
+    }
+
+    /** The filter of {@link #seccomp} notifies instead of killing: the monitor kills and names the call. */
+    public LaunchPlan seccompNotify() {
+        return flag(TAG_SECCOMP_NOTIFY);
     }
 
     /** setrlimit(resource, {soft, hard}); -1 is RLIM_INFINITY. */

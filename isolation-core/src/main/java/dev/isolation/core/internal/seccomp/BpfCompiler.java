@@ -64,6 +64,21 @@ public final class BpfCompiler {
     }
 
     /** Whether libseccomp could be loaded on this host. */
+    private static final java.util.Map<Integer, String> NAMES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The name of system call {@code nr} of the native architecture, e.g. {@code ptrace}; {@code syscall NNN} if unknown. */
+    public static String syscallName(int nr) {
+        // libseccomp's string is never freed: cached, so at most one per system call leaks
+        return NAMES.computeIfAbsent(nr, n -> {
+            try {
+                String name = lib().seccomp_syscall_resolve_num_arch(0, n);
+                return name == null ? "syscall " + n : name;
+            } catch (UnsupportedHostException e) {
+                return "syscall " + n;
+            }
+        });
+    }
+
     public static boolean isAvailable() {
         return Holder.LIB != null;
     }

@@ -18,6 +18,8 @@ public interface LibSeccomp {
     int SCMP_ACT_TRAP = 0x00030000;
     int SCMP_ACT_ERRNO = 0x00050000;
     int SCMP_ACT_LOG = 0x7ffc0000;
+    /** The call waits for the listener (the sandbox's monitor), which kills the sandbox and names the call. */
+    int SCMP_ACT_NOTIFY = 0x7fc00000;
     int SCMP_ACT_ALLOW = 0x7fff0000;
 
     // enum scmp_compare: _SCMP_CMP_MIN = 0, NE, LT, LE, EQ, GE, GT, MASKED_EQ
@@ -46,6 +48,9 @@ public interface LibSeccomp {
      * negative pseudo number for a syscall this arch does not have, or {@link #NR_SCMP_ERROR}.
      */
     int seccomp_syscall_resolve_name(@In String name);
+
+    /** {@code char *seccomp_syscall_resolve_num_arch(uint32_t arch, int num)}; arch 0 is the native one. */
+    String seccomp_syscall_resolve_num_arch(int arch, int num);
 
     /**
      * {@code int seccomp_rule_add_array(scmp_filter_ctx ctx, uint32_t action, int syscall,
