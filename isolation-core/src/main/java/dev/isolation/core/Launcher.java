@@ -66,11 +66,12 @@ final class Launcher {
             entry = launch(sandbox, pb);
         }
         entry.helper.exec(execPlan);
-        if (key != null) {
-            prewarm(key, pb); // overlaps with this program's start
-        }
         try {
-            return started(sandbox, entry, capture);
+            IsolatedProcess started = started(sandbox, entry, capture);
+            if (key != null) {
+                prewarm(key, pb); // while this program runs, not while it starts
+            }
+            return started;
         } catch (SandboxException e) {
             if (!prewarmed) {
                 throw e;

@@ -200,9 +200,9 @@ public final class SeccompPolicy {
     private final Action denyAction;
     /** User rules by syscall name, in the order they were added; a null action means the deny action. */
     private final Map<String, Action> rules;
-    /** The compiled filter, computed at most a few times (racy but idempotent) and then shared. */
-    private volatile byte[] compiled;
-    private volatile byte[] compiledForMonitor;
+    /** The compiled programs, killing [0] and notifying [1]: computed at most a few times (racy but idempotent). */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<byte[]> compiled =
+            new java.util.concurrent.atomic.AtomicReferenceArray<>(2);
 
     private SeccompPolicy(Preset preset, Action denyAction, Map<String, Action> rules) {
         this.preset = preset;
@@ -332,12 +332,7 @@ public final class SeccompPolicy {
      * @throws IllegalArgumentException naming a rule's system call libseccomp does not know
      */
     byte[] compile() throws UnsupportedHostException {
-        byte[] program = compiled;
-        if (program == null) {
-            program = isNone() ? new byte[0] : BpfCompiler.compile(rawAction(defaultAction(), false), compilerRules(false));
-            compiled = program;
-        }
-        return program.clone();
+        return compiled(false);
     }
 
     /**
@@ -345,10 +340,14 @@ public final class SeccompPolicy {
      * monitor, which kills the sandbox itself and so can name the forbidden call in the outcome.
      */
     byte[] compileForMonitor() throws UnsupportedHostException {
-        byte[] program = compiledForMonitor;
+        return compiled(true);
+    }
+
+    private byte[] compiled(boolean notify) throws UnsupportedHostException {
+        byte[] program = compiled.get(notify ? 1 : 0);
         if (program == null) {
-            program = isNone() ? new byte[0] : BpfCompiler.compile(rawAction(defaultAction(), true), compilerRules(true));
-            compiledForMonitor = program;
+            program = isNone() ? new byte[0] : BpfCompiler.compile(rawAction(defaultAction(), notify), compilerRules(notify));
+            compiled.set(notify ? 1 : 0, program); // a race compiles twice, to the same bytes
         }
         return program.clone();
     }

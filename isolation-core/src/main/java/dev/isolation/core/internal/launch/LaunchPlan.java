@@ -271,17 +271,6 @@ public final class LaunchPlan {
                 .putLong(nanos).putInt(format.ordinal()).putInt(0).put(path).put((byte) 0).array());
     }
 
-    /** Records encoded earlier by {@link #records()}, appended as they are. */
-    public LaunchPlan records(byte[] encodedRecords) {
-        records.writeBytes(encodedRecords);
-        return this;
-    }
-
-    /** The records so far, without header and end: to reuse the part of a plan that does not change. */
-    public byte[] records() {
-        return records.toByteArray();
-    }
-
     /** Unshare a cgroup namespace after joining the cgroups, so the sandbox's cgroup is its root. */
     public LaunchPlan cgroupNamespace() {
         return flag(TAG_CGROUP_NS);

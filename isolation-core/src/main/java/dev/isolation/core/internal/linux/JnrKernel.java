@@ -201,9 +201,16 @@ final class JnrKernel implements Kernel {
         libc.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, ev);
     }
 
+    /** The event buffer of the one thread that waits (the monitor), kept between calls. */
+    private final ThreadLocal<Pointer> epollEvents = new ThreadLocal<>();
+
     @Override
     public int epollWait(int epfd, int[] fds, int timeoutMillis) {
-        Pointer events = Memory.allocateDirect(runtime, (long) epollEventSize * fds.length);
+        Pointer events = epollEvents.get();
+        if (events == null || events.size() < (long) epollEventSize * fds.length) {
+            events = Memory.allocateDirect(runtime, (long) epollEventSize * fds.length);
+            epollEvents.set(events);
+        }
         int n = libc.epoll_wait(epfd, events, fds.length, timeoutMillis);
         if (n < 0) {
             if (errno() == EINTR) {
