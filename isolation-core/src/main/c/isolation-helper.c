@@ -455,7 +455,7 @@ static void mount_op(const struct mount_op *m)
  */
 static void enter_staging(void)
 {
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") < 0)
+	if (mount("isolation-staging", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") < 0)
 		die("mount", "\"tmpfs\" -> staging root");
 	if (chdir("/tmp") < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
 		die("mkdir", "staging root");

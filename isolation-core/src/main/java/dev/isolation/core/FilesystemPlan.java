@@ -52,7 +52,7 @@ final class FilesystemPlan {
         if (rootfs.isPresent()) {
             bind(plan, realPath(rootfs.get(), "/"), "/", false, false);
         } else {
-            plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV, "tmpfs", "/newroot", "tmpfs", "mode=0755,size=1m", "\"tmpfs\" -> \"/\"");
+            plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV, "isolation-tmpfs", "/newroot", "tmpfs", "mode=0755,size=1m", "\"tmpfs\" -> \"/\"");
             for (String dir : SYSTEM_DIRS) {
                 Path p = Path.of(dir);
                 if (Files.isSymbolicLink(p)) {
@@ -79,7 +79,7 @@ final class FilesystemPlan {
         if (proc) {
             plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc", "/newroot/proc", "proc", null, "\"proc\" -> \"/proc\"");
         }
-        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | (noexec.contains("/tmp") ? MS_NOEXEC : 0), "tmpfs", "/newroot/tmp",
+        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | (noexec.contains("/tmp") ? MS_NOEXEC : 0), "isolation-tmpfs", "/newroot/tmp",
                 "tmpfs", "mode=1777,size=" + tmpSize.bytes(), "\"tmpfs\" -> \"/tmp\"");
         // parents before children, so that a bind inside another lands on top of it
         binds.stream().sorted(Comparator.comparingInt(b -> depth(b.inside()))).forEach(b -> {
@@ -87,14 +87,14 @@ final class FilesystemPlan {
             bind(plan, real, b.inside(), b.writable(), noexec.contains(b.inside()));
         });
         tmpfs.stream().sorted(Comparator.comparingInt(t -> depth(t.inside()))).forEach(t -> plan.mount(MountKind.DIR,
-                MS_NOSUID | MS_NODEV | (noexec.contains(t.inside()) ? MS_NOEXEC : 0), "tmpfs", "/newroot" + t.inside(), "tmpfs",
+                MS_NOSUID | MS_NODEV | (noexec.contains(t.inside()) ? MS_NOEXEC : 0), "isolation-tmpfs", "/newroot" + t.inside(), "tmpfs",
                 "mode=1777,size=" + t.size().bytes(), "\"tmpfs\" -> \"" + t.inside() + "\""));
         plan.mount(MountKind.REMOUNT, MS_RDONLY | MS_NOSUID | MS_NODEV, null, "/newroot", null, null, "/ (read-only)");
     }
 
     /** A minimal /dev: a few host device nodes, no others; fresh devpts and shm. */
     private static void devices(LaunchPlan plan) {
-        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "tmpfs", "/newroot/dev", "tmpfs", "mode=0755,size=64k", "\"tmpfs\" -> \"/dev\"");
+        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "isolation-tmpfs", "/newroot/dev", "tmpfs", "mode=0755,size=64k", "\"tmpfs\" -> \"/dev\"");
         for (String d : DEVICES) {
             String display = "\"/dev/" + d + "\" -> \"/dev/" + d + "\"";
             plan.mount(MountKind.FILE, MS_BIND, "/oldroot/dev/" + d, "/newroot/dev/" + d, null, null, display);
@@ -108,7 +108,7 @@ final class FilesystemPlan {
         plan.mount(MountKind.DIR, MS_NOSUID | MS_NOEXEC, "devpts", "/newroot/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=620",
                 "\"devpts\" -> \"/dev/pts\"");
         plan.mount(MountKind.SYMLINK, 0, "pts/ptmx", "/newroot/dev/ptmx", null, null, "/dev/ptmx");
-        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "tmpfs", "/newroot/dev/shm", "tmpfs", "mode=1777,size=64m",
+        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "isolation-tmpfs", "/newroot/dev/shm", "tmpfs", "mode=1777,size=64m",
                 "\"tmpfs\" -> \"/dev/shm\"");
     }
 

@@ -143,7 +143,8 @@ class LifecycleIT {
     void badInputGivesTypedErrorsAndLeavesNothing(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         Path notExecutable = Files.writeString(dir.resolve("script"), "#!/bin/sh\necho hi\n");
-        Probe.run(ALL, "true"); // warm up: the monitor thread and the helper exist from here on
+        Launcher.discardPrewarmed(); // other tests' prewarmed sandboxes would expire in the middle of the count
+        Probe.run(ALL, "true"); // warm up: the monitor thread, the helper and one prewarmed sandbox exist from here on
         long fds = Probe.openFds();
         int threads = Probe.threads();
         long children = ProcessHandle.current().descendants().count();
@@ -186,6 +187,7 @@ class LifecycleIT {
 
     @Test
     void thousandSequentialAndHundredConcurrentRunsLeakNoDescriptorOrThread() throws Exception {
+        Launcher.discardPrewarmed();
         Probe.run(ALL, "true");
         long fds = Probe.openFds();
         int threads = Probe.threads();
