@@ -89,7 +89,7 @@ final class Launcher {
         } catch (NativeCallException e) {
             entry.stdio.closeParentEnds();
             closeCgroup(entry.cgroup, e);
-            throw new SandboxSetupException(e);
+            throw HostDiagnostics.explain(e, sandbox);
         }
         Stdio stdio = entry.stdio;
         try {

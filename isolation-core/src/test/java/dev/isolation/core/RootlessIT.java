@@ -83,7 +83,7 @@ class RootlessIT {
 
     /** Runs as nobody; prints PASS or FAIL per check. */
     static final class RootlessProbe {
-        static final long CHECKS = 7;
+        static final long CHECKS = 8;
 
         public static void main(String[] args) throws Exception {
             int hostPort = Integer.parseInt(args[0]);
@@ -101,6 +101,13 @@ class RootlessIT {
             System.out.println((nested.status() == Outcome.Status.RESTRICTED_SYSCALL
                     && nested.forbiddenSyscall().equals(java.util.Optional.of("unshare")) ? "PASS" : "FAIL")
                     + " the default seccomp policy kills a nested user namespace: " + nested);
+            try {
+                Sandbox.builder().pidNs().netNs().build().start("true").close();
+                System.out.println("FAIL namespaces without a user namespace must be refused to an ordinary user");
+            } catch (UnsupportedHostException e) {
+                System.out.println((e.getMessage().contains("need root (or add userNs())") ? "PASS" : "FAIL")
+                        + " without userNs() the refusal says how to fix it: " + e.getMessage());
+            }
             try {
                 Sandbox.builder().userNs().pidNs().memoryLimit(ByteSize.mb(64)).build().start("true").close();
                 System.out.println("FAIL cgroup limits without a delegated cgroup must fail closed");
