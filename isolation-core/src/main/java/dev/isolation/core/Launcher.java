@@ -73,8 +73,8 @@ final class Launcher {
             }
             return started;
         } catch (SandboxException e) {
-            if (!prewarmed) {
-                throw e;
+            if (!prewarmed || e instanceof SandboxSetupException s && (s.call().equals("execve") || s.call().equals("chdir"))) {
+                throw e; // a command that cannot run would fail the same way in a fresh sandbox
             }
             // set up earlier: the host may have changed since; the fresh attempt's answer counts
             Idle fresh = launch(sandbox, pb);

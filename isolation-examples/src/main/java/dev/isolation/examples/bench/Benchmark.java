@@ -15,7 +15,8 @@ import java.util.concurrent.Callable;
 /**
  * How much a sandbox costs per run: {@code /bin/true} started and waited for, sequentially, under
  * each scenario, and a bare cgroup with the same limits created and removed. Prints median and p99
- * milliseconds per run and runs per second; asserts nothing. Needs root for the namespaces and the
+ * milliseconds per run and runs per second; then {@link SessionBenchmark}: 100 runs of a trivial C
+ * program through a persistent session vs fresh sandboxes. Asserts nothing. Needs root for the namespaces and the
  * cgroups; a scenario the host cannot run prints its failure and the others still run.
  *
  * <pre>
@@ -122,6 +123,12 @@ public final class Benchmark {
         }
         overhead("sandbox overhead over ProcessBuilder", results[1], results[0]);
         overhead("limits overhead over the same namespaces", results[3], results[1]);
+        System.out.println();
+        try {
+            SessionBenchmark.run(100);
+        } catch (IOException | RuntimeException e) {
+            System.out.println("persistent session vs fresh sandboxes failed: " + e);
+        }
     }
 
     private static void overhead(String what, Stats with, Stats without) {

@@ -1,5 +1,6 @@
 package dev.isolation.examples.cli;
 
+import dev.isolation.examples.judge.Judge;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -9,7 +10,8 @@ import picocli.CommandLine.Spec;
 /**
  * The {@code isolation} command-line tool. {@code isolation run [options] -- COMMAND [ARGS...]}
  * runs a program in a sandbox and exits with its exit value; {@code isolation doctor} reports what
- * this host offers sandboxes; {@code isolation --help} lists the subcommands.
+ * this host offers sandboxes; {@code isolation judge SOURCE TESTDIR} judges a C or C++ solution
+ * ({@link Judge}); {@code isolation --help} lists the subcommands.
  *
  * <p>Exit status 2 means {@code isolation} itself failed (bad options, or the sandbox could not be
  * set up); it then prints one line on stderr, starting with {@code isolation:}.
@@ -17,7 +19,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "isolation",
         description = "Run programs in Linux namespaces.",
         synopsisSubcommandLabel = "COMMAND",
-        subcommands = {RunCommand.class, DoctorCommand.class},
+        subcommands = {RunCommand.class, DoctorCommand.class, Judge.class},
         footer = {"", "Run 'isolation COMMAND --help' for the options of a command."})
 public final class IsolationCli implements Runnable {
     /** Exit status when {@code isolation} itself fails: bad options or a sandbox that cannot be set up. */

@@ -9,6 +9,7 @@ import dev.isolation.core.SeccompPolicy;
 import dev.isolation.cgroups.ByteSize;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,6 +26,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -43,16 +45,26 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
                 "N:the program's exit code.",
-                "128+S:signal S ended the program (137 for SIGKILL).",
+                "128+S:signal S ended the program (137 for SIGKILL, also past --memory, --cpu-time or --wall-time; 153 past --output-limit).",
                 "2:isolation itself failed: a bad option, or the sandbox could not be set up. One line on stderr says why; nothing is left behind."},
         footerHeading = "%n",
-        footer = {"--json FILE writes one JSON object: status (OK, NONZERO_EXIT or SIGNALED), exitCode and signal"
-                + " (null when not applicable), killed, wallTimeMs, cpuTimeMs, userTimeMs, systemTimeMs (milliseconds,"
+        footer = {"--json FILE writes one JSON object: status, the verdict (OK, NONZERO_EXIT, SIGNALED, TIME_LIMIT,"
+                + " WALL_TIME_LIMIT, MEMORY_LIMIT, OUTPUT_LIMIT, RESTRICTED_SYSCALL; when several apply the first of"
+                + " TIME_LIMIT, WALL_TIME_LIMIT, MEMORY_LIMIT, OUTPUT_LIMIT, RESTRICTED_SYSCALL, SIGNALED,"
+                + " NONZERO_EXIT wins), message (why, in one line), exitCode and signal"
+                + " (null when not applicable), killed (by isolation: a time or output limit, or a signal to isolation), wallTimeMs, cpuTimeMs, userTimeMs, systemTimeMs (milliseconds,"
                 + " fractional), maxRssBytes, voluntaryContextSwitches, involuntaryContextSwitches, command, namespaces"
                 + ", hostname, uid and gid (as --uid/--gid set them, else null) and seccomp (default, strict or none);"
                 + " from the sandbox's cgroup: oomKilled, memoryPeakBytes, pidsPeak and cgroupCpuTimeMs (CPU"
                 + " time of every process; null without a cgroup or where the host cannot measure it), limits (each"
                 + " {limit, value, file} written) and limitsNotApplied (each {limit, value, reason}, with --best-effort).",
+                "",
+                "--meta FILE writes isolate's meta file: time (CPU seconds of every process), time-wall (seconds),"
+                + " max-rss (KiB, the largest process), cg-mem (KiB, the cgroup's peak, when measured), cg-oom-killed:1"
+                + " (when the OOM killer struck), csw-voluntary, csw-forced, exitcode (when the program exited) or"
+                + " exitsig (when a signal ended it), killed:1 (when isolation killed it), and unless the run was OK"
+                + " status (RE: nonzero exit; SG: a signal, also past --memory and for a forbidden system call; TO:"
+                + " --cpu-time or --wall-time exceeded; XX: the sandbox could not be set up) and message.",
                 "",
                 "Limits go to these cgroup files (v1 | v2):",
                 "  --memory      memory.limit_in_bytes | memory.max",
@@ -85,6 +97,10 @@ final class RunCommand implements Callable<Integer> {
     /** Resources whose limits are in bytes, so that a size such as 64M is welcome; the others are counts or seconds. */
     private static final Set<Rlimit> SIZE_LIMITS =
             EnumSet.of(Rlimit.FSIZE, Rlimit.DATA, Rlimit.STACK, Rlimit.CORE, Rlimit.MEMLOCK, Rlimit.AS, Rlimit.MSGQUEUE);
+
+    private static final Pattern SECONDS = Pattern.compile("\\d{1,9}(\\.\\d+)?|\\.\\d+");
+    /** A year: longer than any run, far from Duration's and the monitor's nanosecond overflow. */
+    private static final long MAX_SECONDS = 366L * 24 * 3600;
 
     @Spec
     CommandSpec spec;
@@ -138,6 +154,27 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--json", paramLabel = "FILE", description = "Write how the run ended and what it used to FILE as JSON (see below).")
     Path json;
+
+    @Option(names = "--meta", paramLabel = "FILE", description = "Write how the run ended and what it used to FILE in"
+            + " isolate's meta format: key:value lines (see below).")
+    Path meta;
+
+    // A judge's limits: time and output. Each verdict has its own status in --json and --meta.
+
+    @Option(names = "--cpu-time", paramLabel = "SECONDS", description = "CPU time allowed to all processes of the sandbox"
+            + " together, e.g. 1 or 1.5; past it everything is killed (status TIME_LIMIT). Measured from the sandbox's"
+            + " cgroup, which it implies.")
+    String cpuTime;
+
+    @Option(names = "--wall-time", paramLabel = "SECONDS", description = "Time allowed from the program's start to its"
+            + " end, e.g. 3 or 0.5, sleeping included; past it everything is killed (status WALL_TIME_LIMIT).")
+    String wallTime;
+
+    @Option(names = "--output-limit", paramLabel = "SIZE", description = "Bytes the program may write to standard output"
+            + " and to standard error each, units as --memory, e.g. 1M, as the size limit of every file it writes"
+            + " (RLIMIT_FSIZE): past it SIGXFSZ ends the program (exit 153, status OUTPUT_LIMIT). Applies when"
+            + " they go to files (--stdout, --stderr, or a shell's redirection), not to a terminal or a pipe.")
+    String outputLimit;
 
     // Limits. Each one gives the sandbox a cgroup of its own; the values are checked here, in the
     // tool's words, before anything starts. Strings where picocli's own conversion message would
@@ -255,7 +292,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--seccomp", paramLabel = "MODE", description = "System call filter: default (everything except"
             + " what reaches the whole machine: mounts, namespaces, modules, ptrace, bpf, clocks, ...), strict (only"
             + " what programs need to compute, use files and run threads; no sockets) or none. A denied call kills the"
-            + " program with SIGSYS (exit 159). Default: default.")
+            + " program (exit 137; in --json, status RESTRICTED_SYSCALL and a message naming the call). Default: default.")
     String seccomp;
 
     @Option(names = "--seccomp-deny", paramLabel = "NAME", description = "Also deny this system call, e.g. ptrace"
@@ -288,6 +325,9 @@ final class RunCommand implements Callable<Integer> {
         if (json != null) {
             checkWritable(json, "--json");
         }
+        if (meta != null) {
+            checkWritable(meta, "--meta");
+        }
         List<Path> created = notYetExisting(stdout, stderr);
         // Registered before the start: a signal that arrives while the program starts must reach it too.
         ShutdownRelay relay = new ShutdownRelay();
@@ -302,6 +342,13 @@ final class RunCommand implements Callable<Integer> {
                 for (Path p : created) {
                     Files.deleteIfExists(p);
                 }
+                if (meta != null && e instanceof SandboxException) {
+                    try {
+                        MetaFile.setupFailed(e.getMessage()).writeTo(meta);
+                    } catch (IOException metaFailure) {
+                        e.addSuppressed(metaFailure);
+                    }
+                }
                 throw e;
             }
             try (process) {
@@ -313,6 +360,13 @@ final class RunCommand implements Callable<Integer> {
                     } catch (IOException e) {
                         // NoSuchFileException and friends say only the path
                         throw new IOException("cannot write --json " + json + ": " + e, e);
+                    }
+                }
+                if (meta != null) {
+                    try {
+                        MetaFile.of(outcome).writeTo(meta);
+                    } catch (IOException e) {
+                        throw new IOException("cannot write --meta " + meta + ": " + e, e);
                     }
                 }
                 return outcome.exitValue();
@@ -632,6 +686,19 @@ final class RunCommand implements Callable<Integer> {
             }
             b.cgroupParent(cgroupParent);
         }
+        if (cpuTime != null) {
+            Duration d = seconds("--cpu-time", cpuTime);
+            set("--cpu-time", cpuTime, () -> b.cpuTimeLimit(d));
+        }
+        if (wallTime != null) {
+            Duration d = seconds("--wall-time", wallTime);
+            set("--wall-time", wallTime, () -> b.wallTimeLimit(d));
+        }
+        if (outputLimit != null) {
+            ByteSize s = size("--output-limit", outputLimit);
+            check(s.bytes() >= 1, "--output-limit", outputLimit, "must be at least 1 byte");
+            set("--output-limit", outputLimit, () -> b.outputLimit(s));
+        }
         if (cgroup) {
             b.cgroup();
         }
@@ -687,6 +754,17 @@ final class RunCommand implements Callable<Integer> {
         } catch (IOException | UnsupportedOperationException e) {
             return false;
         }
+    }
+
+    /** A positive decimal number of seconds, to the millisecond or finer: 1, 1.5, 0.25. */
+    Duration seconds(String option, String text) {
+        check(SECONDS.matcher(text).matches(), option, text, "expected a number of seconds, e.g. 1 or 1.5");
+        BigDecimal nanos = new BigDecimal(text).movePointRight(9);
+        check(nanos.signum() > 0, option, text, "must be more than 0 seconds");
+        check(nanos.compareTo(BigDecimal.valueOf(MAX_SECONDS).movePointRight(9)) <= 0, option, text,
+                "must be at most " + MAX_SECONDS + " seconds");
+        check(nanos.stripTrailingZeros().scale() <= 0, option, text, "more precise than a nanosecond");
+        return Duration.ofNanos(nanos.longValueExact());
     }
 
     private ByteSize size(String option, String text) {

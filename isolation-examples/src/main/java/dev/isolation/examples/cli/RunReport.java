@@ -25,7 +25,8 @@ import java.util.TreeSet;
 
 /**
  * What {@code run --json} writes: one JSON object, built here and nowhere else, so that new
- * figures (cgroup usage, verdicts) are one component and one line each.
+ * figures (cgroup usage, verdicts) are one component and one line each. {@code status} is the
+ * name of the {@link Outcome.Status} verdict, {@code message} its one-line explanation.
  *
  * <p>A plain record rather than {@link Outcome} itself, whose constructor is the library's, so the
  * JSON shape can be tested without a kernel.
@@ -38,6 +39,7 @@ record RunReport(
         OptionalInt gid,
         String seccomp,
         Outcome.Status status,
+        String message,
         OptionalInt exitCode,
         OptionalInt signal,
         boolean killed,
@@ -68,7 +70,7 @@ record RunReport(
             Outcome o) {
         return new RunReport(command, sandbox.namespaces(), sandbox.hostname(),
                 runAs.map(ids -> OptionalInt.of(ids.uid())).orElse(OptionalInt.empty()),
-                runAs.map(ids -> OptionalInt.of(ids.gid())).orElse(OptionalInt.empty()), seccomp, o.status(), o.exitCode(), o.signal(),
+                runAs.map(ids -> OptionalInt.of(ids.gid())).orElse(OptionalInt.empty()), seccomp, o.status(), o.message(), o.exitCode(), o.signal(),
                 o.killed(), o.wallTime(), o.userTime(), o.systemTime(), o.maxRss().bytes(),
                 o.voluntaryContextSwitches(), o.involuntaryContextSwitches(), o.cgroupStats(), o.appliedLimits(),
                 o.limitsNotApplied());
@@ -77,6 +79,7 @@ record RunReport(
     JsonObject toJson() {
         JsonObject j = new JsonObject();
         j.addProperty("status", status.name());
+        j.addProperty("message", message);
         j.addProperty("exitCode", exitCode.isPresent() ? exitCode.getAsInt() : null);
         j.addProperty("signal", signal.isPresent() ? signal.getAsInt() : null);
         j.addProperty("killed", killed);

@@ -109,7 +109,8 @@ class IsolationCliCgroupIT {
 
         assertThat(r.status()).as("SIGKILL from the OOM killer; stderr: %s", r.stderr()).isEqualTo(137);
         JsonObject j = json(json);
-        assertThat(j.get("status").getAsString()).isEqualTo("SIGNALED");
+        assertThat(j.get("status").getAsString()).isEqualTo("MEMORY_LIMIT");
+        assertThat(j.get("message").getAsString()).contains("memory limit");
         assertThat(j.get("signal").getAsInt()).isEqualTo(9);
         assertThat(j.get("killed").getAsBoolean()).as("killed by the kernel, not by isolation").isFalse();
         assertThat(j.get("oomKilled").getAsBoolean()).isTrue();
@@ -122,6 +123,22 @@ class IsolationCliCgroupIT {
             assertThat(l.get("file").getAsString()).matches(".*/isolation-" + r.pid() + "-\\d+/memory\\.(limit_in_bytes|max)");
         });
         assertThat(j.getAsJsonArray("limitsNotApplied")).isEmpty();
+    }
+
+    @Test
+    void cpuTimeLimitKillsABusyLoopAndTheMetaFileSaysSoAsIsolateWould() throws Exception {
+        Path meta = dir.resolve("meta");
+        Path json = dir.resolve("tle.json");
+        Result r = isolation("run", "--pid", "--cpu-time", "0.5", "--wall-time", "10", "--meta", meta.toString(),
+                "--json", json.toString(), "--", "sh", "-c", "while :; do :; done");
+
+        assertThat(r.status()).as("SIGKILL from the monitor; stderr: %s", r.stderr()).isEqualTo(137);
+        List<String> lines = Files.readAllLines(meta);
+        assertThat(lines).contains("status:TO", "killed:1", "exitsig:9").anyMatch(l -> l.startsWith("message:CPU time limit"));
+        double cpu = Double.parseDouble(lines.stream().filter(l -> l.startsWith("time:")).findFirst().orElseThrow().substring(5));
+        assertThat(cpu).isBetween(0.5, 1.0);
+        assertThat(lines).anyMatch(l -> l.matches("time-wall:\\d+\\.\\d{3}")).anyMatch(l -> l.matches("max-rss:\\d+"));
+        assertThat(json(json).get("status").getAsString()).isEqualTo("TIME_LIMIT");
     }
 
     @Test

@@ -37,9 +37,12 @@ class IsolationCliTest {
                 "--io-write-bps=DEV:RATE", "--io-read-iops=DEV:N", "--io-write-iops=DEV:N", "--cgroup",
                 "--cgroup-parent=PATH", "--best-effort", "--rootfs=DIR", "--bind=SRC:DST", "--bind-rw=SRC:DST",
                 "--tmpfs=DST:SIZE", "--noexec=DST", "--uid=N", "--gid=N", "--keep-cap=NAME", "--seccomp=MODE",
-                "--seccomp-deny=NAME", "--seccomp-allow=NAME", "--rlimit=NAME=VALUE"}) {
+                "--seccomp-deny=NAME", "--seccomp-allow=NAME", "--rlimit=NAME=VALUE", "--meta=FILE", "--cpu-time=SECONDS",
+                "--wall-time=SECONDS", "--output-limit=SIZE"}) {
             assertThat(help).as("help for %s", option).containsPattern("(?m)^\\s+" + java.util.regex.Pattern.quote(option) + "\\s+\\S");
         }
+        assertThat(help.replaceAll("\\s+", " ")).contains("TIME_LIMIT, WALL_TIME_LIMIT, MEMORY_LIMIT, OUTPUT_LIMIT,"
+                + " RESTRICTED_SYSCALL", "message", "time-wall", "cg-oom-killed:1", "status (RE");
         assertThat(help).contains("[--] COMMAND [ARGS...]", "Exit status:", "128+S", "wallTimeMs", "oomKilled",
                 "memoryPeakBytes", "pidsPeak", "cgroupCpuTimeMs", "limitsNotApplied");
         // units and ranges, and where v1 and v2 differ
@@ -49,6 +52,16 @@ class IsolationCliTest {
                 + " program gets a minimal root of its own", "seccomp (default, strict or none)", "stack=unlimited");
         assertThat(help.replaceAll("\\s+", " ")).contains("2..262144", "1..10000", "0.01", "binary: 200M is 200 MiB",
                 "memory.limit_in_bytes | memory.max", "/dev/sda:30M");
+    }
+
+    @Test
+    void helpListsTheJudgeCommand() {
+        assertThat(run("--help")).isZero();
+        assertThat(out.toString()).contains("judge");
+        out.getBuffer().setLength(0);
+        assertThat(run("judge", "--help")).isZero();
+        assertThat(out.toString()).contains("Usage: isolation judge", "--time=SECONDS", "--memory=SIZE", "SOURCE",
+                "TESTDIR", "RF");
     }
 
     @Test
@@ -144,6 +157,14 @@ class IsolationCliTest {
             --io-write-iops /nonexistent:0   | isolation: --io-write-iops /nonexistent:0: must be at least 1 operation per second
             --cgroup-parent jobs             | isolation: --cgroup-parent jobs: must be absolute, as in /proc/self/cgroup (e.g. /jobs)
             --cgroup-parent /jobs/../..      | isolation: --cgroup-parent /jobs/../..: must not contain '..'
+            --cpu-time 0                     | isolation: --cpu-time 0: must be more than 0 seconds
+            --cpu-time 1s                    | isolation: --cpu-time 1s: expected a number of seconds, e.g. 1 or 1.5
+            --cpu-time -1                    | isolation: --cpu-time -1: expected a number of seconds, e.g. 1 or 1.5
+            --wall-time 1e3                  | isolation: --wall-time 1e3: expected a number of seconds, e.g. 1 or 1.5
+            --wall-time 99999999             | isolation: --wall-time 99999999: must be at most 31622400 seconds
+            --wall-time 0.0000000001         | isolation: --wall-time 0.0000000001: more precise than a nanosecond
+            --output-limit lots              | isolation: --output-limit lots: not a size: "lots" (expected e.g. 512, 64K, 200M, 1G)
+            --output-limit 0                 | isolation: --output-limit 0: must be at least 1 byte
             """)
     void badLimitIsOneLineNamingOptionAndValueWithStatus2(String options, String expected) {
         List<String> args = new ArrayList<>(List.of("run"));

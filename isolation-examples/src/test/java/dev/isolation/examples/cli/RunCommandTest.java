@@ -135,6 +135,16 @@ class RunCommandTest {
     }
 
     @Test
+    void timeLimitsAreDecimalSecondsAndOutputLimitASize() {
+        var sandbox = parse("run", "--cpu-time", "1.5", "--wall-time", ".25", "--output-limit", "1M", "true").sandbox();
+        assertThat(sandbox.cpuTimeLimit()).contains(Duration.ofMillis(1500));
+        assertThat(sandbox.wallTimeLimit()).contains(Duration.ofMillis(250));
+        assertThat(sandbox.outputLimit()).contains(ByteSize.mb(1));
+        assertThat(sandbox.cgroupLimits()).as("the CPU time is measured from a cgroup").isPresent();
+        assertThat(parse("run", "--wall-time", "2", "true").sandbox().cpuTimeLimit()).isEmpty();
+    }
+
+    @Test
     void pidsAndIoWeightMapToTheirKnobs() {
         CgroupLimits l = limits("run", "--pids", "8", "--io-weight", "500", "true");
         assertThat(l.pidsLimit()).hasValue(8);

@@ -29,7 +29,7 @@ class RunReportTest {
     private static RunReport report(Status status, OptionalInt code, OptionalInt signal, Optional<CgroupStats> stats,
                                     List<AppliedLimit> limits, List<AppliedLimit.NotApplied> notApplied) {
         return new RunReport(List.of("/bin/sh", "-c", "echo hi"), EnumSet.of(Namespace.NETWORK, Namespace.PID),
-                Optional.empty(), OptionalInt.empty(), OptionalInt.empty(), "default", status, code, signal, false, Duration.ofNanos(7_376_512), Duration.ofMillis(2),
+                Optional.empty(), OptionalInt.empty(), OptionalInt.empty(), "default", status, "message of " + status, code, signal, false, Duration.ofNanos(7_376_512), Duration.ofMillis(2),
                 Duration.ofMillis(1), 1_634_304, 7, 4, stats, limits, notApplied);
     }
 
@@ -106,6 +106,16 @@ class RunReportTest {
     }
 
     @Test
+    void statusIsTheVerdictsNameAndMessageSaysWhy() {
+        JsonObject j = new RunReport(List.of("big"), EnumSet.noneOf(Namespace.class), Optional.empty(), OptionalInt.empty(),
+                OptionalInt.empty(), "default", Status.MEMORY_LIMIT, "memory limit exceeded (OOM kill)", OptionalInt.empty(),
+                OptionalInt.of(9), false, Duration.ZERO, Duration.ZERO, Duration.ZERO, 0, 0, 0, Optional.empty(), List.of(),
+                List.of()).toJson();
+        assertThat(j.get("status").getAsString()).isEqualTo("MEMORY_LIMIT");
+        assertThat(j.get("message").getAsString()).isEqualTo("memory limit exceeded (OOM kill)");
+    }
+
+    @Test
     void signalledRunHasASignalAndANullExitCode() {
         JsonObject j = report(Status.SIGNALED, OptionalInt.empty(), OptionalInt.of(9)).toJson();
         assertThat(j.get("status").getAsString()).isEqualTo("SIGNALED");
@@ -146,7 +156,7 @@ class RunReportTest {
     @Test
     void uidAndGidAreNumbers() {
         JsonObject j = new RunReport(List.of("id"), EnumSet.noneOf(Namespace.class), Optional.empty(), OptionalInt.of(1000),
-                OptionalInt.of(100), "strict", Status.OK, OptionalInt.of(0), OptionalInt.empty(), false, Duration.ZERO,
+                OptionalInt.of(100), "strict", Status.OK, "exited normally", OptionalInt.of(0), OptionalInt.empty(), false, Duration.ZERO,
                 Duration.ZERO, Duration.ZERO, 0, 0, 0, Optional.empty(), List.of(), List.of()).toJson();
         assertThat(j.get("uid").getAsInt()).isEqualTo(1000);
         assertThat(j.get("gid").getAsInt()).isEqualTo(100);

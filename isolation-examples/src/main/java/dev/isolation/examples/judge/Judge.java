@@ -1,0 +1,262 @@
+package dev.isolation.examples.judge;
+
+import dev.isolation.cgroups.ByteSize;
+import dev.isolation.cgroups.CgroupStats;
+import dev.isolation.core.Outcome;
+import dev.isolation.core.Sandbox;
+import dev.isolation.core.SandboxException;
+import dev.isolation.core.SandboxSession;
+import dev.isolation.core.SeccompPolicy;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.math.BigDecimal;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * A small programming-contest judge: compiles a C or C++ solution and runs it on every test of a
+ * problem, all in one persistent sandbox ({@link SandboxSession}). The compiler is untrusted too:
+ * it runs in the sandbox under limits of its own; each test then runs the program with the strict
+ * seccomp policy and the problem's limits, its input as standard input, its output compared with
+ * the answer ({@link Verdict}).
+ *
+ * <pre>
+ * java -jar isolation.jar judge --time 1 --memory 64M SOURCE TESTDIR
+ * </pre>
+ *
+ * Needs root (namespaces, cgroups) and gcc/g++ on the host; the sandbox sees the host's
+ * {@code /usr} read-only and nothing of its files: the source goes in through standard input.
+ */
+@Command(name = "judge",
+        description = {"Compile SOURCE (C: .c, C++: .cc, .cpp, .cxx) with gcc/g++ inside a sandbox, run it on each"
+                + " test of TESTDIR (N.in is the input, N.out the expected output) in the same sandbox, and print a"
+                + " table: test, verdict, CPU ms, wall ms, memory KiB (the cgroup's peak).",
+                "Verdicts: AC accepted, WA wrong answer (trailing spaces and blank lines at the end do not count),"
+                + " TLE time limit, MLE memory limit, OLE output limit, RE runtime error (nonzero exit or signal), RF"
+                + " restricted function (a system call the strict seccomp policy forbids), CE compile error, IE"
+                + " internal error (the sandbox could not be set up)."},
+        sortOptions = false,
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {"0:accepted.", "1:another verdict.", "2:the judge itself failed (bad options or files, IE)."})
+public final class Judge implements Callable<Integer> {
+    /** The compiler's own limits: it is untrusted too (a template bomb, an #include of /dev/zero). */
+    static final Sandbox COMPILER_LIMITS = Sandbox.builder().cpuTimeLimit(Duration.ofSeconds(10))
+            .wallTimeLimit(Duration.ofSeconds(30)).memoryLimit(ByteSize.mb(512)).outputLimit(ByteSize.mb(1))
+            .pidsLimit(64).build();
+
+    /**
+     * Limits of each test run.
+     *
+     * @param cpuTime CPU time of all the program's processes together
+     * @param wallTime time from start to end, sleeping included (a program that sleeps or waits
+     *     for input it never gets uses no CPU)
+     * @param memory memory of the whole sandbox run (the cgroup's limit)
+     * @param output bytes of standard output, and of standard error
+     */
+    public record Limits(Duration cpuTime, Duration wallTime, ByteSize memory, ByteSize output) {
+        public Limits {
+            Objects.requireNonNull(cpuTime, "cpuTime");
+            Objects.requireNonNull(wallTime, "wallTime");
+            Objects.requireNonNull(memory, "memory");
+            Objects.requireNonNull(output, "output");
+        }
+
+        /** With the wall time three times the CPU time, as contest judges commonly set it. */
+        public static Limits of(Duration cpuTime, ByteSize memory, ByteSize output) {
+            return new Limits(cpuTime, cpuTime.multipliedBy(3), memory, output);
+        }
+
+        /** The policy of a test run: strict seccomp, no swap, at most 16 processes and threads. */
+        Sandbox policy() {
+            return Sandbox.builder().cpuTimeLimit(cpuTime).wallTimeLimit(wallTime).memoryLimit(memory)
+                    .outputLimit(output).pidsLimit(16).seccomp(SeccompPolicy.strict()).build();
+        }
+    }
+
+    /** One test: its name, verdict and how its run ended. */
+    public record TestResult(String test, Verdict verdict, Outcome outcome) {}
+
+    /**
+     * The judgement of a submission.
+     *
+     * @param compilation how the compiler's run ended
+     * @param tests the tests' results, in order; empty unless the compilation succeeded
+     */
+    public record Judgement(Outcome compilation, List<TestResult> tests) {
+        public Judgement {
+            tests = List.copyOf(tests);
+        }
+
+        /** CE (or IE) if the compilation failed, else the first test's verdict that is not AC, else AC. */
+        public Verdict verdict() {
+            if (compilation.status() != Outcome.Status.OK) {
+                return compilation.status() == Outcome.Status.SETUP_FAILED ? Verdict.IE : Verdict.CE;
+            }
+            return tests.stream().map(TestResult::verdict).filter(v -> v != Verdict.AC).findFirst().orElse(Verdict.AC);
+        }
+    }
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--time", paramLabel = "SECONDS", description = "CPU time limit of each test, e.g. 1 or 0.5."
+            + " Default: 1.")
+    BigDecimal time = BigDecimal.ONE;
+
+    @Option(names = "--wall", paramLabel = "SECONDS", description = "Wall time limit of each test. Default: 3 x --time.")
+    BigDecimal wall;
+
+    @Option(names = "--memory", paramLabel = "SIZE", description = "Memory limit of each test: bytes, or K, M, G"
+            + " (binary). Default: 64M.")
+    String memory = "64M";
+
+    @Option(names = "--output", paramLabel = "SIZE", description = "Output limit of each test, standard output and"
+            + " standard error each. Default: 1M.")
+    String output = "1M";
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Parameters(index = "0", paramLabel = "SOURCE", description = "The solution: a C or C++ source file.")
+    Path source;
+
+    @Parameters(index = "1", paramLabel = "TESTDIR", description = "The tests: N.in and N.out files.")
+    Path testDir;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Judge()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        Limits limits = limits();
+        if (!Files.isRegularFile(source)) {
+            throw new ParameterException(spec.commandLine(), "SOURCE " + source + ": no such file");
+        }
+        try {
+            Language.of(source);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Judgement j = judge(source, testDir, limits);
+        print(spec.commandLine().getOut(), j);
+        return switch (j.verdict()) {
+            case AC -> 0;
+            case IE -> 2;
+            default -> 1;
+        };
+    }
+
+    Limits limits() {
+        Duration cpu = seconds("--time", time);
+        Duration wallTime = wall == null ? cpu.multipliedBy(3) : seconds("--wall", wall);
+        return new Limits(cpu, wallTime, size("--memory", memory, ByteSize.mb(1)), size("--output", output, ByteSize.ofBytes(1)));
+    }
+
+    private Duration seconds(String option, BigDecimal value) {
+        BigDecimal nanos = value.movePointRight(9);
+        if (nanos.signum() <= 0 || nanos.compareTo(BigDecimal.valueOf(3600).movePointRight(9)) > 0) {
+            throw new ParameterException(spec.commandLine(), option + " " + value.toPlainString()
+                    + ": must be more than 0 and at most 3600 seconds");
+        }
+        return Duration.ofNanos(nanos.longValue());
+    }
+
+    private ByteSize size(String option, String text, ByteSize min) {
+        ByteSize size;
+        try {
+            size = ByteSize.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), option + " " + text + ": " + e.getMessage());
+        }
+        if (size.compareTo(min) < 0) {
+            throw new ParameterException(spec.commandLine(), option + " " + text + ": must be at least " + min);
+        }
+        return size;
+    }
+
+    /**
+     * Compiles {@code source} and runs it on every test of {@code testDir} in one persistent
+     * sandbox, which is gone when this returns.
+     *
+     * @throws SandboxException if the sandbox cannot be set up
+     * @throws IOException if the source or a test cannot be read
+     * @throws IllegalArgumentException if the source is neither C nor C++
+     */
+    public static Judgement judge(Path source, Path testDir, Limits limits) throws IOException {
+        Language language = Language.of(source);
+        List<TestCase> tests = TestCase.in(testDir);
+        byte[] code = Files.readAllBytes(source);
+        Sandbox box = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().minimalRoot().build();
+        try (SandboxSession session = box.open()) {
+            // the sandbox cannot see the host's files: the source goes in as standard input
+            Outcome upload = session.run(COMPILER_LIMITS, command("sh", "-c", "cat > " + language.sourcePath()), code);
+            if (upload.status() != Outcome.Status.OK) {
+                return new Judgement(upload, List.of());
+            }
+            Outcome compilation = session.run(COMPILER_LIMITS, command(language.compileCommand()), new byte[0]);
+            if (compilation.status() != Outcome.Status.OK) {
+                return new Judgement(compilation, List.of());
+            }
+            Sandbox runLimits = limits.policy();
+            List<TestResult> results = new ArrayList<>();
+            for (TestCase test : tests) {
+                Outcome o = session.run(runLimits, command(Language.PROGRAM), Files.readAllBytes(test.input()));
+                results.add(new TestResult(test.name(), Verdict.of(o, Files.readAllBytes(test.answer())), o));
+            }
+            return new Judgement(compilation, results);
+        }
+    }
+
+    /** A command with a clean environment: what the host's JVM has is none of the submission's business. */
+    private static ProcessBuilder command(String... command) {
+        return command(List.of(command));
+    }
+
+    private static ProcessBuilder command(List<String> command) {
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().clear();
+        pb.environment().put("PATH", "/usr/local/bin:/usr/bin:/bin");
+        pb.environment().put("LC_ALL", "C");
+        return pb;
+    }
+
+    /** The table: a row for the compilation, one per test, the compiler's complaint on CE, the verdict. */
+    public static void print(PrintWriter out, Judgement j) {
+        String row = "%-8s %-7s %8s %8s %10s%n";
+        out.printf(Locale.ROOT, row, "test", "verdict", "CPU ms", "wall ms", "memory KiB");
+        Outcome c = j.compilation();
+        printRow(out, row, "compile", c.status() == Outcome.Status.OK ? "OK" : j.verdict().name(), c);
+        for (TestResult t : j.tests()) {
+            printRow(out, row, t.test(), t.verdict().name(), t.outcome());
+        }
+        if (c.status() != Outcome.Status.OK) {
+            String why = c.status() == Outcome.Status.NONZERO_EXIT ? c.stderrText().strip() : c.message();
+            why.lines().limit(20).forEach(line -> out.println("  " + line));
+        }
+        out.println("verdict: " + j.verdict());
+        out.flush();
+    }
+
+    private static void printRow(PrintWriter out, String row, String name, String verdict, Outcome o) {
+        out.printf(Locale.ROOT, row, name, verdict, o.cpuTime().toMillis(), o.wallTime().toMillis(), memoryKib(o));
+    }
+
+    /** What the memory limit measures: the cgroup's peak, where the host reports it; else the largest process. */
+    static long memoryKib(Outcome o) {
+        return o.cgroupStats().flatMap(CgroupStats::memoryPeak).orElse(o.maxRss()).bytes() / 1024;
+    }
+}
