@@ -54,9 +54,22 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         this.cpuTimeLimit = sandbox.cpuTimeLimit();
         CompletableFuture<byte[]> out = stdoutCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(new byte[0]));
         CompletableFuture<byte[]> err = stderrCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(new byte[0]));
-        this.outcome = CompletableFuture.allOf(helper.exited(), out, err).thenApply(v -> finish(helper.exited().join(),
-                out.join(), err.join(), stdoutCapture.map(Capture::exceeded).orElse(false)
-                        || stderrCapture.map(Capture::exceeded).orElse(false)));
+        this.outcome = CompletableFuture.allOf(helper.exited(), out, err).handle((v, failure) -> {
+            if (failure != null) { // the monitor failed: still remove the cgroup, then report the failure
+                cgroup.ifPresent(cg -> closeQuietly(cg));
+                throw failure instanceof CompletionException c ? c : new CompletionException(failure);
+            }
+            return finish(helper.exited().join(), out.join(), err.join(),
+                    stdoutCapture.map(Capture::exceeded).orElse(false) || stderrCapture.map(Capture::exceeded).orElse(false));
+        });
+    }
+
+    private void closeQuietly(SandboxCgroup cg) {
+        try {
+            cg.close();
+        } catch (IOException e) {
+            cleanupFailure(e);
+        }
     }
 
     private void outputLimitExceeded() {
@@ -74,11 +87,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
             } catch (IOException e) {
                 cleanupFailure(e);
             }
-            try {
-                cg.close(); // kills what escaped the program's session (without a pid namespace)
-            } catch (IOException e) {
-                cleanupFailure(e);
-            }
+            closeQuietly(cg); // also kills what escaped the program's session (without a pid namespace)
         }
         return new Outcome(r, stats, cgroup.map(SandboxCgroup::appliedLimits).orElse(List.of()),
                 cgroup.map(SandboxCgroup::notApplied).orElse(List.of()), captureExceeded || outputExceeded, cpuTimeLimit,
