@@ -611,17 +611,27 @@ static void step_exec(const struct plan *p)
 	if (p->seccomp.len && p->seccomp_notify) {
 		/*
 		 * A forbidden call waits for the monitor, which kills the sandbox and names the call. The
-		 * monitor takes the listener with pidfd_getfd; we wait for its word before it is closed.
+		 * listener travels to the monitor over the report socket (the policy allows sendmsg, Java
+		 * checks); in flight it stays open after we close it, so exec need not wait for the monitor.
 		 */
 		int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p->seccomp);
 		if (listener < 0)
 			die("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)", NULL);
-		char msg[5] = { 'N' };
-		int32_t l = listener;
-		memcpy(msg + 1, &l, 4);
-		char ack;
-		if (write(child_fd, msg, sizeof msg) != sizeof msg || read(child_fd, &ack, 1) != 1)
-			_exit(127); /* the monitor reported why */
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		char tag = 'N';
+		struct iovec iov = { &tag, 1 };
+		struct msghdr msg = { 0 };
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof cbuf;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &listener, sizeof(int));
+		if (sendmsg(child_fd, &msg, MSG_NOSIGNAL) < 0)
+			die("sendmsg", "seccomp listener");
 		close(listener);
 	}
 	if (strchr(p->exec_file, '/') || !p->search_path) {
@@ -874,7 +884,7 @@ static int notify_fd = -1; /* the seccomp listener, in the monitor */
 static int await_exec(int fd, pid_t *program, int64_t *started)
 {
 	char buf[PIPE_BUF];
-	char cbuf[CMSG_SPACE(sizeof(struct ucred))];
+	char cbuf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
 	for (;;) {
 		struct iovec iov = { buf, sizeof buf };
 		struct msghdr msg = { 0 };
@@ -888,18 +898,15 @@ static int await_exec(int fd, pid_t *program, int64_t *started)
 		if (n <= 0)
 			return *program > 0 ? 0 : -1;
 		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		if (n == 5 && buf[0] == 'N' && *program > 0) {
-			int32_t listener;
-			memcpy(&listener, buf + 1, 4);
-			int pidfd = (int)syscall(SYS_pidfd_open, *program, 0);
-			if (pidfd < 0)
-				die("pidfd_open", "program");
-			notify_fd = (int)syscall(SYS_pidfd_getfd, pidfd, listener, 0);
-			if (notify_fd < 0)
-				die("pidfd_getfd", "seccomp listener");
-			close(pidfd);
-			if (write(fd, "A", 1) != 1)
-				die("write", "seccomp listener ack");
+		if (n == 1 && buf[0] == 'N') {
+			/* SO_PASSCRED puts credentials first: look for the descriptor among the messages */
+			for (; c; c = CMSG_NXTHDR(&msg, c))
+				if (c->cmsg_type == SCM_RIGHTS)
+					memcpy(&notify_fd, CMSG_DATA(c), sizeof(int)); /* MSG_CMSG_CLOEXEC: not inherited */
+			if (notify_fd < 0) {
+				errno = EPROTO;
+				die("recvmsg", "seccomp listener");
+			}
 			continue;
 		}
 		if (n == 1 && buf[0] == 'P' && c && c->cmsg_type == SCM_CREDENTIALS) {
@@ -909,7 +916,14 @@ static int await_exec(int fd, pid_t *program, int64_t *started)
 			*started = now_ns(); /* wall time counts from the program's exec */
 			continue;
 		}
-		/* a setup error record from the child: forward it as it is */
+		/* a setup error record from the child: forward it as it is, if it is one */
+		struct report_header h = { 0, 0 };
+		if (n >= (ssize_t)sizeof h)
+			memcpy(&h, buf, sizeof h);
+		if (h.type != REPORT_ERROR || h.len != (size_t)n - sizeof h) {
+			errno = EPROTO;
+			die("recvmsg", "malformed report from the sandbox");
+		}
 		if (write(status_fd, buf, (size_t)n) < 0)
 			return -1;
 		return -1;

@@ -66,12 +66,11 @@ final class Launcher {
             entry = launch(sandbox, pb);
         }
         entry.helper.exec(execPlan);
+        if (key != null) {
+            prewarm(key, pb); // the next sandbox's namespaces are made while this program starts (measured: faster than after)
+        }
         try {
-            IsolatedProcess started = started(sandbox, entry, capture);
-            if (key != null) {
-                prewarm(key, pb); // while this program runs, not while it starts
-            }
-            return started;
+            return started(sandbox, entry, capture);
         } catch (SandboxException e) {
             if (!prewarmed || e instanceof SandboxSetupException s && (s.call().equals("execve") || s.call().equals("chdir"))) {
                 throw e; // a command that cannot run would fail the same way in a fresh sandbox

@@ -335,6 +335,18 @@ public final class SeccompPolicy {
         return compiled(false);
     }
 
+    /** Whether the program may make this system call under this policy (without a rule's errno or kill). */
+    boolean allows(String syscall) {
+        if (rules.containsKey(syscall)) {
+            return rules.get(syscall) instanceof Allow || rules.get(syscall) instanceof Log;
+        }
+        return switch (preset) {
+            case NONE -> true;
+            case DEFAULT -> !DEFAULT_DENIED.contains(syscall);
+            case STRICT -> STRICT_ALLOWED.contains(syscall) || denyAction instanceof Log;
+        };
+    }
+
     /**
      * Like {@link #compile()}, but a kill is a user notification (SCMP_ACT_NOTIFY) to the sandbox's
      * monitor, which kills the sandbox itself and so can name the forbidden call in the outcome.

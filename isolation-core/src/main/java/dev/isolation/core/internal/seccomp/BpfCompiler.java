@@ -150,6 +150,11 @@ public final class BpfCompiler {
         try {
             check(lib.seccomp_attr_set(ctx, LibSeccomp.SCMP_FLTATR_ACT_BADARCH, LibSeccomp.SCMP_ACT_KILL_PROCESS),
                     "seccomp_attr_set", "SCMP_FLTATR_ACT_BADARCH");
+            // a binary tree instead of a chain: fewer instructions per call, and a cheaper install
+            // (the kernel runs the filter once per system call number to build its action cache)
+            if (lib.seccomp_attr_set(ctx, LibSeccomp.SCMP_FLTATR_CTL_OPTIMIZE, 2) != 0) {
+                // older libseccomp: the chain works the same, only slower
+            }
             for (Rule rule : rules) {
                 int nr = lib.seccomp_syscall_resolve_name(rule.syscall());
                 if (nr == LibSeccomp.NR_SCMP_ERROR) {

@@ -11,6 +11,8 @@ import jnr.ffi.annotations.In;
 public interface LibSeccomp {
     // enum scmp_filter_attr
     int SCMP_FLTATR_ACT_BADARCH = 2;
+    /** {@code SCMP_FLTATR_CTL_OPTIMIZE}: 2 arranges the rules as a binary tree (libseccomp 2.5+). */
+    int SCMP_FLTATR_CTL_OPTIMIZE = 8;
 
     // actions (uint32_t; passed as Java int, so 0x80000000 is negative)
     int SCMP_ACT_KILL_PROCESS = 0x80000000;
