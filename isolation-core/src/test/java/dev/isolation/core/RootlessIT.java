@@ -83,7 +83,7 @@ class RootlessIT {
 
     /** Runs as nobody; prints PASS or FAIL per check. */
     static final class RootlessProbe {
-        static final long CHECKS = 8;
+        static final long CHECKS = 18;
 
         public static void main(String[] args) throws Exception {
             int hostPort = Integer.parseInt(args[0]);
@@ -97,6 +97,35 @@ class RootlessIT {
                     "(echo > /dev/tcp/127.0.0.1/" + hostPort + ") 2>&1 || echo refused", out -> out.contains("refused"));
             check("cannot mount, even as root of its user namespace", sandbox.toBuilder().seccomp(SeccompPolicy.none()).build(),
                     "mount -t tmpfs x /tmp 2>&1; echo status=$?", out -> !out.contains("status=0"));
+            // the hostile programs of EscapeIT, as an ordinary user's sandbox sees them
+            java.nio.file.Path data = java.nio.file.Files.createTempDirectory("isolation-rootless-data");
+            java.nio.file.Path file = java.nio.file.Files.writeString(data.resolve("data.txt"), "original");
+            file.toFile().setWritable(true, false);
+            check("cannot write through a read-only bind", sandbox.toBuilder().bind(data, "/data").build(),
+                    "(echo hacked > /data/data.txt) 2>&1; cat /data/data.txt",
+                    out -> out.contains("Read-only file system") && out.endsWith("original") && read(file).equals("original"));
+            java.nio.file.Files.delete(file);
+            java.nio.file.Files.delete(data);
+            String sc = "import ctypes, errno, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                    + "def sc(nr, *a):\n    r = libc.syscall(nr, *[ctypes.c_long(x) for x in a])\n"
+                    + "    print(errno.errorcode.get(ctypes.get_errno(), 'ok') if r < 0 else 'ok', flush=True)\n";
+            String[][] killed = {{"101, 16, 1, 0, 0", "ptrace"}, {"250, 1, 0, 0, 0", "keyctl"}, {"321, 5, 0, 0", "bpf"},
+                {"298, 0, 0, -1, -1, 0", "perf_event_open"}, {"169, 0, 0, 0, 0", "reboot"}, {"304, 0, 0, 0", "open_by_handle_at"},
+                {"227, 0, 0", "clock_settime"}};
+            for (String[] call : killed) {
+                Outcome o = sandbox.run("/usr/bin/python3", "-c", sc + "sc(" + call[0] + ")\n");
+                System.out.println((o.forbiddenSyscall().equals(java.util.Optional.of(call[1])) ? "PASS" : "FAIL")
+                        + " " + call[1] + " is killed and named: " + o + " " + o.stdoutText() + o.stderrText());
+            }
+            Sandbox noFilter = sandbox.toBuilder().seccomp(SeccompPolicy.none()).build();
+            check("without seccomp: no chroot, mknod, sethostname, or /dev/vda", noFilter,
+                    "python3 -c \"import os\ntry: os.chroot('/tmp')\nexcept OSError as e: print('chroot', e.errno)\"; "
+                            + "mknod /tmp/blk b 254 0 2>/dev/null || echo mknod-refused; hostname evil 2>/dev/null || echo hostname-refused; "
+                            + "cat /dev/vda > /dev/null 2>&1 || echo vda-refused",
+                    out -> out.contains("chroot 1") && out.contains("mknod-refused") && out.contains("hostname-refused")
+                            && out.contains("vda-refused"));
+            check("rlimits cannot be raised above the hard limit", sandbox.toBuilder().rlimit(Rlimit.NOFILE, 64, 128).build(),
+                    "ulimit -n 256 2>/dev/null && echo raised || echo refused", out -> out.trim().equals("refused"));
             Outcome nested = sandbox.run("unshare", "-U", "true");
             System.out.println((nested.status() == Outcome.Status.RESTRICTED_SYSCALL
                     && nested.forbiddenSyscall().equals(java.util.Optional.of("unshare")) ? "PASS" : "FAIL")
@@ -119,6 +148,14 @@ class RootlessIT {
 
         interface Expect {
             boolean holds(String out);
+        }
+
+        static String read(java.nio.file.Path f) {
+            try {
+                return java.nio.file.Files.readString(f);
+            } catch (java.io.IOException e) {
+                return "unreadable";
+            }
         }
 
         static void check(String name, Sandbox sandbox, String script, Expect expect) {
