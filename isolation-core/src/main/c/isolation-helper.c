@@ -525,24 +525,32 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Tells the monitor the program's pid as the monitor sees it (the kernel translates it). */
-static void send_own_pid(void)
+/* Sends the monitor a one-byte tag with one ancillary item (credentials or a descriptor). */
+static int send_ancillary(char tag, int type, const void *data, size_t len)
 {
-	char cbuf[CMSG_SPACE(sizeof(struct ucred))];
-	char byte = 'P';
-	struct iovec iov = { &byte, 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { &tag, 1 };
 	struct msghdr msg = { 0 };
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof cbuf;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = CMSG_SPACE(len);
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_CREDENTIALS;
-	c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	return (int)sendmsg(child_fd, &msg, MSG_NOSIGNAL);
+}
+
+/* Tells the monitor the program's pid as the monitor sees it (the kernel translates it). */
+static void send_own_pid(void)
+{
 	struct ucred cred = { getpid(), getuid(), getgid() };
-	memcpy(CMSG_DATA(c), &cred, sizeof cred);
-	if (sendmsg(child_fd, &msg, MSG_NOSIGNAL) < 0)
+	if (send_ancillary('P', SCM_CREDENTIALS, &cred, sizeof cred) < 0)
 		die("sendmsg", "SCM_CREDENTIALS");
 }
 
@@ -617,20 +625,7 @@ static void step_exec(const struct plan *p)
 		int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p->seccomp);
 		if (listener < 0)
 			die("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)", NULL);
-		char cbuf[CMSG_SPACE(sizeof(int))];
-		char tag = 'N';
-		struct iovec iov = { &tag, 1 };
-		struct msghdr msg = { 0 };
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof cbuf;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &listener, sizeof(int));
-		if (sendmsg(child_fd, &msg, MSG_NOSIGNAL) < 0)
+		if (send_ancillary('N', SCM_RIGHTS, &listener, sizeof listener) < 0)
 			die("sendmsg", "seccomp listener");
 		close(listener);
 	}
@@ -727,6 +722,15 @@ static void run_init(const struct plan *p, int init_report_fd)
 	}
 }
 
+/* Writing the maps (or entering a user namespace) does not change our credentials: take the mapped ids. */
+static void become_userns_ids(const struct plan *p)
+{
+	if (p->userns_ids && setresgid(p->userns_gid, p->userns_gid, p->userns_gid) < 0)
+		die("setresgid", "user namespace");
+	if (p->userns_ids && setresuid(p->userns_uid, p->userns_uid, p->userns_uid) < 0)
+		die("setresuid", "user namespace");
+}
+
 /* A persistent sandbox's PID 1: no program of its own; reaps whatever runs in it until killed. */
 static void run_session_keeper(void)
 {
@@ -772,10 +776,7 @@ static void step_join(const struct plan *p)
 		}
 		close(fds[i]);
 	}
-	if (p->userns_ids && setresgid(p->userns_gid, p->userns_gid, p->userns_gid) < 0)
-		die("setresgid", "user namespace");
-	if (p->userns_ids && setresuid(p->userns_uid, p->userns_uid, p->userns_uid) < 0)
-		die("setresuid", "user namespace");
+	become_userns_ids(p);
 }
 
 static void run_child(struct plan *p, int sync_fd, int init_report_fd)
@@ -788,11 +789,7 @@ static void run_child(struct plan *p, int sync_fd, int init_report_fd)
 			_exit(127);
 		close(sync_fd);
 	}
-	/* Writing the maps does not change our credentials: switch to the mapped ids. */
-	if (p->userns_ids && setresgid(p->userns_gid, p->userns_gid, p->userns_gid) < 0)
-		die("setresgid", "user namespace");
-	if (p->userns_ids && setresuid(p->userns_uid, p->userns_uid, p->userns_uid) < 0)
-		die("setresuid", "user namespace");
+	become_userns_ids(p);
 	if (setsid() < 0)
 		die("setsid", NULL);
 	step_join_cgroups(p);

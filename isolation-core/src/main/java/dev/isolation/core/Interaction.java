@@ -2,7 +2,6 @@ package dev.isolation.core;
 
 import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.core.internal.linux.NativeCallException;
-import java.io.File;
 import java.io.IOException;
 
 /**
@@ -34,10 +33,10 @@ public final class Interaction implements AutoCloseable {
             throw new SandboxSetupException(e);
         }
         try {
-            IsolatedProcess i = Launcher.startConnected(interactorSandbox, execPlan(interactorSandbox, interactor), interactor,
+            IsolatedProcess i = Launcher.startConnected(interactorSandbox, interactorSandbox.execPlan(interactor), interactor,
                     toInteractor[0], toSolution[1]);
             try {
-                IsolatedProcess s = Launcher.startConnected(solutionSandbox, execPlan(solutionSandbox, solution), solution,
+                IsolatedProcess s = Launcher.startConnected(solutionSandbox, solutionSandbox.execPlan(solution), solution,
                         toSolution[0], toInteractor[1]);
                 return new Interaction(i, s);
             } catch (SandboxException | RuntimeException e) {
@@ -53,14 +52,6 @@ public final class Interaction implements AutoCloseable {
                 k.close(fd); // the sandboxes have their own copies
             }
         }
-    }
-
-    private static byte[] execPlan(Sandbox sandbox, ProcessBuilder pb) {
-        if (pb.command().isEmpty()) {
-            throw new IllegalArgumentException("command must not be empty");
-        }
-        File directory = pb.directory() == null && sandbox.hasOwnRoot() ? new File("/") : pb.directory();
-        return Sandbox.execPlan(pb.command(), pb.environment(), directory);
     }
 
     public IsolatedProcess interactor() {

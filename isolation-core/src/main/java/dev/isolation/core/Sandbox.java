@@ -153,10 +153,6 @@ public final class Sandbox {
         return hostname;
     }
 
-    boolean hasOwnRoot() {
-        return newRoot;
-    }
-
     /** The system call filter installed right before exec. */
     public SeccompPolicy seccomp() {
         return seccomp;
@@ -230,12 +226,16 @@ public final class Sandbox {
     }
 
     IsolatedProcess start(ProcessBuilder pb, boolean capture) throws SandboxException {
-        List<String> command = List.copyOf(pb.command());
-        if (command.isEmpty()) {
+        return Launcher.start(this, execPlan(pb), pb, capture);
+    }
+
+    /** The exec plan of {@code pb} in a sandbox of this policy: with a root of its own, it starts in {@code /}. */
+    byte[] execPlan(ProcessBuilder pb) {
+        if (pb.command().isEmpty()) {
             throw new IllegalArgumentException("command must not be empty");
         }
         File directory = pb.directory() == null && newRoot ? new File("/") : pb.directory();
-        return Launcher.start(this, execPlan(command, pb.environment(), directory), pb, capture);
+        return execPlan(pb.command(), pb.environment(), directory);
     }
 
     /** The judge's way to run: stdin from bytes, stdout and stderr captured, the outcome returned. */

@@ -1,5 +1,6 @@
 package dev.isolation.examples.cli;
 
+import dev.isolation.examples.cli.IsolationJar.Result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonElement;
@@ -30,7 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
  * cgroups. Also {@code isolation doctor}.
  */
 class IsolationCliCgroupIT {
-    private static final Path JAR = Path.of(System.getProperty("isolation.jar", "target/isolation.jar"));
     private static final Path CGROUP_ROOT = Path.of("/sys/fs/cgroup");
     private static final long MIB = 1024 * 1024;
 
@@ -40,22 +40,12 @@ class IsolationCliCgroupIT {
     @BeforeAll
     static void requireCgroupsAndJar() {
         RealKernel.requireCgroups(CgroupController.MEMORY, CgroupController.PIDS);
-        assertThat(JAR).as("the shaded jar, built by `package` before failsafe runs").isRegularFile();
+        IsolationJar.requireBuilt();
     }
 
-    /** Exit status, stdout and stderr of one run of the tool, and its pid (which names its cgroups). */
-    record Result(int status, String stdout, String stderr, long pid) {}
 
     private Result isolation(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString()));
-        command.addAll(List.of(args));
-        Path out = dir.resolve("tool.out");
-        Path err = dir.resolve("tool.err");
-        Process p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("isolation finished").isTrue();
-        Result r = new Result(p.exitValue(), Files.readString(out), Files.readString(err), p.pid());
+        Result r = IsolationJar.run(dir, args);
         assertThat(cgroupsOf(r.pid())).as("cgroups left behind by the tool (pid %d)", r.pid()).isEmpty();
         return r;
     }

@@ -1,5 +1,6 @@
 package dev.isolation.examples.cli;
 
+import dev.isolation.examples.cli.IsolationJar.Result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonObject;
@@ -21,7 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
  * and the program's stdio inherited from the tool.
  */
 class IsolationCliIT {
-    private static final Path JAR = Path.of(System.getProperty("isolation.jar", "target/isolation.jar"));
 
     @TempDir
     Path dir;
@@ -29,22 +29,12 @@ class IsolationCliIT {
     @BeforeAll
     static void requireKernelAndJar() {
         RealKernel.require();
-        assertThat(JAR).as("the shaded jar, built by `package` before failsafe runs").isRegularFile();
+        IsolationJar.requireBuilt();
     }
 
-    /** Exit status, stdout and stderr of one run of the tool. */
-    record Result(int status, String stdout, String stderr) {}
 
     private Result isolation(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString()));
-        command.addAll(List.of(args));
-        Path out = dir.resolve("tool.out");
-        Path err = dir.resolve("tool.err");
-        Process p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("isolation finished").isTrue();
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        return IsolationJar.run(dir, args);
     }
 
     @Test
@@ -113,7 +103,7 @@ class IsolationCliIT {
         Path started = dir.resolve("started");
         Path json = dir.resolve("terminated.json");
         List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString(),
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", IsolationJar.JAR.toString(),
                 "run", "--pid", "--json", json.toString(), "--", "sh", "-c", "touch " + started + "; exec sleep 60"));
         Path toolErr = dir.resolve("tool.err");
         Process tool = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)

@@ -1,5 +1,6 @@
 package dev.isolation.examples.cli;
 
+import dev.isolation.examples.cli.IsolationJar.Result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonObject;
@@ -23,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
  * resource limits hold, and a user namespace maps ids as told.
  */
 class IsolationCliSecurityIT {
-    private static final Path JAR = Path.of(System.getProperty("isolation.jar", "target/isolation.jar"));
     /** 128 + SIGKILL: the monitor, told of a denied system call by the seccomp filter, kills the program. */
     private static final int KILLED_BY_SECCOMP = 137;
 
@@ -33,22 +33,12 @@ class IsolationCliSecurityIT {
     @BeforeAll
     static void requireKernelAndJar() {
         RealKernel.require();
-        assertThat(JAR).as("the shaded jar, built by `package` before failsafe runs").isRegularFile();
+        IsolationJar.requireBuilt();
     }
 
-    /** Exit status, stdout and stderr of one run of the tool (the program's streams are the tool's). */
-    record Result(int status, String stdout, String stderr) {}
 
     private Result isolation(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString()));
-        command.addAll(List.of(args));
-        Path out = dir.resolve("tool.out");
-        Path err = dir.resolve("tool.err");
-        Process p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("isolation finished").isTrue();
-        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        return IsolationJar.run(dir, args);
     }
 
     /** A directory of the test's own with these permissions, which the sandbox's nobody may need. */
