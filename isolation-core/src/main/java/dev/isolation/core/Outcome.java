@@ -48,7 +48,6 @@ public final class Outcome {
         SETUP_FAILED
     }
 
-    static final int KILLED_ON_REQUEST = 1;
     static final int KILLED_CPU_LIMIT = 2;
     static final int KILLED_WALL_LIMIT = 3;
     static final int KILLED_SYSCALL = 4;

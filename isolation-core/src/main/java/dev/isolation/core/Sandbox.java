@@ -292,7 +292,7 @@ public final class Sandbox {
         if (namespaces.contains(Namespace.MOUNT)) {
             plan.makeRootPrivate();
             if (newRoot) {
-                Ids owner = programIds().orElse(userNs ? new Ids(0, 0) : new Ids(k.getuid(), k.getgid()));
+                Ids owner = programIds(root).orElse(userNs ? new Ids(0, 0) : new Ids(k.getuid(), k.getgid()));
                 FilesystemPlan.append(plan, rootfs, binds, tmpfs, noexec, tmpSize, namespaces.contains(Namespace.PID),
                         owner.uid(), owner.gid());
             } else if (namespaces.contains(Namespace.PID)) {
@@ -321,8 +321,7 @@ public final class Sandbox {
      * Who the program runs as: inside a user namespace its root unless told; a root JVM's program
      * as nobody unless told; an ordinary JVM's program as the JVM's user.
      */
-    private Optional<Ids> programIds() {
-        boolean root = Kernel.get().getuid() == 0;
+    private Optional<Ids> programIds(boolean root) {
         return runAs.isPresent() ? runAs
                 : root && !namespaces.contains(Namespace.USER) ? Optional.of(new Ids(DEFAULT_OUTSIDE_ID, DEFAULT_OUTSIDE_ID))
                 : Optional.empty();
@@ -357,7 +356,7 @@ public final class Sandbox {
             }
             plan.capabilities(keep);
         }
-        programIds().ifPresent(i -> plan.runAs(i.uid(), i.gid(), !userNs));
+        programIds(root).ifPresent(i -> plan.runAs(i.uid(), i.gid(), !userNs));
         plan.noNewPrivs();
         if (!seccomp.isNone() && seccomp.allows("sendmsg")) {
             // kills carried out by the monitor, which names the call; the listener travels by sendmsg

@@ -108,7 +108,7 @@ class EscapeIT {
         for (Sandbox s : new Sandbox[] {HARD.toBuilder().bind(dir, "/suid").build(),
             // without the minimal root's nosuid binds, no_new_privs alone must still hold
             Sandbox.builder().pidNs().build()}) {
-            String path = s == null ? "" : s.namespaces().contains(Sandbox.Namespace.MOUNT) ? "/suid/euid" : bin.toString();
+            String path = s.namespaces().contains(Sandbox.Namespace.MOUNT) ? "/suid/euid" : bin.toString();
             Result r = run(s, path);
             assertThat(r.out().trim()).as(r.err()).isEqualTo("65534");
         }

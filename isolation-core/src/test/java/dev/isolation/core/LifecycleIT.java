@@ -118,7 +118,12 @@ class LifecycleIT {
                 Thread.sleep(10);
             }
             assertThat(Probe.processesWith(marker)).as("sandboxed processes 1 s after the JVM was killed").isEmpty();
-            assertThat(Probe.processesWith("isolation-")).doesNotContainAnyElementsOf(List.of(jvm.pid()));
+            // and no helper of the dead JVM: ours (and their sandboxes' inits) descend from this JVM
+            List<Long> helpers = Probe.processesWith("isolation-helper");
+            List<Long> ours = new ArrayList<>(helpers);
+            ours.add(ProcessHandle.current().pid());
+            assertThat(helpers).allSatisfy(pid -> Probe.parentOf(pid).ifPresent(parent -> assertThat(parent)
+                    .as("parent of helper %d", pid).isIn(ours)));
         } finally {
             jvm.destroyForcibly();
         }

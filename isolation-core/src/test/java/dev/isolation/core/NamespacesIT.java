@@ -63,12 +63,10 @@ class NamespacesIT {
 
     @Test
     void hostnameSetInsideDoesNotChangeTheHost() throws Exception {
-        String before = InetAddress.getLocalHost().getHostName();
         String hostBefore = Files.readString(Path.of("/proc/sys/kernel/hostname"));
         String out = Probe.run(ALL_ADMIN, "sh", "-c", "hostname; hostname changed-inside; hostname");
         assertThat(out).isEqualTo("box\nchanged-inside\n");
         assertThat(Files.readString(Path.of("/proc/sys/kernel/hostname"))).isEqualTo(hostBefore);
-        assertThat(before).isNotEqualTo("changed-inside");
     }
 
     @Test

@@ -34,6 +34,11 @@ final class Probe {
         return found;
     }
 
+    /** The parent pid of a host process; empty once it is gone. */
+    static java.util.Optional<Long> parentOf(long pid) {
+        return ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(ProcessHandle::pid);
+    }
+
     static long openFds() throws IOException {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.count();

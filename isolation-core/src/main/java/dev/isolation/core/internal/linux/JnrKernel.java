@@ -132,11 +132,6 @@ final class JnrKernel implements Kernel {
     }
 
     @Override
-    public int kill(int pid, int signal) {
-        return libc.kill(pid, signal);
-    }
-
-    @Override
     public int waitpid(int pid) {
         int[] status = new int[1];
         while (libc.waitpid(pid, status, 0) < 0) {

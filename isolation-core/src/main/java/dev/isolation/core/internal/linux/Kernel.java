@@ -14,8 +14,6 @@ public interface Kernel {
     int O_TRUNC = 01000;
     int O_APPEND = 02000;
     int O_CLOEXEC = 02000000;
-    int SIGTERM = 15;
-    int SIGKILL = 9;
 
     static Kernel get() {
         return JnrKernel.INSTANCE;
@@ -43,8 +41,6 @@ public interface Kernel {
 
     /** Opens {@code path}; the descriptor is close-on-exec. */
     int open(String path, int flags, int mode);
-
-    int kill(int pid, int signal);
 
     /** Blocks until {@code pid} exits; returns its raw wait status. */
     int waitpid(int pid);

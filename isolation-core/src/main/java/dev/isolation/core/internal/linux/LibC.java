@@ -36,9 +36,6 @@ public interface LibC {
     // <sys/mman.h>
     int memfd_create(String name, int flags);
 
-    // <signal.h>
-    int kill(int pid, int sig);
-
     // <sys/wait.h>
     int waitpid(int pid, @Out int[] status, int options);
 
