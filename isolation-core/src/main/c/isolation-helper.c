@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/sched.h>
@@ -84,6 +85,7 @@ enum plan_tag {
 	TAG_SESSION = 29,           /* keep the set-up namespaces alive: no program, reap what joins them */
 	TAG_JOIN = 30,              /* u32 pid, u32 0, u64 CLONE_NEW* flags: enter that process's namespaces */
 	TAG_SECCOMP_NOTIFY = 31,    /* the filter's kills are notifications: the monitor kills, naming the call */
+	TAG_SETUP_TIMEOUT = 32,     /* u64 ns: the setup steps must be done this long after the clone */
 };
 
 /* Why the monitor killed the sandbox; reported to the JVM. */
@@ -96,9 +98,9 @@ enum cpu_usage_kind { CPU_USAGE_NS = 0 /* v1 cpuacct.usage */, CPU_STAT_USEC = 1
 
 /* What a TAG_MOUNT record asks for. */
 enum mount_kind {
-	MOUNT_DIR = 0,     /* mkdir -p target, mount(source, target, fstype, flags, data) */
-	MOUNT_FILE = 1,    /* create target as an empty file, then mount over it (a bind of a file) */
-	MOUNT_REMOUNT = 2, /* remount the bind at target with flags added to those it has (and must keep) */
+	MOUNT_DIR = 0,     /* on a directory: a bind of a directory (MS_BIND) or a new fstype file system */
+	MOUNT_FILE = 1,    /* a bind of a file onto a regular file (created empty where missing) */
+	MOUNT_REMOUNT = 2, /* add the flags' attributes to the mount at target (not to those below it) */
 	MOUNT_SYMLINK = 3, /* symlink(source, target) */
 	MOUNT_MKDIR = 4,   /* mkdir -p target */
 	MOUNT_WRITE = 5,   /* create target with data as its content */
@@ -106,7 +108,7 @@ enum mount_kind {
 
 struct mount_op {
 	uint64_t flags;
-	uint32_t kind;
+	uint32_t kind, options;
 	const char *source, *target, *fstype, *data, *display;
 };
 
@@ -147,7 +149,7 @@ struct plan {
 	int session, seccomp_notify;
 	uint32_t join_pid;
 	uint64_t join_flags;
-	uint64_t wall_limit_ns, cpu_limit_ns;
+	uint64_t wall_limit_ns, cpu_limit_ns, setup_timeout_ns;
 	uint32_t cpu_usage_kind;
 	const char *cpu_usage_file;
 };
@@ -232,7 +234,7 @@ static void add_to_list(char **list, int *count, int max, char *s, const char *w
 	list[*count] = NULL;
 }
 
-/* A mount record: u64 flags, u32 kind, u32 0, then source, target, fstype, data, display (NUL-terminated). */
+/* A mount record: u64 flags, u32 kind, u32 options, then source, target, fstype, data, display (NUL-terminated). */
 static void read_mount(struct plan *p, char *val, uint32_t len)
 {
 	if (p->nmounts >= 256 || len < 16) {
@@ -242,6 +244,7 @@ static void read_mount(struct plan *p, char *val, uint32_t len)
 	struct mount_op *m = &p->mounts[p->nmounts++];
 	memcpy(&m->flags, val, 8);
 	memcpy(&m->kind, val + 8, 4);
+	memcpy(&m->options, val + 12, 4);
 	const char **fields[] = { &m->source, &m->target, &m->fstype, &m->data, &m->display };
 	char *s = val + 16, *end = val + len;
 	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
@@ -321,6 +324,7 @@ static void read_plan(int fd, struct plan *p)
 			p->seccomp.filter = (struct sock_filter *)val; /* the buffer is malloc'ed: aligned */
 			break;
 		case TAG_WALL_LIMIT: memcpy(&p->wall_limit_ns, val, 8); break;
+		case TAG_SETUP_TIMEOUT: memcpy(&p->setup_timeout_ns, val, 8); break;
 		case TAG_SESSION: p->session = 1; break;
 		case TAG_SECCOMP_NOTIFY: p->seccomp_notify = 1; break;
 		case TAG_JOIN:
@@ -373,85 +377,280 @@ static void step_join_cgroups(const struct plan *p)
 		write_file(p->cgroup_procs[i], "0");
 }
 
-/* mkdir -p: the missing directories of path, mode 0755. */
-static void mkdir_p(const char *path, const char *display)
+/*
+ * ---- mounts ------------------------------------------------------------------------------------
+ * Every path a sandbox (or a user's rootfs) could have written is hostile. A mount target is
+ * resolved inside the new root with openat2(RESOLVE_IN_ROOT) (a symlink resolves as if the new root
+ * were /: it cannot lead out), a bind source is the path Java resolved when the policy was built,
+ * opened with RESOLVE_NO_SYMLINKS (a symlink that appeared since is an error), and every mount is
+ * made through descriptors (open_tree/fsmount + mount_setattr + move_mount), never by path. Missing
+ * mount points are created only on a tmpfs this setup mounted itself: never in a host directory,
+ * never in a user's rootfs. Targets are opened with O_PATH, so a FIFO or device there cannot block
+ * or act; only directories and regular files are accepted.
+ */
+
+#define OPT_DEVICE_SOURCE 1u /* mount_op.options: the bind source may be a character device (/dev) */
+
+static int host_root_fd = -1; /* the host's root: /oldroot while a new root is assembled, else / */
+static int new_root_mode;     /* mount targets are inside /newroot of the staging root */
+static dev_t own_fs[64];      /* the tmpfs mounts this setup made: the only places it creates anything */
+static int nown_fs;
+
+static void fail(int err, const char *call, const char *arg)
 {
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *s = buf + 1;; s++) {
-		if (*s == '/' || *s == 0) {
-			char c = *s;
-			*s = 0;
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				die("mkdir", display);
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
+	errno = err;
+	die(call, arg);
 }
 
-/* The flags a bind remount must keep: in a user namespace, dropping a locked one fails with EPERM. */
-static unsigned long locked_flags(const char *target, const char *display)
+/* die() with the reason appended to the mount's display name. */
+static void fail_because(int err, const char *call, const char *display, const char *why)
 {
-	struct statvfs st;
-	if (statvfs(target, &st) < 0)
-		die("statvfs", display);
-	unsigned long f = 0;
-	static const struct { unsigned long st, ms; } map[] = {
-		{ ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
-		{ ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
-	};
-	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-		if (st.f_flag & map[i].st)
-			f |= map[i].ms;
-	return f;
+	char arg[PATH_MAX];
+	snprintf(arg, sizeof arg, "%s: %s", display, why);
+	fail(err, call, arg);
+}
+
+static int openat2_path(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof how);
+	how.flags = O_PATH | O_CLOEXEC | flags;
+	how.resolve = resolve;
+	return (int)syscall(SYS_openat2, dirfd, *path ? path : ".", &how, sizeof how);
+}
+
+static unsigned int mount_attrs(uint64_t ms)
+{
+	return (ms & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) | (ms & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0)
+		| (ms & MS_NODEV ? MOUNT_ATTR_NODEV : 0) | (ms & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
+}
+
+static int is_own_fs(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return 0;
+	for (int i = 0; i < nown_fs; i++)
+		if (own_fs[i] == st.st_dev)
+			return 1;
+	return 0;
+}
+
+/*
+ * The mount point `target` (absolute; "/" is the new root), resolved inside the new root. A missing
+ * component is created (a directory; with want == S_IFREG the last one as an empty file) only where
+ * its parent is on one of our own tmpfs mounts. Returns an O_PATH descriptor of what is there, which
+ * must be a directory (want S_IFDIR), a regular file (S_IFREG) or either (0).
+ */
+static int mount_point(const char *target, mode_t want, const char *display)
+{
+	int root = open(new_root_mode ? "/newroot" : "/", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (root < 0)
+		die("open", new_root_mode ? "/newroot" : "/");
+	char rel[PATH_MAX];
+	if (snprintf(rel, sizeof rel, "%s", target[0] == '/' ? target + 1 : target) >= (int)sizeof rel)
+		fail(ENAMETOOLONG, "mount point", display);
+	int cur = root, creating = 0;
+	for (char *name = rel; *name;) {
+		char *slash = strchr(name, '/');
+		int last = slash == NULL;
+		if (slash)
+			*slash = 0;
+		int fd = -1;
+		if (!creating) {
+			fd = openat2_path(root, rel, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+			if (fd < 0 && errno != ENOENT)
+				die("openat2", display);
+		}
+		if (fd < 0) { /* missing: create it, on our own tmpfs only */
+			struct stat st;
+			if (fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				fail_because(ENOENT, "mount point", display,
+					"passes through a symlink that leads nowhere inside the sandbox's root: refused");
+			if (!is_own_fs(cur))
+				fail_because(ENOENT, "mount point", display,
+					"missing, and only the sandbox's own tmpfs mounts get new mount points (not a host directory or a rootfs)");
+			if (last && want == S_IFREG) {
+				int w = openat(cur, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+				if (w < 0)
+					die("open", display);
+				close(w);
+			} else if (mkdirat(cur, name, 0755) < 0) {
+				die("mkdir", display);
+			}
+			if ((fd = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				die("open", display);
+			creating = 1;
+		}
+		if (cur != root)
+			close(cur);
+		cur = fd;
+		if (last)
+			break;
+		*slash = '/';
+		name = slash + 1;
+	}
+	if (cur != root)
+		close(root);
+	struct stat st;
+	if (fstat(cur, &st) < 0)
+		die("fstat", display);
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		fail_because(EINVAL, "mount point", display, "neither a directory nor a regular file (a FIFO, socket, device or symlink): refused");
+	if (want == S_IFDIR && !S_ISDIR(st.st_mode))
+		fail_because(ENOTDIR, "mount point", display, "not a directory");
+	if (want == S_IFREG && !S_ISREG(st.st_mode))
+		fail_because(EISDIR, "mount point", display, "not a regular file");
+	return cur;
+}
+
+/* A bind source: the host path resolved when the policy was built, opened without following any symlink. */
+static int bind_source(const struct mount_op *m, struct stat *st, const char *display)
+{
+	static const char *symlinked = "the bind source is or passes through a symlink that was not there when the policy was built: refused";
+	int fd = openat2_path(host_root_fd, m->source[0] == '/' ? m->source + 1 : m->source, O_NOFOLLOW,
+			RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0 && errno == ELOOP)
+		fail_because(ELOOP, "open", display, symlinked);
+	if (fd < 0)
+		die("open", display);
+	if (fstat(fd, st) < 0)
+		die("fstat", display);
+	if (S_ISLNK(st->st_mode))
+		fail_because(ELOOP, "open", display, symlinked);
+	if (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode) && !((m->options & OPT_DEVICE_SOURCE) && S_ISCHR(st->st_mode)))
+		fail_because(EINVAL, "open", display, "the bind source is neither a directory nor a regular file: refused");
+	if ((m->kind == MOUNT_DIR) != (S_ISDIR(st->st_mode) != 0))
+		fail_because(m->kind == MOUNT_DIR ? ENOTDIR : EISDIR, "open", display,
+			"the bind source changed between a directory and a file since the policy was built: refused");
+	return fd;
+}
+
+/* Attaches the detached mount `tree` at the mount point `target`. */
+static void attach(int tree, const char *target, mode_t want, const char *display)
+{
+	int at = mount_point(target, want, display);
+	if (move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		die("move_mount", display);
+	close(at);
+}
+
+static void bind_mount(const struct mount_op *m, const char *display)
+{
+	struct stat st;
+	int src = bind_source(m, &st, display);
+	unsigned int rec = m->flags & MS_REC ? AT_RECURSIVE : 0;
+	int tree = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+	if (tree < 0)
+		die("open_tree", display);
+	close(src);
+	struct mount_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.attr_set = mount_attrs(m->flags); /* recursive with MS_REC: read-only all the way down */
+	if (attr.attr_set && mount_setattr(tree, "", AT_EMPTY_PATH | rec, &attr, sizeof attr) < 0)
+		die("mount_setattr", display);
+	attach(tree, m->target, S_ISDIR(st.st_mode) ? S_IFDIR : S_IFREG, display);
+	close(tree);
+}
+
+/* A fresh file system (tmpfs, proc, devpts); data is "key=value,flag,..." as mount(8) takes it. */
+static void new_fs_mount(const struct mount_op *m, const char *display)
+{
+	int fs = fsopen(m->fstype, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		die("fsopen", display);
+	if (m->source && fsconfig(fs, FSCONFIG_SET_STRING, "source", m->source, 0) < 0)
+		die("fsconfig", display);
+	char data[1024];
+	snprintf(data, sizeof data, "%s", m->data ? m->data : "");
+	for (char *opt = strtok(data, ","); opt; opt = strtok(NULL, ",")) {
+		char *eq = strchr(opt, '=');
+		if (eq)
+			*eq = 0;
+		if ((eq ? fsconfig(fs, FSCONFIG_SET_STRING, opt, eq + 1, 0) : fsconfig(fs, FSCONFIG_SET_FLAG, opt, NULL, 0)) < 0)
+			fail_because(errno, "fsconfig", display, opt);
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		die("fsconfig", display);
+	int mnt = fsmount(fs, FSMOUNT_CLOEXEC, mount_attrs(m->flags));
+	if (mnt < 0)
+		die("fsmount", display);
+	close(fs);
+	struct stat st;
+	if (!strcmp(m->fstype, "tmpfs") && fstat(mnt, &st) == 0 && nown_fs < (int)(sizeof own_fs / sizeof *own_fs))
+		own_fs[nown_fs++] = st.st_dev;
+	attach(mnt, m->target, S_IFDIR, display);
+	close(mnt);
+}
+
+/* The parent directory of target (which must exist or be creatable) and target's last component. */
+static int parent_of(const char *target, char *name, size_t size, const char *display)
+{
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s", target);
+	char *slash = strrchr(parent, '/');
+	if (!slash || !slash[1])
+		fail(EINVAL, "mount point", display);
+	snprintf(name, size, "%s", slash + 1);
+	*slash = 0;
+	int fd = mount_point(*parent ? parent : "/", S_IFDIR, display);
+	if (!is_own_fs(fd))
+		fail_because(EROFS, "mount point", display, "files are made only on the sandbox's own tmpfs mounts");
+	return fd;
 }
 
 static void mount_op(const struct mount_op *m)
 {
 	const char *display = m->display ? m->display : m->target;
+	char name[NAME_MAX + 1];
+	int fd;
 	switch (m->kind) {
 	case MOUNT_MKDIR:
-		mkdir_p(m->target, display);
+		close(mount_point(m->target, S_IFDIR, display));
 		return;
 	case MOUNT_SYMLINK:
-		if (symlink(m->source, m->target) < 0 && errno != EEXIST)
+		fd = parent_of(m->target, name, sizeof name, display);
+		if (symlinkat(m->source, fd, name) < 0)
 			die("symlink", display);
+		close(fd);
 		return;
 	case MOUNT_WRITE: {
-		int fd = open(m->target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		fd = parent_of(m->target, name, sizeof name, display);
+		int w = openat(fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		size_t len = m->data ? strlen(m->data) : 0;
-		if (fd < 0 || (len && write(fd, m->data, len) != (ssize_t)len))
+		if (w < 0 || (len && write(w, m->data, len) != (ssize_t)len))
 			die("write", display);
+		close(w);
 		close(fd);
 		return;
 	}
-	case MOUNT_REMOUNT:
-		if (mount(NULL, m->target, NULL, MS_REMOUNT | MS_BIND | m->flags | locked_flags(m->target, display), NULL) < 0)
-			die("mount", display);
-		return;
-	case MOUNT_FILE: {
-		char parent[PATH_MAX];
-		snprintf(parent, sizeof parent, "%s", m->target);
-		*strrchr(parent, '/') = 0;
-		mkdir_p(parent, display);
-		int fd = open(m->target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0)
-			die("open", display);
+	case MOUNT_REMOUNT: { /* attributes added to the mount at target itself (not those below it) */
+		fd = mount_point(m->target, 0, display);
+		struct mount_attr attr;
+		memset(&attr, 0, sizeof attr);
+		attr.attr_set = mount_attrs(m->flags);
+		if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+			die("mount_setattr", display);
 		close(fd);
-		break;
+		return;
 	}
+	case MOUNT_FILE:
+	case MOUNT_DIR:
+		if (m->flags & MS_BIND)
+			bind_mount(m, display);
+		else if (m->kind == MOUNT_DIR && m->fstype)
+			new_fs_mount(m, display);
+		else
+			fail(EINVAL, "plan", display);
+		return;
 	default:
-		mkdir_p(m->target, display);
+		fail(EPROTO, "plan", "unknown mount kind");
 	}
-	if (mount(m->source, m->target, m->fstype, m->flags, m->data) < 0)
-		die("mount", display);
 }
 
 /*
  * The new root is assembled at /newroot of a staging tmpfs while the host's root is reachable at
- * /oldroot (bind sources are /oldroot/...); then /newroot becomes / and the rest is detached.
+ * /oldroot (where bind sources are opened); then /newroot becomes / and the rest is detached.
  */
 static void enter_staging(void)
 {
@@ -481,10 +680,15 @@ static void step_mounts(const struct plan *p)
 {
 	if (p->make_private && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		die("mount", "/ (MS_REC|MS_PRIVATE)");
+	new_root_mode = p->new_root;
 	if (p->new_root)
 		enter_staging();
+	if (p->nmounts && (host_root_fd = open(p->new_root ? "/oldroot" : "/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die("open", "host root");
 	for (int i = 0; i < p->nmounts; i++)
 		mount_op(&p->mounts[i]);
+	if (host_root_fd >= 0)
+		close(host_root_fd);
 	if (p->new_root)
 		finish_pivot();
 	if (p->mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -802,6 +1006,9 @@ static void run_child(struct plan *p, int sync_fd, int init_report_fd)
 		step_hostname(p);
 		step_loopback(p);
 	}
+	char done = 'S'; /* setup is done: the monitor's setup deadline ends here */
+	if (send(child_fd, &done, 1, MSG_NOSIGNAL) != 1)
+		die("send", "setup done");
 	if (p->session)
 		run_session_keeper();
 	read_plan(3, p); /* the exec plan: blocks while the sandbox is prewarmed */
@@ -875,27 +1082,72 @@ static pid_t spawn_child(uint64_t flags, const char *cgroup, int *pidfd)
 	return (pid_t)r;
 }
 
-/* Receives the program's pid, then either a setup error or end of file (exec succeeded). */
 static int notify_fd = -1; /* the seccomp listener, in the monitor */
 
-static int await_exec(int fd, pid_t *program, int64_t *started)
+enum await_result { AWAIT_EXECED = 0, AWAIT_FAILED = -1, AWAIT_JVM_GONE = -2 };
+
+/*
+ * Receives the sandbox's reports until the program runs: 'S' when the setup steps are done, the
+ * program's pid, the seccomp listener, then a setup error or end of file (exec succeeded). Setup
+ * is bounded: past the plan's deadline it fails. The JVM is watched all along (POLLHUP on the
+ * control pipe, without reading what the sandbox will read from it), and a system call the policy
+ * denies before the program runs (execve itself) fails the setup, naming the call.
+ */
+static int await_exec(int fd, const struct plan *p, int control_fd, pid_t *program, int64_t *started)
 {
 	char buf[PIPE_BUF];
 	char cbuf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
+	int64_t deadline = p->setup_timeout_ns ? now_ns() + (int64_t)p->setup_timeout_ns : 0;
 	for (;;) {
+		struct pollfd fds[3] = { { fd, POLLIN, 0 }, { control_fd, 0, 0 }, { notify_fd, POLLIN, 0 } };
+		int timeout = -1;
+		if (deadline) {
+			int64_t left = deadline - now_ns();
+			timeout = left <= 0 ? 0 : (int)(left / 1000000) + 1;
+		}
+		int n = poll(fds, 3, timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("poll", "setup");
+		if (n == 0) {
+			char what[128];
+			snprintf(what, sizeof what, "the sandbox's setup did not finish within %lld ms: killed",
+				(long long)(p->setup_timeout_ns / 1000000));
+			send_error(status_fd, ETIMEDOUT, "setup", what);
+			return AWAIT_FAILED;
+		}
+		if (fds[1].revents & (POLLHUP | POLLERR))
+			return AWAIT_JVM_GONE;
+		if (fds[2].revents & POLLIN) {
+			struct seccomp_notif req;
+			memset(&req, 0, sizeof req);
+			if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0) {
+				char nr[32];
+				snprintf(nr, sizeof nr, "%d", req.data.nr);
+				send_error(status_fd, EPERM, "seccomp-denied", nr);
+				return AWAIT_FAILED;
+			}
+		}
+		if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
 		struct iovec iov = { buf, sizeof buf };
 		struct msghdr msg = { 0 };
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
 		msg.msg_control = cbuf;
 		msg.msg_controllen = sizeof cbuf;
-		ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-		if (n < 0 && errno == EINTR)
+		ssize_t r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (n <= 0)
-			return *program > 0 ? 0 : -1;
+		if (r <= 0)
+			return *program > 0 ? AWAIT_EXECED : AWAIT_FAILED;
 		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		if (n == 1 && buf[0] == 'N') {
+		if (r == 1 && buf[0] == 'S') {
+			deadline = 0; /* a prewarmed sandbox now waits for its program as long as the JVM likes */
+			continue;
+		}
+		if (r == 1 && buf[0] == 'N') {
 			/* SO_PASSCRED puts credentials first: look for the descriptor among the messages */
 			for (; c; c = CMSG_NXTHDR(&msg, c))
 				if (c->cmsg_type == SCM_RIGHTS)
@@ -906,7 +1158,7 @@ static int await_exec(int fd, pid_t *program, int64_t *started)
 			}
 			continue;
 		}
-		if (n == 1 && buf[0] == 'P' && c && c->cmsg_type == SCM_CREDENTIALS) {
+		if (r == 1 && buf[0] == 'P' && c && c->cmsg_type == SCM_CREDENTIALS) {
 			struct ucred cred;
 			memcpy(&cred, CMSG_DATA(c), sizeof cred);
 			*program = cred.pid;
@@ -915,15 +1167,15 @@ static int await_exec(int fd, pid_t *program, int64_t *started)
 		}
 		/* a setup error record from the child: forward it as it is, if it is one */
 		struct report_header h = { 0, 0 };
-		if (n >= (ssize_t)sizeof h)
+		if (r >= (ssize_t)sizeof h)
 			memcpy(&h, buf, sizeof h);
-		if (h.type != REPORT_ERROR || h.len != (size_t)n - sizeof h) {
+		if (h.type != REPORT_ERROR || h.len != (size_t)r - sizeof h) {
 			errno = EPROTO;
 			die("recvmsg", "malformed report from the sandbox");
 		}
-		if (write(status_fd, buf, (size_t)n) < 0)
-			return -1;
-		return -1;
+		if (write(status_fd, buf, (size_t)r) < 0)
+			return AWAIT_FAILED;
+		return AWAIT_FAILED;
 	}
 }
 
@@ -1052,11 +1304,12 @@ int main(int argc, char **argv)
 	}
 
 	pid_t program = 0;
-	if (await_exec(report[0], &program, &started) < 0) {
+	int awaited = await_exec(report[0], &plan, control_fd, &program, &started);
+	if (awaited != AWAIT_EXECED) {
 		kill_sandbox(child, ns_init, SIGKILL);
 		waitpid(child, NULL, 0);
 		char c;
-		if (read(control_fd, &c, 1) == 0) /* the JVM is gone: nobody else will clean up */
+		if (awaited == AWAIT_JVM_GONE || read(control_fd, &c, 1) == 0) /* the JVM is gone: nobody else will clean up */
 			remove_orphan_cgroups(&plan);
 		_exit(125);
 	}

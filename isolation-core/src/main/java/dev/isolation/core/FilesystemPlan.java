@@ -15,15 +15,24 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
- * Decides the sandbox's root file system and turns it into the helper's mount operations: a root
- * assembled at {@code /newroot} of a staging tmpfs from read-only binds (host paths are reached at
- * {@code /oldroot}), then entered with pivot_root, the host's root detached.
+ * Decides the sandbox's root file system and turns it into the helper's mount operations. The new
+ * root is always a tmpfs of the sandbox's own (the skeleton) on which everything else is mounted:
+ * read-only binds of host directories (or of a rootfs's top-level entries), a minimal /dev, /proc,
+ * /tmp, then the caller's binds and tmpfs mounts; the helper enters it with pivot_root and detaches
+ * the host's root. Mount points missing from it are created there by the helper, never in a host
+ * directory or in a user's rootfs.
+ *
+ * <p>Sources are host paths resolved once, when the policy is built ({@link #source}); the helper
+ * opens them without following any symlink, so a source that an earlier sandbox replaced by a
+ * symlink is refused rather than followed.
  */
 final class FilesystemPlan {
     /** What the default minimal root binds read-only from the host, where present. */
@@ -32,8 +41,11 @@ final class FilesystemPlan {
             "/etc/nsswitch.conf", "/etc/localtime", "/etc/alternatives", "/etc/java-17-openjdk", "/etc/java-21-openjdk",
             "/etc/ssl/certs", "/etc/mime.types", "/etc/gai.conf");
     private static final List<String> DEVICES = List.of("null", "zero", "full", "random", "urandom", "tty");
+    /** Top-level entries of a rootfs that the sandbox gets its own of instead. */
+    private static final Set<String> OWN_MOUNTS = Set.of("dev", "proc", "tmp");
+    private static final long READ_ONLY_BIND = MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID | MS_NODEV;
 
-    /** A bind mount of a host path. */
+    /** A bind mount of a host path ({@link #source resolved}: absolute, no symlinks). */
     record Bind(Path host, String inside, boolean writable) {}
 
     /** A tmpfs of the given size. */
@@ -44,91 +56,128 @@ final class FilesystemPlan {
     /**
      * Appends the mount operations. {@code rootfs} empty means the default minimal root.
      *
-     * @throws NativeCallException naming a bind source that does not exist, before anything runs
+     * @throws NativeCallException naming a rootfs that cannot be listed, before anything runs
      */
     static void append(LaunchPlan plan, Optional<Path> rootfs, List<Bind> binds, List<Tmpfs> tmpfs, Set<String> noexec,
             ByteSize tmpSize, boolean proc, int uid, int gid) {
         plan.newRoot();
+        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV, "isolation-tmpfs", "/", "tmpfs", "mode=0755,size=1m", "\"tmpfs\" -> \"/\"");
         if (rootfs.isPresent()) {
-            bind(plan, realPath(rootfs.get(), "/"), "/", false, false);
+            rootfsEntries(plan, rootfs.get());
         } else {
-            plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV, "isolation-tmpfs", "/newroot", "tmpfs", "mode=0755,size=1m", "\"tmpfs\" -> \"/\"");
             for (String dir : SYSTEM_DIRS) {
                 Path p = Path.of(dir);
                 if (Files.isSymbolicLink(p)) {
-                    plan.mount(MountKind.SYMLINK, 0, readLink(p), "/newroot" + dir, null, null, dir);
+                    plan.mount(MountKind.SYMLINK, 0, readLink(p), dir, null, null, dir);
                 } else if (Files.isDirectory(p)) {
-                    bind(plan, p, dir, false, false);
+                    bind(plan, p, dir, READ_ONLY_BIND);
                 }
             }
-            plan.mount(MountKind.MKDIR, 0, null, "/newroot/etc", null, null, "/etc");
+            plan.mount(MountKind.MKDIR, 0, null, "/etc", null, null, "/etc");
             for (String f : ETC_FILES) {
                 Path p = Path.of(f);
                 if (Files.exists(p)) {
-                    bind(plan, realPath(p, f), f, false, false);
+                    try {
+                        bind(plan, p.toRealPath(), f, READ_ONLY_BIND);
+                    } catch (IOException e) {
+                        // gone since we looked: the sandbox does without it
+                    }
                 }
             }
-            plan.mount(MountKind.WRITE, 0, null, "/newroot/etc/passwd", null,
+            plan.mount(MountKind.WRITE, 0, null, "/etc/passwd", null,
                     "root:x:0:0:root:/root:/bin/sh\n" + (uid != 0 ? "sandbox:x:" + uid + ":" + gid + ":sandbox:/tmp:/bin/sh\n" : ""),
                     "/etc/passwd");
-            plan.mount(MountKind.WRITE, 0, null, "/newroot/etc/group", null,
+            plan.mount(MountKind.WRITE, 0, null, "/etc/group", null,
                     "root:x:0:\n" + (gid != 0 ? "sandbox:x:" + gid + ":\n" : ""), "/etc/group");
-            plan.mount(MountKind.WRITE, 0, null, "/newroot/etc/hosts", null, "127.0.0.1 localhost\n::1 localhost\n", "/etc/hosts");
+            plan.mount(MountKind.WRITE, 0, null, "/etc/hosts", null, "127.0.0.1 localhost\n::1 localhost\n", "/etc/hosts");
         }
         devices(plan);
         if (proc) {
-            plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc", "/newroot/proc", "proc", null, "\"proc\" -> \"/proc\"");
+            plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc", "/proc", "proc", null, "\"proc\" -> \"/proc\"");
         }
-        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | (noexec.contains("/tmp") ? MS_NOEXEC : 0), "isolation-tmpfs", "/newroot/tmp",
+        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | (noexec.contains("/tmp") ? MS_NOEXEC : 0), "isolation-tmpfs", "/tmp",
                 "tmpfs", "mode=1777,size=" + tmpSize.bytes(), "\"tmpfs\" -> \"/tmp\"");
         // parents before children, so that a bind inside another lands on top of it
-        binds.stream().sorted(Comparator.comparingInt(b -> depth(b.inside()))).forEach(b -> {
-            Path real = realPath(b.host(), b.inside());
-            bind(plan, real, b.inside(), b.writable(), noexec.contains(b.inside()));
-        });
+        binds.stream().sorted(Comparator.comparingInt(b -> depth(b.inside()))).forEach(b -> bind(plan, b.host(), b.inside(),
+                MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | (b.writable() ? 0 : MS_RDONLY) | (noexec.contains(b.inside()) ? MS_NOEXEC : 0)));
         tmpfs.stream().sorted(Comparator.comparingInt(t -> depth(t.inside()))).forEach(t -> plan.mount(MountKind.DIR,
-                MS_NOSUID | MS_NODEV | (noexec.contains(t.inside()) ? MS_NOEXEC : 0), "isolation-tmpfs", "/newroot" + t.inside(), "tmpfs",
+                MS_NOSUID | MS_NODEV | (noexec.contains(t.inside()) ? MS_NOEXEC : 0), "isolation-tmpfs", t.inside(), "tmpfs",
                 "mode=1777,size=" + t.size().bytes(), "\"tmpfs\" -> \"" + t.inside() + "\""));
-        plan.mount(MountKind.REMOUNT, MS_RDONLY | MS_NOSUID | MS_NODEV, null, "/newroot", null, null, "/ (read-only)");
+        plan.mount(MountKind.REMOUNT, MS_RDONLY | MS_NOSUID | MS_NODEV, null, "/", null, null, "/ (read-only)");
     }
 
-    /** A minimal /dev: a few host device nodes, no others; fresh devpts and shm. */
-    private static void devices(LaunchPlan plan) {
-        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "isolation-tmpfs", "/newroot/dev", "tmpfs", "mode=0755,size=64k", "\"tmpfs\" -> \"/dev\"");
-        for (String d : DEVICES) {
-            String display = "\"/dev/" + d + "\" -> \"/dev/" + d + "\"";
-            plan.mount(MountKind.FILE, MS_BIND, "/oldroot/dev/" + d, "/newroot/dev/" + d, null, null, display);
-            plan.mount(MountKind.REMOUNT, MS_NOSUID | MS_NOEXEC, null, "/newroot/dev/" + d, null, null, display);
+    /**
+     * A user's rootfs: its top-level directories and files bound read-only onto the skeleton, its
+     * top-level symlinks copied; the helper writes nothing into it.
+     */
+    private static void rootfsEntries(LaunchPlan plan, Path rootfs) {
+        List<Path> entries;
+        try (Stream<Path> list = Files.list(rootfs)) {
+            entries = list.sorted().toList();
+        } catch (IOException e) {
+            throw new NativeCallException("open", rootfs.toString(), Files.exists(rootfs, LinkOption.NOFOLLOW_LINKS) ? 13 : 2);
         }
-        plan.mount(MountKind.SYMLINK, 0, "/proc/self/fd", "/newroot/dev/fd", null, null, "/dev/fd");
+        for (Path entry : entries) {
+            String name = entry.getFileName().toString();
+            if (OWN_MOUNTS.contains(name)) {
+                continue;
+            }
+            BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(entry, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (IOException e) {
+                continue; // gone since the listing
+            }
+            if (a.isSymbolicLink()) {
+                plan.mount(MountKind.SYMLINK, 0, readLink(entry), "/" + name, null, null, "/" + name);
+            } else if (a.isDirectory() || a.isRegularFile()) {
+                bind(plan, entry, "/" + name, READ_ONLY_BIND, a.isDirectory());
+            }
+        }
+    }
+
+    /** A minimal /dev, read-only once made: a few host device nodes, no others; fresh devpts and shm. */
+    private static void devices(LaunchPlan plan) {
+        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "isolation-tmpfs", "/dev", "tmpfs", "mode=0755,size=64k", "\"tmpfs\" -> \"/dev\"");
+        for (String d : DEVICES) {
+            plan.mount(MountKind.FILE, MS_BIND | MS_NOSUID | MS_NOEXEC, LaunchPlan.MOUNT_DEVICE_SOURCE, "/dev/" + d, "/dev/" + d, null, null,
+                    "\"/dev/" + d + "\" -> \"/dev/" + d + "\"");
+        }
+        plan.mount(MountKind.SYMLINK, 0, "/proc/self/fd", "/dev/fd", null, null, "/dev/fd");
         for (int i = 0; i < 3; i++) {
             String name = new String[] {"stdin", "stdout", "stderr"}[i];
-            plan.mount(MountKind.SYMLINK, 0, "/proc/self/fd/" + i, "/newroot/dev/" + name, null, null, "/dev/" + name);
+            plan.mount(MountKind.SYMLINK, 0, "/proc/self/fd/" + i, "/dev/" + name, null, null, "/dev/" + name);
         }
-        plan.mount(MountKind.DIR, MS_NOSUID | MS_NOEXEC, "devpts", "/newroot/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=620",
+        plan.mount(MountKind.DIR, MS_NOSUID | MS_NOEXEC, "devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=620",
                 "\"devpts\" -> \"/dev/pts\"");
-        plan.mount(MountKind.SYMLINK, 0, "pts/ptmx", "/newroot/dev/ptmx", null, null, "/dev/ptmx");
-        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "isolation-tmpfs", "/newroot/dev/shm", "tmpfs", "mode=1777,size=64m",
+        plan.mount(MountKind.SYMLINK, 0, "pts/ptmx", "/dev/ptmx", null, null, "/dev/ptmx");
+        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "isolation-tmpfs", "/dev/shm", "tmpfs", "mode=1777,size=64m",
                 "\"tmpfs\" -> \"/dev/shm\"");
+        // nothing in the sandbox re-points /dev/stdout or adds nodes for a later run of a session
+        plan.mount(MountKind.REMOUNT, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "/dev", null, null, "/dev (read-only)");
     }
 
-    private static void bind(LaunchPlan plan, Path host, String inside, boolean writable, boolean noexec) {
-        String target = inside.equals("/") ? "/newroot" : "/newroot" + inside;
-        String display = "\"" + host + "\" -> \"" + inside + "\"";
-        MountKind kind = Files.isDirectory(host) ? MountKind.DIR : MountKind.FILE;
-        plan.mount(kind, MS_BIND | MS_REC, "/oldroot" + host, target, null, null, display);
-        if (!inside.equals("/")) { // the root is made read-only last, after everything is mounted on it
-            plan.mount(MountKind.REMOUNT, MS_NOSUID | MS_NODEV | (writable ? 0 : MS_RDONLY) | (noexec ? MS_NOEXEC : 0),
-                    null, target, null, null, display);
-        }
+    private static void bind(LaunchPlan plan, Path host, String inside, long flags) {
+        bind(plan, host, inside, flags, Files.isDirectory(host, LinkOption.NOFOLLOW_LINKS));
     }
 
-    /** The real path of a bind source (symlinks resolved on the host), or the error the mount would give. */
-    private static Path realPath(Path host, String inside) {
+    private static void bind(LaunchPlan plan, Path host, String inside, long flags, boolean directory) {
+        plan.mount(directory ? MountKind.DIR : MountKind.FILE, flags, host.toString(), inside, null, null,
+                "\"" + host + "\" -> \"" + inside + "\"");
+    }
+
+    /**
+     * A bind source or rootfs resolved once, when the policy is built: absolute, without symlinks.
+     * The helper later opens exactly this path and refuses it if a symlink appeared on it since.
+     *
+     * @throws IllegalArgumentException if it does not exist or cannot be resolved
+     */
+    static Path source(Path host, String what) {
         try {
             return host.toAbsolutePath().toRealPath();
         } catch (IOException e) {
-            throw new NativeCallException("mount", "\"" + host + "\" -> \"" + inside + "\"", Files.exists(host, LinkOption.NOFOLLOW_LINKS) ? 13 : 2);
+            throw new IllegalArgumentException(what + ": \"" + host + "\": "
+                    + (Files.exists(host, LinkOption.NOFOLLOW_LINKS) ? "cannot be resolved (" + e.getMessage() + ")" : "no such file or directory"));
         }
     }
 

@@ -31,17 +31,18 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Starts programs in sandboxes. Creating namespaces costs more than the rest of a start (a network
- * namespace alone about a millisecond), so each start also prepares the next sandbox of the same
- * policy in the background ("prewarm", as go-judge pools its environments): a helper that has
- * already created and set up the namespaces and waits, in its own process, for the next command.
- * A prewarmed sandbox is fresh: it is used for one program only. At most {@value #MAX_IDLE} wait
- * in a JVM, none longer than {@value #MAX_IDLE_SECONDS} s; system property
- * {@code isolation.prewarm=false} turns it off.
+ * Starts programs in sandboxes. Off by default, and only with system property
+ * {@code isolation.prewarm=true}: each start also prepares the next sandbox of the same policy in
+ * the background ("prewarm"), a helper that has already created and set up the namespaces and
+ * waits, in its own process, for the next command. Off because a prewarmed sandbox's mounts are
+ * set up before the run it serves was asked for (a bind then shows what its source was before the
+ * previous run), and it keeps helpers and cgroups nobody asked for; explicit, closeable reuse of
+ * prepared sandboxes is to replace it. At most {@value #MAX_IDLE} wait in a JVM, none longer than
+ * {@value #MAX_IDLE_SECONDS} s.
  */
 final class Launcher {
     private static final Kernel K = Kernel.get();
-    private static final boolean PREWARM = !"false".equals(System.getProperty("isolation.prewarm"));
+    private static final boolean PREWARM = "true".equals(System.getProperty("isolation.prewarm"));
     private static final int MAX_IDLE = 8;
     private static final long MAX_IDLE_SECONDS = 30;
     /** What {@link Sandbox#run} keeps of a stream without an output limit. */

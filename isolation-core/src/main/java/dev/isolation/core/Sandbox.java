@@ -6,6 +6,7 @@ import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupLimits;
 import java.io.File;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashSet;
@@ -55,6 +56,13 @@ public final class Sandbox {
 
     /** The host id the sandbox's root is mapped to in a user namespace when the JVM runs as root. */
     public static final int DEFAULT_OUTSIDE_ID = 65534;
+
+    /**
+     * How long the helper's setup steps may take before the setup fails and the sandbox is killed
+     * (system property {@code isolation.setupTimeoutMillis}, default 20000): nothing in setup can
+     * hang a start for ever.
+     */
+    static final long SETUP_TIMEOUT_NANOS = Math.max(1, Long.getLong("isolation.setupTimeoutMillis", 20_000)) * 1_000_000;
 
     private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     private static final Pattern HOSTNAME =
@@ -275,7 +283,7 @@ public final class Sandbox {
      */
     LaunchPlan setupPlan() throws UnsupportedHostException {
         LaunchPlan plan = new LaunchPlan();
-        plan.cloneFlags(cloneFlags());
+        plan.cloneFlags(cloneFlags()).setupTimeout(SETUP_TIMEOUT_NANOS);
         Kernel k = Kernel.get();
         boolean root = k.getuid() == 0;
         boolean userNs = namespaces.contains(Namespace.USER);
@@ -498,25 +506,44 @@ public final class Sandbox {
             return this;
         }
 
-        /** Use a prepared directory tree (e.g. an extracted image) as the read-only root, with /dev, /proc and /tmp mounted on it. */
+        /**
+         * Use a prepared directory tree (e.g. an extracted image) as the read-only root: its
+         * top-level directories and files are bound read-only onto a root tmpfs of the sandbox's
+         * own, its top-level symlinks copied, and its own {@code /dev}, {@code /proc} and
+         * {@code /tmp} replaced by the sandbox's. Nothing is ever created or changed inside
+         * {@code dir}; a bind target missing below one of its directories is an error.
+         *
+         * <p>{@code dir} is resolved now (symlinks followed once); a sandbox started later refuses
+         * it if a symlink appeared on that path since.
+         */
         public Builder rootfs(Path dir) {
             Objects.requireNonNull(dir, "rootfs");
-            if (!Files.isDirectory(dir)) {
+            Path real = FilesystemPlan.source(dir, "rootfs");
+            if (!Files.isDirectory(real, LinkOption.NOFOLLOW_LINKS)) {
                 throw new IllegalArgumentException("rootfs: \"" + dir + "\" is not a directory");
             }
-            rootfs = Optional.of(dir);
+            rootfs = Optional.of(real);
             return minimalRoot();
         }
 
-        /** Makes the host path {@code host} visible read-only at {@code inside}. Implies {@link #minimalRoot()} unless {@link #rootfs}. */
+        /**
+         * Makes the host path {@code host} visible read-only (recursively, with the mounts below
+         * it) at {@code inside}. Implies {@link #minimalRoot()} unless {@link #rootfs}. {@code host}
+         * is resolved now (symlinks followed once, it must exist); a sandbox started later refuses
+         * it, naming it, if a symlink appeared on that path since: a writable bind of one sandbox
+         * cannot redirect another's source. A symlink in {@code inside} is resolved inside the
+         * sandbox's root, never out of it.
+         */
         public Builder bind(Path host, String inside) {
-            binds.add(new FilesystemPlan.Bind(Objects.requireNonNull(host, "host"), FilesystemPlan.insidePath(inside, "bind"), false));
+            binds.add(new FilesystemPlan.Bind(FilesystemPlan.source(Objects.requireNonNull(host, "host"), "bind"),
+                    FilesystemPlan.insidePath(inside, "bind"), false));
             return minimalRoot();
         }
 
         /** Like {@link #bind} but writable. */
         public Builder bindWritable(Path host, String inside) {
-            binds.add(new FilesystemPlan.Bind(Objects.requireNonNull(host, "host"), FilesystemPlan.insidePath(inside, "bindWritable"), true));
+            binds.add(new FilesystemPlan.Bind(FilesystemPlan.source(Objects.requireNonNull(host, "host"), "bindWritable"),
+                    FilesystemPlan.insidePath(inside, "bindWritable"), true));
             return minimalRoot();
         }
 

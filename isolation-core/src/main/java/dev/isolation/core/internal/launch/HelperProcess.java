@@ -3,6 +3,7 @@ package dev.isolation.core.internal.launch;
 import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.core.internal.linux.Kernel.FileAction;
 import dev.isolation.core.internal.linux.NativeCallException;
+import dev.isolation.core.internal.seccomp.BpfCompiler;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -240,7 +241,13 @@ public final class HelperProcess implements Monitor.Watched {
             byte[] rest = new byte[rec.remaining()];
             rec.get(rest);
             String[] parts = new String(rest, StandardCharsets.UTF_8).split("\0", -1);
-            return new NativeCallException(parts[0], parts.length > 1 ? parts[1] : "", errno);
+            String argument = parts.length > 1 ? parts[1] : "";
+            if (parts[0].equals("seccomp-denied") && argument.matches("\\d{1,6}")) {
+                // a call the policy denies, made before the program ran (execve itself, or a step before it)
+                return new NativeCallException(BpfCompiler.syscallName(Integer.parseInt(argument)),
+                        "denied by the sandbox's seccomp policy before the program started", errno);
+            }
+            return new NativeCallException(parts[0], argument, errno);
         }
     }
 }

@@ -47,6 +47,7 @@ public final class LaunchPlan {
     static final int TAG_SESSION = 29;
     static final int TAG_JOIN = 30;
     static final int TAG_SECCOMP_NOTIFY = 31;
+    static final int TAG_SETUP_TIMEOUT = 32;
 
     /** How the file of {@link #cpuLimit} reports CPU usage. */
     public enum CpuUsageFormat {
@@ -56,13 +57,19 @@ public final class LaunchPlan {
         CPU_STAT
     }
 
-    /** Kinds of {@link #mount} operation, as the helper's {@code enum mount_kind}. */
+    /**
+     * Kinds of {@link #mount} operation, as the helper's {@code enum mount_kind}. Targets are paths
+     * inside the sandbox (with a new root, {@code /} is that root), resolved by the helper inside
+     * it without following any symlink out of it; a missing mount point is created only on a tmpfs
+     * the same setup mounted. Bind sources are host paths without symlinks (resolved when the
+     * policy was built), opened by the helper without following any.
+     */
     public enum MountKind {
-        /** mkdir -p the target, then mount. */
+        /** On a directory: a bind of a host directory ({@code MS_BIND}) or a new {@code fstype} file system. */
         DIR,
-        /** create the target as an empty file, then mount (a bind of a file). */
+        /** A bind of a host file onto a regular file. */
         FILE,
-        /** remount the bind at the target adding flags, keeping those it must keep. */
+        /** Add the flags' attributes (read-only, nosuid, ...) to the mount at the target, not to those below it. */
         REMOUNT,
         /** symlink(source, target). */
         SYMLINK,
@@ -71,6 +78,9 @@ public final class LaunchPlan {
         /** create the target file with {@code data} as its content. */
         WRITE
     }
+
+    /** {@link #mount} option: the bind source may be a character device (a minimal /dev's nodes). */
+    public static final int MOUNT_DEVICE_SOURCE = 1;
 
     /** Mount flags of mount(2), from {@code <sys/mount.h>}. */
     public static final long MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_BIND = 4096, MS_REC = 16384;
@@ -190,7 +200,7 @@ public final class LaunchPlan {
         return string(TAG_ORPHAN_CGROUP, directory);
     }
 
-    /** Assemble a new root at {@code /newroot} of a staging tmpfs (host root at {@code /oldroot}), then pivot into it. */
+    /** Assemble a new root (the targets of {@link #mount}) in a staging tmpfs, then pivot into it and detach the host's. */
     public LaunchPlan newRoot() {
         return flag(TAG_NEW_ROOT);
     }
@@ -201,8 +211,17 @@ public final class LaunchPlan {
      */
     public LaunchPlan mount(MountKind kind, long flags, String source, String target, String fstype, String data,
             String display) {
+        return mount(kind, flags, 0, source, target, fstype, data, display);
+    }
+
+    /** {@link #mount} with options such as {@link #MOUNT_DEVICE_SOURCE}. */
+    public LaunchPlan mount(MountKind kind, long flags, int options, String source, String target, String fstype, String data,
+            String display) {
+        if (!target.startsWith("/")) {
+            throw new IllegalArgumentException("mount target must be absolute: " + target);
+        }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(flags).putInt(kind.ordinal()).putInt(0).array());
+        out.writeBytes(ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(flags).putInt(kind.ordinal()).putInt(options).array());
         for (String s : new String[] {source, target, fstype, data, display}) {
             String v = s == null ? "" : s;
             if (v.indexOf('\0') >= 0) {
@@ -257,6 +276,11 @@ public final class LaunchPlan {
     public LaunchPlan join(int pid, long namespaceFlags) {
         return record(TAG_JOIN, ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putInt(pid).putInt(0)
                 .putLong(namespaceFlags).array());
+    }
+
+    /** The setup steps must be done this long after the sandbox's first process was cloned; past it setup fails. */
+    public LaunchPlan setupTimeout(long nanos) {
+        return record(TAG_SETUP_TIMEOUT, ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(nanos).array());
     }
 
     /** The monitor kills the sandbox this long after the program's exec. */
