@@ -57,12 +57,9 @@ public final class Sandbox {
     /** The host id the sandbox's root is mapped to in a user namespace when the JVM runs as root. */
     public static final int DEFAULT_OUTSIDE_ID = 65534;
 
-    /**
-     * How long the helper's setup steps may take before the setup fails and the sandbox is killed
-     * (system property {@code isolation.setupTimeoutMillis}, default 20000): nothing in setup can
-     * hang a start for ever.
-     */
-    static final long SETUP_TIMEOUT_NANOS = Math.max(1, Long.getLong("isolation.setupTimeoutMillis", 20_000)) * 1_000_000;
+    /** The default of {@link Builder#setupTimeout}: system property {@code isolation.setupTimeoutMillis}, else 20 s. */
+    private static final Duration DEFAULT_SETUP_TIMEOUT =
+            Duration.ofMillis(Math.min(600_000, Math.max(1, Long.getLong("isolation.setupTimeoutMillis", 20_000))));
 
     private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     private static final Pattern HOSTNAME =
@@ -86,6 +83,7 @@ public final class Sandbox {
     private final List<IdRange> gidMap;
     private final Optional<Duration> cpuTimeLimit;
     private final Optional<Duration> wallTimeLimit;
+    private final Duration setupTimeout;
     private final Optional<ByteSize> outputLimit;
 
     /** A uid and gid. */
@@ -118,6 +116,7 @@ public final class Sandbox {
         this.gidMap = List.copyOf(b.gidMap);
         this.cpuTimeLimit = b.cpuTimeLimit;
         this.wallTimeLimit = b.wallTimeLimit;
+        this.setupTimeout = b.setupTimeout;
         this.outputLimit = b.outputLimit;
     }
 
@@ -149,6 +148,7 @@ public final class Sandbox {
         b.gidMap.addAll(gidMap);
         b.cpuTimeLimit = cpuTimeLimit;
         b.wallTimeLimit = wallTimeLimit;
+        b.setupTimeout = setupTimeout;
         b.outputLimit = outputLimit;
         return b;
     }
@@ -174,6 +174,11 @@ public final class Sandbox {
     /** Time allowed from exec to the end; past it the sandbox is killed (WALL_TIME_LIMIT). */
     public Optional<Duration> wallTimeLimit() {
         return wallTimeLimit;
+    }
+
+    /** Time the sandbox's setup may take; past it the start fails and the sandbox is killed. */
+    public Duration setupTimeout() {
+        return setupTimeout;
     }
 
     /** Bytes allowed per output stream; past it the sandbox is killed (OUTPUT_LIMIT). */
@@ -283,7 +288,7 @@ public final class Sandbox {
      */
     LaunchPlan setupPlan() throws UnsupportedHostException {
         LaunchPlan plan = new LaunchPlan();
-        plan.cloneFlags(cloneFlags()).setupTimeout(SETUP_TIMEOUT_NANOS);
+        plan.cloneFlags(cloneFlags()).setupTimeout(setupTimeout.toNanos());
         Kernel k = Kernel.get();
         boolean root = k.getuid() == 0;
         boolean userNs = namespaces.contains(Namespace.USER);
@@ -432,6 +437,7 @@ public final class Sandbox {
         private final List<IdRange> gidMap = new ArrayList<>();
         private Optional<Duration> cpuTimeLimit = Optional.empty();
         private Optional<Duration> wallTimeLimit = Optional.empty();
+        private Duration setupTimeout = DEFAULT_SETUP_TIMEOUT;
         private Optional<ByteSize> outputLimit = Optional.empty();
 
         private Builder() {}
@@ -649,6 +655,22 @@ public final class Sandbox {
         /** Time allowed from exec to the end, enforced by the native monitor: past it, WALL_TIME_LIMIT. */
         public Builder wallTimeLimit(Duration limit) {
             wallTimeLimit = Optional.of(positive(limit, "wallTimeLimit"));
+            return this;
+        }
+
+        /**
+         * Time the helper's setup steps (namespaces joined, mounts, hostname, loopback) may take,
+         * from the sandbox's first process to the point where it waits for the program: past it the
+         * start fails with a {@link SandboxSetupException} and everything is killed, so nothing in
+         * setup can hang a start for ever. 1 ms to 10 min; default 20 s (system property
+         * {@code isolation.setupTimeoutMillis}).
+         */
+        public Builder setupTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "setupTimeout");
+            if (timeout.compareTo(Duration.ofMillis(1)) < 0 || timeout.compareTo(Duration.ofMinutes(10)) > 0) {
+                throw new IllegalArgumentException("setupTimeout must be 1 ms to 10 min, was " + timeout);
+            }
+            setupTimeout = timeout;
             return this;
         }
 

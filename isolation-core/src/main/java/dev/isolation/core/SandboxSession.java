@@ -77,7 +77,7 @@ public final class SandboxSession implements AutoCloseable {
             throw new IllegalStateException("the session is closed");
         }
         Sandbox run = limits.toBuilder().namespacesOf(layout).build();
-        LaunchPlan setup = new LaunchPlan().cloneFlags(0).setupTimeout(Sandbox.SETUP_TIMEOUT_NANOS)
+        LaunchPlan setup = new LaunchPlan().cloneFlags(0).setupTimeout(run.setupTimeout().toNanos())
                 .join(keeperPid, layout.cloneFlags() | (layout.namespaces().contains(Sandbox.Namespace.CGROUP)
                         ? LaunchPlan.CLONE_NEWCGROUP : 0))
                 .init(); // forks the program inside the session's pid namespace, waits for it
