@@ -48,7 +48,16 @@ import java.util.regex.Pattern;
  * reaches the kernel).
  *
  * <p>A rule on a system call replaces the preset's conditions on its arguments too: with
- * {@code defaultPolicy().allow("socket")} every socket family may be used.
+ * {@code defaultPolicy().allow("socket")} every socket family may be used, with
+ * {@code strict().allow("prctl")} every {@code prctl} option.
+ *
+ * <p>A program may install seccomp filters of its own where the policy lets it ({@link #strict()}
+ * does not). The kernel runs every filter and the most restrictive answer wins, so such a filter
+ * can only make more calls fail, never run one that the policy kills or fails (the kernel gives
+ * the program no listener of its own while the sandbox's monitor listens, so it cannot answer
+ * "continue" for a denied call). But a call that the program's own filter refuses first, with
+ * an errno or a trap that outranks the monitor's notification, is not seen by the sandbox: the
+ * outcome does not name it.
  *
  * <p>Instances are immutable and thread-safe; equal policies compile to the same filter.
  *
@@ -107,6 +116,8 @@ public final class SeccompPolicy {
     private static final int EACCES = 13;
     private static final int ENOSYS = 38;
     private static final int EAFNOSUPPORT = 97;
+    /** {@code PR_SET_SECCOMP} from {@code <linux/prctl.h>}. */
+    private static final long PR_SET_SECCOMP = 22;
     /** The kernel reads these arguments as a C {@code int}: rules on them look at the low 32 bits only. */
     private static final long INT_MASK = 0xffffffffL;
 
@@ -157,12 +168,12 @@ public final class SeccompPolicy {
             // the machine's clock and kernel log
             "clock_settime", "clock_adjtime", "settimeofday", "adjtimex", "stime", "syslog");
 
-    /** What {@link #strict()} allows (clone, clone3 and socket are handled apart). */
+    /** What {@link #strict()} allows (clone, clone3, prctl and socket are handled apart). */
     private static final List<String> STRICT_ALLOWED = List.of(
             // programs and processes
             "execve", "execveat", "exit", "exit_group", "fork", "vfork", "wait4", "waitid", "kill",
             "tkill", "tgkill", "set_tid_address", "set_robust_list", "get_robust_list", "rseq",
-            "arch_prctl", "prctl", "prlimit64", "getrlimit", "setrlimit", "getrusage", "times",
+            "arch_prctl", "prlimit64", "getrlimit", "setrlimit", "getrusage", "times",
             "getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getresuid",
             "getresgid", "getgroups", "getpgrp", "getpgid", "setpgid", "getsid", "setsid",
             "getpriority", "uname", "sysinfo", "getrandom", "getcpu", "umask",
@@ -279,6 +290,8 @@ public final class SeccompPolicy {
      * {@code AF_RDS}, {@code AF_PPPOX} (PPTP), {@code AF_ISDN} and {@code AF_QIPCRTR}. The other
      * families are isolated or already refused by the kernel in a new network namespace;
      * io_uring, which could make sockets too, is denied.
+     *
+     * <p>The program may install seccomp filters of its own (see the class comment).
      */
     public static SeccompPolicy defaultPolicy() {
         return DEFAULT;
@@ -297,6 +310,11 @@ public final class SeccompPolicy {
      * group lookups, as in {@code getpwuid}, first try the nscd socket; the JVM does that at
      * start-up), and {@code clone3} fails with ENOSYS, so the C library falls back to
      * {@code clone}, which is allowed without namespace flags.
+     *
+     * <p>The program cannot install seccomp filters of its own: {@code seccomp} and
+     * {@code prctl(PR_SET_SECCOMP)} take the deny action (other {@code prctl} options are
+     * allowed). Its own filter's errno would outrank the monitor, and a forbidden call would then
+     * fail quietly instead of being named in the outcome.
      */
     public static SeccompPolicy strict() {
         return STRICT;
@@ -429,6 +447,12 @@ public final class SeccompPolicy {
                 out.add(new BpfCompiler.Rule("clone", LibSeccomp.SCMP_ACT_ALLOW, false, CLONE_NEW_NAMESPACE, 0));
                 out.add(new BpfCompiler.Rule("clone3", LibSeccomp.SCMP_ACT_ERRNO | ENOSYS, false));
                 out.add(new BpfCompiler.Rule("socket", LibSeccomp.SCMP_ACT_ERRNO | EACCES, false));
+                // prctl unless the option is PR_SET_SECCOMP: allowed if any of its low 32 bits (the
+                // kernel's int) differs from PR_SET_SECCOMP's
+                for (int bit = 0; bit < Integer.SIZE; bit++) {
+                    long flag = 1L << bit;
+                    out.add(new BpfCompiler.Rule("prctl", LibSeccomp.SCMP_ACT_ALLOW, false, flag, ~PR_SET_SECCOMP & flag));
+                }
             }
         }
         out.removeIf(rule -> rules.containsKey(rule.syscall()));

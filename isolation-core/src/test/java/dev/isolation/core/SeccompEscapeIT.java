@@ -196,4 +196,104 @@ class SeccompEscapeIT {
         assertThat(strict.out()).as(strict.err()).containsExactly(
                 "40 EACCES", "21 EACCES", "24 EACCES", "34 EACCES", "42 EACCES", "2 EACCES");
     }
+
+    // ---------------------------------------------------------------- the program's own filters (item 8b)
+
+    @Test
+    @Timeout(120)
+    void underStrictAProgramCannotInstallAFilterThatHidesADeniedCall(@TempDir Path dir) throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Sandbox strict = NET.toBuilder().bindWritable(dir, "/data").seccomp(SeccompPolicy.strict()).build();
+        // its own filter makes mknodat fail with EPERM, which outranks the monitor's notification:
+        // without the rule the FIFO is refused and the verdict says OK
+        String viaPrctl = "say('name', 'ok' if libc.prctl(PR_SET_NAME, b'judged', 0, 0, 0) == 0 else err())\n"
+                + "prog = only('mknodat', ERRNO_EPERM)\n"
+                + "say('filter', 'ok' if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) == 0 else err())\n"
+                + "try:\n"
+                + "    os.mkfifo('/data/fifo'); say('mkfifo ok')\n"
+                + "except OSError as e:\n"
+                + "    say('mkfifo', errno.errorcode[e.errno])\n";
+        Result r = python(strict, viaPrctl);
+        assertThat(r.outcome().status()).as("%s %s", r.out(), r.err()).isEqualTo(Outcome.Status.RESTRICTED_SYSCALL);
+        assertThat(r.outcome().forbiddenSyscall()).hasValue("prctl");
+        assertThat(r.out()).containsExactly("name ok"); // other prctl options still work
+        String viaSeccomp = "prog = only('mknodat', ERRNO_EPERM)\n"
+                + "say('filter', sc('seccomp', SECCOMP_SET_MODE_FILTER, 0, ctypes.addressof(prog)))\n"
+                + "os.mkfifo('/data/fifo')\n";
+        Result s = python(strict, viaSeccomp);
+        assertThat(s.outcome().status()).as("%s %s", s.out(), s.err()).isEqualTo(Outcome.Status.RESTRICTED_SYSCALL);
+        assertThat(s.outcome().forbiddenSyscall()).hasValue("seccomp");
+        assertThat(s.out()).isEmpty();
+        try (var files = Files.list(dir)) {
+            assertThat(files.toList()).isEmpty(); // no FIFO on the host
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void underTheDefaultPolicyAProgramsOwnListenerCannotLetADeniedCallRun() throws Exception {
+        // Its own filter would send unshare to its own listener, and a child would answer CONTINUE:
+        // the kernel would then run unshare(CLONE_NEWUSER), which the default policy denies. The
+        // default policy allows seccomp because this cannot happen: while the monitor listens the
+        // kernel refuses a second listener (EBUSY), and where the policy kills instead (no sendmsg,
+        // so no monitor) the kill outranks the program's notification.
+        String code = "prog = only('unshare', USER_NOTIF)\n"
+                + "fd = libc.syscall(ctypes.c_long(NR['seccomp']), ctypes.c_long(SECCOMP_SET_MODE_FILTER),"
+                + " ctypes.c_long(SECCOMP_FILTER_FLAG_NEW_LISTENER), ctypes.byref(prog))\n"
+                + "if fd < 0:\n"
+                + "    say('listener', err())\n"
+                + "else:\n"
+                + "    say('listener ok')\n"
+                + "    if os.fork() == 0:\n"
+                + "        notif = ctypes.create_string_buffer(80)\n" // struct seccomp_notif
+                + "        if libc.ioctl(fd, ctypes.c_ulong(0xc0502100), notif) == 0:\n" // SECCOMP_IOCTL_NOTIF_RECV
+                + "            resp = struct.pack('=QqiI', struct.unpack_from('=Q', notif)[0], 0, 0, 1)\n" // FLAG_CONTINUE
+                + "            libc.ioctl(fd, ctypes.c_ulong(0xc0182101), ctypes.create_string_buffer(resp, 24))\n" // SEND
+                + "        os._exit(0)\n"
+                + "say('unshare', sc('unshare', CLONE_NEWUSER))\n"
+                + "sys.stdin.readline()\n";
+        String hostUserNs = Files.readSymbolicLink(Path.of("/proc/self/ns/user")).toString();
+        OnLine whereIsIt = (line, p, stdin) -> {
+            if (line.startsWith("unshare")) { // still alive: seen from the host, did unshare run?
+                String ns = Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/ns/user")).toString();
+                stdin.write('\n');
+                stdin.flush();
+                assertThat(ns).as("the program's user namespace after a denied unshare").isEqualTo(hostUserNs);
+            }
+        };
+        Result monitored = python(NET, code, whereIsIt);
+        assertThat(monitored.out()).as(monitored.err()).containsExactly("listener EBUSY");
+        assertThat(monitored.outcome().status()).isEqualTo(Outcome.Status.RESTRICTED_SYSCALL);
+        assertThat(monitored.outcome().forbiddenSyscall()).hasValue("unshare");
+        Sandbox killing = NET.toBuilder().seccomp(SeccompPolicy.defaultPolicy().deny("sendmsg")).build();
+        Result killed = python(killing, code, whereIsIt);
+        assertThat(killed.out()).as(killed.err()).containsExactly("listener ok");
+        assertThat(killed.outcome().status()).isEqualTo(Outcome.Status.RESTRICTED_SYSCALL);
+    }
+
+    @Test
+    @Timeout(120)
+    void underTheDefaultPolicyAProgramsOwnErrnoFilterOnlyMakesCallsFail() throws Exception {
+        // allowed: a program may sandbox itself further (Chromium, systemd services do); a call its
+        // own filter refuses fails with the program's errno and does not run, and every other call
+        // the policy denies is still seen and named by the monitor
+        String code = "prog = only('unshare', ERRNO_EPERM)\n"
+                + "say('filter', 'ok' if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) == 0 else err())\n"
+                + "say('unshare', sc('unshare', CLONE_NEWUSER))\n"
+                + "sys.stdin.readline()\n"
+                + "say('ptrace', sc('ptrace', 0, 0, 0, 0))\n"; // PTRACE_TRACEME
+        String hostUserNs = Files.readSymbolicLink(Path.of("/proc/self/ns/user")).toString();
+        List<String> programUserNs = new ArrayList<>();
+        Result r = python(NET, code, (line, p, stdin) -> {
+            if (line.startsWith("unshare")) {
+                programUserNs.add(Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/ns/user")).toString());
+                stdin.write('\n');
+                stdin.flush();
+            }
+        });
+        assertThat(r.out()).as(r.err()).containsExactly("filter ok", "unshare EPERM");
+        assertThat(programUserNs).containsExactly(hostUserNs); // the unshare did not run
+        assertThat(r.outcome().status()).isEqualTo(Outcome.Status.RESTRICTED_SYSCALL);
+        assertThat(r.outcome().forbiddenSyscall()).hasValue("ptrace");
+    }
 }

@@ -215,7 +215,8 @@ class SeccompPolicyTest {
             assertThat(dflt).contains("# filter for syscall \"socket\"", "if ($a0.lo32 & 0xffffffff == 40)", "action ERRNO(97)");
             String strict = SeccompPolicy.strict().pseudoCode();
             assertThat(strict).contains("\"execve\"", "\"futex\"", "\"clone\"", "\"mmap\"").contains("action ERRNO(38)");
-            assertThat(strict).doesNotContain("\"connect\"").doesNotContain("\"ptrace\"").doesNotContain("\"mount\"");
+            assertThat(strict).doesNotContain("\"connect\"").doesNotContain("\"ptrace\"").doesNotContain("\"mount\"")
+                    .doesNotContain("\"seccomp\"").contains("# filter for syscall \"prctl\"");
             assertThat(SeccompPolicy.strict().withDenyAction(errno(1)).pseudoCode()).contains("action ERRNO(1);");
         }
 
@@ -251,7 +252,8 @@ class SeccompPolicyTest {
         private static final int AUDIT_ARCH_I386 = 0x40000003;
         private static final int X32_SYSCALL_BIT = 0x40000000;
         private static final int READ = 0, WRITE = 1, GETPID = 39, SOCKET = 41, CLONE = 56, EXECVE = 59,
-                PTRACE = 101, MOUNT = 165, UNSHARE = 272, CLONE3 = 435;
+                PTRACE = 101, PRCTL = 157, MOUNT = 165, UNSHARE = 272, SECCOMP = 317, CLONE3 = 435;
+        private static final long PR_SET_SECCOMP = 22, SECCOMP_SET_MODE_FILTER = 1, SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
         private static final long CLONE_THREAD_FLAGS = 0x3d0f00L; // what glibc's pthread_create passes
         private static final long CLONE_NEWUSER = 0x10000000L;
 
@@ -335,6 +337,36 @@ class SeccompPolicyTest {
             assertThat(decide(p.deny("socket"), SOCKET, 2L, 1, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS);
             // socketcall, which would carry the family in memory, exists only in the 32-bit ABIs
             assertThat(decideOnArch(p, AUDIT_ARCH_I386, 102 /* i386 socketcall */, 1, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS);
+        }
+
+        @Test
+        void strictRefusesTheProgramsOwnFiltersAndAllowsOtherPrctlOptions() throws Exception {
+            SeccompPolicy p = SeccompPolicy.strict();
+            assertThat(decide(p, PRCTL, PR_SET_SECCOMP, 2 /* SECCOMP_MODE_FILTER */, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS);
+            assertThat(decide(p, PRCTL, PR_SET_SECCOMP, 1 /* SECCOMP_MODE_STRICT */, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS);
+            assertThat(decide(p, PRCTL, (1L << 32) | PR_SET_SECCOMP, 2, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS); // an int
+            assertThat(decide(p, SECCOMP, SECCOMP_SET_MODE_FILTER, 0, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS);
+            List<Long> others = new ArrayList<>();
+            for (long option = 0; option < 80; option++) {
+                if (option != PR_SET_SECCOMP) {
+                    others.add(option);
+                }
+            }
+            others.addAll(List.of(0x53564d41L /* PR_SET_VMA */, 0x59616d61L /* PR_SET_PTRACER */, 0xffffffffL,
+                    PR_SET_SECCOMP | 0x100, PR_SET_SECCOMP | 0x80000000L, (1L << 32) | 15 /* PR_SET_NAME */));
+            for (long option : others) {
+                assertThat(decide(p, PRCTL, option, 0, 0)).as("prctl option 0x%x", option).isEqualTo(SECCOMP_RET_ALLOW);
+            }
+            assertThat(decide(p.withDenyAction(errno(1)), PRCTL, PR_SET_SECCOMP, 2, 0)).isEqualTo(SECCOMP_RET_ERRNO | 1);
+            assertThat(decide(p.allow("prctl"), PRCTL, PR_SET_SECCOMP, 2, 0)).isEqualTo(SECCOMP_RET_ALLOW);
+        }
+
+        @Test
+        void theDefaultPolicyLetsAProgramInstallFiltersOfItsOwn() throws Exception {
+            // they can only make calls fail: see SeccompEscapeIT
+            SeccompPolicy p = SeccompPolicy.defaultPolicy();
+            assertThat(decide(p, PRCTL, PR_SET_SECCOMP, 2, 0)).isEqualTo(SECCOMP_RET_ALLOW);
+            assertThat(decide(p, SECCOMP, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0)).isEqualTo(SECCOMP_RET_ALLOW);
         }
 
         @Test
