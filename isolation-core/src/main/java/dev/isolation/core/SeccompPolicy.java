@@ -44,7 +44,20 @@ import java.util.regex.Pattern;
  *
  * <p>Whatever the rules say, a system call made through another ABI than the native one (on
  * x86_64: the i386 {@code int 0x80} ABI and the x32 ABI) kills the process, since the filter only
- * knows the native numbering.
+ * knows the native numbering (so {@code socketcall}, which only the 32-bit ABIs have, never
+ * reaches the kernel).
+ *
+ * <p>A rule on a system call replaces the preset's conditions on its arguments too: with
+ * {@code defaultPolicy().allow("socket")} every socket family may be used, with
+ * {@code strict().allow("prctl")} every {@code prctl} option.
+ *
+ * <p>A program may install seccomp filters of its own where the policy lets it ({@link #strict()}
+ * does not). The kernel runs every filter and the most restrictive answer wins, so such a filter
+ * can only make more calls fail, never run one that the policy kills or fails (the kernel gives
+ * the program no listener of its own while the sandbox's monitor listens, so it cannot answer
+ * "continue" for a denied call). But a call that the program's own filter refuses first, with
+ * an errno or a trap that outranks the monitor's notification, is not seen by the sandbox: the
+ * outcome does not name it.
  *
  * <p>Instances are immutable and thread-safe; equal policies compile to the same filter.
  *
@@ -102,6 +115,25 @@ public final class SeccompPolicy {
     private static final int MAX_ERRNO = 4095;
     private static final int EACCES = 13;
     private static final int ENOSYS = 38;
+    private static final int EAFNOSUPPORT = 97;
+    /** {@code PR_SET_SECCOMP} from {@code <linux/prctl.h>}. */
+    private static final long PR_SET_SECCOMP = 22;
+    /** The kernel reads these arguments as a C {@code int}: rules on them look at the low 32 bits only. */
+    private static final long INT_MASK = 0xffffffffL;
+
+    /**
+     * Socket families that a network namespace does not isolate and that the kernel does not
+     * refuse in a new network namespace by itself (those whose {@code create} checks
+     * {@code net_eq(net, &init_net)}, such as AF_BLUETOOTH, AF_NFC, AF_X25, AF_LLC, are refused
+     * there already): {@link #defaultPolicy()} makes {@code socket} fail with EAFNOSUPPORT for them.
+     */
+    private static final List<Integer> UNISOLATED_SOCKET_FAMILIES = List.of(
+            21, // AF_RDS: bound addresses are in one table for the whole machine
+            24, // AF_PPPOX: PPTP's call ids are too
+            34, // AF_ISDN: mISDN sockets reach the hardware
+            40, // AF_VSOCK: ports and CIDs are the host's (the hypervisor is a peer)
+            42); // AF_QIPCRTR: nodes and ports are global
+
     private static final Kill KILL = new Kill();
     private static final Log LOG = new Log();
     private static final Allow ALLOW = new Allow();
@@ -136,12 +168,12 @@ public final class SeccompPolicy {
             // the machine's clock and kernel log
             "clock_settime", "clock_adjtime", "settimeofday", "adjtimex", "stime", "syslog");
 
-    /** What {@link #strict()} allows (clone and clone3 are handled apart). */
+    /** What {@link #strict()} allows (clone, clone3, prctl and socket are handled apart). */
     private static final List<String> STRICT_ALLOWED = List.of(
             // programs and processes
             "execve", "execveat", "exit", "exit_group", "fork", "vfork", "wait4", "waitid", "kill",
             "tkill", "tgkill", "set_tid_address", "set_robust_list", "get_robust_list", "rseq",
-            "arch_prctl", "prctl", "prlimit64", "getrlimit", "setrlimit", "getrusage", "times",
+            "arch_prctl", "prlimit64", "getrlimit", "setrlimit", "getrusage", "times",
             "getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getresuid",
             "getresgid", "getgroups", "getpgrp", "getpgid", "setpgid", "getsid", "setsid",
             "getpriority", "uname", "sysinfo", "getrandom", "getcpu", "umask",
@@ -251,6 +283,15 @@ public final class SeccompPolicy {
      * <p>{@code clone3} fails with ENOSYS whatever the deny action (its flags are in memory, out
      * of the filter's reach), so that the C library falls back to {@code clone}, whose flags the
      * filter checks.
+     *
+     * <p>{@code socket} fails with EAFNOSUPPORT, as if the kernel had no such family, for the
+     * families that a network namespace does not isolate: {@code AF_VSOCK} (whose ports are the
+     * host's: a program in {@code netNs()} could listen on them and reach the hypervisor),
+     * {@code AF_RDS}, {@code AF_PPPOX} (PPTP), {@code AF_ISDN} and {@code AF_QIPCRTR}. The other
+     * families are isolated or already refused by the kernel in a new network namespace;
+     * io_uring, which could make sockets too, is denied.
+     *
+     * <p>The program may install seccomp filters of its own (see the class comment).
      */
     public static SeccompPolicy defaultPolicy() {
         return DEFAULT;
@@ -265,10 +306,15 @@ public final class SeccompPolicy {
      * sockets are allowed), no ptrace, no mounts, no namespaces, no kernel keyrings, no SysV IPC.
      *
      * <p>Two calls fail instead of taking the deny action, because common code tries them and
-     * copes with failure: {@code socket} fails with EACCES (glibc's user and group lookups, as in
-     * {@code getpwuid}, first try the nscd socket; the JVM does that at start-up), and
-     * {@code clone3} fails with ENOSYS, so the C library falls back to {@code clone}, which is
-     * allowed without namespace flags.
+     * copes with failure: {@code socket} fails with EACCES for every family (glibc's user and
+     * group lookups, as in {@code getpwuid}, first try the nscd socket; the JVM does that at
+     * start-up), and {@code clone3} fails with ENOSYS, so the C library falls back to
+     * {@code clone}, which is allowed without namespace flags.
+     *
+     * <p>The program cannot install seccomp filters of its own: {@code seccomp} and
+     * {@code prctl(PR_SET_SECCOMP)} take the deny action (other {@code prctl} options are
+     * allowed). Its own filter's errno would outrank the monitor, and a forbidden call would then
+     * fail quietly instead of being named in the outcome.
      */
     public static SeccompPolicy strict() {
         return STRICT;
@@ -390,6 +436,9 @@ public final class SeccompPolicy {
                     }
                 }
                 out.add(new BpfCompiler.Rule("clone3", LibSeccomp.SCMP_ACT_ERRNO | ENOSYS, false));
+                for (int family : UNISOLATED_SOCKET_FAMILIES) {
+                    out.add(new BpfCompiler.Rule("socket", LibSeccomp.SCMP_ACT_ERRNO | EAFNOSUPPORT, false, INT_MASK, family));
+                }
             }
             case STRICT -> {
                 for (String name : STRICT_ALLOWED) {
@@ -398,6 +447,12 @@ public final class SeccompPolicy {
                 out.add(new BpfCompiler.Rule("clone", LibSeccomp.SCMP_ACT_ALLOW, false, CLONE_NEW_NAMESPACE, 0));
                 out.add(new BpfCompiler.Rule("clone3", LibSeccomp.SCMP_ACT_ERRNO | ENOSYS, false));
                 out.add(new BpfCompiler.Rule("socket", LibSeccomp.SCMP_ACT_ERRNO | EACCES, false));
+                // prctl unless the option is PR_SET_SECCOMP: allowed if any of its low 32 bits (the
+                // kernel's int) differs from PR_SET_SECCOMP's
+                for (int bit = 0; bit < Integer.SIZE; bit++) {
+                    long flag = 1L << bit;
+                    out.add(new BpfCompiler.Rule("prctl", LibSeccomp.SCMP_ACT_ALLOW, false, flag, ~PR_SET_SECCOMP & flag));
+                }
             }
         }
         out.removeIf(rule -> rules.containsKey(rule.syscall()));

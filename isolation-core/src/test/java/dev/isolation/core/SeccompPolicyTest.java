@@ -210,10 +210,13 @@ class SeccompPolicyTest {
             assertThat(dflt).contains("# filter for syscall \"ptrace\"", "# filter for syscall \"mount\"",
                     "# filter for syscall \"unshare\"", "# filter for syscall \"bpf\"", "# filter for syscall \"io_uring_setup\"");
             assertThat(dflt).contains("action ERRNO(38)"); // clone3 -> ENOSYS
-            assertThat(dflt).doesNotContain("\"read\"").doesNotContain("\"socket\"");
+            assertThat(dflt).doesNotContain("\"read\"");
+            // socket only for the families that network namespaces do not isolate, e.g. AF_VSOCK
+            assertThat(dflt).contains("# filter for syscall \"socket\"", "if ($a0.lo32 & 0xffffffff == 40)", "action ERRNO(97)");
             String strict = SeccompPolicy.strict().pseudoCode();
             assertThat(strict).contains("\"execve\"", "\"futex\"", "\"clone\"", "\"mmap\"").contains("action ERRNO(38)");
-            assertThat(strict).doesNotContain("\"connect\"").doesNotContain("\"ptrace\"").doesNotContain("\"mount\"");
+            assertThat(strict).doesNotContain("\"connect\"").doesNotContain("\"ptrace\"").doesNotContain("\"mount\"")
+                    .doesNotContain("\"seccomp\"").contains("# filter for syscall \"prctl\"");
             assertThat(SeccompPolicy.strict().withDenyAction(errno(1)).pseudoCode()).contains("action ERRNO(1);");
         }
 
@@ -224,7 +227,7 @@ class SeccompPolicyTest {
             // the default policy denies clone with any one of them, e.g. CLONE_NEWUSER
             assertThat(SeccompPolicy.defaultPolicy().pseudoCode()).contains("if ($a0.lo32 & 0x10000000 == 268435456)");
             // a rule of the user's replaces the preset's conditions
-            assertThat(SeccompPolicy.defaultPolicy().allow("clone").pseudoCode()).doesNotContain("$a0");
+            assertThat(SeccompPolicy.defaultPolicy().allow("clone").pseudoCode()).doesNotContain("$a0.lo32 & 0x10000000");
         }
 
         @Test
@@ -249,7 +252,8 @@ class SeccompPolicyTest {
         private static final int AUDIT_ARCH_I386 = 0x40000003;
         private static final int X32_SYSCALL_BIT = 0x40000000;
         private static final int READ = 0, WRITE = 1, GETPID = 39, SOCKET = 41, CLONE = 56, EXECVE = 59,
-                PTRACE = 101, MOUNT = 165, UNSHARE = 272, CLONE3 = 435;
+                PTRACE = 101, PRCTL = 157, MOUNT = 165, UNSHARE = 272, SECCOMP = 317, CLONE3 = 435;
+        private static final long PR_SET_SECCOMP = 22, SECCOMP_SET_MODE_FILTER = 1, SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
         private static final long CLONE_THREAD_FLAGS = 0x3d0f00L; // what glibc's pthread_create passes
         private static final long CLONE_NEWUSER = 0x10000000L;
 
@@ -262,12 +266,13 @@ class SeccompPolicyTest {
             }
         }
 
-        int decide(SeccompPolicy policy, int arch, int nr, long... args) throws Exception {
+        /** Named apart from decide: under one name, decide(p, SOCKET, 40) would take 41 for the arch and 40 for the call. */
+        int decideOnArch(SeccompPolicy policy, int arch, int nr, long... args) throws Exception {
             return Bpf.run(decode(policy.compile()), arch, nr, args);
         }
 
         int decide(SeccompPolicy policy, int nr, long... args) throws Exception {
-            return decide(policy, AUDIT_ARCH_X86_64, nr, args);
+            return decideOnArch(policy, AUDIT_ARCH_X86_64, nr, args);
         }
 
         @Test
@@ -315,10 +320,60 @@ class SeccompPolicyTest {
         }
 
         @Test
+        void theDefaultPolicyRefusesSocketFamiliesThatNetworkNamespacesDoNotIsolate() throws Exception {
+            SeccompPolicy p = SeccompPolicy.defaultPolicy();
+            for (long family : new long[] {21 /* RDS */, 24 /* PPPOX */, 34 /* ISDN */, 40 /* VSOCK */, 42 /* QIPCRTR */}) {
+                assertThat(decide(p, SOCKET, family, 1, 0)).as("family %d", family).isEqualTo(SECCOMP_RET_ERRNO | 97);
+                // the kernel reads the family as an int, and so does the filter
+                assertThat(decide(p, SOCKET, (1L << 32) | family, 1, 0)).as("family %d", family).isEqualTo(SECCOMP_RET_ERRNO | 97);
+            }
+            for (long family : new long[] {0, 1 /* UNIX */, 2 /* INET */, 10 /* INET6 */, 16 /* NETLINK */, 17 /* PACKET */,
+                38 /* ALG */, 41, 43, 40 | 0x100, 40 ^ 1}) {
+                assertThat(decide(p, SOCKET, family, 1, 0)).as("family %d", family).isEqualTo(SECCOMP_RET_ALLOW);
+            }
+            // the errno is fixed, like clone3's; a rule of the user's replaces the preset's conditions
+            assertThat(decide(p.withDenyAction(errno(1)), SOCKET, 40L, 1, 0)).isEqualTo(SECCOMP_RET_ERRNO | 97);
+            assertThat(decide(p.allow("socket"), SOCKET, 40L, 1, 0)).isEqualTo(SECCOMP_RET_ALLOW);
+            assertThat(decide(p.deny("socket"), SOCKET, 2L, 1, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS);
+            // socketcall, which would carry the family in memory, exists only in the 32-bit ABIs
+            assertThat(decideOnArch(p, AUDIT_ARCH_I386, 102 /* i386 socketcall */, 1, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS);
+        }
+
+        @Test
+        void strictRefusesTheProgramsOwnFiltersAndAllowsOtherPrctlOptions() throws Exception {
+            SeccompPolicy p = SeccompPolicy.strict();
+            assertThat(decide(p, PRCTL, PR_SET_SECCOMP, 2 /* SECCOMP_MODE_FILTER */, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS);
+            assertThat(decide(p, PRCTL, PR_SET_SECCOMP, 1 /* SECCOMP_MODE_STRICT */, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS);
+            assertThat(decide(p, PRCTL, (1L << 32) | PR_SET_SECCOMP, 2, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS); // an int
+            assertThat(decide(p, SECCOMP, SECCOMP_SET_MODE_FILTER, 0, 0)).isEqualTo(SECCOMP_RET_KILL_PROCESS);
+            List<Long> others = new ArrayList<>();
+            for (long option = 0; option < 80; option++) {
+                if (option != PR_SET_SECCOMP) {
+                    others.add(option);
+                }
+            }
+            others.addAll(List.of(0x53564d41L /* PR_SET_VMA */, 0x59616d61L /* PR_SET_PTRACER */, 0xffffffffL,
+                    PR_SET_SECCOMP | 0x100, PR_SET_SECCOMP | 0x80000000L, (1L << 32) | 15 /* PR_SET_NAME */));
+            for (long option : others) {
+                assertThat(decide(p, PRCTL, option, 0, 0)).as("prctl option 0x%x", option).isEqualTo(SECCOMP_RET_ALLOW);
+            }
+            assertThat(decide(p.withDenyAction(errno(1)), PRCTL, PR_SET_SECCOMP, 2, 0)).isEqualTo(SECCOMP_RET_ERRNO | 1);
+            assertThat(decide(p.allow("prctl"), PRCTL, PR_SET_SECCOMP, 2, 0)).isEqualTo(SECCOMP_RET_ALLOW);
+        }
+
+        @Test
+        void theDefaultPolicyLetsAProgramInstallFiltersOfItsOwn() throws Exception {
+            // they can only make calls fail: see SeccompEscapeIT
+            SeccompPolicy p = SeccompPolicy.defaultPolicy();
+            assertThat(decide(p, PRCTL, PR_SET_SECCOMP, 2, 0)).isEqualTo(SECCOMP_RET_ALLOW);
+            assertThat(decide(p, SECCOMP, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0)).isEqualTo(SECCOMP_RET_ALLOW);
+        }
+
+        @Test
         void i386AndX32CallsAreKilledWhateverTheRules() throws Exception {
             for (SeccompPolicy p : List.of(SeccompPolicy.defaultPolicy(), SeccompPolicy.strict().withDenyAction(errno(1)),
                     SeccompPolicy.none().allow("getpid"))) {
-                assertThat(decide(p, AUDIT_ARCH_I386, 20 /* i386 getpid */)).as("%s", p).isEqualTo(SECCOMP_RET_KILL_PROCESS);
+                assertThat(decideOnArch(p, AUDIT_ARCH_I386, 20 /* i386 getpid */)).as("%s", p).isEqualTo(SECCOMP_RET_KILL_PROCESS);
                 assertThat(decide(p, X32_SYSCALL_BIT | GETPID)).as("%s", p).isEqualTo(SECCOMP_RET_KILL_PROCESS);
                 assertThat(decide(p, X32_SYSCALL_BIT | READ)).as("%s", p).isEqualTo(SECCOMP_RET_KILL_PROCESS);
             }
