@@ -61,7 +61,11 @@ public final class Sandbox {
     private static final Duration DEFAULT_SETUP_TIMEOUT =
             Duration.ofMillis(Math.min(600_000, Math.max(1, Long.getLong("isolation.setupTimeoutMillis", 20_000))));
 
-    private static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    /**
+     * The {@code PATH} of a sandboxed program unless the policy or the caller sets another, and
+     * where a command without '/' is searched when the program's environment has no {@code PATH}.
+     */
+    public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     private static final Pattern HOSTNAME =
             Pattern.compile("(?=.{1,64}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*");
 
@@ -85,6 +89,7 @@ public final class Sandbox {
     private final Optional<Duration> wallTimeLimit;
     private final Duration setupTimeout;
     private final Optional<ByteSize> outputLimit;
+    private final Environment environment;
 
     /** A uid and gid. */
     private record Ids(int uid, int gid) {}
@@ -118,6 +123,7 @@ public final class Sandbox {
         this.wallTimeLimit = b.wallTimeLimit;
         this.setupTimeout = b.setupTimeout;
         this.outputLimit = b.outputLimit;
+        this.environment = b.environment;
     }
 
     public static Builder builder() {
@@ -150,6 +156,7 @@ public final class Sandbox {
         b.wallTimeLimit = wallTimeLimit;
         b.setupTimeout = setupTimeout;
         b.outputLimit = outputLimit;
+        b.environment = environment;
         return b;
     }
 
@@ -196,8 +203,10 @@ public final class Sandbox {
     }
 
     /**
-     * Starts {@code command} in a new sandbox, with the JVM's environment and working directory and
-     * all three streams piped, as {@code new ProcessBuilder(command).start()} would.
+     * Starts {@code command} in a new sandbox, with the JVM's working directory and all three
+     * streams piped, as {@code new ProcessBuilder(command).start()} would, and the policy's
+     * environment only (see {@link #environmentFor}): nothing of the JVM's environment but
+     * {@code LANG}, {@code LC_ALL} and {@code TERM}, unless the policy says otherwise.
      *
      * @throws SandboxSetupException naming the system call, errno and path when the sandbox cannot
      *     be set up or the program cannot be executed; nothing is left behind then
@@ -207,9 +216,11 @@ public final class Sandbox {
     }
 
     /**
-     * Starts the command of {@code pb} in a new sandbox with its environment, working directory
-     * (as seen inside the sandbox), redirects and {@code redirectErrorStream}. A command without
-     * '/' is searched in the environment's {@code PATH}, inside the sandbox.
+     * Starts the command of {@code pb} in a new sandbox with its working directory (as seen inside
+     * the sandbox), redirects and {@code redirectErrorStream}, and the environment {@link
+     * #environmentFor(ProcessBuilder)} describes: the policy's, with the variables the caller set or
+     * changed in {@code pb.environment()}, not those it merely inherited from the JVM. A command
+     * without '/' is searched in that environment's {@code PATH}, inside the sandbox.
      */
     public IsolatedProcess start(ProcessBuilder pb) throws SandboxException {
         return start(pb, false);
@@ -217,7 +228,8 @@ public final class Sandbox {
 
     /**
      * Runs {@code command} to the end and returns its outcome, the judge's way: standard output and
-     * error captured (at most {@link Builder#outputLimit} each, else 64 MiB), no standard input.
+     * error captured (at most {@link Builder#outputLimit} each, else 64 MiB), no standard input,
+     * the policy's environment only.
      * Never throws for the program's sake: a sandbox that cannot be set up is {@code SETUP_FAILED}.
      */
     public Outcome run(String... command) {
@@ -248,7 +260,35 @@ public final class Sandbox {
             throw new IllegalArgumentException("command must not be empty");
         }
         File directory = pb.directory() == null && newRoot ? new File("/") : pb.directory();
-        return execPlan(pb.command(), pb.environment(), directory);
+        return execPlan(pb.command(), environmentFor(pb), directory);
+    }
+
+    /**
+     * The environment a program started from {@code pb} by {@link #start(ProcessBuilder)} or {@link
+     * #run(ProcessBuilder, byte[])} gets, sorted by name. By default:
+     * <ul>
+     *   <li>{@code PATH} = {@value #DEFAULT_PATH};
+     *   <li>{@code HOME} = {@code /tmp} when the sandbox has a root of its own ({@link
+     *       Builder#minimalRoot()}, {@link Builder#rootfs}), where {@code /tmp} is its private
+     *       tmpfs; else {@code /}, which exists everywhere and is no place to leave files;
+     *       {@value SandboxSession#WORK_DIR} in a {@link SandboxSession} (not what this method gives);
+     *   <li>{@code LANG}, {@code LC_ALL} and {@code TERM} with the JVM's values, where the JVM has them;
+     * </ul>
+     * then the variables the policy passes ({@link Builder#passEnv}) or sets ({@link Builder#env});
+     * then what the caller did to {@code pb.environment()}, which starts as a copy of the JVM's:
+     * a variable whose value the caller set or changed is set, a variable of the JVM the caller
+     * removed has the JVM's value withheld (removing {@code PATH} or {@code HOME} leaves the
+     * sandbox's own; set another value instead), and a variable still holding the JVM's value is
+     * not passed: it was inherited, or cannot be told from inherited. {@link
+     * Builder#inheritEnvironment()} starts from the JVM's whole environment instead, as {@code
+     * ProcessBuilder} does; {@link Builder#emptyEnvironment()} from nothing.
+     */
+    public Map<String, String> environmentFor(ProcessBuilder pb) {
+        return environmentFor(pb, newRoot ? "/tmp" : "/"); // with a root of its own, /tmp is the sandbox's private tmpfs
+    }
+
+    Map<String, String> environmentFor(ProcessBuilder pb, String home) {
+        return environment.resolve(pb.environment(), System.getenv(), DEFAULT_PATH, home);
     }
 
     /** The judge's way to run: stdin from bytes, stdout and stderr captured, the outcome returned. */
@@ -439,6 +479,7 @@ public final class Sandbox {
         private Optional<Duration> wallTimeLimit = Optional.empty();
         private Duration setupTimeout = DEFAULT_SETUP_TIMEOUT;
         private Optional<ByteSize> outputLimit = Optional.empty();
+        private Environment environment = Environment.DEFAULT;
 
         private Builder() {}
 
@@ -680,6 +721,50 @@ public final class Sandbox {
          */
         public Builder outputLimit(ByteSize limit) {
             outputLimit = Optional.of(Objects.requireNonNull(limit, "outputLimit"));
+            return this;
+        }
+
+        /**
+         * Programs get the JVM's whole environment, as {@code ProcessBuilder} would give it, instead
+         * of the fixed one of {@link Sandbox#environmentFor}: every secret of the JVM's environment
+         * (tokens, cloud credentials) is then the program's too. Replaces {@link #emptyEnvironment()}.
+         */
+        public Builder inheritEnvironment() {
+            environment = environment.withBase(Environment.Base.INHERIT);
+            return this;
+        }
+
+        /**
+         * Programs get no variable but those of {@link #env}, {@link #passEnv} and the caller's
+         * {@code ProcessBuilder}: not even {@code PATH} and {@code HOME} (a command without '/' is
+         * still searched in {@value Sandbox#DEFAULT_PATH}). Replaces {@link #inheritEnvironment()}.
+         */
+        public Builder emptyEnvironment() {
+            environment = environment.withBase(Environment.Base.EMPTY);
+            return this;
+        }
+
+        /**
+         * Sets {@code name} to {@code value} for every program of this policy, over the fixed or
+         * inherited variables (a {@code ProcessBuilder} that changes it wins). Replaces an earlier
+         * {@code env} or {@link #passEnv} of the same name.
+         *
+         * @throws IllegalArgumentException if {@code name} is empty or contains '=' or NUL, or {@code value} a NUL
+         */
+        public Builder env(String name, String value) {
+            environment = environment.withVariable(name, value);
+            return this;
+        }
+
+        /**
+         * Passes the JVM's value of {@code name} to every program of this policy, as isolate's
+         * {@code -E NAME} does; nothing if the JVM has no such variable. Replaces an earlier
+         * {@link #env} of the same name.
+         *
+         * @throws IllegalArgumentException if {@code name} is empty or contains '=' or NUL
+         */
+        public Builder passEnv(String name) {
+            environment = environment.withPassed(name);
             return this;
         }
 

@@ -45,15 +45,21 @@ public final class SandboxSession implements AutoCloseable {
         }
     }
 
-    /** Starts {@code pb}'s command in this sandbox with the session's own limits. */
+    /**
+     * Starts {@code pb}'s command in this sandbox with the session's own limits and environment
+     * policy ({@link Sandbox#environmentFor}; {@code HOME} is {@value #WORK_DIR} here).
+     */
     public IsolatedProcess start(ProcessBuilder pb) throws SandboxException {
         return start(policy, pb, false);
     }
 
     /**
      * Starts {@code pb}'s command in this sandbox with the per-run parts of {@code limits}: its
-     * cgroup limits, time and output limits, identity, capabilities, seccomp policy and rlimits
-     * (its namespaces and file system are the session's).
+     * cgroup limits, time and output limits, identity, capabilities, seccomp policy, rlimits and
+     * environment policy (its {@link Sandbox.Builder#env}, {@link Sandbox.Builder#passEnv},
+     * {@link Sandbox.Builder#inheritEnvironment()} or {@link Sandbox.Builder#emptyEnvironment()},
+     * not the session's). Its namespaces and file system are the session's; {@code HOME} is
+     * {@value #WORK_DIR} by default.
      */
     public IsolatedProcess start(Sandbox limits, ProcessBuilder pb) throws SandboxException {
         return start(limits, pb, false);
@@ -90,7 +96,7 @@ public final class SandboxSession implements AutoCloseable {
             throw new SandboxSetupException(e);
         }
         File directory = pb.directory() == null ? new File(WORK_DIR) : pb.directory();
-        return Launcher.startJoined(run, setup, Sandbox.execPlan(pb.command(), pb.environment(), directory), pb, capture);
+        return Launcher.startJoined(run, setup, Sandbox.execPlan(pb.command(), run.environmentFor(pb, WORK_DIR), directory), pb, capture);
     }
 
     /** Kills everything in the sandbox and removes it; waits until it is gone. Idempotent. */

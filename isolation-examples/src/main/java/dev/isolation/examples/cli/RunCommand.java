@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -37,7 +36,8 @@ import picocli.CommandLine.Spec;
 /** {@code isolation run}: one program in one sandbox, as a drop-in command runner. */
 @Command(name = "run",
         description = {"Run COMMAND in a sandbox with the chosen namespaces and exit with its exit value.",
-                "Standard input, output and error are the terminal's unless redirected; the environment is this one's unless --clear-env."},
+                "Standard input, output and error are the terminal's unless redirected. The environment is a small fixed one"
+                + " plus the --env variables, not this one's: see Environment below."},
         showEndOfOptionsDelimiterInUsageHelp = true,
         // the full synopsis of some forty options says less than the list below
         customSynopsis = "isolation run [OPTIONS] [--] COMMAND [ARGS...]",
@@ -85,6 +85,12 @@ import picocli.CommandLine.Spec;
                 + " --rootfs) and need --mount. The working directory is then / unless --chdir names a directory"
                 + " inside. --stdin, --stdout, --stderr and --json are opened by isolation, on the host.",
                 "",
+                "Environment: the program gets PATH=" + Sandbox.DEFAULT_PATH + ", HOME (/tmp with --mount, the"
+                + " sandbox's own /tmp; else /), LANG, LC_ALL and TERM where isolation's own environment has them, and the"
+                + " --env variables (a later --env of a name wins). Nothing else of isolation's environment reaches it,"
+                + " tokens and credentials included, unless named with --env NAME or passed whole with --inherit-env."
+                + " --clear-env leaves out the fixed variables too: the program gets the --env variables only.",
+                "",
                 "Identity: when isolation runs as root without --user the program runs as uid and gid 65534 without"
                 + " capabilities unless --uid/--gid say otherwise; with --user it is root of its user namespace,"
                 + " mapped to 65534 outside when isolation runs as root, to isolation's own ids otherwise (or as"
@@ -131,12 +137,17 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--hostname", paramLabel = "NAME", description = "Hostname inside the sandbox (needs --uts).")
     String hostname;
 
-    @Option(names = "--env", paramLabel = "K=V",
-            description = "Set an environment variable for the program (repeatable).")
+    @Option(names = "--env", paramLabel = "K=V|K",
+            description = "Set the program's environment variable K to V, or with K alone pass isolation's own value of"
+                    + " K, if it has one (as isolate's -E K). Repeatable; a later one of the same name wins.")
     List<String> env = new ArrayList<>();
 
-    @Option(names = "--clear-env", description = "Start from an empty environment: only the --env variables. Without PATH,"
-            + " a command without '/' is searched in a default path.")
+    @Option(names = "--inherit-env", description = "Pass isolation's whole environment to the program, secrets"
+            + " included, instead of the fixed one; --env adds to it.")
+    boolean inheritEnv;
+
+    @Option(names = "--clear-env", description = "No fixed variables: the program gets only the --env variables, not"
+            + " even PATH and HOME (a command without '/' is still searched in the default PATH).")
     boolean clearEnv;
 
     @Option(names = "--chdir", paramLabel = "DIR", description = "Working directory of the program, as seen inside the sandbox; with"
@@ -416,6 +427,7 @@ final class RunCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--hostname: " + e.getMessage());
             }
         }
+        environment(b);
         limits(b);
         filesystem(b);
         identity(b);
@@ -803,11 +815,7 @@ final class RunCommand implements Callable<Integer> {
         List<String> command = new ArrayList<>();
         command.add(program);
         command.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
-        if (clearEnv) {
-            pb.environment().clear();
-        }
-        pb.environment().putAll(environment());
+        ProcessBuilder pb = new ProcessBuilder(command).inheritIO(); // its environment goes by the policy: see environment()
         if (chdir != null) {
             check(!mount || chdir.isAbsolute(), "--chdir", chdir, "must be an absolute path inside the sandbox, which has a root of its own with --mount");
             pb.directory(chdir.toFile());
@@ -824,17 +832,27 @@ final class RunCommand implements Callable<Integer> {
         return pb;
     }
 
-    /** The --env variables in order (a later one wins); the value may be empty or contain '='. */
-    Map<String, String> environment() {
-        Map<String, String> result = new LinkedHashMap<>();
+    /**
+     * The environment options, as the policy's: --inherit-env or --clear-env for the base, then each
+     * --env in order (a later one of a name wins); a value may be empty or contain '='.
+     */
+    private void environment(Sandbox.Builder b) {
+        if (inheritEnv && clearEnv) {
+            throw new ParameterException(spec.commandLine(), "--inherit-env and --clear-env contradict each other: choose one");
+        }
+        if (inheritEnv) {
+            b.inheritEnvironment();
+        }
+        if (clearEnv) {
+            b.emptyEnvironment();
+        }
         for (String kv : env) {
             int eq = kv.indexOf('=');
-            if (eq <= 0) {
-                throw new ParameterException(spec.commandLine(), "--env " + kv + ": expected NAME=VALUE");
+            if (eq == 0) {
+                throw new ParameterException(spec.commandLine(), "--env " + kv + ": expected NAME=VALUE or NAME");
             }
-            result.put(kv.substring(0, eq), kv.substring(eq + 1));
+            set("--env", kv, eq < 0 ? () -> b.passEnv(kv) : () -> b.env(kv.substring(0, eq), kv.substring(eq + 1)));
         }
-        return result;
     }
 
     /** Fails before the program runs, rather than losing its report after. */

@@ -53,7 +53,7 @@ import picocli.CommandLine.Spec;
         exitCodeList = {"0:accepted.", "1:another verdict.", "2:the judge itself failed (bad options or files, IE)."})
 public final class Judge implements Callable<Integer> {
     /** The compiler's own limits: it is untrusted too (a template bomb, an #include of /dev/zero). */
-    static final Sandbox COMPILER_LIMITS = Sandbox.builder().cpuTimeLimit(Duration.ofSeconds(10))
+    static final Sandbox COMPILER_LIMITS = withJudgeEnvironment(Sandbox.builder()).cpuTimeLimit(Duration.ofSeconds(10))
             .wallTimeLimit(Duration.ofSeconds(30)).memoryLimit(ByteSize.mb(512)).outputLimit(ByteSize.mb(1))
             .pidsLimit(64).build();
 
@@ -81,7 +81,7 @@ public final class Judge implements Callable<Integer> {
 
         /** The policy of a test run: strict seccomp, no swap, at most 16 processes and threads. */
         Sandbox policy() {
-            return Sandbox.builder().cpuTimeLimit(cpuTime).wallTimeLimit(wallTime).memoryLimit(memory)
+            return withJudgeEnvironment(Sandbox.builder()).cpuTimeLimit(cpuTime).wallTimeLimit(wallTime).memoryLimit(memory)
                     .outputLimit(output).pidsLimit(16).seccomp(SeccompPolicy.strict()).build();
         }
     }
@@ -221,17 +221,21 @@ public final class Judge implements Callable<Integer> {
         }
     }
 
-    /** A command with a clean environment: what the host's JVM has is none of the submission's business. */
+    /**
+     * The environment of every program the judge runs, the same on every host: what the host's JVM
+     * has (its locale and terminal included) is none of the submission's business. A run in the
+     * session takes its environment from its per-run policy, so each policy needs this.
+     */
+    static Sandbox.Builder withJudgeEnvironment(Sandbox.Builder b) {
+        return b.emptyEnvironment().env("PATH", "/usr/local/bin:/usr/bin:/bin").env("HOME", SandboxSession.WORK_DIR).env("LC_ALL", "C");
+    }
+
     private static ProcessBuilder command(String... command) {
-        return command(List.of(command));
+        return new ProcessBuilder(command);
     }
 
     private static ProcessBuilder command(List<String> command) {
-        ProcessBuilder pb = new ProcessBuilder(command);
-        pb.environment().clear();
-        pb.environment().put("PATH", "/usr/local/bin:/usr/bin:/bin");
-        pb.environment().put("LC_ALL", "C");
-        return pb;
+        return new ProcessBuilder(command);
     }
 
     /** The table: a row for the compilation, one per test, the compiler's complaint on CE, the verdict. */

@@ -31,7 +31,7 @@ class IsolationCliTest {
         assertThat(run("run", "--help")).isZero();
         String help = out.toString();
         for (String option : new String[] {"--pid", "--mount", "--uts", "--ipc", "--net", "--user", "--cgroupns",
-                "--hostname=NAME", "--env=K=V", "--clear-env", "--chdir=DIR", "--stdin=FILE", "--stdout=FILE",
+                "--hostname=NAME", "--env=K=V|K", "--inherit-env", "--clear-env", "--chdir=DIR", "--stdin=FILE", "--stdout=FILE",
                 "--stderr=FILE", "--json=FILE", "--memory=SIZE", "--swap=SIZE", "--cpu-shares=N", "--cpu-weight=N",
                 "--cpus=CORES", "--cpuset=CPUS", "--pids=N", "--io-weight=N", "--io-read-bps=DEV:RATE",
                 "--io-write-bps=DEV:RATE", "--io-read-iops=DEV:N", "--io-write-iops=DEV:N", "--cgroup",
@@ -43,6 +43,8 @@ class IsolationCliTest {
         }
         assertThat(help.replaceAll("\\s+", " ")).contains("TIME_LIMIT, WALL_TIME_LIMIT, MEMORY_LIMIT, OUTPUT_LIMIT,"
                 + " RESTRICTED_SYSCALL", "message", "time-wall", "cg-oom-killed:1", "status (RE");
+        assertThat(help.replaceAll("\\s+", " ")).contains("Environment: the program gets PATH=",
+                "Nothing else of isolation's environment reaches it", "--clear-env leaves out the fixed variables too");
         assertThat(help).contains("[--] COMMAND [ARGS...]", "Exit status:", "128+S", "wallTimeMs", "oomKilled",
                 "memoryPeakBytes", "pidsPeak", "cgroupCpuTimeMs", "limitsNotApplied");
         // units and ranges, and where v1 and v2 differ
@@ -106,9 +108,15 @@ class IsolationCliTest {
     }
 
     @Test
-    void envWithoutEqualsSignIsRefused() {
-        assertThat(run("run", "--env", "HOME", "--", "true")).isEqualTo(2);
-        assertOneErrorLine("isolation: --env HOME: expected NAME=VALUE (see 'isolation run --help')");
+    void envWithoutANameIsRefused() {
+        assertThat(run("run", "--env", "=x", "--", "true")).isEqualTo(2);
+        assertOneErrorLine("isolation: --env =x: expected NAME=VALUE or NAME (see 'isolation run --help')");
+    }
+
+    @Test
+    void inheritEnvAndClearEnvTogetherAreRefused() {
+        assertThat(run("run", "--inherit-env", "--clear-env", "--", "true")).isEqualTo(2);
+        assertOneErrorLine("isolation: --inherit-env and --clear-env contradict each other: choose one (see 'isolation run --help')");
     }
 
     @Test

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** The built {@code isolation.jar}, run in its own JVM as users run it, for the command-line ITs. */
@@ -25,13 +26,21 @@ final class IsolationJar {
 
     /** Runs the tool with {@code args}, stdin from /dev/null, its output collected in files under {@code dir}. */
     static Result run(Path dir, String... args) throws IOException, InterruptedException {
+        return run(dir, System.getenv(), args);
+    }
+
+    /** {@link #run(Path, String...)} with {@code environment} as the tool's whole environment. */
+    static Result run(Path dir, Map<String, String> environment, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", JAR.toString()));
         command.addAll(List.of(args));
         Path out = dir.resolve("tool.out");
         Path err = dir.resolve("tool.err");
-        Process p = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().clear();
+        pb.environment().putAll(environment);
+        Process p = pb.start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("isolation finished").isTrue();
         return new Result(p.exitValue(), Files.readString(out), Files.readString(err), p.pid());
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupLimits;
 import dev.isolation.core.Rlimit;
+import dev.isolation.core.Sandbox;
 import dev.isolation.core.Sandbox.Namespace;
 import dev.isolation.core.SeccompPolicy;
 import java.io.File;
@@ -14,6 +15,7 @@ import java.lang.ProcessBuilder.Redirect;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -74,18 +76,49 @@ class RunCommandTest {
         assertThat(pb.directory()).isEqualTo(new File("/tmp"));
     }
 
+    /** The environment a sandboxed program of this command line gets, with isolation's own as this JVM's. */
+    private static Map<String, String> environment(String... args) {
+        RunCommand run = parse(args);
+        return run.sandbox().environmentFor(run.processBuilder());
+    }
+
     @Test
-    void environmentIsTheJvmsPlusEnvOptions() {
-        ProcessBuilder pb = parse("run", "--env", "A=1", "--env", "B=x=y", "--env", "C=", "--env", "A=2", "true").processBuilder();
-        assertThat(pb.environment()).containsAllEntriesOf(System.getenv())
-                .containsEntry("A", "2").containsEntry("B", "x=y").containsEntry("C", "");
+    void environmentIsTheFixedOnePlusEnvOptionsNotTheJvms() {
+        Map<String, String> env = environment("run", "--env", "A=1", "--env", "B=x=y", "--env", "C=", "--env", "A=2", "true");
+        assertThat(env).containsEntry("A", "2").containsEntry("B", "x=y").containsEntry("C", "")
+                .containsEntry("PATH", Sandbox.DEFAULT_PATH).containsEntry("HOME", "/");
+        assertThat(env.keySet()).isSubsetOf("A", "B", "C", "PATH", "HOME", "LANG", "LC_ALL", "TERM");
+        assertThat(environment("run", "--mount", "true")).containsEntry("HOME", "/tmp");
+    }
+
+    @Test
+    void envWithANameAlonePassesIsolationsOwnValue() {
+        String name = System.getenv().keySet().stream().filter(n -> !List.of("PATH", "HOME", "LANG", "LC_ALL", "TERM").contains(n))
+                .findFirst().orElse(null);
+        Assumptions.assumeTrue(name != null, "this JVM's environment has a variable besides the fixed ones");
+        assertThat(environment("run", "true")).doesNotContainKey(name);
+        assertThat(environment("run", "--env", name, "true")).containsEntry(name, System.getenv(name));
+        assertThat(environment("run", "--env", "NOT_SET_ANYWHERE_" + System.nanoTime(), "true").keySet())
+                .isSubsetOf("PATH", "HOME", "LANG", "LC_ALL", "TERM");
+    }
+
+    @Test
+    void inheritEnvPassesTheJvmsWholeEnvironment() {
+        assertThat(environment("run", "--inherit-env", "--env", "A=1", "true"))
+                .containsAllEntriesOf(System.getenv()).containsEntry("A", "1").hasSize(System.getenv().size() + (System.getenv().containsKey("A") ? 0 : 1));
     }
 
     @Test
     void clearEnvKeepsOnlyEnvOptions() {
-        ProcessBuilder pb = parse("run", "--clear-env", "--env", "PATH=/bin", "true").processBuilder();
-        assertThat(pb.environment()).containsExactly(java.util.Map.entry("PATH", "/bin"));
+        assertThat(environment("run", "--clear-env", "--env", "PATH=/bin", "true")).containsExactly(Map.entry("PATH", "/bin"));
+        assertThat(environment("run", "--clear-env", "true")).isEmpty();
     }
+
+    @Test
+    void theEnvironmentOptionsLeaveTheProcessBuilderAlone() {
+        assertThat(parse("run", "--clear-env", "--env", "A=1", "true").processBuilder().environment()).isEqualTo(System.getenv());
+    }
+
     private static CgroupLimits limits(String... args) {
         return parse(args).sandbox().cgroupLimits().orElseThrow();
     }

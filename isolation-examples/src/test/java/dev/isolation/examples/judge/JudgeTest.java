@@ -42,6 +42,14 @@ class JudgeTest {
     }
 
     @Test
+    void everyProgramOfTheJudgeGetsTheSameSmallEnvironmentOnEveryHost() {
+        java.util.Map<String, String> expected = java.util.Map.of("PATH", "/usr/local/bin:/usr/bin:/bin", "HOME", "/box", "LC_ALL", "C");
+        ProcessBuilder pb = new ProcessBuilder("./main");
+        assertThat(Judge.COMPILER_LIMITS.environmentFor(pb)).containsExactlyInAnyOrderEntriesOf(expected);
+        assertThat(parse("a.c", "tests").limits().policy().environmentFor(pb)).containsExactlyInAnyOrderEntriesOf(expected);
+    }
+
+    @Test
     void theLanguageIsTheExtensions() {
         assertThat(Language.of(Path.of("sol.c"))).isEqualTo(Language.C);
         assertThat(Language.of(Path.of("sol.cpp"))).isEqualTo(Language.CPP);
