@@ -38,8 +38,9 @@ class DisclosureIT {
     @Timeout(60)
     void theKernelAndTheHostsLoadAreVisible() throws Exception {
         String hostKernel = Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim();
-        String out = Probe.run(BOX.toBuilder().minimalRoot().build(), "sh", "-c", "uname -r; cat /proc/loadavg /proc/meminfo | head -2");
+        String out = Probe.run(BOX.toBuilder().minimalRoot().build(), "sh", "-c", "uname -r; cat /proc/loadavg /proc/meminfo | head -2; grep -c ^processor /proc/cpuinfo");
         assertThat(out.lines().toList().get(0)).isEqualTo(hostKernel);
         assertThat(out).containsPattern("\\d+\\.\\d+ \\d+\\.\\d+ \\d+\\.\\d+ ").contains("MemTotal:");
+        assertThat(Integer.parseInt(out.lines().toList().get(3).trim())).isEqualTo(Runtime.getRuntime().availableProcessors());
     }
 }
