@@ -14,8 +14,19 @@ final class HostDiagnostics {
 
     private HostDiagnostics() {}
 
+    private static final int ENOSYS = 38;
+    /** The calls a root of its own is assembled with (Linux 5.12+). */
+    private static final java.util.Set<String> MOUNT_API = java.util.Set.of("openat2", "open_tree", "fsopen", "fsconfig", "fsmount",
+            "move_mount", "mount_setattr");
+
     /** The exception for a failed setup step: a host problem with its fix, or the plain setup failure. */
     static SandboxException explain(NativeCallException e, Sandbox sandbox) {
+        if (e.errno() == ENOSYS && MOUNT_API.contains(e.call())) {
+            return new UnsupportedHostException(e.getMessage() + ": a root of its own (minimalRoot, rootfs, bind, tmpfs) needs "
+                    + "Linux 5.12+, whose openat2, open_tree, fsmount, mount_setattr and move_mount make every mount through "
+                    + "descriptors; this kernel is " + System.getProperty("os.version")
+                    + ". Upgrade the kernel, or run without a root of its own.", e);
+        }
         boolean clone = e.call().equals("clone3") || e.call().equals("clone");
         if (clone && (e.errno() == EPERM || e.errno() == ENOSPC || e.errno() == EACCES || e.errno() == EINVAL)) {
             StringBuilder fix = new StringBuilder(e.getMessage()).append(": this host refuses to create the namespaces. ");
