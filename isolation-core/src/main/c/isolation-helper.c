@@ -864,12 +864,27 @@ static void step_exec(const struct plan *p)
 	die("execve", saved == EACCES ? last : p->exec_file);
 }
 
+/*
+ * SIGKILL when the parent (the monitor, or the sandbox's init) dies. Any change of credentials
+ * clears the parent-death signal, so it is set again after each; a parent that died meanwhile is
+ * seen in getppid() (not for a pid namespace's init, whose parent is outside: 0 either way).
+ */
+static void die_with_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		die("prctl", "PR_SET_PDEATHSIG");
+	if (getppid() != parent)
+		_exit(127);
+}
+
 static void run_program(const struct plan *p)
 {
+	pid_t parent = getppid();
 	reset_signals();
 	send_own_pid();
 	step_rlimits(p);
 	step_identity(p);
+	die_with_parent(parent); /* the ids changed: the program dies with its monitor or init */
 	step_exec(p);
 }
 
@@ -980,13 +995,15 @@ static void step_join(const struct plan *p)
 		}
 		close(fds[i]);
 	}
+	pid_t monitor = getppid();
 	become_userns_ids(p);
+	die_with_parent(monitor);
 }
 
 static void run_child(struct plan *p, int sync_fd, int init_report_fd)
 {
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		die("prctl", "PR_SET_PDEATHSIG");
+	pid_t monitor = getppid();
+	die_with_parent(monitor);
 	if (sync_fd >= 0) { /* wait until the monitor wrote our id maps */
 		char c;
 		if (read(sync_fd, &c, 1) != 1)
@@ -994,6 +1011,7 @@ static void run_child(struct plan *p, int sync_fd, int init_report_fd)
 		close(sync_fd);
 	}
 	become_userns_ids(p);
+	die_with_parent(monitor);
 	if (setsid() < 0)
 		die("setsid", NULL);
 	step_join_cgroups(p);
