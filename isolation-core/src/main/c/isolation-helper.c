@@ -888,6 +888,44 @@ static void run_program(const struct plan *p)
 	step_exec(p);
 }
 
+/* SIGKILL to every child of this (single-threaded) process; returns how many there were. */
+static int kill_children(void)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0;
+	if (fd < 0)
+		return -1;
+	ssize_t len = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[len > 0 ? len : 0] = 0;
+	for (char *s = buf, *end; *s; s = end) {
+		long pid = strtol(s, &end, 10);
+		if (end == s)
+			break;
+		kill((pid_t)pid, SIGKILL);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * As a child subreaper, what the program left behind (setsid daemons included) is re-parented to
+ * us as its parents die: kill and reap it all until nothing is left.
+ */
+static void reap_descendants(void)
+{
+	for (;;) {
+		kill_children();
+		pid_t r;
+		while ((r = waitpid(-1, NULL, WNOHANG)) > 0)
+			;
+		if (r < 0 && errno == ECHILD)
+			return;
+		usleep(1000);
+	}
+}
+
 /* PID 1 of the sandbox: forward signals to the program, reap everything, exit with the program. */
 static void run_init(const struct plan *p, int init_report_fd)
 {
@@ -900,6 +938,31 @@ static void run_init(const struct plan *p, int init_report_fd)
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		die("sigprocmask", "init");
 
+	if (p->join_pid) {
+		/*
+		 * A run in a session: we are in the host's pid namespace, our children in the session's.
+		 * What the program leaves behind goes to the nearest subreaper of its own pid namespace,
+		 * so the run's reaper (the rest of this function) is our child, there; we relay signals
+		 * to it and end with it.
+		 */
+		pid_t reaper = fork();
+		if (reaper < 0)
+			die("fork", "run reaper");
+		if (reaper > 0) {
+			close(child_fd);
+			close(init_report_fd);
+			for (;;) {
+				siginfo_t si;
+				int sig = sigwaitinfo(&set, &si);
+				if (sig > 0 && sig != SIGCHLD)
+					kill(reaper, sig);
+				else if (sig == SIGCHLD && waitpid(reaper, NULL, WNOHANG) == reaper)
+					_exit(0);
+			}
+		}
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+			die("prctl", "run reaper");
+	}
 	pid_t program = fork();
 	if (program < 0)
 		die("fork", "program");
@@ -924,11 +987,16 @@ static void run_init(const struct plan *p, int init_report_fd)
 		for (;;) {
 			int st;
 			pid_t r = waitpid(-1, &st, WNOHANG);
-			if (r == program) {
-				program_status = st;
-				program_done = 1;
-				if (!p->join_pid)
-					kill(-1, SIGKILL); /* nothing outlives the program (a session's other runs do) */
+			if (r == program || (r > 0 && program_done)) {
+				if (r == program) {
+					program_status = st;
+					program_done = 1;
+				}
+				/* nothing outlives the program: in a session, what this run started (a subreaper's) */
+				if (p->join_pid)
+					kill_children();
+				else
+					kill(-1, SIGKILL);
 			} else if (r < 0 && errno == ECHILD && program_done) {
 				int32_t s = program_status;
 				if (write(init_report_fd, &s, sizeof s) != sizeof s)
@@ -1236,12 +1304,20 @@ static int64_t cpu_usage_ns(const struct plan *p)
 	return u ? strtoll(u + 11, NULL, 10) * 1000 : -1;
 }
 
-static void kill_sandbox(pid_t child, int has_init, int sig)
+/*
+ * has_init: the child is a pid namespace's init, whose death ends everything in it. A session
+ * run's program is killed alone: its reaper then kills what it left behind (killing the reaper
+ * first would hand that to the session's init). Else the child's session: the program and what it
+ * started; the monitor, a subreaper, kills the rest once the child is gone.
+ */
+static void kill_sandbox(pid_t child, pid_t session_program, int has_init, int sig)
 {
 	if (has_init)
 		kill(child, sig == SIGTERM ? SIGTERM : SIGKILL);
+	else if (session_program > 0)
+		kill(session_program, sig);
 	else
-		kill(-child, sig); /* the child's session: the program and what it started */
+		kill(-child, sig);
 }
 
 static void move_fd(int *fd, int target)
@@ -1263,6 +1339,11 @@ int main(int argc, char **argv)
 	int control_fd = atoi(argv[1]);
 	status_fd = atoi(argv[2]);
 	prctl(PR_SET_NAME, "isolation-mon");
+	/* what the sandbox leaves behind without a pid namespace (setsid daemons) is re-parented to us */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		fprintf(stderr, "isolation-helper: prctl(PR_SET_CHILD_SUBREAPER): %s\n", strerror(errno));
+		return 2;
+	}
 	reset_signals();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -1324,7 +1405,7 @@ int main(int argc, char **argv)
 	pid_t program = 0;
 	int awaited = await_exec(report[0], &plan, control_fd, &program, &started);
 	if (awaited != AWAIT_EXECED) {
-		kill_sandbox(child, ns_init, SIGKILL);
+		kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
 		waitpid(child, NULL, 0);
 		char c;
 		if (awaited == AWAIT_JVM_GONE || read(control_fd, &c, 1) == 0) /* the JVM is gone: nobody else will clean up */
@@ -1362,25 +1443,25 @@ int main(int argc, char **argv)
 			memset(&req, 0, sizeof req);
 			if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0 && !killed) {
 				forbidden_syscall = req.data.nr;
-				kill_sandbox(child, ns_init, SIGKILL);
+				kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
 				killed = KILLED_SYSCALL;
 			}
 		} else if (fds[2].revents) {
 			fds[2].fd = -1; /* every process under the filter is gone */
 		}
 		if (!killed && plan.wall_limit_ns && now_ns() - started >= (int64_t)plan.wall_limit_ns) {
-			kill_sandbox(child, ns_init, SIGKILL);
+			kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
 			killed = KILLED_WALL_LIMIT;
 		}
 		if (!killed && plan.cpu_limit_ns && cpu_usage_ns(&plan) >= (int64_t)plan.cpu_limit_ns) {
-			kill_sandbox(child, ns_init, SIGKILL);
+			kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
 			killed = KILLED_CPU_LIMIT;
 		}
 		if (fds[0].revents) {
 			char cmd = 0;
 			ssize_t r = read(control_fd, &cmd, 1);
 			if (r <= 0 || cmd == 'K') {
-				kill_sandbox(child, ns_init, SIGKILL);
+				kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
 				if (!killed)
 					killed = KILLED_ON_REQUEST;
 				if (r <= 0) {
@@ -1388,7 +1469,7 @@ int main(int argc, char **argv)
 					jvm_gone = 1;
 				}
 			} else if (cmd == 'T') {
-				kill_sandbox(child, ns_init, SIGTERM);
+				kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGTERM);
 			}
 		}
 	}
@@ -1398,6 +1479,7 @@ int main(int argc, char **argv)
 	int64_t wall = now_ns() - started;
 	if (!ns_init)
 		kill(-child, SIGKILL); /* stragglers in the program's session */
+	reap_descendants();        /* and those that left it: re-parented to us, the subreaper */
 	if (jvm_gone)
 		remove_orphan_cgroups(&plan);
 	int32_t program_status;
