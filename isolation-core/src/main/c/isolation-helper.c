@@ -1269,8 +1269,27 @@ static int await_exec(int fd, const struct plan *p, int control_fd, pid_t *progr
  * The JVM is gone (or dropped a prewarmed sandbox) and cannot remove the sandbox's cgroups: kill
  * what is left in them and remove them, deepest first, while the kernel releases them.
  */
+/* A frozen (paused) sandbox cannot die: thaw its cgroups, v1's freezer and v2's cgroup.freeze. */
+static void thaw_cgroups(const struct plan *p)
+{
+	static const struct { const char *file, *value; } thaw[] = { { "freezer.state", "THAWED" }, { "cgroup.freeze", "0" } };
+	for (int i = 0; i < p->norphan_cgroups; i++)
+		for (size_t t = 0; t < sizeof thaw / sizeof *thaw; t++) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof path, "%s/%s", p->orphan_cgroups[i], thaw[t].file);
+			int fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				if (write(fd, thaw[t].value, strlen(thaw[t].value)) < 0) {
+					/* nothing more to do: the kill below fails visibly if it is still frozen */
+				}
+				close(fd);
+			}
+		}
+}
+
 static void remove_orphan_cgroups(const struct plan *p)
 {
+	thaw_cgroups(p);
 	for (int i = p->norphan_cgroups - 1; i >= 0; i--) {
 		char procs[PATH_MAX];
 		snprintf(procs, sizeof procs, "%s/cgroup.procs", p->orphan_cgroups[i]);
@@ -1462,6 +1481,7 @@ int main(int argc, char **argv)
 			ssize_t r = read(control_fd, &cmd, 1);
 			if (r <= 0 || cmd == 'K') {
 				kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+				thaw_cgroups(&plan); /* a paused sandbox dies only when thawed */
 				if (!killed)
 					killed = KILLED_ON_REQUEST;
 				if (r <= 0) {
