@@ -32,6 +32,7 @@ class PausedSandboxCgroupIT {
                     .filter(l -> l.contains("isolation-")).map(l -> CgroupPaths.directoryOf(l)).toList();
             assertThat(cgroups).isNotEmpty().allSatisfy(d -> assertThat(d).isDirectory());
             String state = Files.readString(Path.of("/proc", Long.toString(program.pid()), "stat"));
+            List<ProcessHandle> helpers = jvm.toHandle().descendants().toList();
             jvm.destroyForcibly(); // SIGKILL
             assertThat(jvm.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
@@ -39,7 +40,23 @@ class PausedSandboxCgroupIT {
             while ((Probe.running(program) || cgroups.stream().anyMatch(Files::exists)) && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
-            assertThat(Probe.running(program)).as("the paused program (%s) after its JVM's death", state).isFalse();
+            StringBuilder debug = new StringBuilder();
+            for (ProcessHandle h : helpers) {
+                try {
+                    debug.append(h.pid()).append(' ').append(Files.readString(Path.of("/proc", Long.toString(h.pid()), "stat")).split(" ")[2])
+                            .append(' ').append(Files.readString(Path.of("/proc", Long.toString(h.pid()), "wchan"))).append('\n');
+                } catch (java.io.IOException e) {
+                    debug.append(h.pid()).append(" gone\n");
+                }
+            }
+            for (Path c : cgroups) {
+                for (String f : new String[] {"freezer.state", "cgroup.freeze", "cgroup.procs"}) {
+                    if (Files.exists(c.resolve(f))) {
+                        debug.append(c).append('/').append(f).append(": ").append(Files.readString(c.resolve(f)).trim()).append('\n');
+                    }
+                }
+            }
+            assertThat(Probe.running(program)).as("the paused program (%s) after its JVM's death; %s", state, debug).isFalse();
             assertThat(cgroups).as("its cgroups").noneMatch(Files::exists);
         } finally {
             jvm.destroyForcibly();
