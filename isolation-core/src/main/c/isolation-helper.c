@@ -913,17 +913,38 @@ static int kill_children(void)
  * As a child subreaper, what the program left behind (setsid daemons included) is re-parented to
  * us as its parents die: kill and reap it all until nothing is left.
  */
-static void reap_descendants(void)
+static void add_rusage(struct rusage *sum, const struct rusage *ru)
+{
+	timeradd(&sum->ru_utime, &ru->ru_utime, &sum->ru_utime);
+	timeradd(&sum->ru_stime, &ru->ru_stime, &sum->ru_stime);
+	sum->ru_maxrss = ru->ru_maxrss > sum->ru_maxrss ? ru->ru_maxrss : sum->ru_maxrss;
+	sum->ru_nvcsw += ru->ru_nvcsw;
+	sum->ru_nivcsw += ru->ru_nivcsw;
+}
+
+/* Their rusage is added to *sum: the figures are the whole sandbox's. */
+static void reap_descendants(struct rusage *sum)
 {
 	for (;;) {
 		kill_children();
 		pid_t r;
-		while ((r = waitpid(-1, NULL, WNOHANG)) > 0)
-			;
+		struct rusage ru;
+		while ((r = wait4(-1, NULL, WNOHANG, &ru)) > 0)
+			add_rusage(sum, &ru);
 		if (r < 0 && errno == ECHILD)
 			return;
 		usleep(1000);
 	}
+}
+
+/*
+ * The signal that asks a pid namespace's init to kill everything in it and reap it before it
+ * exits: killed by SIGKILL, the init would leave the reaping to the kernel, and the CPU time and
+ * max RSS of the killed processes would be lost to the sandbox's figures.
+ */
+static int end_signal(void)
+{
+	return SIGRTMIN + 2;
 }
 
 /* PID 1 of the sandbox: forward signals to the program, reap everything, exit with the program. */
@@ -935,6 +956,7 @@ static void run_init(const struct plan *p, int init_report_fd)
 	sigaddset(&set, SIGCHLD);
 	for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
 		sigaddset(&set, forwarded[i]);
+	sigaddset(&set, end_signal());
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		die("sigprocmask", "init");
 
@@ -979,6 +1001,10 @@ static void run_init(const struct plan *p, int init_report_fd)
 		int sig = sigwaitinfo(&set, &si);
 		if (sig < 0)
 			continue;
+		if (sig == end_signal() && !p->join_pid) {
+			kill(-1, SIGKILL); /* everything but us; reaped below, so that their figures count */
+			continue;
+		}
 		if (sig != SIGCHLD) {
 			if (!program_done)
 				kill(program, sig);
@@ -1329,11 +1355,17 @@ static int64_t cpu_usage_ns(const struct plan *p)
  * first would hand that to the session's init). Else the child's session: the program and what it
  * started; the monitor, a subreaper, kills the rest once the child is gone.
  */
+static int64_t hard_kill_at; /* when an init asked to end everything is killed outright */
+
 static void kill_sandbox(pid_t child, pid_t session_program, int has_init, int sig)
 {
-	if (has_init)
-		kill(child, sig == SIGTERM ? SIGTERM : SIGKILL);
-	else if (session_program > 0)
+	if (has_init && sig == SIGTERM) {
+		kill(child, SIGTERM);
+	} else if (has_init) {
+		kill(child, end_signal()); /* the init kills and reaps everything; if it cannot, SIGKILL in 1 s */
+		if (!hard_kill_at)
+			hard_kill_at = now_ns() + 1000000000;
+	} else if (session_program > 0)
 		kill(session_program, sig);
 	else
 		kill(-child, sig);
@@ -1452,9 +1484,18 @@ int main(int argc, char **argv)
 		}
 		if ((plan.cpu_limit_ns && !killed) || pidfd < 0)
 			timeout = timeout < 0 || timeout > 10 ? 10 : timeout;
+		if (hard_kill_at > 0) {
+			int64_t left = hard_kill_at - now_ns();
+			int ms = left <= 0 ? 0 : (int)(left / 1000000) + 1;
+			timeout = timeout < 0 || timeout > ms ? ms : timeout;
+		}
 		int n = poll(fds, 3, timeout);
 		if (n < 0 && errno != EINTR)
 			die("poll", "monitor");
+		if (hard_kill_at > 0 && now_ns() >= hard_kill_at) {
+			kill(child, SIGKILL); /* the init did not end in time */
+			hard_kill_at = -1;
+		}
 		if (fds[1].revents || (pidfd < 0 && (reaped = wait4(child, &status, WNOHANG, &ru)) == child))
 			break;
 		if (fds[2].revents & POLLIN) {
@@ -1499,7 +1540,7 @@ int main(int argc, char **argv)
 	int64_t wall = now_ns() - started;
 	if (!ns_init)
 		kill(-child, SIGKILL); /* stragglers in the program's session */
-	reap_descendants();        /* and those that left it: re-parented to us, the subreaper */
+	reap_descendants(&ru);     /* and those that left it: re-parented to us, the subreaper */
 	if (jvm_gone)
 		remove_orphan_cgroups(&plan);
 	int32_t program_status;

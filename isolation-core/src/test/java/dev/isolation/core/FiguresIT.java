@@ -1,0 +1,49 @@
+package dev.isolation.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The figures of an outcome are the whole sandbox's, killed or not; compared with its cgroup's own counters. */
+@KernelTest
+class FiguresIT {
+    private static Outcome bounded(Sandbox s, String... command) {
+        return CompletableFuture.supplyAsync(() -> s.run(command)).orTimeout(120, TimeUnit.SECONDS).join();
+    }
+
+    private static void assertCpuMatchesTheCgroup(Outcome o) {
+        Duration cgroup = o.cgroupStats().orElseThrow().cpuTotal();
+        assertThat(cgroup).as("%s", o).isGreaterThan(Duration.ofMillis(50));
+        // rusage and the cgroup count the same processes: equal but for the init and a tick or two
+        Duration rusage = o.userTime().plus(o.systemTime());
+        assertThat((double) rusage.toNanos() / cgroup.toNanos()).as("rusage %s vs cgroup %s: %s", rusage, cgroup, o)
+                .isBetween(0.9, 1.1);
+    }
+
+    @Test
+    @Timeout(300)
+    void aRunKilledAtItsWallLimitReportsTheCpuOfAllItsProcesses() {
+        for (Sandbox s : new Sandbox[] {Sandbox.builder().pidNs().cgroup().wallTimeLimit(Duration.ofSeconds(1)).build(),
+            Sandbox.builder().cgroup().wallTimeLimit(Duration.ofSeconds(1)).build()}) {
+            // two busy processes, one a setsid daemon: all of them count
+            Outcome o = bounded(s, "sh", "-c", "setsid sh -c 'while :; do :; done' & while :; do :; done");
+            assertThat(o.status()).isEqualTo(Outcome.Status.WALL_TIME_LIMIT);
+            assertCpuMatchesTheCgroup(o);
+        }
+    }
+
+    @Test
+    @Timeout(300)
+    void aRunThatEndsByItselfReportsTheCpuOfAllItsProcesses() {
+        for (Sandbox s : new Sandbox[] {Sandbox.builder().pidNs().cgroup().build(), Sandbox.builder().cgroup().build()}) {
+            // a child that is never waited for: it ends when the run does, its CPU counts all the same
+            Outcome o = bounded(s, "sh", "-c", "setsid sh -c 'while :; do :; done' & i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done");
+            assertThat(o.status()).isEqualTo(Outcome.Status.OK);
+            assertCpuMatchesTheCgroup(o);
+        }
+    }
+}
