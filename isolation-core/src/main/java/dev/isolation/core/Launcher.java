@@ -168,19 +168,19 @@ final class Launcher {
             stdio.closeParentEnds();
             throw e;
         }
-        cgroup.ifPresent(cg -> {
-            Optional<Path> unified = cg.unifiedDirectory();
-            if (unified.isPresent() && KernelVersion.atLeast(5, 7)) {
-                setup.cloneIntoCgroup(unified.get().toString());
-            } else {
-                cg.procsFiles().forEach(f -> setup.joinCgroup(f.toString()));
-            }
-            cg.directories().forEach(d -> setup.orphanCgroup(d.toString()));
-            sandbox.cpuTimeLimit().ifPresent(limit -> cpuUsageFile(cg).ifPresent(f -> setup.cpuLimit(limit.toNanos(),
-                    f.getFileName().toString().equals("cpu.stat") ? LaunchPlan.CpuUsageFormat.CPU_STAT
-                            : LaunchPlan.CpuUsageFormat.NANOSECONDS, f.toString())));
-        });
-        try {
+        try { // from here on, whatever fails must remove the cgroup and close the descriptors
+            cgroup.ifPresent(cg -> {
+                Optional<Path> unified = cg.unifiedDirectory();
+                if (unified.isPresent() && KernelVersion.atLeast(5, 7)) {
+                    setup.cloneIntoCgroup(unified.get().toString());
+                } else {
+                    cg.procsFiles().forEach(f -> setup.joinCgroup(f.toString()));
+                }
+                cg.directories().forEach(d -> setup.orphanCgroup(d.toString()));
+                sandbox.cpuTimeLimit().ifPresent(limit -> cpuUsageFile(cg).ifPresent(f -> setup.cpuLimit(limit.toNanos(),
+                        f.getFileName().toString().equals("cpu.stat") ? LaunchPlan.CpuUsageFormat.CPU_STAT
+                                : LaunchPlan.CpuUsageFormat.NANOSECONDS, f.toString())));
+            });
             HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions);
             return new Idle(helper, stdio, cgroup, System.nanoTime());
         } catch (NativeCallException e) {
