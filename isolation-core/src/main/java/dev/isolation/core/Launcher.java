@@ -44,7 +44,7 @@ final class Launcher {
     private static final boolean PREWARM = !"false".equals(System.getProperty("isolation.prewarm"));
     private static final int MAX_IDLE = 8;
     private static final long MAX_IDLE_SECONDS = 30;
-    /** What {@link Sandbox#run} keeps of a stream without an output limit. */
+    /** What {@link Sandbox#run} keeps of a stream without an output limit (and within {@link Capture#budget()}). */
     private static final long DEFAULT_CAPTURE = 64L << 20;
 
     private record Key(Sandbox sandbox, String stdio) {}
@@ -59,6 +59,9 @@ final class Launcher {
     /** Starts a program; with {@code capture}, the monitor thread collects its piped stdout and stderr. */
     static IsolatedProcess start(Sandbox sandbox, byte[] execPlan, ProcessBuilder pb, boolean capture)
             throws SandboxException {
+        if (capture) {
+            Capture.budget(); // a bad isolation.captureMemory fails here, before anything exists
+        }
         Key key = PREWARM && Stdio.poolable(pb) ? new Key(sandbox, Stdio.signature(pb)) : null;
         Idle entry = key == null ? null : take(key);
         boolean prewarmed = entry != null;
@@ -111,6 +114,9 @@ final class Launcher {
     /** Starts a program in the namespaces of a persistent sandbox: {@code setup} joins them. No prewarming. */
     static IsolatedProcess startJoined(Sandbox policy, LaunchPlan setup, byte[] execPlan, ProcessBuilder pb, boolean capture)
             throws SandboxException {
+        if (capture) {
+            Capture.budget();
+        }
         Idle entry = launch(policy, setup, pb);
         entry.helper.exec(execPlan);
         return started(policy, entry, capture);

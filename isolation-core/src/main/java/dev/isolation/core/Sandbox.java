@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.regex.Pattern;
 
 /**
@@ -79,6 +80,7 @@ public final class Sandbox {
     private final Optional<Duration> cpuTimeLimit;
     private final Optional<Duration> wallTimeLimit;
     private final Optional<ByteSize> outputLimit;
+    private final Optional<Executor> completionExecutor;
 
     /** A uid and gid. */
     private record Ids(int uid, int gid) {}
@@ -111,6 +113,7 @@ public final class Sandbox {
         this.cpuTimeLimit = b.cpuTimeLimit;
         this.wallTimeLimit = b.wallTimeLimit;
         this.outputLimit = b.outputLimit;
+        this.completionExecutor = b.completionExecutor;
     }
 
     public static Builder builder() {
@@ -142,6 +145,7 @@ public final class Sandbox {
         b.cpuTimeLimit = cpuTimeLimit;
         b.wallTimeLimit = wallTimeLimit;
         b.outputLimit = outputLimit;
+        b.completionExecutor = completionExecutor;
         return b;
     }
 
@@ -182,6 +186,11 @@ public final class Sandbox {
         return cgroupParent;
     }
 
+    /** Where outcomes complete; empty for the library's pool. */
+    Optional<Executor> completionExecutor() {
+        return completionExecutor;
+    }
+
     /**
      * Starts {@code command} in a new sandbox, with the JVM's environment and working directory and
      * all three streams piped, as {@code new ProcessBuilder(command).start()} would.
@@ -204,8 +213,18 @@ public final class Sandbox {
 
     /**
      * Runs {@code command} to the end and returns its outcome, the judge's way: standard output and
-     * error captured (at most {@link Builder#outputLimit} each, else 64 MiB), no standard input.
-     * Never throws for the program's sake: a sandbox that cannot be set up is {@code SETUP_FAILED}.
+     * error captured, no standard input. Never throws for the program's sake: a sandbox that cannot
+     * be set up is {@code SETUP_FAILED}.
+     *
+     * <p>Capture memory is bounded. Each stream keeps at most {@link Builder#outputLimit}, else 64
+     * MiB; all captures in progress in this JVM together hold at most a quarter of the maximum heap,
+     * and no more than 256 MiB (system property {@code isolation.captureMemory}, e.g. {@code 1G}, to
+     * choose). Past either bound the sandbox is killed: {@code OUTPUT_LIMIT}, with a {@link
+     * Outcome#message()} naming the bound. Bytes are allocated as they come.
+     *
+     * <p>Interrupting the calling thread (e.g. {@code Future.cancel(true)}) kills the sandbox, waits
+     * until it is gone (milliseconds) and returns {@code INTERRUPTED}, with the thread's interrupt
+     * status set.
      */
     public Outcome run(String... command) {
         return run(new ProcessBuilder(command), new byte[0]);
@@ -214,7 +233,8 @@ public final class Sandbox {
     /**
      * Runs {@code pb}'s command to the end with {@code stdin} as its standard input (unless {@code
      * pb} redirects input from a file) and standard output and error captured (unless {@code pb}
-     * redirects them to files). Blocks the calling thread until the sandbox is gone.
+     * redirects them to files). Blocks the calling thread until the sandbox is gone; see {@link
+     * #run(String...)} for the capture bounds and interruption.
      */
     public Outcome run(ProcessBuilder pb, byte[] stdin) {
         return runToEnd(pb, stdin, this::start);
@@ -249,13 +269,9 @@ public final class Sandbox {
         captured.environment().putAll(pb.environment());
         try (IsolatedProcess p = starter.start(captured, true)) {
             if (in.type() == ProcessBuilder.Redirect.Type.PIPE) {
-                try (var stdinStream = p.getOutputStream()) {
-                    stdinStream.write(stdin);
-                } catch (java.io.IOException e) {
-                    // the program exited or closed its input without reading it all
-                }
+                p.feed(stdin);
             }
-            return p.outcome().join();
+            return p.awaitOwned();
         } catch (SandboxException e) {
             return new Outcome(e);
         } catch (java.io.IOException e) {
@@ -432,6 +448,7 @@ public final class Sandbox {
         private Optional<Duration> cpuTimeLimit = Optional.empty();
         private Optional<Duration> wallTimeLimit = Optional.empty();
         private Optional<ByteSize> outputLimit = Optional.empty();
+        private Optional<Executor> completionExecutor = Optional.empty();
 
         private Builder() {}
 
@@ -674,6 +691,20 @@ public final class Sandbox {
                         + "), was " + d);
             }
             return d;
+        }
+
+        /**
+         * The executor that completes {@link IsolatedProcess#outcome()} and {@link
+         * IsolatedProcess#onExit()} of this policy's programs, and so runs their dependent actions
+         * that are not {@code *Async}. Default: the library's pool of daemon threads named {@code
+         * isolation-completion-N}, one for each completion in flight, so that an action that blocks
+         * delays no other sandbox; an executor of your own gives up that guarantee as far as it
+         * queues. A task it rejects runs on the library's pool. Never the thread that watches the
+         * sandboxes.
+         */
+        public Builder completionExecutor(Executor executor) {
+            completionExecutor = Optional.of(Objects.requireNonNull(executor, "completionExecutor"));
+            return this;
         }
 
         /**

@@ -108,4 +108,13 @@ class SandboxBuilderTest {
         }
         assertThatThrownBy(() -> b.uidMap(340, 200_000, 1)).hasMessageContaining("uidMap").hasMessageContaining("340");
     }
+
+    @Test
+    void completionExecutorIsKeptByToBuilder() {
+        java.util.concurrent.Executor direct = Runnable::run;
+        Sandbox sandbox = Sandbox.builder().completionExecutor(direct).build();
+        assertThat(sandbox.completionExecutor()).containsSame(direct);
+        assertThat(sandbox.toBuilder().build().completionExecutor()).containsSame(direct);
+        assertThat(Sandbox.builder().build().completionExecutor()).isEmpty();
+    }
 }
