@@ -47,6 +47,9 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     private final OutputStream stdin;
     private final InputStream stdout;
     private final InputStream stderr;
+    /** Completed by the library's pool once the sandbox is gone: what this handle itself waits for. */
+    private final CompletableFuture<Outcome> ended;
+    /** {@link #ended}, or its relay to the caller's completion executor: what callers' actions depend on. */
     private final CompletableFuture<Outcome> outcome;
     private final int pid;
     private final Optional<Duration> cpuTimeLimit;
@@ -68,9 +71,9 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         CompletableFuture<Void> out = stdoutCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(null));
         CompletableFuture<Void> err = stderrCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(null));
         // the monitor thread completes these three; everything after them runs on the library's pool
-        CompletableFuture<Outcome> finished = CompletableFuture.allOf(helper.exited(), out, err)
+        this.ended = CompletableFuture.allOf(helper.exited(), out, err)
                 .handleAsync((v, failure) -> complete(failure, stdoutCapture, stderrCapture), Completions.library());
-        this.outcome = sandbox.completionExecutor().map(e -> relay(finished, Completions.orLibrary(e))).orElse(finished);
+        this.outcome = sandbox.completionExecutor().map(e -> relay(ended, Completions.orLibrary(e))).orElse(ended);
     }
 
     /** A future completed on {@code executor} once {@code from} completes, so that its dependents run there. */
@@ -154,7 +157,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         try {
             while (true) {
                 try {
-                    return outcome.get();
+                    return ended.get();
                 } catch (InterruptedException e) {
                     if (!interrupted) {
                         interrupted = true;
@@ -273,7 +276,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     @Override
     public int waitFor() throws InterruptedException {
         try {
-            return outcome.get().exitValue();
+            return ended.get().exitValue();
         } catch (ExecutionException e) {
             throw failure(e.getCause());
         }
@@ -282,7 +285,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     @Override
     public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
         try {
-            outcome.get(timeout, unit);
+            ended.get(timeout, unit);
             return true;
         } catch (TimeoutException e) {
             return false;
@@ -303,11 +306,11 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
      */
     @Override
     public int exitValue() {
-        if (!outcome.isDone()) {
+        if (!ended.isDone()) {
             throw new IllegalThreadStateException("sandbox still running (pid " + pid + ")");
         }
         try {
-            return outcome.join().exitValue();
+            return ended.join().exitValue();
         } catch (CompletionException e) {
             throw failure(e.getCause());
         }
@@ -315,7 +318,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
 
     @Override
     public boolean isAlive() {
-        return !outcome.isDone();
+        return !ended.isDone();
     }
 
     @Override
@@ -345,13 +348,13 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     @Override
     public void close() throws IOException {
         IOException failure = null;
-        if (!outcome.isDone()) {
+        if (!ended.isDone()) {
             helper.kill();
         }
         boolean interrupted = false;
         while (true) {
             try {
-                outcome.get();
+                ended.get();
                 break;
             } catch (InterruptedException e) {
                 interrupted = true;
@@ -396,6 +399,6 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "IsolatedProcess[pid=" + pid + (outcome.isDone() ? ", ended" : ", running") + "]";
+        return "IsolatedProcess[pid=" + pid + (ended.isDone() ? ", ended" : ", running") + "]";
     }
 }

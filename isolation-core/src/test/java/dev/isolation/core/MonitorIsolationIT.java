@@ -96,6 +96,13 @@ class MonitorIsolationIT {
                 .startsWith("isolation-completion-");
         assertThat(threadOfCallback(ALL.toBuilder().completionExecutor(Runnable::run).build())) // a direct executor
                 .startsWith("isolation-completion-");
+        // waitFor, close and run wait for the sandbox, not for the caller's executor
+        Sandbox stalled = ALL.toBuilder().completionExecutor(task -> { }).build(); // accepts and never runs
+        try (IsolatedProcess p = stalled.start("true")) {
+            assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.outcome()).isNotDone();
+        }
+        assertThat(stalled.run("echo", "done").stdoutText()).isEqualTo("done\n");
     }
 
     private static String threadOfCallback(Sandbox sandbox) throws Exception {

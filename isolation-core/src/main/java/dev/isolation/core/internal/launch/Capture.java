@@ -3,6 +3,7 @@ package dev.isolation.core.internal.launch;
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.core.internal.linux.Kernel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
@@ -117,8 +118,11 @@ public final class Capture implements Monitor.Watched {
             if (current == null || used == current.length) {
                 int capacity = Math.min(current == null ? FIRST_CHUNK : Math.min(current.length * 2, MAX_CHUNK), limit - size);
                 if (!reserve(capacity)) {
-                    stop(Cut.BUDGET);
-                    return;
+                    capacity = keep - at; // what is left of the budget may still hold this read
+                    if (!reserve(capacity)) {
+                        stop(Cut.BUDGET);
+                        return;
+                    }
                 }
                 current = new byte[capacity];
                 chunks.add(current);
@@ -180,8 +184,15 @@ public final class Capture implements Monitor.Watched {
         return done;
     }
 
-    /** What was collected; call once {@link #collected()} completed normally. */
+    /**
+     * What was collected; call once {@link #collected()} completed normally. The last chunk is cut
+     * to what it holds, so that an outcome kept for long holds no spare capacity.
+     */
     public CapturedBytes bytes() {
+        if (current != null && used < current.length) {
+            current = Arrays.copyOf(current, used);
+            chunks.set(chunks.size() - 1, current);
+        }
         return new CapturedBytes(chunks, size);
     }
 

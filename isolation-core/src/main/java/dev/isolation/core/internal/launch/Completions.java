@@ -44,13 +44,13 @@ public final class Completions {
 
     /**
      * {@code executor}, except that a task it rejects (shut down, saturated) or fails to accept runs
-     * on the library's pool instead: an outcome is always delivered.
+     * on the library's pool instead. A task it accepts it must run: else that outcome never comes.
      */
     public static Executor orLibrary(Executor executor) {
         return task -> {
             try {
                 executor.execute(task);
-            } catch (RuntimeException e) {
+            } catch (Throwable e) { // whatever it throws, the outcome must still be delivered
                 run(task);
             }
         };
