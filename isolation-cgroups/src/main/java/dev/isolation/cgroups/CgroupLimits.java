@@ -33,6 +33,14 @@ public final class CgroupLimits {
     private static final Pattern CPU_LIST = Pattern.compile("\\d+(-\\d+)?(,\\d+(-\\d+)?)*");
     private static final Pattern ACCESS = Pattern.compile("[rwm]{1,3}");
     private static final CgroupLimits NONE = builder().build();
+    /** The kernel's largest CFS quota ({@code max_cfs_runtime}, 2^44 - 1 µs: about 203 days). */
+    static final long MAX_QUOTA_MICROS = (1L << 44) - 1;
+    /** The kernel's largest pids.max ({@code PID_MAX_LIMIT} on 64-bit). */
+    static final long MAX_PIDS = 4L << 20;
+    /** v1 keeps iops throttles in an unsigned int (v2 clamps to it). */
+    static final long MAX_IOPS = 0xffff_ffffL;
+    /** Largest CPU or memory node number accepted in a cpuset list (the kernel's NR_CPUS is at most 8192). */
+    static final int MAX_CPUSET_NUMBER = 65_535;
 
     private final ByteSize memory;
     private final ByteSize swap;
@@ -268,9 +276,10 @@ public final class CgroupLimits {
         }
     }
 
+    /** dev_t has 12 bits of major and 20 of minor. */
     private static void checkDevice(int major, int minor) {
-        if (major < 0 || minor < 0) {
-            throw new IllegalArgumentException("device major:minor must be >= 0, was " + major + ":" + minor);
+        if (major < 0 || minor < 0 || major > 4095 || minor > 1_048_575) {
+            throw new IllegalArgumentException("device major:minor must be in 0..4095:0..1048575, was " + major + ":" + minor);
         }
     }
 
@@ -309,7 +318,7 @@ public final class CgroupLimits {
             bestEffort = l.bestEffort;
         }
 
-        /** Memory limit, at least 1 MiB. */
+        /** Memory limit, at least 1 MiB (larger than the host's memory is no limit). */
         public Builder memoryLimit(ByteSize limit) {
             Objects.requireNonNull(limit, "memoryLimit");
             if (limit.bytes() < 1024 * 1024) {
@@ -348,29 +357,32 @@ public final class CgroupLimits {
             return cpuQuota(cores, CgroupUnits.DEFAULT_CPU_PERIOD);
         }
 
-        /** CPU bandwidth in cores per {@code period} (1 ms..1 s); the quota must come to >= 1 ms. */
+        /**
+         * CPU bandwidth in cores per {@code period} (1 ms..1 s); the quota must come to 1 ms..2^44 - 1
+         * µs (about 203 days, the kernel's bound) per period.
+         */
         public Builder cpuQuota(double cores, Duration period) {
             checkPeriod(period);
             if (!(cores > 0) || Double.isInfinite(cores)) {
                 throw new IllegalArgumentException("cpuQuota cores must be a finite number > 0, was " + cores);
             }
             double quota = cores * CgroupUnits.toMicros(period);
-            if (quota < 1000) {
-                throw new IllegalArgumentException("cpuQuota must come to >= 1 ms per period, was " + cores
-                        + " cores of " + period.toMillis() + " ms");
-            }
-            if (quota > 1e12) {
-                throw new IllegalArgumentException("cpuQuota cores too large: " + cores);
+            if (quota < 1000 || quota > MAX_QUOTA_MICROS) {
+                throw new IllegalArgumentException("cpuQuota must come to 1 ms..2^44 - 1 µs (>= 1 ms, about 203 days at"
+                        + " most) per period, was " + cores + " cores of " + period.toMillis() + " ms");
             }
             return cpuQuota(Duration.ofNanos(Math.round(quota) * 1000), period);
         }
 
-        /** CPU time {@code quota} (>= 1 ms) allowed per {@code period} (1 ms..1 s). */
+        /**
+         * CPU time {@code quota}, 1 ms..2^44 - 1 µs (about 203 days, the kernel's bound), allowed per
+         * {@code period} (1 ms..1 s).
+         */
         public Builder cpuQuota(Duration quota, Duration period) {
             checkPeriod(period);
             Objects.requireNonNull(quota, "cpuQuota");
-            if (quota.compareTo(Duration.ofMillis(1)) < 0) {
-                throw new IllegalArgumentException("cpuQuota must be >= 1 ms, was " + quota);
+            if (quota.compareTo(Duration.ofMillis(1)) < 0 || quota.compareTo(Duration.ofNanos(MAX_QUOTA_MICROS * 1000)) > 0) {
+                throw new IllegalArgumentException("cpuQuota must be in 1 ms..2^44 - 1 µs (about 203 days), was " + quota);
             }
             cpuQuotaMicros = CgroupUnits.toMicros(quota);
             cpuPeriod = period;
@@ -380,7 +392,7 @@ public final class CgroupLimits {
         private static void checkPeriod(Duration period) {
             Objects.requireNonNull(period, "cpuPeriod");
             if (period.compareTo(Duration.ofMillis(1)) < 0 || period.compareTo(Duration.ofSeconds(1)) > 0) {
-                throw new IllegalArgumentException("cpuPeriod must be in 1 ms..1 s, was " + period);
+                throw new IllegalArgumentException("cpuQuota period (cpuPeriod) must be in 1 ms..1 s, was " + period);
             }
         }
 
@@ -403,17 +415,22 @@ public final class CgroupLimits {
             }
             for (String part : list.split(",")) {
                 String[] r = part.split("-");
-                if (r.length == 2 && Long.parseLong(r[0]) > Long.parseLong(r[1])) {
+                for (String n : r) {
+                    if (n.length() > 5 || Integer.parseInt(n) > MAX_CPUSET_NUMBER) {
+                        throw new IllegalArgumentException(name + ": numbers must be in 0.." + MAX_CPUSET_NUMBER + ", was \"" + n + "\"");
+                    }
+                }
+                if (r.length == 2 && Integer.parseInt(r[0]) > Integer.parseInt(r[1])) {
                     throw new IllegalArgumentException(name + " has a descending range \"" + part + "\"");
                 }
             }
             return list;
         }
 
-        /** Maximum number of tasks (processes and threads), >= 1. */
+        /** Maximum number of tasks (processes and threads), 1..4194304 (the kernel's {@code PID_MAX_LIMIT}). */
         public Builder pidsLimit(long max) {
-            if (max < 1) {
-                throw new IllegalArgumentException("pidsLimit must be >= 1, was " + max);
+            if (max < 1 || max > MAX_PIDS) {
+                throw new IllegalArgumentException("pidsLimit must be in 1.." + MAX_PIDS + ", was " + max);
             }
             pids = max;
             return this;
@@ -431,25 +448,25 @@ public final class CgroupLimits {
         /** Read bandwidth limit for block device {@code major:minor}, >= 1 byte per second. */
         public Builder ioReadBandwidth(int major, int minor, ByteSize perSecond) {
             long v = positive("ioReadBandwidth", Objects.requireNonNull(perSecond, "ioReadBandwidth").bytes());
-            return throttle(major, minor, t -> new IoThrottle(major, minor, OptionalLong.of(v), t.writeBytesPerSecond(), t.readIops(), t.writeIops()));
+            return throttle("ioReadBandwidth", major, minor, t -> new IoThrottle(major, minor, OptionalLong.of(v), t.writeBytesPerSecond(), t.readIops(), t.writeIops()));
         }
 
         /** Write bandwidth limit for block device {@code major:minor}, >= 1 byte per second. */
         public Builder ioWriteBandwidth(int major, int minor, ByteSize perSecond) {
             long v = positive("ioWriteBandwidth", Objects.requireNonNull(perSecond, "ioWriteBandwidth").bytes());
-            return throttle(major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), OptionalLong.of(v), t.readIops(), t.writeIops()));
+            return throttle("ioWriteBandwidth", major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), OptionalLong.of(v), t.readIops(), t.writeIops()));
         }
 
-        /** Read operations per second limit for block device {@code major:minor}, >= 1. */
+        /** Read operations per second limit for block device {@code major:minor}, 1..4294967295. */
         public Builder ioReadIops(int major, int minor, long iops) {
-            long v = positive("ioReadIops", iops);
-            return throttle(major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), t.writeBytesPerSecond(), OptionalLong.of(v), t.writeIops()));
+            long v = iops("ioReadIops", iops);
+            return throttle("ioReadIops", major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), t.writeBytesPerSecond(), OptionalLong.of(v), t.writeIops()));
         }
 
-        /** Write operations per second limit for block device {@code major:minor}, >= 1. */
+        /** Write operations per second limit for block device {@code major:minor}, 1..4294967295. */
         public Builder ioWriteIops(int major, int minor, long iops) {
-            long v = positive("ioWriteIops", iops);
-            return throttle(major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), t.writeBytesPerSecond(), t.readIops(), OptionalLong.of(v)));
+            long v = iops("ioWriteIops", iops);
+            return throttle("ioWriteIops", major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), t.writeBytesPerSecond(), t.readIops(), OptionalLong.of(v)));
         }
 
         private static long positive(String name, long v) {
@@ -459,8 +476,19 @@ public final class CgroupLimits {
             return v;
         }
 
-        private Builder throttle(int major, int minor, java.util.function.UnaryOperator<IoThrottle> change) {
-            checkDevice(major, minor);
+        private static long iops(String name, long v) {
+            if (v < 1 || v > MAX_IOPS) {
+                throw new IllegalArgumentException(name + " must be in 1.." + MAX_IOPS + ", was " + v);
+            }
+            return v;
+        }
+
+        private Builder throttle(String name, int major, int minor, java.util.function.UnaryOperator<IoThrottle> change) {
+            try {
+                checkDevice(major, minor);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+            }
             String key = major + ":" + minor;
             IoThrottle old = ioThrottles.getOrDefault(key, new IoThrottle(major, minor,
                     OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty(), OptionalLong.empty()));

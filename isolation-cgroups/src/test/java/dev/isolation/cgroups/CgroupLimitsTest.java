@@ -101,4 +101,28 @@ class CgroupLimitsTest {
         assertThat(ByteSize.gb(2).bytes()).isEqualTo(2L << 30);
         assertThat(ByteSize.ofBytes(Long.MAX_VALUE).plus(ByteSize.ofBytes(1)).bytes()).isEqualTo(Long.MAX_VALUE);
     }
+
+    @Test
+    void valuesPastTheKernelsRangesAreRejectedNamingTheParameterAndRange() {
+        CgroupLimits.Builder b = CgroupLimits.builder();
+        assertThatThrownBy(() -> b.cpuQuota(Duration.ofDays(1_000_000), Duration.ofMillis(100)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cpuQuota").hasMessageContaining("1 ms..2^44 - 1 µs");
+        assertThatThrownBy(() -> b.cpuQuota(Duration.ofSeconds(Long.MAX_VALUE), Duration.ofMillis(100)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cpuQuota");
+        assertThatThrownBy(() -> b.cpuQuota(Duration.ofMillis(10), Duration.ofSeconds(Long.MAX_VALUE)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cpuQuota").hasMessageContaining("1 ms..1 s");
+        assertThatThrownBy(() -> b.cpuQuota(Double.MAX_VALUE)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("cpuQuota").hasMessageContaining("2^44 - 1");
+        assertThat(b.cpuQuota(Duration.ofNanos(((1L << 44) - 1) * 1000), Duration.ofSeconds(1)).build().cpuQuota())
+                .contains(Duration.ofNanos(((1L << 44) - 1) * 1000));
+        assertThatThrownBy(() -> b.pidsLimit(4_194_305)).hasMessageContaining("pidsLimit").hasMessageContaining("1..4194304");
+        assertThat(b.pidsLimit(4_194_304).build().pidsLimit()).hasValue(4_194_304);
+        assertThatThrownBy(() -> b.ioReadIops(8, 0, 1L << 32)).hasMessageContaining("ioReadIops").hasMessageContaining("1..4294967295");
+        assertThatThrownBy(() -> b.ioWriteBandwidth(4096, 0, ByteSize.mb(1))).hasMessageContaining("ioWriteBandwidth")
+                .hasMessageContaining("0..4095:0..1048575");
+        assertThatThrownBy(() -> b.cpusetCpus("99999999999999999999")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("cpusetCpus").hasMessageContaining("0..65535");
+        assertThatThrownBy(() -> b.cpusetMems("0-65536")).hasMessageContaining("cpusetMems");
+        assertThat(b.cpusetCpus("0-65535").build().cpusetCpus()).contains("0-65535");
+    }
 }

@@ -3,8 +3,9 @@ package dev.isolation.core;
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupStats;
 import dev.isolation.cgroups.SandboxCgroup;
-import dev.isolation.cgroups.ByteSize;
 import dev.isolation.core.internal.launch.Capture;
+import dev.isolation.core.internal.launch.CapturedBytes;
+import dev.isolation.core.internal.launch.Completions;
 import dev.isolation.core.internal.launch.ExitReport;
 import dev.isolation.core.internal.launch.HelperProcess;
 import java.io.IOException;
@@ -18,6 +19,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
 
 /**
  * A program running in a sandbox. Behaves like the {@link Process} it extends: streams, {@code
@@ -27,8 +29,17 @@ import java.util.concurrent.TimeoutException;
  * until it is gone and releases every descriptor. The process has ended when everything in the
  * sandbox has, not only the main program.
  *
- * <p>Dependent actions of {@link #outcome()} and {@link #onExit()} that are not {@code *Async}
- * run on the library's single monitor thread: keep them short, or use the async variants.
+ * <p>{@link #outcome()} and {@link #onExit()} complete on the sandbox's {@linkplain
+ * Sandbox.Builder#completionExecutor completion executor}: by default the library's pool of daemon
+ * threads named {@code isolation-completion-N}, one for each completion in flight (created when
+ * none is idle, ended after 60 s without work), as the JDK's process reaper. Their dependent
+ * actions that are not {@code *Async} run there too, so an action that blocks delays no other
+ * sandbox. They never run on the thread that watches all sandboxes ({@code isolation-monitor}).
+ *
+ * <p>{@link #waitFor()} is {@link Process#waitFor()}'s contract: an interrupt makes it throw
+ * {@link InterruptedException} at once and leaves the program running (it belongs to whoever
+ * holds this handle; {@link #close()} kills it). {@link Sandbox#run}, which owns its program,
+ * kills it when interrupted instead.
  */
 public final class IsolatedProcess extends Process implements AutoCloseable {
     private final HelperProcess helper;
@@ -36,10 +47,15 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     private final OutputStream stdin;
     private final InputStream stdout;
     private final InputStream stderr;
+    /** Completed by the library's pool once the sandbox is gone: what this handle itself waits for. */
+    private final CompletableFuture<Outcome> ended;
+    /** {@link #ended}, or its relay to the caller's completion executor: what callers' actions depend on. */
     private final CompletableFuture<Outcome> outcome;
     private final int pid;
     private final Optional<Duration> cpuTimeLimit;
     private volatile boolean outputExceeded;
+    private volatile boolean killedForInterrupt;
+    private volatile boolean failureReported; // by awaitOwned, in its outcome: close() need not throw it again
     private IOException cleanupFailure; // guarded by this
 
     IsolatedProcess(HelperProcess helper, Optional<SandboxCgroup> cgroup, OutputStream stdin, InputStream stdout,
@@ -52,16 +68,43 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         this.stderr = limit.<InputStream>map(l -> new LimitedInputStream(stderr, l, this::outputLimitExceeded)).orElse(stderr);
         this.pid = helper.programPid();
         this.cpuTimeLimit = sandbox.cpuTimeLimit();
-        CompletableFuture<byte[]> out = stdoutCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(new byte[0]));
-        CompletableFuture<byte[]> err = stderrCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(new byte[0]));
-        this.outcome = CompletableFuture.allOf(helper.exited(), out, err).handle((v, failure) -> {
-            if (failure != null) { // the monitor failed: still remove the cgroup, then report the failure
-                cgroup.ifPresent(cg -> closeQuietly(cg));
-                throw failure instanceof CompletionException c ? c : new CompletionException(failure);
+        CompletableFuture<Void> out = stdoutCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(null));
+        CompletableFuture<Void> err = stderrCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(null));
+        // the monitor thread completes these three; everything after them runs on the library's pool
+        this.ended = CompletableFuture.allOf(helper.exited(), out, err)
+                .handleAsync((v, failure) -> complete(failure, stdoutCapture, stderrCapture), Completions.library());
+        this.outcome = sandbox.completionExecutor().map(e -> relay(ended, Completions.orLibrary(e))).orElse(ended);
+    }
+
+    /** A future completed on {@code executor} once {@code from} completes, so that its dependents run there. */
+    private static CompletableFuture<Outcome> relay(CompletableFuture<Outcome> from, java.util.concurrent.Executor executor) {
+        CompletableFuture<Outcome> to = new CompletableFuture<>();
+        from.whenComplete((o, e) -> executor.execute(() -> {
+            if (e != null) {
+                to.completeExceptionally(e);
+            } else {
+                to.complete(o);
             }
-            return finish(helper.exited().join(), out.join(), err.join(),
-                    stdoutCapture.map(Capture::exceeded).orElse(false) || stderrCapture.map(Capture::exceeded).orElse(false));
-        });
+        }));
+        return to;
+    }
+
+    /** On the library's pool, once the helper is gone and the captures are closed. */
+    private Outcome complete(Throwable failure, Optional<Capture> stdoutCapture, Optional<Capture> stderrCapture) {
+        try {
+            if (failure != null) { // the monitor failed for this sandbox: still remove the cgroup, then report it
+                cgroup.ifPresent(this::closeQuietly);
+                Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+                throw new CompletionException(new SandboxException("the sandbox's monitor failed: " + cause, cause));
+            }
+            boolean budget = Stream.of(stdoutCapture, stderrCapture).flatMap(Optional::stream).anyMatch(c -> c.cut() == Capture.Cut.BUDGET);
+            boolean limit = Stream.of(stdoutCapture, stderrCapture).flatMap(Optional::stream).anyMatch(c -> c.cut() == Capture.Cut.OUTPUT_LIMIT);
+            return finish(helper.exited().join(), stdoutCapture.map(Capture::bytes).orElse(CapturedBytes.EMPTY),
+                    stderrCapture.map(Capture::bytes).orElse(CapturedBytes.EMPTY), limit, budget);
+        } finally {
+            stdoutCapture.ifPresent(Capture::release);
+            stderrCapture.ifPresent(Capture::release);
+        }
     }
 
     private void closeQuietly(SandboxCgroup cg) {
@@ -77,8 +120,64 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         helper.kill();
     }
 
-    /** On the monitor thread, once the helper is gone: the cgroup's figures, then its removal. */
-    private Outcome finish(ExitReport r, byte[] out, byte[] err, boolean captureExceeded) {
+    /** Kills the sandbox because the thread waiting for it in {@code run()} was interrupted. */
+    void killForInterrupt() {
+        killedForInterrupt = true;
+        helper.kill();
+    }
+
+    /**
+     * Writes {@code bytes} to the program's standard input and closes it. More than a pipe surely
+     * holds (one page) is written from the library's pool, so that the caller never blocks on a
+     * program that does not read: it stays free to notice an interrupt.
+     */
+    void feed(byte[] bytes) {
+        if (bytes.length <= 4096) {
+            writeStdin(bytes);
+        } else {
+            Completions.run(() -> writeStdin(bytes));
+        }
+    }
+
+    private void writeStdin(byte[] bytes) {
+        try (OutputStream s = stdin) {
+            s.write(bytes);
+        } catch (IOException e) {
+            // the program exited or closed its input without reading it all
+        }
+    }
+
+    /**
+     * The outcome, for {@link Sandbox#run}, which owns the program: an interrupt kills the sandbox,
+     * waits until it is gone and returns {@link Outcome.Status#INTERRUPTED} with the thread's
+     * interrupt status set; a failure of the library is {@link Outcome.Status#INTERNAL_ERROR}.
+     */
+    Outcome awaitOwned() {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return ended.get();
+                } catch (InterruptedException e) {
+                    if (!interrupted) {
+                        interrupted = true;
+                        killForInterrupt();
+                    }
+                } catch (ExecutionException e) {
+                    failureReported = true;
+                    return Outcome.internalError(e.getCause() instanceof SandboxException s ? s
+                            : new SandboxException("the sandbox's monitor failed: " + e.getCause(), e.getCause()));
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** The cgroup's figures, then its removal. */
+    private Outcome finish(ExitReport r, CapturedBytes out, CapturedBytes err, boolean captureExceeded, boolean budgetExceeded) {
         Optional<CgroupStats> stats = Optional.empty();
         if (cgroup.isPresent()) {
             SandboxCgroup cg = cgroup.get();
@@ -86,12 +185,13 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
                 stats = Optional.of(cg.stats());
             } catch (IOException e) {
                 cleanupFailure(e);
+            } finally {
+                closeQuietly(cg); // also kills what escaped the program's session (without a pid namespace)
             }
-            closeQuietly(cg); // also kills what escaped the program's session (without a pid namespace)
         }
         return new Outcome(r, stats, cgroup.map(SandboxCgroup::appliedLimits).orElse(List.of()),
-                cgroup.map(SandboxCgroup::notApplied).orElse(List.of()), captureExceeded || outputExceeded, cpuTimeLimit,
-                out, err);
+                cgroup.map(SandboxCgroup::notApplied).orElse(List.of()), captureExceeded || outputExceeded, budgetExceeded,
+                killedForInterrupt, cpuTimeLimit, out, err);
     }
 
     private synchronized void cleanupFailure(IOException e) {
@@ -143,7 +243,10 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
                 what + " needs a cgroup: set a limit or Sandbox.Builder.cgroup()"));
     }
 
-    /** Completes with the outcome once everything in the sandbox has ended. */
+    /**
+     * Completes with the outcome once everything in the sandbox has ended and its cgroup is removed;
+     * exceptionally with a {@link SandboxException} if watching this sandbox failed in the library.
+     */
     public CompletableFuture<Outcome> outcome() {
         return outcome;
     }
@@ -173,7 +276,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     @Override
     public int waitFor() throws InterruptedException {
         try {
-            return outcome.get().exitValue();
+            return ended.get().exitValue();
         } catch (ExecutionException e) {
             throw failure(e.getCause());
         }
@@ -182,7 +285,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     @Override
     public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
         try {
-            outcome.get(timeout, unit);
+            ended.get(timeout, unit);
             return true;
         } catch (TimeoutException e) {
             return false;
@@ -192,7 +295,8 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     }
 
     private static IllegalStateException failure(Throwable cause) {
-        return new IllegalStateException("the sandbox's monitor failed: " + cause.getMessage(), cause);
+        return new IllegalStateException(cause instanceof SandboxException ? cause.getMessage()
+                : "the sandbox's monitor failed: " + cause, cause);
     }
 
     /**
@@ -202,11 +306,11 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
      */
     @Override
     public int exitValue() {
-        if (!outcome.isDone()) {
+        if (!ended.isDone()) {
             throw new IllegalThreadStateException("sandbox still running (pid " + pid + ")");
         }
         try {
-            return outcome.join().exitValue();
+            return ended.join().exitValue();
         } catch (CompletionException e) {
             throw failure(e.getCause());
         }
@@ -214,7 +318,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
 
     @Override
     public boolean isAlive() {
-        return !outcome.isDone();
+        return !ended.isDone();
     }
 
     @Override
@@ -244,18 +348,22 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     @Override
     public void close() throws IOException {
         IOException failure = null;
-        if (!outcome.isDone()) {
+        if (!ended.isDone()) {
             helper.kill();
         }
         boolean interrupted = false;
         while (true) {
             try {
-                outcome.get();
+                ended.get();
                 break;
             } catch (InterruptedException e) {
                 interrupted = true;
             } catch (ExecutionException e) {
-                failure = new SandboxException("the sandbox's monitor failed: " + e.getCause().getMessage(), e.getCause());
+                if (failureReported) {
+                    break;
+                }
+                failure = new SandboxException(e.getCause() instanceof SandboxException ? e.getCause().getMessage()
+                        : "the sandbox's monitor failed: " + e.getCause(), e.getCause());
                 break;
             }
         }
@@ -291,6 +399,6 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "IsolatedProcess[pid=" + pid + (outcome.isDone() ? ", ended" : ", running") + "]";
+        return "IsolatedProcess[pid=" + pid + (ended.isDone() ? ", ended" : ", running") + "]";
     }
 }

@@ -45,7 +45,7 @@ final class Launcher {
     private static final boolean PREWARM = "true".equals(System.getProperty("isolation.prewarm"));
     private static final int MAX_IDLE = 8;
     private static final long MAX_IDLE_SECONDS = 30;
-    /** What {@link Sandbox#run} keeps of a stream without an output limit. */
+    /** What {@link Sandbox#run} keeps of a stream without an output limit (and within {@link Capture#budget()}). */
     private static final long DEFAULT_CAPTURE = 64L << 20;
 
     private record Key(Sandbox sandbox, String stdio) {}
@@ -60,6 +60,9 @@ final class Launcher {
     /** Starts a program; with {@code capture}, the monitor thread collects its piped stdout and stderr. */
     static IsolatedProcess start(Sandbox sandbox, byte[] execPlan, ProcessBuilder pb, boolean capture)
             throws SandboxException {
+        if (capture) {
+            Capture.budget(); // a bad isolation.captureMemory fails here, before anything exists
+        }
         Key key = PREWARM && Stdio.poolable(pb) ? new Key(sandbox, Stdio.signature(pb)) : null;
         Idle entry = key == null ? null : take(key);
         boolean prewarmed = entry != null;
@@ -112,6 +115,9 @@ final class Launcher {
     /** Starts a program in the namespaces of a persistent sandbox: {@code setup} joins them. No prewarming. */
     static IsolatedProcess startJoined(Sandbox policy, LaunchPlan setup, byte[] execPlan, ProcessBuilder pb, boolean capture)
             throws SandboxException {
+        if (capture) {
+            Capture.budget();
+        }
         Idle entry = launch(policy, setup, pb);
         entry.helper.exec(execPlan);
         return started(policy, entry, capture);
@@ -169,19 +175,19 @@ final class Launcher {
             stdio.closeParentEnds();
             throw e;
         }
-        cgroup.ifPresent(cg -> {
-            Optional<Path> unified = cg.unifiedDirectory();
-            if (unified.isPresent() && KernelVersion.atLeast(5, 7)) {
-                setup.cloneIntoCgroup(unified.get().toString());
-            } else {
-                cg.procsFiles().forEach(f -> setup.joinCgroup(f.toString()));
-            }
-            cg.directories().forEach(d -> setup.orphanCgroup(d.toString()));
-            sandbox.cpuTimeLimit().ifPresent(limit -> cpuUsageFile(cg).ifPresent(f -> setup.cpuLimit(limit.toNanos(),
-                    f.getFileName().toString().equals("cpu.stat") ? LaunchPlan.CpuUsageFormat.CPU_STAT
-                            : LaunchPlan.CpuUsageFormat.NANOSECONDS, f.toString())));
-        });
-        try {
+        try { // from here on, whatever fails must remove the cgroup and close the descriptors
+            cgroup.ifPresent(cg -> {
+                Optional<Path> unified = cg.unifiedDirectory();
+                if (unified.isPresent() && KernelVersion.atLeast(5, 7)) {
+                    setup.cloneIntoCgroup(unified.get().toString());
+                } else {
+                    cg.procsFiles().forEach(f -> setup.joinCgroup(f.toString()));
+                }
+                cg.directories().forEach(d -> setup.orphanCgroup(d.toString()));
+                sandbox.cpuTimeLimit().ifPresent(limit -> cpuUsageFile(cg).ifPresent(f -> setup.cpuLimit(limit.toNanos(),
+                        f.getFileName().toString().equals("cpu.stat") ? LaunchPlan.CpuUsageFormat.CPU_STAT
+                                : LaunchPlan.CpuUsageFormat.NANOSECONDS, f.toString())));
+            });
             HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions);
             return new Idle(helper, stdio, cgroup, System.nanoTime());
         } catch (NativeCallException e) {

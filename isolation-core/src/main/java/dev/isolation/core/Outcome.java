@@ -3,6 +3,8 @@ package dev.isolation.core;
 import dev.isolation.cgroups.AppliedLimit;
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupStats;
+import dev.isolation.core.internal.launch.Capture;
+import dev.isolation.core.internal.launch.CapturedBytes;
 import dev.isolation.core.internal.launch.ExitReport;
 import dev.isolation.core.internal.seccomp.BpfCompiler;
 import java.nio.charset.StandardCharsets;
@@ -23,9 +25,9 @@ import java.util.OptionalInt;
  */
 public final class Outcome {
     /**
-     * The verdict. When several apply, the first in this order wins: SETUP_FAILED, TIME_LIMIT,
-     * WALL_TIME_LIMIT, MEMORY_LIMIT (an OOM kill beats the SIGKILL it caused), OUTPUT_LIMIT,
-     * RESTRICTED_SYSCALL, SIGNALED, NONZERO_EXIT, OK.
+     * The verdict. When several apply, the first in this order wins: SETUP_FAILED, INTERNAL_ERROR,
+     * INTERRUPTED, TIME_LIMIT, WALL_TIME_LIMIT, MEMORY_LIMIT (an OOM kill beats the SIGKILL it
+     * caused), OUTPUT_LIMIT, RESTRICTED_SYSCALL, SIGNALED, NONZERO_EXIT, OK.
      */
     public enum Status {
         /** Exited with code 0. */
@@ -40,14 +42,30 @@ public final class Outcome {
         WALL_TIME_LIMIT,
         /** The kernel's OOM killer ended a process at the memory limit, and the run did not end OK. */
         MEMORY_LIMIT,
-        /** Wrote more than {@code outputLimit} to a stream (or a file: SIGXFSZ). */
+        /**
+         * Wrote more than {@code outputLimit} to a stream (or a file: SIGXFSZ); or more than {@link
+         * Sandbox#run} captures without one (64 MiB a stream), or than this JVM's captures may hold
+         * together (see {@link Sandbox#run}); {@link #message()} says which.
+         */
         OUTPUT_LIMIT,
         /** Killed by the seccomp policy for a system call it does not allow (SIGSYS). */
         RESTRICTED_SYSCALL,
         /** The sandbox could not be set up or the program not executed: see {@link #setupFailure()}. */
-        SETUP_FAILED
+        SETUP_FAILED,
+        /**
+         * The thread waiting in {@link Sandbox#run} or {@link SandboxSession#run} was interrupted:
+         * the sandbox was killed before its program ended on its own. The figures are those of the
+         * killed run; the thread's interrupt status is set again when {@code run} returns.
+         */
+        INTERRUPTED,
+        /**
+         * The library failed while watching the run, e.g. the JVM ran out of memory reading its
+         * report; the sandbox was killed and removed. {@link #setupFailure()} carries the failure.
+         */
+        INTERNAL_ERROR
     }
 
+    static final int KILLED_ON_REQUEST = 1;
     static final int KILLED_CPU_LIMIT = 2;
     static final int KILLED_WALL_LIMIT = 3;
     static final int KILLED_SYSCALL = 4;
@@ -67,16 +85,18 @@ public final class Outcome {
     private final List<AppliedLimit> appliedLimits;
     private final List<AppliedLimit.NotApplied> limitsNotApplied;
     private final boolean outputLimitExceeded;
+    private final boolean captureBudgetExceeded;
+    private final boolean interrupted;
     private final Optional<Duration> cpuTimeLimit;
-    private final byte[] stdout;
-    private final byte[] stderr;
+    private final CapturedBytes stdout;
+    private final CapturedBytes stderr;
     private final Optional<SandboxException> setupFailure;
     private final Status status;
     private final Optional<String> forbiddenSyscall;
 
     Outcome(ExitReport r, Optional<CgroupStats> cgroupStats, List<AppliedLimit> appliedLimits,
-            List<AppliedLimit.NotApplied> limitsNotApplied, boolean outputLimitExceeded, Optional<Duration> cpuTimeLimit,
-            byte[] stdout, byte[] stderr) {
+            List<AppliedLimit.NotApplied> limitsNotApplied, boolean outputLimitExceeded, boolean captureBudgetExceeded,
+            boolean interrupted, Optional<Duration> cpuTimeLimit, CapturedBytes stdout, CapturedBytes stderr) {
         this.waitStatus = r.waitStatus();
         this.killReason = r.killReason();
         this.wallTime = Duration.ofNanos(r.wallNanos());
@@ -88,10 +108,12 @@ public final class Outcome {
         this.cgroupStats = cgroupStats;
         this.appliedLimits = List.copyOf(appliedLimits);
         this.limitsNotApplied = List.copyOf(limitsNotApplied);
-        this.outputLimitExceeded = outputLimitExceeded;
+        this.outputLimitExceeded = outputLimitExceeded || captureBudgetExceeded;
+        this.captureBudgetExceeded = captureBudgetExceeded;
+        this.interrupted = interrupted && r.killReason() == KILLED_ON_REQUEST; // else it ended before the kill
         this.cpuTimeLimit = cpuTimeLimit;
-        this.stdout = stdout.clone();
-        this.stderr = stderr.clone();
+        this.stdout = stdout;
+        this.stderr = stderr;
         this.setupFailure = Optional.empty();
         this.forbiddenSyscall = r.killReason() == KILLED_SYSCALL && r.forbiddenSyscall() >= 0
                 ? Optional.of(BpfCompiler.syscallName((int) r.forbiddenSyscall())) : Optional.empty();
@@ -100,6 +122,15 @@ public final class Outcome {
 
     /** The outcome of a run whose sandbox could not be set up. */
     Outcome(SandboxException setupFailure) {
+        this(setupFailure, Status.SETUP_FAILED);
+    }
+
+    /** The outcome of a run the library failed to watch. */
+    static Outcome internalError(SandboxException failure) {
+        return new Outcome(failure, Status.INTERNAL_ERROR);
+    }
+
+    private Outcome(SandboxException setupFailure, Status status) {
         this.waitStatus = 0;
         this.killReason = 0;
         this.wallTime = Duration.ZERO;
@@ -112,15 +143,20 @@ public final class Outcome {
         this.appliedLimits = List.of();
         this.limitsNotApplied = List.of();
         this.outputLimitExceeded = false;
+        this.captureBudgetExceeded = false;
+        this.interrupted = false;
         this.cpuTimeLimit = Optional.empty();
-        this.stdout = new byte[0];
-        this.stderr = new byte[0];
+        this.stdout = CapturedBytes.EMPTY;
+        this.stderr = CapturedBytes.EMPTY;
         this.setupFailure = Optional.of(setupFailure);
         this.forbiddenSyscall = Optional.empty();
-        this.status = Status.SETUP_FAILED;
+        this.status = status;
     }
 
     private Status verdict() {
+        if (interrupted) {
+            return Status.INTERRUPTED;
+        }
         OptionalInt sig = signal();
         boolean cpuOver = cpuTimeLimit.isPresent() && cpuTime().compareTo(cpuTimeLimit.get()) >= 0;
         if (killReason == KILLED_CPU_LIMIT || (sig.isPresent() && sig.getAsInt() == SIGXCPU) || (cpuOver && sig.isPresent())) {
@@ -181,7 +217,10 @@ public final class Outcome {
         return forbiddenSyscall;
     }
 
-    /** Why the sandbox could not be set up, for {@link Status#SETUP_FAILED}. */
+    /**
+     * Why the sandbox could not be set up, for {@link Status#SETUP_FAILED}; what failed in the
+     * library, for {@link Status#INTERNAL_ERROR}.
+     */
     public Optional<SandboxException> setupFailure() {
         return setupFailure;
     }
@@ -244,23 +283,26 @@ public final class Outcome {
         return limitsNotApplied;
     }
 
-    /** What the program wrote to standard output, when {@link Sandbox#run} captured it (at most the output limit). */
+    /**
+     * What the program wrote to standard output, when {@link Sandbox#run} captured it (at most the
+     * output limit); a new array at each call.
+     */
     public byte[] stdout() {
-        return stdout.clone();
+        return stdout.toArray();
     }
 
     /** {@link #stdout()} as UTF-8 text. */
     public String stdoutText() {
-        return new String(stdout, StandardCharsets.UTF_8);
+        return new String(stdout.toArray(), StandardCharsets.UTF_8);
     }
 
-    /** What the program wrote to standard error, when {@link Sandbox#run} captured it. */
+    /** What the program wrote to standard error, when {@link Sandbox#run} captured it; a new array at each call. */
     public byte[] stderr() {
-        return stderr.clone();
+        return stderr.toArray();
     }
 
     public String stderrText() {
-        return new String(stderr, StandardCharsets.UTF_8);
+        return new String(stderr.toArray(), StandardCharsets.UTF_8);
     }
 
     /** A one-line explanation, as isolate's {@code message:}. */
@@ -272,9 +314,13 @@ public final class Outcome {
             case TIME_LIMIT -> "CPU time limit exceeded (" + cpuTime().toMillis() + " ms)";
             case WALL_TIME_LIMIT -> "wall time limit exceeded (" + wallTime.toMillis() + " ms)";
             case MEMORY_LIMIT -> "memory limit exceeded (OOM kill)";
-            case OUTPUT_LIMIT -> "output limit exceeded";
+            case OUTPUT_LIMIT -> captureBudgetExceeded
+                    ? "output capture stopped: this JVM's captures held their bound of " + ByteSize.ofBytes(Capture.budget())
+                            + " together (system property " + Capture.BUDGET_PROPERTY + ")"
+                    : "output limit exceeded";
             case RESTRICTED_SYSCALL -> "forbidden system call " + forbiddenSyscall.orElse("(killed by seccomp)");
-            case SETUP_FAILED -> setupFailure.get().getMessage();
+            case SETUP_FAILED, INTERNAL_ERROR -> setupFailure.get().getMessage();
+            case INTERRUPTED -> "interrupted: the sandbox was killed before the program ended";
         };
     }
 

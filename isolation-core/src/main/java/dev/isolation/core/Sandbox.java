@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.regex.Pattern;
 
 /**
@@ -90,6 +91,7 @@ public final class Sandbox {
     private final Duration setupTimeout;
     private final Optional<ByteSize> outputLimit;
     private final Environment environment;
+    private final Optional<Executor> completionExecutor;
 
     /** A uid and gid. */
     private record Ids(int uid, int gid) {}
@@ -124,6 +126,7 @@ public final class Sandbox {
         this.setupTimeout = b.setupTimeout;
         this.outputLimit = b.outputLimit;
         this.environment = b.environment;
+        this.completionExecutor = b.completionExecutor;
     }
 
     public static Builder builder() {
@@ -157,6 +160,7 @@ public final class Sandbox {
         b.setupTimeout = setupTimeout;
         b.outputLimit = outputLimit;
         b.environment = environment;
+        b.completionExecutor = completionExecutor;
         return b;
     }
 
@@ -202,6 +206,11 @@ public final class Sandbox {
         return cgroupParent;
     }
 
+    /** Where outcomes complete; empty for the library's pool. */
+    Optional<Executor> completionExecutor() {
+        return completionExecutor;
+    }
+
     /**
      * Starts {@code command} in a new sandbox, with the JVM's working directory and all three
      * streams piped, as {@code new ProcessBuilder(command).start()} would, and the policy's
@@ -228,9 +237,18 @@ public final class Sandbox {
 
     /**
      * Runs {@code command} to the end and returns its outcome, the judge's way: standard output and
-     * error captured (at most {@link Builder#outputLimit} each, else 64 MiB), no standard input,
-     * the policy's environment only.
-     * Never throws for the program's sake: a sandbox that cannot be set up is {@code SETUP_FAILED}.
+     * error captured, no standard input, the policy's environment only. Never throws for the
+     * program's sake: a sandbox that cannot be set up is {@code SETUP_FAILED}.
+     *
+     * <p>Capture memory is bounded. Each stream keeps at most {@link Builder#outputLimit}, else 64
+     * MiB; all captures in progress in this JVM together hold at most a quarter of the maximum heap,
+     * and no more than 256 MiB (system property {@code isolation.captureMemory}, e.g. {@code 1G}, to
+     * choose). Past either bound the sandbox is killed: {@code OUTPUT_LIMIT}, with a {@link
+     * Outcome#message()} naming the bound. Bytes are allocated as they come.
+     *
+     * <p>Interrupting the calling thread (e.g. {@code Future.cancel(true)}) kills the sandbox, waits
+     * until it is gone (milliseconds) and returns {@code INTERRUPTED}, with the thread's interrupt
+     * status set.
      */
     public Outcome run(String... command) {
         return run(new ProcessBuilder(command), new byte[0]);
@@ -239,7 +257,8 @@ public final class Sandbox {
     /**
      * Runs {@code pb}'s command to the end with {@code stdin} as its standard input (unless {@code
      * pb} redirects input from a file) and standard output and error captured (unless {@code pb}
-     * redirects them to files). Blocks the calling thread until the sandbox is gone.
+     * redirects them to files). Blocks the calling thread until the sandbox is gone; see {@link
+     * #run(String...)} for the capture bounds and interruption.
      */
     public Outcome run(ProcessBuilder pb, byte[] stdin) {
         return runToEnd(pb, stdin, this::start);
@@ -302,13 +321,9 @@ public final class Sandbox {
         captured.environment().putAll(pb.environment());
         try (IsolatedProcess p = starter.start(captured, true)) {
             if (in.type() == ProcessBuilder.Redirect.Type.PIPE) {
-                try (var stdinStream = p.getOutputStream()) {
-                    stdinStream.write(stdin);
-                } catch (java.io.IOException e) {
-                    // the program exited or closed its input without reading it all
-                }
+                p.feed(stdin);
             }
-            return p.outcome().join();
+            return p.awaitOwned();
         } catch (SandboxException e) {
             return new Outcome(e);
         } catch (java.io.IOException e) {
@@ -429,6 +444,7 @@ public final class Sandbox {
      * @throws IllegalStateException without {@link Builder#pidNs()} and {@link Builder#mountNs()}
      */
     public SandboxSession open(ByteSize workSize) throws SandboxException {
+        Builder.tmpfsSize(workSize, "workSize");
         if (!namespaces.contains(Namespace.PID) || !namespaces.contains(Namespace.MOUNT)) {
             throw new IllegalStateException("a persistent sandbox needs pidNs() and mountNs()");
         }
@@ -456,8 +472,14 @@ public final class Sandbox {
         return plan.encode();
     }
 
-    /** Builds a {@link Sandbox}. Not thread-safe; setters validate eagerly. */
+    /**
+     * Builds a {@link Sandbox}. Not thread-safe. Setters validate eagerly: a value out of its
+     * documented range throws {@link IllegalArgumentException} naming the parameter and the range.
+     */
     public static final class Builder {
+        private static final Duration MAX_TIME_LIMIT = Duration.ofDays(24);
+        private static final int MAX_ID_MAP_LINES = 340;
+
         private final EnumSet<Namespace> namespaces = EnumSet.noneOf(Namespace.class);
         private Optional<String> hostname = Optional.empty();
         private CgroupLimits.Builder limits = CgroupLimits.builder();
@@ -480,6 +502,7 @@ public final class Sandbox {
         private Duration setupTimeout = DEFAULT_SETUP_TIMEOUT;
         private Optional<ByteSize> outputLimit = Optional.empty();
         private Environment environment = Environment.DEFAULT;
+        private Optional<Executor> completionExecutor = Optional.empty();
 
         private Builder() {}
 
@@ -594,16 +617,29 @@ public final class Sandbox {
             return minimalRoot();
         }
 
-        /** A fresh tmpfs of at most {@code size} at {@code inside}, writable by everyone (mode 1777). */
+        /**
+         * A fresh tmpfs of at most {@code size} (at least 4 KiB, one page) at {@code inside},
+         * writable by everyone (mode 1777).
+         */
         public Builder tmpfs(String inside, ByteSize size) {
-            tmpfs.add(new FilesystemPlan.Tmpfs(FilesystemPlan.insidePath(inside, "tmpfs"), Objects.requireNonNull(size, "size")));
+            tmpfs.add(new FilesystemPlan.Tmpfs(FilesystemPlan.insidePath(inside, "tmpfs"), tmpfsSize(size, "tmpfs size")));
             return minimalRoot();
         }
 
-        /** Size of the {@code /tmp} tmpfs of a {@link #minimalRoot()}; default 64 MiB. */
+        /** Size of the {@code /tmp} tmpfs of a {@link #minimalRoot()}, at least 4 KiB (one page); default 64 MiB. */
         public Builder tmpSize(ByteSize size) {
-            tmpSize = Objects.requireNonNull(size, "tmpSize");
+            tmpSize = tmpfsSize(size, "tmpSize");
             return this;
+        }
+
+        /** A tmpfs of size 0 would have no limit at all: Linux reads {@code size=0} as unlimited. */
+        static ByteSize tmpfsSize(ByteSize size, String what) {
+            Objects.requireNonNull(size, what);
+            if (size.bytes() < 4096) {
+                throw new IllegalArgumentException(what + " must be at least 4 KiB (one page; a tmpfs of size 0 would be"
+                        + " unlimited), was " + size);
+            }
+            return size;
         }
 
         /** No program may be executed from the mount at {@code inside} (a bind, a tmpfs, or {@code /tmp}). */
@@ -632,17 +668,20 @@ public final class Sandbox {
          * than its own needs a root JVM. The namespace's root (0) must be mapped.
          */
         public Builder uidMap(long inside, long outside, long count) {
-            uidMap.add(idRange("uidMap", inside, outside, count));
+            uidMap.add(idRange("uidMap", uidMap, inside, outside, count));
             return userNs();
         }
 
         /** Like {@link #uidMap} for group ids. */
         public Builder gidMap(long inside, long outside, long count) {
-            gidMap.add(idRange("gidMap", inside, outside, count));
+            gidMap.add(idRange("gidMap", gidMap, inside, outside, count));
             return userNs();
         }
 
-        private static IdRange idRange(String what, long inside, long outside, long count) {
+        private static IdRange idRange(String what, List<IdRange> lines, long inside, long outside, long count) {
+            if (lines.size() >= MAX_ID_MAP_LINES) {
+                throw new IllegalArgumentException(what + ": at most " + MAX_ID_MAP_LINES + " lines (the kernel's limit)");
+            }
             if (inside < 0 || outside < 0 || count < 1 || inside + count > 1L << 32 || outside + count > 1L << 32) {
                 throw new IllegalArgumentException(what + "(" + inside + ", " + outside + ", " + count
                         + "): ids are 0..4294967295 and count >= 1");
@@ -652,7 +691,12 @@ public final class Sandbox {
 
         /** Keeps one capability (e.g. {@code CAP_NET_BIND_SERVICE}); every other one is dropped. */
         public Builder keepCapability(String name) {
-            keptCapabilities.add(Capabilities.name(Capabilities.number(name)));
+            Objects.requireNonNull(name, "keepCapability");
+            try {
+                keptCapabilities.add(Capabilities.name(Capabilities.number(name)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("keepCapability: " + e.getMessage(), e);
+            }
             return this;
         }
 
@@ -684,18 +728,22 @@ public final class Sandbox {
         }
 
         /**
-         * CPU time allowed to all processes of the sandbox together, measured from its cgroup by
-         * the monitor every 10 ms: past it everything is killed and the verdict is TIME_LIMIT.
-         * Implies {@link #cgroup()}; RLIMIT_CPU is set as a per-process backstop.
+         * CPU time allowed to all processes of the sandbox together, more than 0 and at most 24
+         * days, measured from its cgroup by the monitor every 10 ms: past it everything is killed
+         * and the verdict is TIME_LIMIT. Implies {@link #cgroup()}; RLIMIT_CPU is set as a
+         * per-process backstop.
          */
         public Builder cpuTimeLimit(Duration limit) {
-            cpuTimeLimit = Optional.of(positive(limit, "cpuTimeLimit"));
+            cpuTimeLimit = Optional.of(timeLimit(limit, "cpuTimeLimit"));
             return cgroup();
         }
 
-        /** Time allowed from exec to the end, enforced by the native monitor: past it, WALL_TIME_LIMIT. */
+        /**
+         * Time allowed from exec to the end, more than 0 and at most 24 days, enforced by the native
+         * monitor: past it, WALL_TIME_LIMIT.
+         */
         public Builder wallTimeLimit(Duration limit) {
-            wallTimeLimit = Optional.of(positive(limit, "wallTimeLimit"));
+            wallTimeLimit = Optional.of(timeLimit(limit, "wallTimeLimit"));
             return this;
         }
 
@@ -768,12 +816,28 @@ public final class Sandbox {
             return this;
         }
 
-        private static Duration positive(Duration d, String what) {
+        /** The native monitor sleeps in poll(2), whose timeout is an int of milliseconds: 24.8 days. */
+        private static Duration timeLimit(Duration d, String what) {
             Objects.requireNonNull(d, what);
-            if (d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException(what + " must be positive, was " + d);
+            if (d.isNegative() || d.isZero() || d.compareTo(MAX_TIME_LIMIT) > 0) {
+                throw new IllegalArgumentException(what + " must be more than 0 and at most 24 days (" + MAX_TIME_LIMIT
+                        + "), was " + d);
             }
             return d;
+        }
+
+        /**
+         * The executor that completes {@link IsolatedProcess#outcome()} and {@link
+         * IsolatedProcess#onExit()} of this policy's programs, and so runs their dependent actions
+         * that are not {@code *Async}. Default: the library's pool of daemon threads named {@code
+         * isolation-completion-N}, one for each completion in flight, so that an action that blocks
+         * delays no other sandbox; an executor of your own gives up that guarantee as far as it
+         * queues. A task it rejects runs on the library's pool. Never the thread that watches the
+         * sandboxes.
+         */
+        public Builder completionExecutor(Executor executor) {
+            completionExecutor = Optional.of(Objects.requireNonNull(executor, "completionExecutor"));
+            return this;
         }
 
         /**
@@ -862,28 +926,28 @@ public final class Sandbox {
 
         /** Reads from the block device at {@code device} (e.g. {@code /dev/vda}) limited to this many bytes per second. */
         public Builder ioReadBps(Path device, ByteSize perSecond) {
-            int[] d = BlockDevice.numbers(device);
+            int[] d = BlockDevice.numbers(device, "ioReadBps");
             limits.ioReadBandwidth(d[0], d[1], perSecond);
             return cgroup();
         }
 
         /** Writes to the block device at {@code device} limited to this many bytes per second. */
         public Builder ioWriteBps(Path device, ByteSize perSecond) {
-            int[] d = BlockDevice.numbers(device);
+            int[] d = BlockDevice.numbers(device, "ioWriteBps");
             limits.ioWriteBandwidth(d[0], d[1], perSecond);
             return cgroup();
         }
 
         /** Read operations per second on the block device at {@code device}. */
         public Builder ioReadIops(Path device, long iops) {
-            int[] d = BlockDevice.numbers(device);
+            int[] d = BlockDevice.numbers(device, "ioReadIops");
             limits.ioReadIops(d[0], d[1], iops);
             return cgroup();
         }
 
         /** Write operations per second on the block device at {@code device}. */
         public Builder ioWriteIops(Path device, long iops) {
-            int[] d = BlockDevice.numbers(device);
+            int[] d = BlockDevice.numbers(device, "ioWriteIops");
             limits.ioWriteIops(d[0], d[1], iops);
             return cgroup();
         }

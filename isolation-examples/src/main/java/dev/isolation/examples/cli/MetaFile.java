@@ -57,7 +57,7 @@ record MetaFile(
         return switch (status) {
             case OK -> Optional.empty();
             case TIME_LIMIT, WALL_TIME_LIMIT -> Optional.of("TO");
-            case SETUP_FAILED -> Optional.of("XX");
+            case SETUP_FAILED, INTERNAL_ERROR, INTERRUPTED -> Optional.of("XX");
             case SIGNALED -> Optional.of("SG");
             case NONZERO_EXIT -> Optional.of("RE");
             // verdicts isolate does not have: it reports them by how the program ended
@@ -68,7 +68,7 @@ record MetaFile(
     /** The file's text, one {@code key:value} line each, in isolate's order. */
     String text() {
         StringBuilder sb = new StringBuilder();
-        if (status != Outcome.Status.SETUP_FAILED) {
+        if (status != Outcome.Status.SETUP_FAILED && status != Outcome.Status.INTERNAL_ERROR) {
             line(sb, "time", seconds(cpuTime));
             line(sb, "time-wall", seconds(wallTime));
             line(sb, "max-rss", maxRssKib);

@@ -103,7 +103,8 @@ public final class Judge implements Callable<Integer> {
         /** CE (or IE) if the compilation failed, else the first test's verdict that is not AC, else AC. */
         public Verdict verdict() {
             if (compilation.status() != Outcome.Status.OK) {
-                return compilation.status() == Outcome.Status.SETUP_FAILED ? Verdict.IE : Verdict.CE;
+                return java.util.EnumSet.of(Outcome.Status.SETUP_FAILED, Outcome.Status.INTERNAL_ERROR, Outcome.Status.INTERRUPTED)
+                        .contains(compilation.status()) ? Verdict.IE : Verdict.CE;
             }
             return tests.stream().map(TestResult::verdict).filter(v -> v != Verdict.AC).findFirst().orElse(Verdict.AC);
         }

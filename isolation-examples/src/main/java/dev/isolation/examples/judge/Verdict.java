@@ -20,7 +20,7 @@ public enum Verdict {
     RF,
     /** Compile error: the compiler failed (or exceeded its own limits). */
     CE,
-    /** Internal error: the judge's sandbox could not be set up; the submission is not to blame. */
+    /** Internal error: the judge's sandbox could not be set up, failed or was interrupted; the submission is not to blame. */
     IE;
 
     /** The verdict of a test run that ended as {@code o}; {@code expected} is the test's answer. */
@@ -32,7 +32,7 @@ public enum Verdict {
             case MEMORY_LIMIT -> MLE;
             case OUTPUT_LIMIT -> OLE;
             case RESTRICTED_SYSCALL -> RF;
-            case SETUP_FAILED -> IE;
+            case SETUP_FAILED, INTERNAL_ERROR, INTERRUPTED -> IE;
         };
     }
 }

@@ -158,7 +158,7 @@ class IsolationCliTest {
             --io-read-bps /dev/sda           | isolation: --io-read-bps /dev/sda: expected DEV:RATE, e.g. /dev/sda:30M
             --io-write-bps sda:30M           | isolation: --io-write-bps sda:30M: the device must be a path such as /dev/sda
             --io-write-bps /dev/null:30M     | isolation: --io-write-bps /dev/null:30M: /dev/null is not a block device
-            --io-write-bps /nonexistent:30M  | isolation: --io-write-bps /nonexistent:30M: no such block device: /nonexistent
+            --io-write-bps /nonexistent:30M  | isolation: --io-write-bps /nonexistent:30M: ioWriteBps: no such block device: /nonexistent
             --io-read-bps /nonexistent:fast  | isolation: --io-read-bps /nonexistent:fast: not a size: "fast" (expected e.g. 512, 64K, 200M, 1G)
             --io-read-bps /nonexistent:0     | isolation: --io-read-bps /nonexistent:0: the rate must be at least 1 byte per second
             --io-read-iops /nonexistent:many | isolation: --io-read-iops /nonexistent:many: "many" is not a whole number of operations per second
@@ -206,7 +206,7 @@ class IsolationCliTest {
             --map-uid 0:65534                      | isolation: --map-uid 0:65534: expected INSIDE:OUTSIDE:COUNT, e.g. 0:65534:1
             --map-gid a:b:c                        | isolation: --map-gid a:b:c: expected INSIDE:OUTSIDE:COUNT, e.g. 0:65534:1
             --map-uid 0:65534:0                    | isolation: --map-uid 0:65534:0: uidMap(0, 65534, 0): ids are 0..4294967295 and count >= 1
-            --keep-cap CAP_FLY                     | isolation: --keep-cap CAP_FLY: unknown capability "CAP_FLY" (e.g. CAP_NET_BIND_SERVICE)
+            --keep-cap CAP_FLY                     | isolation: --keep-cap CAP_FLY: keepCapability: unknown capability "CAP_FLY" (e.g. CAP_NET_BIND_SERVICE)
             --seccomp lenient                      | isolation: --seccomp lenient: expected default, strict or none
             --seccomp-deny Ptrace                  | isolation: --seccomp-deny Ptrace: not a system call name: "Ptrace"
             --seccomp-allow no_such_call           | isolation: --seccomp-allow no_such_call: unknown system call: "no_such_call" (libseccomp does not know it)

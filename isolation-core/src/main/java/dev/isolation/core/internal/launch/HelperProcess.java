@@ -147,20 +147,51 @@ public final class HelperProcess implements Monitor.Watched {
         return false;
     }
 
-    /** Called by {@link Monitor} once the helper closed the status pipe (it exited). */
+    /**
+     * Called by {@link Monitor} once the helper closed the status pipe (it exited), or when
+     * handling its reports failed: then the sandbox is killed, and the helper is waited for on the
+     * library's pool rather than on the monitor thread.
+     */
     @Override
-    public void onEnd(RuntimeException failure) {
-        int status = K.waitpid(helperPid);
-        closeFds();
-        K.close(statusFd);
-        if (failure != null) {
-            exited.completeExceptionally(failure);
+    public void onEnd(Throwable failure) {
+        if (failure == null) {
+            reap(null);
+        } else {
+            closeFds(); // the helper kills the sandbox and exits
+            Completions.run(() -> reap(failure));
+        }
+    }
+
+    private void reap(Throwable failure) {
+        Throwable f = failure;
+        int status = 0;
+        try {
+            status = K.waitpid(helperPid);
+        } catch (Throwable e) {
+            f = join(f, e);
+        }
+        try {
+            closeFds();
+            K.close(statusFd);
+        } catch (Throwable e) {
+            f = join(f, e);
+        }
+        if (f != null) {
+            exited.completeExceptionally(f);
         } else if (exit != null) {
             exited.complete(exit);
         } else {
             exited.completeExceptionally(new IllegalStateException(
                     "the sandbox monitor (pid " + helperPid + ") ended without a report, wait status " + status));
         }
+    }
+
+    private static Throwable join(Throwable first, Throwable next) {
+        if (first == null) {
+            return next;
+        }
+        first.addSuppressed(next);
+        return first;
     }
 
     /** The program's pid as seen from the JVM. */
