@@ -1195,6 +1195,7 @@ static pid_t spawn_child(uint64_t flags, const char *cgroup, int *pidfd)
 }
 
 static int notify_fd = -1; /* the seccomp listener, in the monitor */
+static int64_t early_forbidden = -1; /* a forbidden call the program made while await_exec watched */
 
 enum await_result { AWAIT_EXECED = 0, AWAIT_FAILED = -1, AWAIT_JVM_GONE = -2 };
 
@@ -1235,6 +1236,16 @@ static int await_exec(int fd, const struct plan *p, int control_fd, pid_t *progr
 			struct seccomp_notif req;
 			memset(&req, 0, sizeof req);
 			if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0) {
+				/*
+				 * Before the program ran (execve itself), or its first calls? execve closes the
+				 * report socket before the program's first instruction: end of file there means
+				 * the program runs, and the monitor loop kills it for this call.
+				 */
+				char c;
+				if (*program > 0 && recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+					early_forbidden = req.data.nr;
+					return AWAIT_EXECED;
+				}
 				char nr[32];
 				snprintf(nr, sizeof nr, "%d", req.data.nr);
 				send_error(status_fd, EPERM, "seccomp-denied", nr);
@@ -1469,6 +1480,11 @@ int main(int argc, char **argv)
 
 	int killed = KILLED_NOT, status = 0, jvm_gone = 0;
 	int64_t forbidden_syscall = -1;
+	if (early_forbidden >= 0) {
+		forbidden_syscall = early_forbidden;
+		kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+		killed = KILLED_SYSCALL;
+	}
 	struct rusage ru;
 	pid_t reaped = 0;
 	struct pollfd fds[3] = { { control_fd, POLLIN, 0 }, { pidfd, POLLIN, 0 }, { notify_fd, POLLIN, 0 } };

@@ -159,7 +159,9 @@ public final class Outcome {
         }
         OptionalInt sig = signal();
         boolean cpuOver = cpuTimeLimit.isPresent() && cpuTime().compareTo(cpuTimeLimit.get()) >= 0;
-        if (killReason == KILLED_CPU_LIMIT || (sig.isPresent() && sig.getAsInt() == SIGXCPU) || (cpuOver && sig.isPresent())) {
+        // isolate's rule: CPU time over the limit is TIME_LIMIT however the run ended, even by itself
+        // between two of the monitor's checks
+        if (killReason == KILLED_CPU_LIMIT || (sig.isPresent() && sig.getAsInt() == SIGXCPU) || cpuOver) {
             return Status.TIME_LIMIT;
         }
         if (killReason == KILLED_WALL_LIMIT) {

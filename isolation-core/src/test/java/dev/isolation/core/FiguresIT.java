@@ -36,6 +36,35 @@ class FiguresIT {
         }
     }
 
+    /** Spins until its own cgroup has used 300 ms of CPU, then exits 0 at once: between two of the monitor's checks. */
+    private static final String JUST_PAST_THE_LIMIT = String.join("\n",
+            "import os",
+            "lines = [l.strip().split(':', 2) for l in open('/proc/self/cgroup')]",
+            "def usage():",
+            "    for i, c, p in lines:",
+            "        if 'cpuacct' in c.split(','):",
+            "            return int(open('/sys/fs/cgroup/' + c + p + '/cpuacct.usage').read())",
+            "    for i, c, p in lines:",
+            "        if i == '0' and os.path.exists('/sys/fs/cgroup/' + p + '/cpu.stat'):",
+            "            f = open('/sys/fs/cgroup/' + p + '/cpu.stat').read().split()",
+            "            return int(f[f.index('usage_usec') + 1]) * 1000",
+            "    raise SystemExit('no cgroup CPU counter')",
+            "while usage() < 300_000_000 + 100_000: pass",
+            "os._exit(0)",
+            "");
+
+    @Test
+    @Timeout(300)
+    void aRunThatExitsByItselfJustPastTheCpuLimitIsTimeLimit() {
+        Sandbox s = Sandbox.builder().cpuTimeLimit(Duration.ofMillis(300)).build();
+        for (int i = 0; i < 5; i++) {
+            Outcome o = bounded(s, "/usr/bin/python3", "-c", JUST_PAST_THE_LIMIT);
+            assertThat(o.stderrText()).isEmpty();
+            assertThat(o.cgroupStats().orElseThrow().cpuTotal()).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+            assertThat(o.status()).as("%s", o).isEqualTo(Outcome.Status.TIME_LIMIT);
+        }
+    }
+
     @Test
     @Timeout(300)
     void aRunThatEndsByItselfReportsTheCpuOfAllItsProcesses() {
