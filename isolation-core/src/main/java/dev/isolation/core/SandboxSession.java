@@ -7,6 +7,8 @@ import dev.isolation.core.internal.linux.Kernel.FileAction;
 import dev.isolation.core.internal.linux.NativeCallException;
 import java.io.File;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * A persistent sandbox, as a judge uses one: namespaces and mounts set up once (a PID 1 keeps them
@@ -24,24 +26,31 @@ public final class SandboxSession implements AutoCloseable {
     private final Sandbox layout;
     private final HelperProcess keeper;
     private final int keeperPid;
+    /** The host id leased for the whole session (its keeper's monitor holds the lease), if it has one. */
+    private final OptionalInt leasedId;
 
-    private SandboxSession(Sandbox policy, Sandbox layout, HelperProcess keeper) {
+    private SandboxSession(Sandbox policy, Sandbox layout, HelperProcess keeper, OptionalInt leasedId) {
         this.policy = policy;
         this.layout = layout;
         this.keeper = keeper;
         this.keeperPid = keeper.programPid();
+        this.leasedId = leasedId;
     }
 
     static SandboxSession open(Sandbox policy, Sandbox layout) throws SandboxException {
+        Optional<SandboxIds.Lease> ids = layout.leaseIds(true);
         try {
-            LaunchPlan setup = layout.setupPlan().session();
+            LaunchPlan setup = layout.setupPlan(ids).session();
             List<FileAction> devNull = List.of(new FileAction.Open("/dev/null", 0, Kernel.O_RDONLY, 0),
                     new FileAction.Open("/dev/null", 1, Kernel.O_WRONLY, 0), new FileAction.Open("/dev/null", 2, Kernel.O_WRONLY, 0));
-            HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull);
+            HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull, ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
+            ids.ifPresent(l -> l.handedOver(keeper.exited()));
             keeper.awaitStarted();
-            return new SandboxSession(policy, layout, keeper);
+            return new SandboxSession(policy, layout, keeper, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty()));
         } catch (NativeCallException e) {
             throw new SandboxSetupException(e);
+        } finally {
+            ids.ifPresent(SandboxIds.Lease::close); // unless the keeper's monitor holds it now
         }
     }
 
@@ -85,7 +94,7 @@ public final class SandboxSession implements AutoCloseable {
             setup.userNamespaceIds(0, 0);
         }
         try {
-            run.processPlan(setup);
+            run.processPlan(setup, leasedId);
         } catch (NativeCallException e) {
             throw new SandboxSetupException(e);
         }
