@@ -972,40 +972,47 @@ static int64_t cpu_usage_ns(const struct plan *p)
 	return u ? strtoll(u + 11, NULL, 10) * 1000 : -1;
 }
 
+/* The sweeper: shares the monitor's memory (no page tables copied), so raw system calls only. */
+static int sweeper_main(void *uid)
+{
+	uint32_t u = *(const uint32_t *)uid;
+	if (syscall(SYS_setresuid, u, u, u) < 0) /* the shared memory is made non-dumpable first */
+		syscall(SYS_exit, 1);
+	syscall(SYS_kill, -1, SIGKILL);
+	syscall(SYS_exit, 0);
+	return 0;
+}
+
 /*
  * The sandbox's uid is leased to it alone, but a process of an earlier holder may have outlived its
  * monitor (killed with it, or escaped it): kill every process of the uid before the sandbox exists.
- * As that uid, kill(-1) reaches exactly its processes (the caller excepted); zombies still count
- * until reaped, so it is repeated, for at most 100 ms, until nothing is left. A leftover could stop
- * the sweeper: then it is killed and the sweep tried again.
+ * As that uid, one kill(-1, SIGKILL) reaches exactly its processes (the caller excepted), all at
+ * once: a fork racing with it either put its child in the task list first, or fails (the parent
+ * has SIGKILL pending). kill(-1) says nothing about what it reached (EPERM elsewhere still counts),
+ * so it is not repeated. A leftover could stop the sweeper first: then it is killed, and the sweep
+ * tried again.
  */
 static void step_sweep(const struct plan *p)
 {
+	static char stack[16384] __attribute__((aligned(16)));
 	if (!p->sweep)
 		return;
+	uint32_t uid = p->sweep_uid;
 	for (int attempt = 0; attempt < 5; attempt++) {
-		pid_t sweeper = fork();
+		int pidfd = -1;
+		pid_t sweeper = clone(sweeper_main, stack + sizeof stack, CLONE_VM | CLONE_PIDFD | SIGCHLD, &uid, &pidfd);
 		if (sweeper < 0)
-			die("fork", "sweep");
-		if (sweeper == 0) {
-			if (setresuid(p->sweep_uid, p->sweep_uid, p->sweep_uid) < 0)
-				_exit(errno);
-			for (int i = 0; i < 100 && kill(-1, SIGKILL) == 0; i++)
-				usleep(1000);
-			_exit(0);
-		}
-		int pidfd = (int)syscall(SYS_pidfd_open, sweeper, 0);
+			die("clone", "sweep");
 		struct pollfd f = { pidfd, POLLIN, 0 };
-		int done = pidfd < 0 || poll(&f, 1, 1000) > 0;
-		if (pidfd >= 0)
-			close(pidfd);
+		int done = poll(&f, 1, 1000) > 0;
+		close(pidfd);
 		if (!done)
 			kill(sweeper, SIGKILL);
 		int st;
 		if (waitpid(sweeper, &st, 0) < 0)
 			die("waitpid", "sweep");
 		if (done && WIFEXITED(st) && WEXITSTATUS(st) != 0) {
-			errno = WEXITSTATUS(st);
+			errno = EPERM;
 			die("setresuid", "sweep");
 		}
 		if (done && WIFEXITED(st))
