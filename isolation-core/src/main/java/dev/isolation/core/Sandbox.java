@@ -33,6 +33,20 @@ import java.util.regex.Pattern;
  * }
  * }</pre>
  *
+ * <p><b>Who the program is on the host.</b> When the JVM runs as root, every live sandbox (a started
+ * or prewarmed one, or a {@link SandboxSession} as a whole) runs as a uid and gid of its own, leased
+ * from {@link Builder#idRange} (by default 65536 ids from 2130706432) so that no other sandbox, in
+ * this JVM or another, and no host user has it: per-user kernel counts (RLIMIT_NPROC, inotify
+ * instances, ...) are the sandbox's alone, and no host process of another user can read or signal
+ * it. The host must not use the range for anything. An ordinary (non-root) JVM cannot give its
+ * sandboxes ids of their own (that needs newuidmap): they all run as the JVM's user, and a pid
+ * namespace is what keeps them from reaching the JVM, other sandboxes and the user's processes.
+ *
+ * <p>{@link Builder#build()} refuses a policy whose program could signal, stop or ptrace its
+ * monitor or the JVM (it could run as the JVM's uid without {@link Builder#pidNs()}), or write to
+ * cgroup files outside its own (it could run as host root, or as an ordinary JVM's user with a
+ * delegated cgroup, where it sees the host's cgroup file system), saying why and what to add.
+ *
  * @implNote Linux only. Namespaces need kernel support for each type (all mainstream kernels since
  *     4.6 have them); a user namespace is created unprivileged where the host allows it.
  */

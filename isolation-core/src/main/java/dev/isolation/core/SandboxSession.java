@@ -16,6 +16,10 @@ import java.util.OptionalInt;
  * (or side by side, like {@code docker exec}), each with its own limits, its own fresh cgroup (so no
  * limit or counter carries over from one run to the next) and its own outcome.
  *
+ * <p>A root JVM's session has one host id of its own (see {@link Sandbox}) for its whole life: its
+ * runs without {@code runAs} run as it, and so share their per-user counts with each other, not
+ * with anything outside the session.
+ *
  * <p>Thread-safe. {@link #close()} kills everything in the sandbox and removes it.
  */
 public final class SandboxSession implements AutoCloseable {
