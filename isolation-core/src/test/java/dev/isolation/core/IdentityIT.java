@@ -159,6 +159,7 @@ class IdentityIT {
             long other = uid(two.run(new ProcessBuilder("id", "-u"), new byte[0]));
             assertThat(first).isEqualTo(again).isNotEqualTo(other).isBetween(FIRST, LAST);
             assertThat(other).isBetween(FIRST, LAST);
+            assertThat(flockNonBlocking(Path.of("/run/isolation/ids/" + first))).as("the session's id, between runs").isEqualTo(1);
         }
     }
 
