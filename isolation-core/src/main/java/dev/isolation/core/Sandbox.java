@@ -112,7 +112,7 @@ public final class Sandbox {
         }
     }
 
-    private Sandbox(Builder b) {
+    private Sandbox(Builder b, SandboxIds.Range idRange) {
         this.namespaces = Set.copyOf(b.namespaces);
         this.hostname = b.hostname;
         this.cgroupLimits = b.cgroup ? Optional.of(b.limits.build()) : Optional.empty();
@@ -132,7 +132,7 @@ public final class Sandbox {
         this.cpuTimeLimit = b.cpuTimeLimit;
         this.wallTimeLimit = b.wallTimeLimit;
         this.outputLimit = b.outputLimit;
-        this.idRange = b.idRange.orElseGet(SandboxIds::defaultRange);
+        this.idRange = idRange;
     }
 
     public static Builder builder() {
@@ -888,10 +888,10 @@ public final class Sandbox {
             if (hostname.isPresent() && !namespaces.contains(Namespace.UTS)) {
                 throw new IllegalStateException("hostname(\"" + hostname.get() + "\") needs utsNs(): without it the host's hostname would change");
             }
-            idRange = Optional.of(idRange.orElseGet(SandboxIds::defaultRange));
-            checkIdsOutsideRange(idRange.get());
+            SandboxIds.Range range = idRange.orElseGet(SandboxIds::defaultRange);
+            checkIdsOutsideRange(range);
             checkConfinement(jvmUid);
-            return new Sandbox(this);
+            return new Sandbox(this, range);
         }
 
         /** An explicit id inside the sandboxes' range would share a live sandbox's id, and be killed by its monitor. */

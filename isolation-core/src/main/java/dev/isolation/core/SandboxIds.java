@@ -39,7 +39,6 @@ final class SandboxIds {
     static final String PROPERTY = "isolation.idRange";
     static final String LOCK_DIR_NAME = "/run/isolation/ids";
 
-    private static final Kernel K = Kernel.get();
     private static final Path LOCK_DIR = Path.of(LOCK_DIR_NAME);
     /** Ids this JVM leased whose monitor may still run: tried last (a hint; the lock decides). */
     private static final Set<Long> LEASED_HERE = ConcurrentHashMap.newKeySet();
@@ -120,7 +119,7 @@ final class SandboxIds {
          */
         void handedOver(CompletableFuture<?> monitorGone) {
             synchronized (this) {
-                K.close(fd);
+                Kernel.get().close(fd);
                 fd = -1;
             }
             monitorGone.whenComplete((r, e) -> LEASED_HERE.remove(id));
@@ -133,7 +132,7 @@ final class SandboxIds {
                 if (fd < 0) {
                     return;
                 }
-                K.close(fd);
+                Kernel.get().close(fd);
                 fd = -1;
             }
             LEASED_HERE.remove(id);
@@ -178,20 +177,20 @@ final class SandboxIds {
     private static Lease tryLease(long id) throws SandboxException {
         int fd;
         try {
-            fd = K.open(LOCK_DIR_NAME + "/" + id, Kernel.O_RDWR | Kernel.O_CREAT | Kernel.O_NOFOLLOW, 0600);
+            fd = Kernel.get().open(LOCK_DIR_NAME + "/" + id, Kernel.O_RDWR | Kernel.O_CREAT | Kernel.O_NOFOLLOW, 0600);
         } catch (NativeCallException e) {
             throw new SandboxException("cannot lease sandbox id " + id + ": " + e.getMessage(), e);
         }
         try {
-            if (K.tryLockExclusive(fd)) {
+            if (Kernel.get().tryLockExclusive(fd)) {
                 LEASED_HERE.add(id);
                 return new Lease(id, fd);
             }
         } catch (NativeCallException e) {
-            K.close(fd);
+            Kernel.get().close(fd);
             throw new SandboxException("cannot lease sandbox id " + id + ": " + e.getMessage(), e);
         }
-        K.close(fd);
+        Kernel.get().close(fd);
         return null;
     }
 
