@@ -3,7 +3,7 @@
  *
  * Java decides, this program executes. It is started by the JVM with
  *
- *     isolation-helper CONTROL_FD STATUS_FD
+ *     isolation-helper CONTROL_FD STATUS_FD [LEASE_FD]
  *
  * reads the sandbox's setup plan from CONTROL_FD, creates the sandbox's first process in new
  * namespaces and performs the setup steps in a fixed order. That process then reads the exec plan
@@ -12,7 +12,9 @@
  * exec plan when a program is started. It then stays in the host namespaces
  * as the sandbox's monitor: it reports the program's exit status and rusage on STATUS_FD, obeys
  * one-byte commands on CONTROL_FD ('T' terminate, 'K' kill) and kills the whole sandbox when
- * CONTROL_FD reports end of file (the JVM closed it, or died).
+ * CONTROL_FD reports end of file (the JVM closed it, or died). LEASE_FD, if given, is a lock the
+ * JVM took on the sandbox's host uid: the monitor holds it open until it exits, so the uid stays
+ * leased while anything of the sandbox may live, even after the JVM is gone.
  *
  * Every failure is reported as (errno, syscall, argument) and ends the run; there is no policy
  * here. The plan and report formats are defined in LaunchPlan.java and HelperReport.java.
@@ -86,6 +88,7 @@ enum plan_tag {
 	TAG_JOIN = 30,              /* u32 pid, u32 0, u64 CLONE_NEW* flags: enter that process's namespaces */
 	TAG_SECCOMP_NOTIFY = 31,    /* the filter's kills are notifications: the monitor kills, naming the call */
 	TAG_SETUP_TIMEOUT = 32,     /* u64 ns: the setup steps must be done this long after the clone */
+	TAG_SWEEP_UID = 40,         /* u32 uid: before the sandbox exists, kill every process of this host uid */
 };
 
 /* Why the monitor killed the sandbox; reported to the JVM. */
@@ -152,6 +155,8 @@ struct plan {
 	uint64_t wall_limit_ns, cpu_limit_ns, setup_timeout_ns;
 	uint32_t cpu_usage_kind;
 	const char *cpu_usage_file;
+	int sweep;
+	uint32_t sweep_uid;
 };
 
 static int status_fd = -1; /* the monitor's report pipe to the JVM */
@@ -346,6 +351,7 @@ static void read_plan(int fd, struct plan *p)
 			memcpy(&p->rlimits[p->nrlimits].hard, val + 16, 8);
 			p->nrlimits++;
 			break;
+		case TAG_SWEEP_UID: p->sweep = 1; memcpy(&p->sweep_uid, val, 4); break;
 		case TAG_USERNS_IDS:
 			p->userns_ids = 1;
 			memcpy(&p->userns_uid, val, 4);
@@ -1360,6 +1366,56 @@ static int64_t cpu_usage_ns(const struct plan *p)
 	return u ? strtoll(u + 11, NULL, 10) * 1000 : -1;
 }
 
+/* The sweeper: shares the monitor's memory (no page tables copied), so raw system calls only. */
+static int sweeper_main(void *uid)
+{
+	uint32_t u = *(const uint32_t *)uid;
+	if (syscall(SYS_setresuid, u, u, u) < 0) /* the shared memory is made non-dumpable first */
+		syscall(SYS_exit, 1);
+	syscall(SYS_kill, -1, SIGKILL);
+	syscall(SYS_exit, 0);
+	return 0;
+}
+
+/*
+ * The sandbox's uid is leased to it alone, but a process of an earlier holder may have outlived its
+ * monitor (killed with it, or escaped it): kill every process of the uid before the sandbox exists.
+ * As that uid, one kill(-1, SIGKILL) reaches exactly its processes (the caller excepted), all at
+ * once: a fork racing with it either put its child in the task list first, or fails (the parent
+ * has SIGKILL pending). kill(-1) says nothing about what it reached (EPERM elsewhere still counts),
+ * so it is not repeated. A leftover could stop the sweeper first: then it is killed, and the sweep
+ * tried again.
+ */
+static void step_sweep(const struct plan *p)
+{
+	static char stack[16384] __attribute__((aligned(16)));
+	if (!p->sweep)
+		return;
+	uint32_t uid = p->sweep_uid;
+	for (int attempt = 0; attempt < 5; attempt++) {
+		int pidfd = -1;
+		pid_t sweeper = clone(sweeper_main, stack + sizeof stack, CLONE_VM | CLONE_PIDFD | SIGCHLD, &uid, &pidfd);
+		if (sweeper < 0)
+			die("clone", "sweep");
+		struct pollfd f = { pidfd, POLLIN, 0 };
+		int done = poll(&f, 1, 1000) > 0;
+		close(pidfd);
+		if (!done)
+			kill(sweeper, SIGKILL);
+		int st;
+		if (waitpid(sweeper, &st, 0) < 0)
+			die("waitpid", "sweep");
+		if (done && WIFEXITED(st) && WEXITSTATUS(st) != 0) {
+			errno = EPERM;
+			die("setresuid", "sweep");
+		}
+		if (done && WIFEXITED(st))
+			return;
+	}
+	errno = ETIMEDOUT;
+	die("kill", "every process of the sandbox's uid");
+}
+
 /*
  * has_init: the child is a pid namespace's init, whose death ends everything in it. A session
  * run's program is killed alone: its reaper then kills what it left behind (killing the reaper
@@ -1394,12 +1450,20 @@ static void move_fd(int *fd, int target)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
+	if (argc != 3 && argc != 4) {
 		fprintf(stderr, "isolation-helper: started by the isolation library only\n");
 		return 2;
 	}
 	int control_fd = atoi(argv[1]);
 	status_fd = atoi(argv[2]);
+	int lease_fd = argc == 4 ? atoi(argv[3]) : -1;
+	if (lease_fd >= 0 && lease_fd < 6) { /* out of the way of the descriptors moved below */
+		int high = fcntl(lease_fd, F_DUPFD_CLOEXEC, 6);
+		if (high < 0)
+			die("fcntl", "lease");
+		close(lease_fd);
+		lease_fd = high;
+	}
 	prctl(PR_SET_NAME, "isolation-mon");
 	/* what the sandbox leaves behind without a pid namespace (setsid daemons) is re-parented to us */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
@@ -1414,14 +1478,20 @@ int main(int argc, char **argv)
 		status_fd = dup(status_fd);
 	move_fd(&control_fd, 3);
 	move_fd(&status_fd, 4);
-	if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
-		for (int fd = 5; fd < 1024; fd++)
-			close(fd);
+	if (lease_fd >= 0)
+		move_fd(&lease_fd, 5);
+	unsigned int first_closed = lease_fd >= 0 ? 6 : 5;
+	if (syscall(SYS_close_range, first_closed, ~0U, 0U) < 0)
+		for (unsigned int fd = first_closed; fd < 1024; fd++)
+			close((int)fd);
 	fcntl(3, F_SETFD, FD_CLOEXEC);
 	fcntl(4, F_SETFD, FD_CLOEXEC);
+	if (lease_fd >= 0)
+		fcntl(lease_fd, F_SETFD, FD_CLOEXEC);
 
 	static struct plan plan;
 	read_plan(control_fd, &plan);
+	step_sweep(&plan);
 
 	int report[2], sync[2] = { -1, -1 }, init_pipe[2] = { -1, -1 };
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0)
@@ -1444,6 +1514,8 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		close(report[0]);
 		close(4);
+		if (lease_fd >= 0)
+			close(lease_fd); /* the monitor holds the lease; nothing in the sandbox may release it */
 		if (sync[1] >= 0)
 			close(sync[1]);
 		if (init_pipe[0] >= 0)

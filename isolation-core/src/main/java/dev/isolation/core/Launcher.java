@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -118,16 +119,19 @@ final class Launcher {
         if (capture) {
             Capture.budget();
         }
-        Idle entry = launch(policy, setup, pb);
+        Idle entry = launch(policy, setup, Optional.empty(), pb); // runs as the session's ids, leased by its keeper
         entry.helper.exec(execPlan);
         return started(policy, entry, capture);
     }
 
     private static Idle launch(Sandbox sandbox, ProcessBuilder pb) throws SandboxException {
+        Optional<SandboxIds.Lease> ids = sandbox.leaseIds(false);
         try {
-            return launch(sandbox, sandbox.setupPlan(), pb); // may compile the seccomp filter, once per policy
+            return launch(sandbox, sandbox.setupPlan(ids), ids, pb); // may compile the seccomp filter, once per policy
         } catch (NativeCallException e) {
             throw new SandboxSetupException(e);
+        } finally {
+            ids.ifPresent(SandboxIds.Lease::close); // unless the monitor holds it now
         }
     }
 
@@ -146,17 +150,25 @@ final class Launcher {
             stdio.redirect(2, pb.redirectError());
         }
         Idle entry;
+        Optional<SandboxIds.Lease> ids = Optional.empty();
         try {
-            entry = launch(sandbox, sandbox.setupPlan(), stdio);
+            ids = sandbox.leaseIds(false);
+            entry = launch(sandbox, sandbox.setupPlan(ids), ids, stdio);
         } catch (NativeCallException e) {
             stdio.closeParentEnds();
             throw new SandboxSetupException(e);
+        } catch (SandboxException | RuntimeException e) {
+            stdio.closeParentEnds();
+            throw e;
+        } finally {
+            ids.ifPresent(SandboxIds.Lease::close); // unless the monitor holds it now
         }
         entry.helper.exec(execPlan);
         return started(sandbox, entry, false);
     }
 
-    private static Idle launch(Sandbox sandbox, LaunchPlan setup, ProcessBuilder pb) throws SandboxException {
+    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, ProcessBuilder pb)
+            throws SandboxException {
         Stdio stdio = new Stdio();
         try {
             stdio.prepare(pb);
@@ -164,10 +176,12 @@ final class Launcher {
             stdio.closeParentEnds();
             throw e;
         }
-        return launch(sandbox, setup, stdio);
+        return launch(sandbox, setup, ids, stdio);
     }
 
-    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Stdio stdio) throws SandboxException {
+    /** Spawns the monitor; it inherits the lease of {@code ids}, which the caller closes after. */
+    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, Stdio stdio)
+            throws SandboxException {
         Optional<SandboxCgroup> cgroup;
         try {
             cgroup = createCgroup(sandbox);
@@ -188,7 +202,9 @@ final class Launcher {
                         f.getFileName().toString().equals("cpu.stat") ? LaunchPlan.CpuUsageFormat.CPU_STAT
                                 : LaunchPlan.CpuUsageFormat.NANOSECONDS, f.toString())));
             });
-            HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions);
+            HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions,
+                    ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
+            ids.ifPresent(l -> l.handedOver(helper.exited()));
             return new Idle(helper, stdio, cgroup, System.nanoTime());
         } catch (NativeCallException e) {
             stdio.closeParentEnds();

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.regex.Pattern;
@@ -33,6 +34,20 @@ import java.util.regex.Pattern;
  *     Outcome o = p.outcome().join();
  * }
  * }</pre>
+ *
+ * <p><b>Who the program is on the host.</b> When the JVM runs as root, every live sandbox (a started
+ * or prewarmed one, or a {@link SandboxSession} as a whole) runs as a uid and gid of its own, leased
+ * from {@link Builder#idRange} (by default 65536 ids from 2130706432) so that no other sandbox, in
+ * this JVM or another, and no host user has it: per-user kernel counts (RLIMIT_NPROC, inotify
+ * instances, ...) are the sandbox's alone, and no host process of another user can read or signal
+ * it. The host must not use the range for anything. An ordinary (non-root) JVM cannot give its
+ * sandboxes ids of their own (that needs newuidmap): they all run as the JVM's user, and a pid
+ * namespace is what keeps them from reaching the JVM, other sandboxes and the user's processes.
+ *
+ * <p>{@link Builder#build()} refuses a policy whose program could signal, stop or ptrace its
+ * monitor or the JVM (it could run as the JVM's uid without {@link Builder#pidNs()}), or write to
+ * cgroup files outside its own (it could run as host root, or as an ordinary JVM's user with a
+ * delegated cgroup, where it sees the host's cgroup file system), saying why and what to add.
  *
  * @implNote Linux only. Namespaces need kernel support for each type (all mainstream kernels since
  *     4.6 have them); a user namespace is created unprivileged where the host allows it.
@@ -55,8 +70,13 @@ public final class Sandbox {
         }
     }
 
-    /** The host id the sandbox's root is mapped to in a user namespace when the JVM runs as root. */
-    public static final int DEFAULT_OUTSIDE_ID = 65534;
+    /**
+     * The first host id of the default {@link Builder#idRange}: 2130706432 (0x7F000000), above
+     * systemd's container ranges and below its foreign range (0x7FFE0000) and 2^31.
+     */
+    public static final long DEFAULT_FIRST_ID = SandboxIds.DEFAULT_FIRST;
+    /** The number of ids of the default {@link Builder#idRange}: 65536. */
+    public static final int DEFAULT_ID_COUNT = SandboxIds.DEFAULT_COUNT;
 
     /** The default of {@link Builder#setupTimeout}: system property {@code isolation.setupTimeoutMillis}, else 20 s. */
     private static final Duration DEFAULT_SETUP_TIMEOUT =
@@ -92,6 +112,7 @@ public final class Sandbox {
     private final Optional<ByteSize> outputLimit;
     private final Environment environment;
     private final Optional<Executor> completionExecutor;
+    private final SandboxIds.Range idRange;
 
     /** A uid and gid. */
     private record Ids(int uid, int gid) {}
@@ -104,7 +125,7 @@ public final class Sandbox {
         }
     }
 
-    private Sandbox(Builder b) {
+    private Sandbox(Builder b, SandboxIds.Range idRange) {
         this.namespaces = Set.copyOf(b.namespaces);
         this.hostname = b.hostname;
         this.cgroupLimits = b.cgroup ? Optional.of(b.limits.build()) : Optional.empty();
@@ -127,6 +148,7 @@ public final class Sandbox {
         this.outputLimit = b.outputLimit;
         this.environment = b.environment;
         this.completionExecutor = b.completionExecutor;
+        this.idRange = idRange;
     }
 
     public static Builder builder() {
@@ -161,6 +183,7 @@ public final class Sandbox {
         b.outputLimit = outputLimit;
         b.environment = environment;
         b.completionExecutor = completionExecutor;
+        b.idRange = Optional.of(idRange);
         return b;
     }
 
@@ -336,22 +359,42 @@ public final class Sandbox {
     }
 
     /**
+     * Leases the host uid and gid of one sandbox of this policy from its {@link Builder#idRange},
+     * if it needs them: a root JVM's program without {@code runAs} (or a persistent sandbox's
+     * runs: their default), or the namespace's root without {@code uidMap}/{@code gidMap}. The
+     * lease must reach the sandbox's monitor ({@link SandboxIds.Lease#handedOver}) or be closed.
+     *
+     * @throws SandboxException if every id of the range is in use
+     */
+    Optional<SandboxIds.Lease> leaseIds(boolean session) throws SandboxException {
+        boolean root = Kernel.get().getuid() == 0;
+        boolean needed = root && (namespaces.contains(Namespace.USER) ? uidMap.isEmpty() || gidMap.isEmpty()
+                : runAs.isEmpty() || session);
+        return needed ? Optional.of(SandboxIds.lease(idRange)) : Optional.empty();
+    }
+
+    /**
      * The setup part of the launch plan: namespaces, id maps, mounts, identity, privileges. Built
-     * for each sandbox, as bind sources are checked when it is created.
+     * for each sandbox, as bind sources are checked when it is created, with the ids it leased
+     * ({@link #leaseIds}).
      *
      * @throws dev.isolation.core.internal.linux.NativeCallException naming a missing bind source
      */
-    LaunchPlan setupPlan() throws UnsupportedHostException {
+    LaunchPlan setupPlan(Optional<SandboxIds.Lease> lease) throws UnsupportedHostException {
         LaunchPlan plan = new LaunchPlan();
         plan.cloneFlags(cloneFlags()).setupTimeout(setupTimeout.toNanos());
         Kernel k = Kernel.get();
         boolean root = k.getuid() == 0;
         boolean userNs = namespaces.contains(Namespace.USER);
+        OptionalInt leased = lease.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty());
+        if (leased.isPresent()) {
+            plan.sweepUid(leased.getAsInt()); // the sandbox's processes may run as it: nothing else may
+        }
         if (userNs) {
-            int uid = root ? DEFAULT_OUTSIDE_ID : k.getuid();
-            int gid = root ? DEFAULT_OUTSIDE_ID : k.getgid();
-            String uids = uidMap.isEmpty() ? "0 " + uid + " 1\n" : uidMap.stream().map(IdRange::toString).collect(Collectors.joining());
-            String gids = gidMap.isEmpty() ? "0 " + gid + " 1\n" : gidMap.stream().map(IdRange::toString).collect(Collectors.joining());
+            String uids = uidMap.isEmpty() ? "0 " + (root ? leasedId(leased) : k.getuid()) + " 1\n"
+                    : uidMap.stream().map(IdRange::toString).collect(Collectors.joining());
+            String gids = gidMap.isEmpty() ? "0 " + (root ? leasedId(leased) : k.getgid()) + " 1\n"
+                    : gidMap.stream().map(IdRange::toString).collect(Collectors.joining());
             plan.setgroupsDeny().uidMap(uids).gidMap(gids).userNamespaceIds(0, 0);
         }
         if (namespaces.contains(Namespace.CGROUP)) {
@@ -360,11 +403,20 @@ public final class Sandbox {
         if (namespaces.contains(Namespace.MOUNT)) {
             plan.makeRootPrivate();
             if (newRoot) {
-                Ids owner = programIds(root).orElse(userNs ? new Ids(0, 0) : new Ids(k.getuid(), k.getgid()));
+                Ids owner = programIds(root, leased).orElse(userNs ? new Ids(0, 0) : new Ids(k.getuid(), k.getgid()));
                 FilesystemPlan.append(plan, rootfs, binds, tmpfs, noexec, tmpSize, namespaces.contains(Namespace.PID),
                         owner.uid(), owner.gid());
-            } else if (namespaces.contains(Namespace.PID)) {
-                plan.mountProc();
+            } else {
+                // the host's file system stays visible: not its cgroup file systems (a program able
+                // to write there could leave its cgroup)
+                for (Path dir : CgroupMounts.toHide(CgroupMounts.mountPoints())) {
+                    plan.mount(LaunchPlan.MountKind.DIR, LaunchPlan.MS_RDONLY | LaunchPlan.MS_NOSUID | LaunchPlan.MS_NODEV
+                            | LaunchPlan.MS_NOEXEC, "isolation-tmpfs", dir.toString(), "tmpfs", "mode=0555,size=4k",
+                            "\"tmpfs\" -> \"" + dir + "\" (read-only, hides the cgroup file system)");
+                }
+                if (namespaces.contains(Namespace.PID)) {
+                    plan.mountProc();
+                }
             }
         }
         hostname.ifPresent(plan::hostname);
@@ -374,7 +426,11 @@ public final class Sandbox {
         if (namespaces.contains(Namespace.PID)) {
             plan.init();
         }
-        return processPlan(plan);
+        return processPlan(plan, leased);
+    }
+
+    private static int leasedId(OptionalInt leased) {
+        return leased.orElseThrow(() -> new IllegalStateException("no sandbox id was leased for a root JVM's sandbox"));
     }
 
     long cloneFlags() {
@@ -387,19 +443,20 @@ public final class Sandbox {
 
     /**
      * Who the program runs as: inside a user namespace its root unless told; a root JVM's program
-     * as nobody unless told; an ordinary JVM's program as the JVM's user.
+     * as its sandbox's leased id unless told; an ordinary JVM's program as the JVM's user.
      */
-    private Optional<Ids> programIds(boolean root) {
+    private Optional<Ids> programIds(boolean root, OptionalInt leased) {
         return runAs.isPresent() ? runAs
-                : root && !namespaces.contains(Namespace.USER) ? Optional.of(new Ids(DEFAULT_OUTSIDE_ID, DEFAULT_OUTSIDE_ID))
+                : root && !namespaces.contains(Namespace.USER) ? Optional.of(new Ids(leasedId(leased), leasedId(leased)))
                 : Optional.empty();
     }
 
     /**
      * The steps of the program's own process, in a new sandbox or one it joins: rlimits, time
-     * limits, identity, capabilities, no_new_privs, seccomp.
+     * limits, identity, capabilities, no_new_privs, seccomp. {@code leased}: the sandbox's leased id
+     * (a persistent sandbox's, for a run in it).
      */
-    LaunchPlan processPlan(LaunchPlan plan) throws UnsupportedHostException {
+    LaunchPlan processPlan(LaunchPlan plan, OptionalInt leased) throws UnsupportedHostException {
         boolean root = Kernel.get().getuid() == 0;
         boolean userNs = namespaces.contains(Namespace.USER);
         for (Map.Entry<Rlimit, long[]> r : rlimits.entrySet()) {
@@ -424,7 +481,7 @@ public final class Sandbox {
             }
             plan.capabilities(keep);
         }
-        programIds(root).ifPresent(i -> plan.runAs(i.uid(), i.gid(), !userNs));
+        programIds(root, leased).ifPresent(i -> plan.runAs(i.uid(), i.gid(), !userNs));
         plan.noNewPrivs();
         if (!seccomp.isNone() && seccomp.allows("sendmsg")) {
             // kills carried out by the monitor, which names the call; the listener travels by sendmsg
@@ -503,6 +560,7 @@ public final class Sandbox {
         private Optional<ByteSize> outputLimit = Optional.empty();
         private Environment environment = Environment.DEFAULT;
         private Optional<Executor> completionExecutor = Optional.empty();
+        private Optional<SandboxIds.Range> idRange = Optional.empty();
 
         private Builder() {}
 
@@ -538,7 +596,8 @@ public final class Sandbox {
 
         /**
          * A new user namespace in which the program is root, mapped to an unprivileged id outside:
-         * {@value #DEFAULT_OUTSIDE_ID} when the JVM runs as root, the JVM's own uid and gid otherwise.
+         * the sandbox's own id of {@link #idRange} when the JVM runs as root, the JVM's own uid and
+         * gid otherwise.
          */
         public Builder userNs() {
             namespaces.add(Namespace.USER);
@@ -650,8 +709,10 @@ public final class Sandbox {
 
         /**
          * The uid and gid the program runs as (ids of the sandbox's user namespace when it has one).
-         * Default: 65534 when the JVM is root and there is no user namespace (supplementary groups
-         * cleared), root of the user namespace with {@link #userNs()}, else the JVM's own.
+         * Default: when the JVM is root and there is no user namespace, an id of {@link #idRange}
+         * that no other live sandbox has (supplementary groups cleared); root of the user namespace
+         * with {@link #userNs()}; else the JVM's own. Running as the JVM's own uid (or as root)
+         * needs {@link #pidNs()}, and as root also {@link #mountNs()}: {@link #build()} says why.
          */
         public Builder runAs(int uid, int gid) {
             if (uid < 0 || gid < 0) {
@@ -664,8 +725,9 @@ public final class Sandbox {
         /**
          * Maps {@code count} uids of the user namespace from {@code inside} to host uids from
          * {@code outside} (a line of uid_map; up to 340 lines). Implies {@link #userNs()}. Default:
-         * the namespace's root to 65534 (root JVM) or to the JVM's own uid. Mapping host ids other
-         * than its own needs a root JVM. The namespace's root (0) must be mapped.
+         * the namespace's root to the sandbox's own id of {@link #idRange} (root JVM) or to the
+         * JVM's own uid. Mapping host ids other than its own needs a root JVM. The namespace's root
+         * (0) must be mapped.
          */
         public Builder uidMap(long inside, long outside, long count) {
             uidMap.add(idRange("uidMap", uidMap, inside, outside, count));
@@ -689,7 +751,13 @@ public final class Sandbox {
             return new IdRange(inside, outside, count);
         }
 
-        /** Keeps one capability (e.g. {@code CAP_NET_BIND_SERVICE}); every other one is dropped. */
+        /**
+         * Keeps one capability (e.g. {@code CAP_NET_BIND_SERVICE}); every other one is dropped. A
+         * capability kept without {@link #userNs()} is one of the host's: {@link #build()} refuses
+         * those that would let the program reach the JVM or leave its cgroup where nothing else
+         * stops it ({@code CAP_KILL}, {@code CAP_SYS_PTRACE}, {@code CAP_SETUID}, {@code
+         * CAP_DAC_OVERRIDE}, {@code CAP_FOWNER}, {@code CAP_CHOWN}, {@code CAP_SYS_ADMIN}).
+         */
         public Builder keepCapability(String name) {
             Objects.requireNonNull(name, "keepCapability");
             try {
@@ -970,6 +1038,23 @@ public final class Sandbox {
             return this;
         }
 
+        /**
+         * The host ids a root JVM gives its sandboxes: each live sandbox (a started or prewarmed
+         * one, or a {@link SandboxSession} as a whole) runs as a uid and gid (the same number) of
+         * these that no other live sandbox on this host has, whichever JVM started it. Default:
+         * {@value Sandbox#DEFAULT_ID_COUNT} ids from {@value Sandbox#DEFAULT_FIRST_ID}, or {@code
+         * -Disolation.idRange=FIRST:COUNT}. The host must not use these ids for any user, group or
+         * file: a sandbox's monitor kills every process of its id before the sandbox starts.
+         * Ids are 1..2147483647 and the range may not contain 65534 or 65535. Unused by an
+         * ordinary (non-root) JVM, whose sandboxes run as the JVM's own user.
+         *
+         * @throws IllegalArgumentException if the range is outside those bounds
+         */
+        public Builder idRange(long first, int count) {
+            idRange = Optional.of(new SandboxIds.Range(first, count));
+            return this;
+        }
+
         /** The namespaces of a persistent sandbox, for the policy of a run in it. */
         Builder namespacesOf(Sandbox session) {
             namespaces.clear();
@@ -979,16 +1064,136 @@ public final class Sandbox {
         }
 
         /**
-         * @throws IllegalStateException if the policy contradicts itself (e.g. a hostname without a UTS namespace)
+         * @throws IllegalStateException if the policy contradicts itself (e.g. a hostname without a
+         *     UTS namespace), or would let the program signal, stop or ptrace its monitor or the JVM
+         *     (it could run as the JVM's uid, or keeps {@code CAP_KILL}/{@code CAP_SYS_PTRACE}/{@code
+         *     CAP_SETUID}, without {@link #pidNs()}), or write to cgroup files outside its own (it
+         *     could run as host root, as the JVM's own user with a delegated cgroup, or keeps a
+         *     capability that overrides file permissions, and sees the host's cgroup file system:
+         *     without {@link #mountNs()}, with a {@link #bind} or {@link #rootfs} of it, or with
+         *     {@code CAP_SYS_ADMIN} to mount it again); the message names the reason and the fix
+         * @throws IllegalArgumentException if {@code -Disolation.idRange} is malformed
          */
         public Sandbox build() {
+            return build(Kernel.get().getuid());
+        }
+
+        /** {@link #build()} for a JVM running as {@code jvmUid}. */
+        Sandbox build(int jvmUid) {
             if (newRoot && !namespaces.contains(Namespace.MOUNT)) {
                 throw new IllegalStateException("a root file system of its own (minimalRoot, rootfs, bind, tmpfs) needs mountNs()");
             }
             if (hostname.isPresent() && !namespaces.contains(Namespace.UTS)) {
                 throw new IllegalStateException("hostname(\"" + hostname.get() + "\") needs utsNs(): without it the host's hostname would change");
             }
-            return new Sandbox(this);
+            SandboxIds.Range range = idRange.orElseGet(SandboxIds::defaultRange);
+            checkIdsOutsideRange(range);
+            checkConfinement(jvmUid);
+            return new Sandbox(this, range);
+        }
+
+        /** An explicit id inside the sandboxes' range would share a live sandbox's id, and be killed by its monitor. */
+        private void checkIdsOutsideRange(SandboxIds.Range range) {
+            runAs.filter(i -> !namespaces.contains(Namespace.USER) && (range.contains(i.uid()) || range.contains(i.gid())))
+                    .ifPresent(i -> {
+                        throw new IllegalStateException("runAs(" + i.uid() + ", " + i.gid() + ") is inside idRange " + range
+                                + ", the ids leased to sandboxes: choose ids outside it, or another idRange");
+                    });
+            for (List<IdRange> map : List.of(uidMap, gidMap)) {
+                for (IdRange r : map) {
+                    if (r.outside() <= range.first() + range.count() - 1 && range.first() <= r.outside() + r.count() - 1) {
+                        throw new IllegalStateException((map == uidMap ? "uidMap" : "gidMap") + "(" + r.inside() + ", " + r.outside()
+                                + ", " + r.count() + ") maps host ids inside idRange " + range
+                                + ", the ids leased to sandboxes: map ids outside it, or choose another idRange");
+                    }
+                }
+            }
+        }
+
+        /**
+         * Refuses what would let the program reach its monitor or the JVM (signal, stop, ptrace),
+         * or write to cgroup files outside its own subtree (and so leave its limits).
+         */
+        private void checkConfinement(int jvmUid) {
+            boolean root = jvmUid == 0;
+            boolean userNs = namespaces.contains(Namespace.USER);
+            // capabilities kept in the host's user namespace; in a user namespace of its own, a
+            // capability reaches only what that namespace owns
+            Set<String> hostCaps = root && !userNs ? keptCapabilities : Set.of();
+            exposedCgroupMount().ifPresent(e -> {
+                throw new IllegalStateException(e + ": a program able to write there could leave its cgroup; bind something else");
+            });
+
+            Optional<String> reachesJvm = mayRunAsHostUid(jvmUid, jvmUid)
+                    ? Optional.of(root ? "may run as the JVM's uid 0"
+                            : "runs as the JVM's own uid " + jvmUid + " (an ordinary JVM's sandboxes all do)")
+                    : hostCaps.stream().filter(c -> c.equals("CAP_KILL") || c.equals("CAP_SYS_PTRACE")).findFirst().map(c -> "keeps " + c);
+            if (reachesJvm.isPresent() && !namespaces.contains(Namespace.PID)) {
+                throw new IllegalStateException("the program " + reachesJvm.get() + " and, without a pid namespace, could signal,"
+                        + " stop or ptrace its monitor and the JVM: add pidNs()" + (root || userNs ? "" : " and userNs()"));
+            }
+            if (hostCaps.contains("CAP_SYS_PTRACE") && !namespaces.contains(Namespace.MOUNT)) {
+                throw new IllegalStateException("the program keeps CAP_SYS_PTRACE and, without a mount namespace, sees the host's"
+                        + " /proc (its monitor's /proc/PID/mem): add mountNs()");
+            }
+
+            Optional<String> writesCgroups = mayRunAsHostUid(0, jvmUid) ? Optional.of("may run as host root (uid 0)")
+                    : hostCaps.stream().filter(c -> Set.of("CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_CHOWN").contains(c)).findFirst()
+                            .map(c -> "keeps " + c)
+                            .or(() -> !root && cgroup ? Optional.of("runs as the JVM's own uid " + jvmUid
+                                    + ", which owns the delegated cgroup subtree the sandbox's cgroup is in") : Optional.empty());
+            if (writesCgroups.isEmpty()) {
+                return;
+            }
+            if (!namespaces.contains(Namespace.MOUNT)) {
+                throw new IllegalStateException("the program " + writesCgroups.get() + " and, without a mount namespace, sees the"
+                        + " host's cgroup file system: it could move itself to another cgroup and leave its limits: add mountNs()");
+            }
+            if (keptCapabilities.contains("CAP_SYS_ADMIN")) {
+                throw new IllegalStateException("the program " + writesCgroups.get() + " and keeps CAP_SYS_ADMIN: it could mount the"
+                        + " cgroup file system again and leave its limits: drop CAP_SYS_ADMIN, or let it run as another uid");
+            }
+        }
+
+        /** Whether the program could take host uid {@code uid}: by its own ids, or by a kept CAP_SETUID. */
+        private boolean mayRunAsHostUid(long uid, int jvmUid) {
+            boolean setuid = keptCapabilities.contains("CAP_SETUID");
+            if (!namespaces.contains(Namespace.USER)) {
+                if (jvmUid != 0) {
+                    return uid == jvmUid; // an ordinary JVM cannot change its programs' uid
+                }
+                return setuid || runAs.map(i -> i.uid() == uid).orElse(false); // the default, a leased id, is neither 0 nor the JVM's
+            }
+            if (uidMap.isEmpty()) { // the namespace's root maps to the leased id (never 0), or to the JVM's own uid
+                return jvmUid != 0 && uid == jvmUid;
+            }
+            long inside = runAs.map(Ids::uid).orElse(0);
+            return uidMap.stream().anyMatch(r -> setuid ? uid >= r.outside() && uid < r.outside() + r.count()
+                    : inside >= r.inside() && inside < r.inside() + r.count() && r.outside() + inside - r.inside() == uid);
+        }
+
+        /** A bind source or the rootfs that is, lies under, or contains a cgroup mount of the host. */
+        private Optional<String> exposedCgroupMount() {
+            if (binds.isEmpty() && rootfs.isEmpty()) {
+                return Optional.empty();
+            }
+            List<Path> mounts = CgroupMounts.mountPoints();
+            List<Map.Entry<String, Path>> sources = new ArrayList<>();
+            rootfs.ifPresent(r -> sources.add(Map.entry("rootfs(" + r + ")", r)));
+            binds.forEach(b -> sources.add(Map.entry((b.writable() ? "bindWritable(" : "bind(") + b.host() + ", " + b.inside() + ")", b.host())));
+            for (Map.Entry<String, Path> src : sources) {
+                Path real;
+                try {
+                    real = src.getValue().toAbsolutePath().toRealPath();
+                } catch (java.io.IOException e) {
+                    real = src.getValue().toAbsolutePath().normalize(); // a missing source fails when the sandbox is made
+                }
+                Optional<Path> m = CgroupMounts.exposedBy(real, mounts);
+                if (m.isPresent()) {
+                    return Optional.of(src.getKey() + " would show the host's cgroup file system at " + m.get());
+                }
+            }
+            return Optional.empty();
         }
     }
 }

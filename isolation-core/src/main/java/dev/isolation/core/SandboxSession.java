@@ -7,12 +7,18 @@ import dev.isolation.core.internal.linux.Kernel.FileAction;
 import dev.isolation.core.internal.linux.NativeCallException;
 import java.io.File;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * A persistent sandbox, as a judge uses one: namespaces and mounts set up once (a PID 1 keeps them
  * alive), a writable work directory at {@value #WORK_DIR}, and programs run in it one after another
  * (or side by side, like {@code docker exec}), each with its own limits, its own fresh cgroup (so no
  * limit or counter carries over from one run to the next) and its own outcome.
+ *
+ * <p>A root JVM's session has one host id of its own (see {@link Sandbox}) for its whole life: its
+ * runs without {@code runAs} run as it, and so share their per-user counts with each other, not
+ * with anything outside the session.
  *
  * <p>Thread-safe. {@link #close()} kills everything in the sandbox and removes it.
  */
@@ -24,24 +30,31 @@ public final class SandboxSession implements AutoCloseable {
     private final Sandbox layout;
     private final HelperProcess keeper;
     private final int keeperPid;
+    /** The host id leased for the whole session (its keeper's monitor holds the lease), if it has one. */
+    private final OptionalInt leasedId;
 
-    private SandboxSession(Sandbox policy, Sandbox layout, HelperProcess keeper) {
+    private SandboxSession(Sandbox policy, Sandbox layout, HelperProcess keeper, OptionalInt leasedId) {
         this.policy = policy;
         this.layout = layout;
         this.keeper = keeper;
         this.keeperPid = keeper.programPid();
+        this.leasedId = leasedId;
     }
 
     static SandboxSession open(Sandbox policy, Sandbox layout) throws SandboxException {
+        Optional<SandboxIds.Lease> ids = layout.leaseIds(true);
         try {
-            LaunchPlan setup = layout.setupPlan().session();
+            LaunchPlan setup = layout.setupPlan(ids).session();
             List<FileAction> devNull = List.of(new FileAction.Open("/dev/null", 0, Kernel.O_RDONLY, 0),
                     new FileAction.Open("/dev/null", 1, Kernel.O_WRONLY, 0), new FileAction.Open("/dev/null", 2, Kernel.O_WRONLY, 0));
-            HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull);
+            HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull, ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
+            ids.ifPresent(l -> l.handedOver(keeper.exited()));
             keeper.awaitStarted();
-            return new SandboxSession(policy, layout, keeper);
+            return new SandboxSession(policy, layout, keeper, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty()));
         } catch (NativeCallException e) {
             throw new SandboxSetupException(e);
+        } finally {
+            ids.ifPresent(SandboxIds.Lease::close); // unless the keeper's monitor holds it now
         }
     }
 
@@ -91,7 +104,7 @@ public final class SandboxSession implements AutoCloseable {
             setup.userNamespaceIds(0, 0);
         }
         try {
-            run.processPlan(setup);
+            run.processPlan(setup, leasedId);
         } catch (NativeCallException e) {
             throw new SandboxSetupException(e);
         }

@@ -40,7 +40,7 @@ class CgroupIoLimitIT {
             device = loop;
         }
         try {
-            Sandbox throttled = Sandbox.builder().pidNs().runAs(0, 0).ioWriteBps(Path.of(device), ByteSize.ofBytes(RATE)).build();
+            Sandbox throttled = Sandbox.builder().pidNs().mountNs().runAs(0, 0).ioWriteBps(Path.of(device), ByteSize.ofBytes(RATE)).build();
             String dd = "dd if=/dev/zero of=" + device + " bs=1M count=" + MIB + " oflag=direct conv=notrunc status=none";
             try (IsolatedProcess p = throttled.start("sh", "-c", dd)) {
                 Outcome o = p.outcome().get(60, TimeUnit.SECONDS);

@@ -6,7 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.isolation.core.internal.launch.LaunchPlan;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 class LaunchPlanTest {
@@ -30,6 +38,24 @@ class LaunchPlanTest {
         assertThat(b.getInt()).isZero(); // end
         assertThat(b.getInt()).isZero();
         assertThat(b.hasRemaining()).isFalse();
+    }
+
+    @Test
+    void everyTagHasTheNumberTheHelperGivesIt() throws Exception {
+        Map<String, Integer> helper = new TreeMap<>();
+        Matcher m = Pattern.compile("\\b(TAG_[A-Z_]+) = (\\d+),").matcher(Files.readString(Path.of("src/main/c/isolation-helper.c")));
+        while (m.find()) {
+            helper.put(m.group(1), Integer.parseInt(m.group(2)));
+        }
+        Map<String, Integer> plan = new TreeMap<>();
+        for (Field f : LaunchPlan.class.getDeclaredFields()) {
+            if (f.getName().startsWith("TAG_") && f.getType() == int.class) {
+                f.setAccessible(true);
+                plan.put(f.getName(), f.getInt(null));
+            }
+        }
+        assertThat(plan).isEqualTo(helper);
+        assertThat(new HashSet<>(plan.values())).as("distinct numbers").hasSameSizeAs(plan.values());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.isolation.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -15,8 +16,12 @@ import org.junit.jupiter.api.io.TempDir;
 @KernelTest
 class NamespacesIT {
     private static final Sandbox ALL = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().hostname("box").build();
-    /** Root with CAP_SYS_ADMIN inside: for tests that try what only a privileged program could. */
-    private static final Sandbox ALL_ADMIN = ALL.toBuilder().runAs(0, 0).keepCapability("CAP_SYS_ADMIN")
+    /**
+     * Root of a user namespace of its own, with CAP_SYS_ADMIN there: for tests that try what only a
+     * privileged program could (host root with CAP_SYS_ADMIN could mount the cgroup file system, and
+     * is refused).
+     */
+    private static final Sandbox ALL_ADMIN = ALL.toBuilder().userNs().keepCapability("CAP_SYS_ADMIN")
             .seccomp(SeccompPolicy.none()).build();
 
     @Test
@@ -51,13 +56,21 @@ class NamespacesIT {
                 assertThat(p.outcome().join().exitCode()).hasValue(1);
             }
             assertThat(host.isAlive()).isTrue();
-            // the same command without a pid namespace does kill it: the test can fail
-            try (IsolatedProcess p = Sandbox.builder().runAs(0, 0).build().start("sh", "-c", "kill -9 " + host.pid())) {
-                assertThat(p.outcome().join().exitCode()).hasValue(0);
-            }
-            assertThat(host.waitFor(5, TimeUnit.SECONDS)).isTrue();
+            // root without a pid namespace could kill it (and its monitor, and the JVM): refused
+            assertThatThrownBy(() -> Sandbox.builder().runAs(0, 0).build())
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("add pidNs()");
         } finally {
             host.destroyForcibly();
+        }
+        // the same command without a pid namespace does kill a host process of the program's uid: the test can fail
+        Process sameUid = new ProcessBuilder("setpriv", "--reuid=4242", "--regid=4242", "--clear-groups", "sleep", "60").start();
+        try {
+            try (IsolatedProcess p = Sandbox.builder().runAs(4242, 4242).build().start("sh", "-c", "kill -9 " + sameUid.pid())) {
+                assertThat(p.outcome().join().exitCode()).hasValue(0);
+            }
+            assertThat(sameUid.waitFor(5, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            sameUid.destroyForcibly();
         }
     }
 
@@ -109,13 +122,19 @@ class NamespacesIT {
         Sandbox sandbox = Sandbox.builder().userNs().pidNs().mountNs().build();
         ProcessBuilder pb = new ProcessBuilder("sh", "-c", "id -u; cat /proc/self/uid_map; touch made-inside");
         pb.directory(dir.toFile());
+        long outside;
         try (IsolatedProcess p = sandbox.start(pb)) {
             String out = new String(p.getInputStream().readAllBytes());
             assertThat(p.outcome().join().status()).isEqualTo(Outcome.Status.OK);
             assertThat(out.split("\n")[0]).isEqualTo("0");
-            assertThat(out.split("\n")[1].trim().split("\\s+")).containsExactly("0", "65534", "1");
+            String[] map = out.split("\n")[1].trim().split("\\s+");
+            assertThat(map[0]).isEqualTo("0");
+            outside = Long.parseLong(map[1]);
+            assertThat(map[2]).isEqualTo("1");
         }
-        assertThat(Files.getAttribute(dir.resolve("made-inside"), "unix:uid")).isEqualTo(65534);
+        // the sandbox's own id of the range, not a host user's (65534 is the host's nobody)
+        assertThat(outside).isBetween(Sandbox.DEFAULT_FIRST_ID, Sandbox.DEFAULT_FIRST_ID + Sandbox.DEFAULT_ID_COUNT - 1);
+        assertThat(((Integer) Files.getAttribute(dir.resolve("made-inside"), "unix:uid")).longValue()).isEqualTo(outside);
     }
 
     @Test
@@ -131,8 +150,11 @@ class NamespacesIT {
     void mountsInsideDoNotPropagateToTheHost() throws Exception {
         Path target = Files.createTempDirectory("isolation-mnt-test");
         try {
-            Probe.run(Sandbox.builder().mountNs().runAs(0, 0).keepCapability("CAP_SYS_ADMIN").seccomp(SeccompPolicy.none()).build(),
-                    "mount", "-t", "tmpfs", "isolation-test", target.toString());
+            // CAP_SYS_ADMIN of the host's user namespace, as the sandbox's own uid (root with it is refused)
+            Probe.run(Sandbox.builder().pidNs().mountNs().keepCapability("CAP_SYS_ADMIN").seccomp(SeccompPolicy.none()).build(),
+                    "/usr/bin/python3", "-c", "import ctypes, os, sys\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                            + "if libc.mount(b'isolation-test', sys.argv[1].encode(), b'tmpfs', 0, None) != 0:\n"
+                            + "    sys.exit('mount: ' + os.strerror(ctypes.get_errno()))\n", target.toString());
             assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(target.toString());
         } finally {
             Files.delete(target);

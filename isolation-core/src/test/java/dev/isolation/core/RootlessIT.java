@@ -138,7 +138,7 @@ class RootlessIT {
                         + " without userNs() the refusal says how to fix it: " + e.getMessage());
             }
             try {
-                Sandbox.builder().userNs().pidNs().memoryLimit(ByteSize.mb(64)).build().start("true").close();
+                Sandbox.builder().userNs().pidNs().mountNs().memoryLimit(ByteSize.mb(64)).build().start("true").close();
                 System.out.println("FAIL cgroup limits without a delegated cgroup must fail closed");
             } catch (SandboxException e) {
                 System.out.println((e.getMessage().contains("delegat") || e.getMessage().contains("chown") ? "PASS" : "FAIL")

@@ -74,7 +74,7 @@ public final class SessionBenchmark {
         if (cc.waitFor() != 0) {
             throw new IOException("cc failed: " + output);
         }
-        // the sandboxed program runs as nobody: the directory must be searchable
+        // the sandboxed program runs as an unprivileged uid: the directory must be searchable
         dir.toFile().setExecutable(true, false);
     }
 

@@ -91,10 +91,12 @@ import picocli.CommandLine.Spec;
                 + " tokens and credentials included, unless named with --env NAME or passed whole with --inherit-env."
                 + " --clear-env leaves out the fixed variables too: the program gets the --env variables only.",
                 "",
-                "Identity: when isolation runs as root without --user the program runs as uid and gid 65534 without"
-                + " capabilities unless --uid/--gid say otherwise; with --user it is root of its user namespace,"
-                + " mapped to 65534 outside when isolation runs as root, to isolation's own ids otherwise (or as"
-                + " --map-uid/--map-gid say). The program can never gain privileges"
+                "Identity: when isolation runs as root without --user the program runs without capabilities as a"
+                + " uid and gid of its own (the same number, from 2130706432 on: no host user's, and no other live"
+                + " sandbox's) unless --uid/--gid say otherwise; with --user it is root of its user namespace,"
+                + " mapped to such an id outside when isolation runs as root, to isolation's own ids otherwise (or as"
+                + " --map-uid/--map-gid say). Running as isolation's own uid (as root, or when isolation is not root)"
+                + " needs --pid, and as root also --mount. The program can never gain privileges"
                 + " (no_new_privs), and the --seccomp filter is installed last, right before it starts."})
 final class RunCommand implements Callable<Integer> {
     /** How long a program stopped by a signal to isolation itself gets to exit after SIGTERM. */
@@ -289,7 +291,8 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--map-uid", paramLabel = "INSIDE:OUTSIDE:COUNT", description = "Map COUNT uids of the user namespace"
             + " from INSIDE to host uids from OUTSIDE, e.g. 0:65534:1 (repeatable: one uid_map line each). Implies"
-            + " --user; uid 0 must be mapped. Default: 0 to 65534 when isolation runs as root, else to its own uid.")
+            + " --user; uid 0 must be mapped. Default: 0 to an id of the sandbox's own when isolation runs as root,"
+            + " else to its own uid.")
     List<String> uidMaps = new ArrayList<>();
 
     @Option(names = "--map-gid", paramLabel = "INSIDE:OUTSIDE:COUNT", description = "Like --map-uid for group ids"
@@ -433,7 +436,16 @@ final class RunCommand implements Callable<Integer> {
         identity(b);
         b.seccomp(seccompPolicy());
         rlimitValues().forEach(b::rlimit);
-        return b.build();
+        try {
+            return b.build();
+        } catch (IllegalStateException e) {
+            // said in the tool's words
+            String m = e.getMessage();
+            for (String[] w : new String[][] {{"pidNs()", "--pid"}, {"mountNs()", "--mount"}, {"userNs()", "--user"}}) {
+                m = m.replace(w[0], w[1]);
+            }
+            throw new ParameterException(spec.commandLine(), m);
+        }
     }
 
     /** The file system options: each one needs --mount; --mount alone gives the minimal root. */

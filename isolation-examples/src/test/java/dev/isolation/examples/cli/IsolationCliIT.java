@@ -98,7 +98,7 @@ class IsolationCliIT {
 
     @Test
     void terminatingTheToolTerminatesTheProgramAndStillWritesTheReport() throws Exception {
-        // the program runs as nobody (65534): let it leave its mark in the test's directory
+        // the program runs as an unprivileged uid of its own: let it leave its mark in the test's directory
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
         Path started = dir.resolve("started");
         Path json = dir.resolve("terminated.json");

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The built tool's security options on the real kernel: the minimal root hides the host, binds are
- * read-only unless asked, the program runs as nobody without capabilities, the seccomp filter and
+ * read-only unless asked, the program runs as an unprivileged uid of its own without capabilities, the seccomp filter and
  * resource limits hold, and a user namespace maps ids as told.
  */
 class IsolationCliSecurityIT {
@@ -41,7 +41,7 @@ class IsolationCliSecurityIT {
         return IsolationJar.run(dir, args);
     }
 
-    /** A directory of the test's own with these permissions, which the sandbox's nobody may need. */
+    /** A directory of the test's own with these permissions, which the sandbox's unprivileged uid may need. */
     private Path directory(String name, String permissions) throws IOException {
         Path d = Files.createDirectory(dir.resolve(name));
         Files.setPosixFilePermissions(d, PosixFilePermissions.fromString(permissions));
@@ -53,7 +53,8 @@ class IsolationCliSecurityIT {
         Result r = isolation("run", "--pid", "--mount", "--", "sh", "-c", "id -u; ls /; cat /etc/shadow");
 
         List<String> lines = r.stdout().lines().toList();
-        assertThat(lines).first().as("uid").isEqualTo("65534");
+        // a uid of the sandbox's own (from 2130706432 on), not the host's nobody (65534)
+        assertThat(Long.parseLong(lines.get(0))).as("uid").isBetween(2130706432L, 2130706432L + 65535);
         assertThat(lines).as("ls /").contains("usr", "bin", "etc", "proc", "tmp", "dev").doesNotContain("root", "home", "var");
         assertThat(r.stderr()).as("cat's complaint").contains("/etc/shadow", "No such file or directory");
         assertThat(r.status()).as("cat's status").isEqualTo(1);
@@ -154,10 +155,15 @@ class IsolationCliSecurityIT {
 
     @Test
     void uidZeroWithoutAUserNamespaceHasNoCapabilitiesUnlessKept() throws Exception {
-        Result none = isolation("run", "--uid", "0", "--", "sh", "-c", "id -u; grep CapEff /proc/self/status");
+        // uid 0 needs a pid namespace (it could signal its monitor) and a mount namespace (the cgroup files)
+        Result refused = isolation("run", "--uid", "0", "--", "true");
+        assertThat(refused.status()).isEqualTo(2);
+        assertThat(refused.stderr()).contains("add --pid");
+
+        Result none = isolation("run", "--pid", "--mount", "--uid", "0", "--", "sh", "-c", "id -u; grep CapEff /proc/self/status");
         assertThat(none.stdout()).isEqualTo("0\nCapEff:\t0000000000000000\n");
 
-        Result kept = isolation("run", "--uid", "0", "--gid", "0", "--keep-cap", "CAP_CHOWN", "--",
+        Result kept = isolation("run", "--pid", "--mount", "--uid", "0", "--gid", "0", "--keep-cap", "CAP_CHOWN", "--",
                 "grep", "CapEff", "/proc/self/status");
         assertThat(kept.stdout()).as("CAP_CHOWN is bit 0").isEqualTo("CapEff:\t0000000000000001\n");
     }

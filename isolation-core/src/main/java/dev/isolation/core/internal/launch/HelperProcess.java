@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -44,6 +45,14 @@ public final class HelperProcess implements Monitor.Watched {
      * @throws NativeCallException if the helper cannot be started; setup failures come from {@link #awaitStarted()}
      */
     public static HelperProcess spawn(byte[] setupPlan, List<FileAction> stdio) {
+        return spawn(setupPlan, stdio, OptionalInt.empty());
+    }
+
+    /**
+     * Like {@link #spawn(byte[], List)}, handing the helper {@code lease}: a descriptor (a lock) it
+     * keeps open, out of the sandbox's reach, until it exits. The caller may close its own copy.
+     */
+    public static HelperProcess spawn(byte[] setupPlan, List<FileAction> stdio, OptionalInt lease) {
         String path = HelperBinary.get().path();
         int[] control = K.pipe();
         int[] status;
@@ -59,9 +68,12 @@ public final class HelperProcess implements Monitor.Watched {
             List<FileAction> actions = new ArrayList<>(stdio);
             actions.add(new FileAction.Dup2(control[0], control[0])); // same fd: clears close-on-exec
             actions.add(new FileAction.Dup2(status[1], status[1]));
-            pid = K.spawn(path, actions,
-                    new String[] {"isolation-helper", Integer.toString(control[0]), Integer.toString(status[1])},
-                    new String[0]);
+            List<String> argv = new ArrayList<>(List.of("isolation-helper", Integer.toString(control[0]), Integer.toString(status[1])));
+            lease.ifPresent(fd -> {
+                actions.add(new FileAction.Dup2(fd, fd));
+                argv.add(Integer.toString(fd));
+            });
+            pid = K.spawn(path, actions, argv.toArray(new String[0]), new String[0]);
         } catch (NativeCallException e) {
             K.close(control[1]);
             K.close(status[0]);
@@ -132,6 +144,7 @@ public final class HelperProcess implements Monitor.Watched {
         }
         int status = K.waitpid(helperPid);
         K.close(statusFd);
+        exited.completeExceptionally(new IllegalStateException("the sandbox was discarded before its program started"));
         return status;
     }
 
@@ -199,7 +212,10 @@ public final class HelperProcess implements Monitor.Watched {
         return programPid;
     }
 
-    /** Completes when the sandbox is gone: every process in it has ended and the helper has exited. */
+    /**
+     * Completes when the sandbox is gone: every process in it has ended and the helper has exited;
+     * exceptionally if it was {@linkplain #discard() discarded} before its program started.
+     */
     public CompletableFuture<ExitReport> exited() {
         return exited;
     }

@@ -48,6 +48,7 @@ public final class LaunchPlan {
     static final int TAG_JOIN = 30;
     static final int TAG_SECCOMP_NOTIFY = 31;
     static final int TAG_SETUP_TIMEOUT = 32;
+    static final int TAG_SWEEP_UID = 40;
 
     /** How the file of {@link #cpuLimit} reports CPU usage. */
     public enum CpuUsageFormat {
@@ -293,6 +294,14 @@ public final class LaunchPlan {
         byte[] path = usageFile.getBytes(StandardCharsets.UTF_8);
         return record(TAG_CPU_LIMIT, ByteBuffer.allocate(16 + path.length + 1).order(ByteOrder.nativeOrder())
                 .putLong(nanos).putInt(format.ordinal()).putInt(0).put(path).put((byte) 0).array());
+    }
+
+    /**
+     * Before the sandbox exists, the monitor kills every process of host uid {@code uid}: the
+     * sandbox's leased uid, which nothing else may run as (leftovers of an earlier holder).
+     */
+    public LaunchPlan sweepUid(int uid) {
+        return record(TAG_SWEEP_UID, ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(uid).array());
     }
 
     /** Unshare a cgroup namespace after joining the cgroups, so the sandbox's cgroup is its root. */

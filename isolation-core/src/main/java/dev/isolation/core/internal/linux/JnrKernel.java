@@ -19,6 +19,8 @@ final class JnrKernel implements Kernel {
     private static final int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;
     private static final int EPOLLIN = 0x1, EPOLLHUP = 0x10;
     private static final int EINTR = 4;
+    private static final int EWOULDBLOCK = 11;
+    private static final int LOCK_EX = 2, LOCK_NB = 4;
     /** posix_spawn_file_actions_t is 80 bytes on 64-bit glibc; room to spare. */
     private static final int FILE_ACTIONS_SIZE = 256;
 
@@ -129,6 +131,20 @@ final class JnrKernel implements Kernel {
             throw failure("open", path);
         }
         return fd;
+    }
+
+    @Override
+    public boolean tryLockExclusive(int fd) {
+        while (libc.flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            int e = errno();
+            if (e == EWOULDBLOCK) {
+                return false;
+            }
+            if (e != EINTR) {
+                throw new NativeCallException("flock", "fd " + fd + ", LOCK_EX|LOCK_NB", e);
+            }
+        }
+        return true;
     }
 
     @Override

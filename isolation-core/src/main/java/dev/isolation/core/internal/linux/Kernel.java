@@ -14,6 +14,8 @@ public interface Kernel {
     int O_TRUNC = 01000;
     int O_APPEND = 02000;
     int O_CLOEXEC = 02000000;
+    int O_RDWR = 2;
+    int O_NOFOLLOW = 0400000;
 
     static Kernel get() {
         return JnrKernel.INSTANCE;
@@ -41,6 +43,14 @@ public interface Kernel {
 
     /** Opens {@code path}; the descriptor is close-on-exec. */
     int open(String path, int flags, int mode);
+
+    /**
+     * flock(fd, LOCK_EX | LOCK_NB): an exclusive lock of the open file description, shared by every
+     * process that inherits the descriptor and released when the last one closes it.
+     *
+     * @return false if another open file description holds a lock on the file (EWOULDBLOCK)
+     */
+    boolean tryLockExclusive(int fd);
 
     /** Blocks until {@code pid} exits; returns its raw wait status. */
     int waitpid(int pid);

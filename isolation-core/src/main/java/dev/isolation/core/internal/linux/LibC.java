@@ -33,6 +33,9 @@ public interface LibC {
 
     int open(String path, int flags, int mode);
 
+    // <sys/file.h>
+    int flock(int fd, int operation);
+
     // <sys/mman.h>
     int memfd_create(String name, int flags);
 
