@@ -1050,21 +1050,30 @@ static void become_userns_ids(const struct plan *p)
 		die("setresuid", "user namespace");
 }
 
-/* A persistent sandbox's PID 1: no program of its own; reaps whatever runs in it until killed. */
+/* A persistent sandbox's PID 1: no program of its own; reaps whatever runs in it until it is ended. */
 static void run_session_keeper(void)
 {
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, end_signal());
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	send_own_pid();
 	close(child_fd); /* the monitor reports the sandbox started */
 	prctl(PR_SET_NAME, "isolation-init");
+	int ending = 0;
 	for (;;) {
 		siginfo_t si;
-		if (sigwaitinfo(&set, &si) == SIGCHLD)
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
+		int sig = sigwaitinfo(&set, &si);
+		if (sig == end_signal()) {
+			ending = 1;
+			kill(-1, SIGKILL); /* every run in the session; reaped below */
+		}
+		pid_t r;
+		while ((r = waitpid(-1, NULL, WNOHANG)) > 0)
+			;
+		if (ending && r < 0 && errno == ECHILD)
+			_exit(0);
 	}
 }
 
