@@ -2,10 +2,13 @@ package dev.isolation.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -174,17 +177,27 @@ class NamespacesIT {
     @Test
     @Timeout(60)
     void consecutiveRunsNeverShareASandbox() throws Exception {
-        // each start also prepares the next sandbox ahead of time: it must still be a fresh one
+        // Each start also prepares the next sandbox ahead of time: it must still be a fresh one. The first run stays
+        // alive while the second runs, so that their namespace ids can be compared: the kernel reuses the number of a
+        // namespace that is gone.
         String ids = "for n in pid mnt uts ipc net; do readlink /proc/self/ns/$n; done; ";
-        List<String> first = Bounded.ok(ALL_ADMIN, "sh", "-c", ids
-                + "hostname changed; mount -t tmpfs left-over /mnt && grep -c left-over /proc/self/mountinfo").lines().toList();
-        List<String> second = Bounded.ok(ALL_ADMIN, "sh", "-c", ids
-                + "hostname; grep -c left-over /proc/self/mountinfo || true").lines().toList();
-        assertThat(first).as("the first run changed its hostname and mounted").hasSize(6).endsWith("1");
-        assertThat(second).hasSize(7).endsWith("box", "0");
-        for (int i = 0; i < 5; i++) {
-            assertThat(first.get(i)).matches("[a-z]+:\\[\\d+\\]");
-            assertThat(second.get(i)).as("a namespace of both runs").isNotEqualTo(first.get(i));
+        try (IsolatedProcess first = ALL_ADMIN.start("sh", "-c", ids
+                + "hostname changed; mount -t tmpfs left-over /mnt && grep -c left-over /proc/self/mountinfo; read x; exit 0")) {
+            BufferedReader firstOut = new BufferedReader(new InputStreamReader(first.getInputStream()));
+            List<String> firstLines = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                firstLines.add(Bounded.line(firstOut));
+            }
+            assertThat(firstLines).as("the first run changed its hostname and mounted").endsWith("1");
+            List<String> second = Bounded.ok(ALL_ADMIN, "sh", "-c", ids
+                    + "hostname; grep -c left-over /proc/self/mountinfo || true").lines().toList();
+            assertThat(second).hasSize(7).endsWith("box", "0");
+            for (int i = 0; i < 5; i++) {
+                assertThat(firstLines.get(i)).matches("[a-z]+:\\[\\d+\\]");
+                assertThat(second.get(i)).as("a namespace of both runs").isNotEqualTo(firstLines.get(i));
+            }
+            first.getOutputStream().close();
+            assertThat(Bounded.get(first.outcome(), "the first run's end").status()).isEqualTo(Outcome.Status.OK);
         }
     }
 
