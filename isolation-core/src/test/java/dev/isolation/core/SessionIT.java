@@ -57,8 +57,8 @@ class SessionIT {
             assertThat(tiny.cgroupStats().orElseThrow().memoryPeak().orElseThrow().bytes()).isLessThan(16L << 20);
             assertThat(cgroupCpu(tiny)).as("CPU time of `true` after a run that used 500 ms").isLessThan(Duration.ofMillis(250));
             // A limit of 300 ms is this run's own: it is killed once it has used 300 ms itself, so it ran at least
-            // that long; a run charged with the earlier runs' CPU would be killed within milliseconds of its start.
-            // (The rusage of a killed pid namespace lacks the killed processes: the kernel reaps them unaccounted.)
+            // that long (wall time: a witness no carried-over counter can inflate); a run charged with the earlier
+            // runs' CPU would be killed within milliseconds of its start.
             Outcome limited = session.run(JUDGE.toBuilder().cpuTimeLimit(Duration.ofMillis(300)).build(), sh(busy), new byte[0]);
             assertThat(limited.status()).isEqualTo(Outcome.Status.TIME_LIMIT);
             assertThat(limited.wallTime()).as(limited.toString()).isGreaterThanOrEqualTo(Duration.ofMillis(300));
