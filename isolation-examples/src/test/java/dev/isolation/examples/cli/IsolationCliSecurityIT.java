@@ -175,7 +175,7 @@ class IsolationCliSecurityIT {
         assertThat(kept.stdout()).as("CAP_CHOWN is bit 0").isEqualTo("CapEff:\t0000000000000001\n");
 
         // either spelling names the capability: sys_chroot is bit 18, CAP_NET_BIND_SERVICE bit 10
-        Result names = isolation("run", "--uid", "0", "--gid", "0", "--keep-cap", "sys_chroot",
+        Result names = isolation("run", "--pid", "--mount", "--uid", "0", "--gid", "0", "--keep-cap", "sys_chroot",
                 "--keep-cap", "CAP_NET_BIND_SERVICE", "--", "grep", "CapEff", "/proc/self/status");
         assertThat(names.stdout()).as(names.stderr()).isEqualTo("CapEff:\t0000000000040400\n");
     }
