@@ -39,6 +39,16 @@ final class Probe {
         return ProcessHandle.of(pid).flatMap(ProcessHandle::parent).map(ProcessHandle::pid);
     }
 
+    /** Whether a process exists and is not a zombie (which holds no resource but its pid). */
+    static boolean running(ProcessHandle p) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (IOException gone) {
+            return false;
+        }
+    }
+
     static long openFds() throws IOException {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             return fds.count();
