@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -265,10 +266,16 @@ public final class CgroupHost {
         return SandboxCgroup.create(this, limits, parent);
     }
 
-    /** Directories in which default sandboxes (and so leftovers) live. */
+    /**
+     * Directories in which default sandboxes (and so leftovers) live; the v1 freezer's first: a task
+     * it froze ignores SIGKILL until thawed, so a paused leftover must be thawed and killed there
+     * before its directories elsewhere can be removed.
+     */
     private Set<Path> sandboxParents() {
         Set<Path> out = new LinkedHashSet<>();
-        for (Hierarchy h : hierarchies) {
+        List<Hierarchy> freezerFirst = new ArrayList<>(hierarchies);
+        freezerFirst.sort(Comparator.comparingInt(h -> !h.v2 && h.has(CgroupController.FREEZER) ? 0 : 1));
+        for (Hierarchy h : freezerFirst) {
             out.add(h.ownDir());
             if (h.v2 && !h.ownIsRoot()) {
                 out.add(h.ownDir().getParent().resolve(V2_SUBTREE));

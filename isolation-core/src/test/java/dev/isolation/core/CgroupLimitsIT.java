@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * cgroup limits applied through {@link Sandbox} are enforced by the kernel. Runs on this host's
@@ -148,14 +149,26 @@ class CgroupLimitsIT {
     }
 
     @Test
+    @Timeout(60)
     void aDaemonIsKilledWithTheSandboxEvenWithoutAPidNamespace() throws Exception {
         String daemon = "sleep " + (800 + Math.abs(UUID.randomUUID().getLeastSignificantBits() % 99)) + ".5";
         try (IsolatedProcess p = Sandbox.builder().cgroup().build()
-                .start("sh", "-c", "setsid sh -c '" + daemon + "' </dev/null >/dev/null 2>&1 & echo started")) {
-            assertThat(new BufferedReader(new InputStreamReader(p.getInputStream())).readLine()).isEqualTo("started");
-            p.outcome().get(10, TimeUnit.SECONDS);
+                .start("sh", "-c", "setsid sh -c '" + daemon + "' </dev/null >/dev/null 2>&1 & echo started; read x; exit 0")) {
+            assertThat(Bounded.line(new BufferedReader(new InputStreamReader(p.getInputStream())))).isEqualTo("started");
+            LifecycleIT.awaitCondition(() -> LifecycleIT.running(daemon).size() == 1);
+            // it runs, and in a session of its own: out of reach of the program's process group and session
+            long pid = LifecycleIT.running(daemon).get(0).pid();
+            assertThat(session(pid)).isNotEqualTo(session(p.pid())).isNotEqualTo(session(ProcessHandle.current().pid()));
+            p.getOutputStream().close(); // the program reads EOF and exits
+            assertThat(Bounded.get(p.outcome(), "the program's end").status()).isEqualTo(Outcome.Status.OK);
         }
-        assertThat(Probe.processesWith(daemon)).isEmpty();
+        assertThat(LifecycleIT.running(daemon)).as("the outcome completes once everything in the sandbox ended").isEmpty();
+    }
+
+    /** The session id of a host process (field 6 of /proc/PID/stat). */
+    private static long session(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[3]);
     }
 
     @Test

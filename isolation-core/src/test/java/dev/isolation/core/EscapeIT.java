@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -23,20 +25,14 @@ class EscapeIT {
     record Result(Outcome outcome, String out, String err) {}
 
     static Result run(Sandbox sandbox, String script) throws Exception {
-        try (IsolatedProcess p = sandbox.start("sh", "-c", script)) {
-            String out = new String(p.getInputStream().readAllBytes());
-            String err = new String(p.getErrorStream().readAllBytes());
-            return new Result(p.outcome().get(30, TimeUnit.SECONDS), out, err);
-        }
+        Bounded.Result r = Bounded.run(sandbox, "sh", "-c", script);
+        return new Result(r.outcome(), r.out(), r.err());
     }
 
     /** Runs a python3 snippet that prints the errno name of a failing call, or "ok". */
     static Result python(Sandbox sandbox, String code) throws Exception {
-        try (IsolatedProcess p = sandbox.start("/usr/bin/python3", "-c", code)) {
-            String out = new String(p.getInputStream().readAllBytes());
-            String err = new String(p.getErrorStream().readAllBytes());
-            return new Result(p.outcome().get(30, TimeUnit.SECONDS), out, err);
-        }
+        Bounded.Result r = Bounded.run(sandbox, "/usr/bin/python3", "-c", code);
+        return new Result(r.outcome(), r.out(), r.err());
     }
 
     private static final String SYSCALL = "import ctypes, errno, os\n"
@@ -72,13 +68,35 @@ class EscapeIT {
     }
 
     @Test
-    void mountingUnmountingAndRemountingFail() throws Exception {
+    @Timeout(60)
+    void mountingUnmountingAndRemountingFail(@TempDir Path dir) throws Exception {
+        // The targets are the test's own directory, bound read-only at /data: harmless even unsandboxed
+        // (no /data there). Make it writable, write through it, mount over it, take it away.
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.createDirectory(dir.resolve("sub"));
+        String attempts = "mount -o remount,bind,rw /data; echo $?; touch /data/evil; echo $?; "
+                + "mount -t tmpfs isolation-escape /data/sub; echo $?; umount -l /data; echo $?";
         String hostMounts = Files.readString(Path.of("/proc/self/mountinfo"));
-        for (Sandbox s : new Sandbox[] {HARD, NO_SECCOMP}) {
-            Result r = run(s.toBuilder().runAs(0, 0).build(),
-                    "mount -t tmpfs x /tmp; echo $?; umount /proc; echo $?; mount -o remount,rw /; echo $?; touch /evil; echo $?");
-            assertThat(r.out().lines().toList()).as("%s: %s", r.out(), r.err()).allSatisfy(code -> assertThat(code).isNotEqualTo("0"));
-        }
+        Sandbox root = HARD.toBuilder().bind(dir, "/data").runAs(0, 0).build();
+
+        // the default seccomp policy kills the sandbox at the first mount(2), before it did anything
+        Result killed = run(root, attempts);
+        assertThat(killed.outcome().status()).as("%s %s", killed.outcome(), killed.err()).isEqualTo(Outcome.Status.RESTRICTED_SYSCALL);
+        assertThat(killed.outcome().forbiddenSyscall()).get() // mount(8) of util-linux 2.39+ uses the new mount API
+                .isIn("mount", "mount_setattr", "open_tree", "fsopen", "fspick", "fsconfig", "fsmount", "move_mount");
+        assertThat(killed.out()).isEmpty();
+        // without seccomp the kernel refuses each of the four: root without capabilities
+        Result refused = run(root.toBuilder().seccomp(SeccompPolicy.none()).build(), attempts);
+        assertThat(refused.out().lines().toList()).as("%s: %s", refused.out(), refused.err())
+                .hasSize(4).allSatisfy(code -> assertThat(code).isNotEqualTo("0"));
+        assertThat(dir.resolve("evil")).doesNotExist();
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).isEqualTo(hostMounts);
+
+        // the same four succeed with CAP_SYS_ADMIN (over a mount namespace of a user namespace of its own): the attempts
+        // are real, and only the privilege was missing
+        Result allowed = run(root.toBuilder().userNs().seccomp(SeccompPolicy.none()).keepCapability("CAP_SYS_ADMIN").build(), attempts);
+        assertThat(allowed.out().lines().toList()).as(allowed.err()).containsExactly("0", "0", "0", "0");
+        assertThat(dir.resolve("evil")).exists();
         assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).isEqualTo(hostMounts);
     }
 
@@ -96,30 +114,61 @@ class EscapeIT {
     }
 
     @Test
+    @Timeout(120)
     void aSetuidRootBinaryDoesNotGiveRoot(@TempDir Path dir) throws Exception {
         Path src = Files.writeString(dir.resolve("euid.c"),
-                "#include <stdio.h>\n#include <unistd.h>\nint main(void){printf(\"%d\\n\", (int)geteuid());return 0;}\n");
+                "#include <stdio.h>\n#include <unistd.h>\nint main(void){printf(\"%d %d\\n\", (int)getuid(), (int)geteuid());return 0;}\n");
         Path bin = dir.resolve("euid");
-        Process cc = new ProcessBuilder("cc", "-o", bin.toString(), src.toString()).inheritIO().start();
-        assertThat(cc.waitFor()).isZero();
+        host("cc", "-o", bin.toString(), src.toString());
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        new ProcessBuilder("chmod", "4755", bin.toString()).start().waitFor(); // setuid root
-        assertThat(new String(new ProcessBuilder(bin.toString()).start().getInputStream().readAllBytes()).trim()).isEqualTo("0");
+        assertThat(host("chmod", "4755", bin.toString())).isEmpty(); // setuid root
+        assertThat(Files.getAttribute(bin, "unix:uid")).isEqualTo(0);
+        assertThat((int) Files.getAttribute(bin, "unix:mode") & 07777).isEqualTo(04755);
+        // the precondition, from an unprivileged caller on the host: the binary really makes nobody root
+        assertThat(host("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bin.toString()))
+                .as("uid and euid of the setuid binary run by nobody on the host").isEqualTo("65534 0\n");
         for (Sandbox s : new Sandbox[] {HARD.toBuilder().bind(dir, "/suid").build(),
             // without the minimal root's nosuid binds, no_new_privs alone must still hold
             Sandbox.builder().pidNs().build()}) {
             String path = s.namespaces().contains(Sandbox.Namespace.MOUNT) ? "/suid/euid" : bin.toString();
-            Result r = run(s, path);
-            assertThat(Long.parseLong(r.out().trim())).as(r.err()).isBetween(Sandbox.DEFAULT_FIRST_ID, Sandbox.DEFAULT_FIRST_ID + Sandbox.DEFAULT_ID_COUNT - 1);
+            // the sandbox sees the same setuid-root file, runs it, and it stays the unprivileged user it is
+            Result r = run(s, "stat -c '%a %u' " + path + "; " + path);
+            List<String> lines = r.out().lines().toList();
+            assertThat(lines).as("%s: %s", s.namespaces(), r.err()).hasSize(2).first().isEqualTo("4755 0");
+            String[] ids = lines.get(1).split(" ");
+            assertThat(Long.parseLong(ids[0])).as("the program's uid: the sandbox's own")
+                    .isBetween(Sandbox.DEFAULT_FIRST_ID, Sandbox.DEFAULT_FIRST_ID + Sandbox.DEFAULT_ID_COUNT - 1);
+            assertThat(ids[1]).as("its euid after exec of the setuid-root binary").isEqualTo(ids[0]);
         }
     }
 
+    /** Runs a command on the host, as the test's own user unless it says otherwise; returns its output, fails on a non-zero status. */
+    private static String host(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        java.util.concurrent.Future<String> out = Bounded.drain(p.getInputStream());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("%s ended", List.of(command)).isTrue();
+        String output = Bounded.get(out, "the output of " + command[0]);
+        assertThat(p.exitValue()).as("status of %s: %s", List.of(command), output).isZero();
+        return output;
+    }
+
     @Test
-    void ptraceOfInitAndOfTheParentFails() throws Exception {
-        String code = SYSCALL + "sc(101, 16, 1, 0, 0)\nsc(101, 16, os.getppid(), 0, 0)\n"; // PTRACE_ATTACH
-        Result r = python(NO_SECCOMP, code);
-        assertThat(r.out().lines().toList()).containsExactly("EPERM", "EPERM");
-        Result killed = python(HARD, code); // the default seccomp policy kills the sandbox and names the call
+    @Timeout(60)
+    void ptraceOfInitAndOfTheMonitorFails() throws Exception {
+        // The processes around the program run as root: init (its parent in a pid namespace) and, without a pid
+        // namespace, the helper's monitor on the host (then its parent). The program, nobody, tries to trace its parent.
+        String attachToParent = SYSCALL + "ppid = os.getppid()\n"
+                + "print(ppid, open('/proc/%d/comm' % ppid).read().strip(), open('/proc/%d/status' % ppid).read().split('Uid:')[1].split()[0])\n"
+                + "sc(101, 0x4206, ppid, 0, 0)\n"; // PTRACE_SEIZE: the attach checks without stopping the tracee
+        Result init = python(NO_SECCOMP, attachToParent);
+        assertThat(init.out().lines().toList()).as(init.err()).containsExactly("1 isolation-init 0", "EPERM");
+        // root with CAP_SYS_PTRACE may: the EPERM is the missing privilege, not a malformed call
+        Result allowed = python(NO_SECCOMP.toBuilder().runAs(0, 0).keepCapability("CAP_SYS_PTRACE").build(), attachToParent);
+        assertThat(allowed.out().lines().toList()).as(allowed.err()).containsExactly("1 isolation-init 0", "ok");
+        Result monitor = python(Sandbox.builder().seccomp(SeccompPolicy.none()).build(), attachToParent);
+        assertThat(monitor.out().lines().toList()).as(monitor.err()).hasSize(2).last().isEqualTo("EPERM");
+        assertThat(monitor.out().lines().findFirst().orElseThrow()).endsWith(" isolation-mon 0");
+        Result killed = python(HARD, attachToParent); // the default seccomp policy kills the sandbox and names the call
         assertThat(killed.outcome().status()).isEqualTo(Outcome.Status.RESTRICTED_SYSCALL);
         assertThat(killed.outcome().forbiddenSyscall()).hasValue("ptrace");
     }
@@ -140,13 +189,27 @@ class EscapeIT {
     }
 
     @Test
-    void settingTheClockOrTheHostnameFailsAndTheHostIsUnchanged() throws Exception {
+    @Timeout(60)
+    void settingTheClockOrTheHostnameFailsEvenInTheHostsUtsNamespace() throws Exception {
         String hostname = Files.readString(Path.of("/proc/sys/kernel/hostname"));
         long before = System.currentTimeMillis();
-        Result r = python(NO_SECCOMP.toBuilder().runAs(0, 0).build(), "import time, socket\n"
-                + "try: time.clock_settime(time.CLOCK_REALTIME, 0)\nexcept OSError as e: print(e.errno)\n"
-                + "try: socket.sethostname('evil')\nexcept OSError as e: print(e.errno)\n");
-        assertThat(r.out().lines().toList()).containsExactly("1", "1"); // EPERM, EPERM
+        // Harmless even if it worked: the clock is set to what it reads and the hostname to what it is.
+        String attempts = "import os, socket, time\nprint(os.geteuid())\n"
+                + "try: time.clock_settime(time.CLOCK_REALTIME, time.clock_gettime(time.CLOCK_REALTIME)); print('clock set')\n"
+                + "except OSError as e: print(e.errno)\n"
+                + "try: socket.sethostname(socket.gethostname()); print('hostname set')\nexcept OSError as e: print(e.errno)\n";
+        // root without capabilities or seccomp, in the host's UTS namespace: only the dropped capabilities stand in the way
+        Sandbox hostUts = Sandbox.builder().pidNs().mountNs().minimalRoot().runAs(0, 0).seccomp(SeccompPolicy.none()).build();
+        assertThat(hostUts.namespaces()).doesNotContain(Sandbox.Namespace.UTS);
+        Result r = python(hostUts, attempts);
+        assertThat(r.out().lines().toList()).as(r.err()).containsExactly("0", "1", "1"); // euid 0; EPERM, EPERM
+        // with CAP_SYS_ADMIN over a UTS namespace of its own (in a user namespace of its own), the same program does set
+        // the hostname: the attempt is real
+        Result own = python(hostUts.toBuilder().userNs().utsNs().hostname("box").keepCapability("CAP_SYS_ADMIN").build(), attempts);
+        assertThat(own.out().lines().toList()).as(own.err()).containsExactly("0", "1", "hostname set");
+        // and the default seccomp policy kills at the clock
+        Result killed = python(HARD.toBuilder().runAs(0, 0).build(), attempts);
+        assertThat(killed.outcome().forbiddenSyscall()).as(killed.outcome().toString()).hasValue("clock_settime");
         assertThat(System.currentTimeMillis() - before).isBetween(0L, 60_000L);
         assertThat(Files.readString(Path.of("/proc/sys/kernel/hostname"))).isEqualTo(hostname);
     }
@@ -175,15 +238,24 @@ class EscapeIT {
     }
 
     @Test
-    void anInnerUserNamespaceGainsNothingOnTheHost() throws Exception {
+    @Timeout(60)
+    void anInnerUserNamespaceGainsNothingOnTheHost(@TempDir Path dir) throws Exception {
         String hostMounts = Files.readString(Path.of("/proc/self/mountinfo"));
         Result killed = run(HARD, "unshare -Urm sh -c 'mount -t tmpfs x /tmp && echo mounted'");
         assertThat(killed.out()).doesNotContain("mounted");
         assertThat(killed.outcome().forbiddenSyscall()).hasValue("unshare");
+        // Without seccomp, nobody makes a user namespace of its own and is root there: it can mount in its own
+        // mount namespace, and that is all. The host's files (here a root-owned 0755 directory of the test and
+        // /etc/shadow) treat it as the nobody it is, and the mount is seen neither by the sandbox nor by the host.
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         Result inner = run(Sandbox.builder().pidNs().mountNs().seccomp(SeccompPolicy.none()).build(),
-                "unshare -Urm sh -c 'mount -t tmpfs isolation-inner /mnt && echo mounted-inside'; grep -c isolation-inner /proc/self/mountinfo");
+                "unshare -Urm sh -c 'id -u; mount -t tmpfs isolation-inner /mnt && grep -c isolation-inner /proc/self/mountinfo; "
+                        + "touch " + dir + "/inner-root-was-here 2>/dev/null || echo no-write; "
+                        + "head -c 1 /etc/shadow >/dev/null 2>&1 || echo no-read'; "
+                        + "grep -c isolation-inner /proc/self/mountinfo");
+        assertThat(inner.out().lines().toList()).as(inner.err()).containsExactly("0", "1", "no-write", "no-read", "0");
+        assertThat(dir.resolve("inner-root-was-here")).doesNotExist();
         assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).isEqualTo(hostMounts).doesNotContain("isolation-inner");
-        assertThat(inner.out()).endsWith("0\n");
     }
 
     @Test

@@ -3,13 +3,19 @@ package dev.isolation.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Each namespace isolates what it should: tried from inside a real sandbox, checked on the host. */
@@ -24,17 +30,67 @@ class NamespacesIT {
     private static final Sandbox ALL_ADMIN = ALL.toBuilder().userNs().keepCapability("CAP_SYS_ADMIN")
             .seccomp(SeccompPolicy.none()).build();
 
-    @Test
-    void everyRequestedNamespaceIsNewAndOthersAreShared() throws Exception {
-        Sandbox sandbox = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().userNs().cgroupNs().build();
-        String inside = Probe.run(sandbox, "sh", "-c",
-                "for n in pid mnt uts ipc net user cgroup; do echo $n=$(readlink /proc/self/ns/$n); done");
-        for (String ns : new String[] {"pid", "mnt", "uts", "ipc", "net", "user", "cgroup"}) {
-            String host = Files.readSymbolicLink(Path.of("/proc/self/ns/" + ns)).toString();
-            assertThat(inside).contains(ns + "=" + ns + ":[").doesNotContain(ns + "=" + host);
+    /** The namespaces of /proc/self/ns, by their file names there. */
+    private static final List<String> NS_FILES = List.of("pid", "mnt", "uts", "ipc", "net", "user", "cgroup");
+
+    /** The namespace ids the program sees (readlink /proc/self/ns/X), by file name. */
+    private static Map<String, String> namespacesInside(Sandbox sandbox) throws Exception {
+        String out = Bounded.ok(sandbox, "sh", "-c",
+                "for n in " + String.join(" ", NS_FILES) + "; do echo $n=$(readlink /proc/self/ns/$n); done");
+        Map<String, String> ids = new TreeMap<>();
+        out.lines().forEach(l -> ids.put(l.substring(0, l.indexOf('=')), l.substring(l.indexOf('=') + 1)));
+        assertThat(ids.keySet()).containsExactlyInAnyOrderElementsOf(NS_FILES);
+        assertThat(ids.values()).allSatisfy(id -> assertThat(id).matches("[a-z]+:\\[\\d+\\]"));
+        return ids;
+    }
+
+    private static Map<String, String> namespacesOfTheHost() throws Exception {
+        Map<String, String> ids = new TreeMap<>();
+        for (String n : NS_FILES) {
+            ids.put(n, Files.readSymbolicLink(Path.of("/proc/self/ns/" + n)).toString());
         }
-        String shared = Probe.run(Sandbox.builder().build(), "readlink", "/proc/self/ns/net");
-        assertThat(shared.trim()).isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString());
+        return ids;
+    }
+
+    @Test
+    @Timeout(60)
+    void everyRequestedNamespaceIsNewAndOthersAreShared() throws Exception {
+        Map<String, String> host = namespacesOfTheHost();
+        Map<Sandbox.Namespace, String> file = Map.of(Sandbox.Namespace.PID, "pid", Sandbox.Namespace.MOUNT, "mnt",
+                Sandbox.Namespace.UTS, "uts", Sandbox.Namespace.IPC, "ipc", Sandbox.Namespace.NETWORK, "net",
+                Sandbox.Namespace.USER, "user", Sandbox.Namespace.CGROUP, "cgroup");
+        assertThat(file.keySet()).containsExactlyInAnyOrder(Sandbox.Namespace.values());
+        // all at once: each is new
+        Map<String, String> all = namespacesInside(
+                Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().userNs().cgroupNs().build());
+        for (String n : NS_FILES) {
+            assertThat(all.get(n)).as(n).isNotEqualTo(host.get(n));
+        }
+        // none: each is the host's
+        assertThat(namespacesInside(Sandbox.builder().build())).isEqualTo(host);
+        // one at a time: that one is new, the six others are the host's
+        for (Sandbox.Namespace ns : Sandbox.Namespace.values()) {
+            Sandbox.Builder b = Sandbox.builder();
+            switch (ns) {
+                case PID -> b.pidNs();
+                case MOUNT -> b.mountNs();
+                case UTS -> b.utsNs();
+                case IPC -> b.ipcNs();
+                case NETWORK -> b.netNs();
+                case USER -> b.userNs();
+                case CGROUP -> b.cgroupNs();
+            }
+            Sandbox sandbox = b.build();
+            assertThat(sandbox.namespaces()).containsExactly(ns);
+            Map<String, String> inside = namespacesInside(sandbox);
+            for (String n : NS_FILES) {
+                if (n.equals(file.get(ns))) {
+                    assertThat(inside.get(n)).as("%s with only %s", n, ns).isNotEqualTo(host.get(n));
+                } else {
+                    assertThat(inside.get(n)).as("%s with only %s", n, ns).isEqualTo(host.get(n));
+                }
+            }
+        }
     }
 
     @Test
@@ -138,12 +194,30 @@ class NamespacesIT {
     }
 
     @Test
+    @Timeout(60)
     void consecutiveRunsNeverShareASandbox() throws Exception {
-        // each start also prepares the next sandbox ahead of time: it must still be a fresh one
-        String first = Probe.run(ALL_ADMIN, "sh", "-c", "readlink /proc/self/ns/net; hostname changed; mount -t tmpfs left-over /mnt && grep -c left-over /proc/self/mountinfo");
-        String second = Probe.run(ALL_ADMIN, "sh", "-c", "readlink /proc/self/ns/net; hostname; grep -c left-over /proc/self/mountinfo || true");
-        assertThat(second.split("\n")[0]).isNotEqualTo(first.trim());
-        assertThat(second.split("\n")).containsExactly(second.split("\n")[0], "box", "0");
+        // Each start also prepares the next sandbox ahead of time: it must still be a fresh one. The first run stays
+        // alive while the second runs, so that their namespace ids can be compared: the kernel reuses the number of a
+        // namespace that is gone.
+        String ids = "for n in pid mnt uts ipc net; do readlink /proc/self/ns/$n; done; ";
+        try (IsolatedProcess first = ALL_ADMIN.start("sh", "-c", ids
+                + "hostname changed; mount -t tmpfs left-over /mnt && grep -c left-over /proc/self/mountinfo; read x; exit 0")) {
+            BufferedReader firstOut = new BufferedReader(new InputStreamReader(first.getInputStream()));
+            List<String> firstLines = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                firstLines.add(Bounded.line(firstOut));
+            }
+            assertThat(firstLines).as("the first run changed its hostname and mounted").endsWith("1");
+            List<String> second = Bounded.ok(ALL_ADMIN, "sh", "-c", ids
+                    + "hostname; grep -c left-over /proc/self/mountinfo || true").lines().toList();
+            assertThat(second).hasSize(7).endsWith("box", "0");
+            for (int i = 0; i < 5; i++) {
+                assertThat(firstLines.get(i)).matches("[a-z]+:\\[\\d+\\]");
+                assertThat(second.get(i)).as("a namespace of both runs").isNotEqualTo(firstLines.get(i));
+            }
+            first.getOutputStream().close();
+            assertThat(Bounded.get(first.outcome(), "the first run's end").status()).isEqualTo(Outcome.Status.OK);
+        }
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The library used by an ordinary user: a JVM running as {@code nobody} starts sandboxes with
@@ -26,8 +27,16 @@ import org.junit.jupiter.api.Test;
 @KernelTest
 class RootlessIT {
     @Test
+    @Timeout(300)
     void aJvmRunningAsNobodyGetsWorkingSandboxesAndNoWayOut() throws Exception {
         Path dir = Files.createTempDirectory("isolation-rootless");
+        // a device node nobody may open (a copy of /dev/null, 1:3), in a directory of the test's own
+        Path devices = Files.createTempDirectory("isolation-rootless-dev");
+        Files.setPosixFilePermissions(devices, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path node = devices.resolve("null");
+        Process mknod = new ProcessBuilder("mknod", "-m", "666", node.toString(), "c", "1", "3").inheritIO().start();
+        assertThat(mknod.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(mknod.exitValue()).as("mknod").isZero();
         try (ServerSocket hostService = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
             List<String> classpath = new ArrayList<>();
             int i = 0;
@@ -45,17 +54,20 @@ class RootlessIT {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
                     "--bounding-set=-all", java, "-Duser.home=" + dir, "-cp", String.join(File.pathSeparator, classpath),
-                    RootlessProbe.class.getName(), Integer.toString(hostService.getLocalPort()))
+                    RootlessProbe.class.getName(), Integer.toString(hostService.getLocalPort()), node.toString())
                     .directory(dir.toFile()).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            java.util.concurrent.Future<String> output = Bounded.drain(p.getInputStream());
+            assertThat(p.waitFor(240, TimeUnit.SECONDS)).as("the probe JVM ended").isTrue();
+            String out = Bounded.get(output, "the probe's output");
             assertThat(out).as(out).contains("PASS runs as root of its own user namespace, nobody outside")
                     .doesNotContain("FAIL");
             assertThat(out.lines().filter(l -> l.startsWith("PASS")).count()).as(out).isEqualTo(RootlessProbe.CHECKS);
             assertThat(p.exitValue()).isZero();
         } finally {
-            try (Stream<Path> all = Files.walk(dir)) {
-                all.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            for (Path d : List.of(dir, devices)) {
+                try (Stream<Path> all = Files.walk(d)) {
+                    all.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                }
             }
         }
     }
@@ -83,7 +95,7 @@ class RootlessIT {
 
     /** Runs as nobody; prints PASS or FAIL per check. */
     static final class RootlessProbe {
-        static final long CHECKS = 18;
+        static final long CHECKS = 20;
 
         public static void main(String[] args) throws Exception {
             int hostPort = Integer.parseInt(args[0]);
@@ -118,12 +130,21 @@ class RootlessIT {
                         + " " + call[1] + " is killed and named: " + o + " " + o.stdoutText() + o.stderrText());
             }
             Sandbox noFilter = sandbox.toBuilder().seccomp(SeccompPolicy.none()).build();
-            check("without seccomp: no chroot, mknod, sethostname, or /dev/vda", noFilter,
+            check("without seccomp: no chroot, mknod or sethostname", noFilter,
                     "python3 -c \"import os\ntry: os.chroot('/tmp')\nexcept OSError as e: print('chroot', e.errno)\"; "
-                            + "mknod /tmp/blk b 254 0 2>/dev/null || echo mknod-refused; hostname evil 2>/dev/null || echo hostname-refused; "
-                            + "cat /dev/vda > /dev/null 2>&1 || echo vda-refused",
-                    out -> out.contains("chroot 1") && out.contains("mknod-refused") && out.contains("hostname-refused")
-                            && out.contains("vda-refused"));
+                            + "mknod /tmp/blk b 254 0 2>/dev/null || echo mknod-refused; hostname evil 2>/dev/null || echo hostname-refused",
+                    out -> out.contains("chroot 1") && out.contains("mknod-refused") && out.contains("hostname-refused"));
+            // A device node that exists and that nobody may open (mode 666, the numbers of /dev/null): the host
+            // opens it for nobody, the sandbox sees it through a bind and cannot open it, since binds are nodev.
+            java.nio.file.Path node = java.nio.file.Path.of(args[1]);
+            try (java.io.InputStream in = java.nio.file.Files.newInputStream(node)) {
+                System.out.println((in.read() == -1 ? "PASS" : "FAIL") + " the device node opens on the host, for nobody");
+            } catch (java.io.IOException e) {
+                System.out.println("FAIL the device node opens on the host, for nobody: " + e);
+            }
+            check("a device node bound in cannot be opened (nodev)", noFilter.toBuilder().bind(node.getParent(), "/devices").build(),
+                    "ls -l /devices/null | cut -c1; cat /devices/null 2>&1 && echo opened || echo refused",
+                    out -> out.startsWith("c\n") && out.contains("Permission denied") && out.endsWith("refused\n"));
             check("rlimits cannot be raised above the hard limit", sandbox.toBuilder().rlimit(Rlimit.NOFILE, 64, 128).build(),
                     "ulimit -n 256 2>/dev/null && echo raised || echo refused", out -> out.trim().equals("refused"));
             Outcome nested = sandbox.run("unshare", "-U", "true");

@@ -5,9 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolation.cgroups.ByteSize;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** A persistent sandbox: set up once, many runs, each with its own limits and fresh counters. */
 @KernelTest
@@ -30,8 +35,10 @@ class SessionIT {
     }
 
     @Test
+    @Timeout(120)
     void limitsAndCountersAreResetBetweenRuns() throws Exception {
         String allocate100M = "head -c 104857600 /dev/zero | tail > /dev/null";
+        String busy = "while :; do :; done";
         try (SandboxSession session = JUDGE.open()) {
             Outcome small = session.run(sh(allocate100M), new byte[0]);
             assertThat(small.status()).isEqualTo(Outcome.Status.MEMORY_LIMIT);
@@ -41,12 +48,26 @@ class SessionIT {
             assertThat(large.oomKilled()).isFalse();
             Outcome again = session.run(sh(allocate100M), new byte[0]);
             assertThat(again.status()).isEqualTo(Outcome.Status.MEMORY_LIMIT);
-            // and the peak of one run is not the next one's
+            // a run that uses 500 ms of CPU, then runs whose counters must not start from it
+            Outcome spent = session.run(JUDGE.toBuilder().cpuTimeLimit(Duration.ofMillis(500)).build(), sh(busy), new byte[0]);
+            assertThat(spent.status()).isEqualTo(Outcome.Status.TIME_LIMIT);
+            assertThat(cgroupCpu(spent)).isGreaterThanOrEqualTo(Duration.ofMillis(500));
+            // the peak and the CPU time of one run are not the next one's
             Outcome tiny = session.run(sh("true"), new byte[0]);
             assertThat(tiny.cgroupStats().orElseThrow().memoryPeak().orElseThrow().bytes()).isLessThan(16L << 20);
-            assertThat(session.run(JUDGE.toBuilder().cpuTimeLimit(Duration.ofMillis(300)).build(),
-                    sh("while :; do :; done"), new byte[0]).status()).isEqualTo(Outcome.Status.TIME_LIMIT);
+            assertThat(cgroupCpu(tiny)).as("CPU time of `true` after a run that used 500 ms").isLessThan(Duration.ofMillis(250));
+            // A limit of 300 ms is this run's own: it is killed once it has used 300 ms itself, so it ran at least
+            // that long (wall time: a witness no carried-over counter can inflate); a run charged with the earlier
+            // runs' CPU would be killed within milliseconds of its start.
+            Outcome limited = session.run(JUDGE.toBuilder().cpuTimeLimit(Duration.ofMillis(300)).build(), sh(busy), new byte[0]);
+            assertThat(limited.status()).isEqualTo(Outcome.Status.TIME_LIMIT);
+            assertThat(limited.wallTime()).as(limited.toString()).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+            assertThat(cgroupCpu(limited)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
         }
+    }
+
+    private static Duration cgroupCpu(Outcome o) {
+        return o.cgroupStats().orElseThrow().cpuTotal();
     }
 
     @Test
@@ -61,18 +82,49 @@ class SessionIT {
     }
 
     @Test
+    @Timeout(60)
     void closingTheSessionKillsEverythingAndLeavesNothing() throws Exception {
         String marker = "sleep 977." + System.nanoTime() % 1000;
         SandboxSession session = JUDGE.open();
         IsolatedProcess background = session.start(sh(marker + " & " + marker + "; true"));
-        LifecycleIT.awaitCondition(() -> !Probe.processesWith(marker).isEmpty());
+        LifecycleIT.awaitCondition(() -> Probe.processesWith(marker).size() == 3); // sh -c '...' and the two sleeps
+        // Everything in the session's pid namespace, found from the marked processes: the session's init (its
+        // PID 1, named isolation-init; its command line is the helper's), the run's init, sh and the sleeps.
+        String pidNs = Files.readSymbolicLink(Path.of("/proc/" + Probe.processesWith(marker).get(0) + "/ns/pid")).toString();
+        List<ProcessHandle> inSandbox = inPidNamespace(pidNs);
+        assertThat(inSandbox.stream().map(SessionIT::describe))
+                .contains("1 isolation-init")
+                .filteredOn(d -> d.endsWith(" sleep")).hasSize(2);
         session.close();
-        background.outcome().join();
+        Bounded.get(background.outcome(), "the outcome of the run in the closed session");
         background.close();
         assertThat(Probe.processesWith(marker)).isEmpty();
-        assertThat(Probe.processesWith("isolation-init")).isEmpty();
+        assertThat(inSandbox).as("processes of the closed session").noneMatch(ProcessHandle::isAlive);
+        assertThat(inPidNamespace(pidNs)).isEmpty();
         Launcher.discardPrewarmed();
         assertThat(CgroupLimitsIT.leftovers(ProcessHandle.current().pid())).isEmpty();
         assertThatThrownBy(() -> session.start(sh("true"))).isInstanceOf(IllegalStateException.class);
+    }
+
+    /** Host processes in this pid namespace ({@code pid:[inode]}). */
+    private static List<ProcessHandle> inPidNamespace(String pidNs) {
+        return ProcessHandle.allProcesses().filter(p -> {
+            try {
+                return Files.readSymbolicLink(Path.of("/proc/" + p.pid() + "/ns/pid")).toString().equals(pidNs);
+            } catch (IOException gone) {
+                return false;
+            }
+        }).toList();
+    }
+
+    /** "PID-INSIDE COMM" of a host process, e.g. "1 isolation-init"; empty once it is gone. */
+    private static String describe(ProcessHandle p) {
+        try {
+            String nsPid = Files.readAllLines(Path.of("/proc/" + p.pid() + "/status")).stream()
+                    .filter(l -> l.startsWith("NSpid:")).findFirst().orElseThrow().replaceAll(".*\\s", "");
+            return nsPid + " " + Files.readString(Path.of("/proc/" + p.pid() + "/comm")).strip();
+        } catch (IOException gone) {
+            return "";
+        }
     }
 }

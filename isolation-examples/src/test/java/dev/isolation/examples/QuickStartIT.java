@@ -7,6 +7,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The README's example runs and shows what it claims. */
 class QuickStartIT {
@@ -16,6 +17,7 @@ class QuickStartIT {
     }
 
     @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // the example reads to the end unbounded
     void shellSeesHostnameBoxAndOnlyTheSandboxsProcesses() throws Exception {
         PrintStream original = System.out;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
@@ -27,9 +29,11 @@ class QuickStartIT {
         }
         String[] lines = captured.toString(StandardCharsets.UTF_8).split("\n");
         assertThat(lines).hasSize(4);
-        assertThat(Integer.parseInt(lines[0])).as("the shell's pid inside").isLessThan(10);
+        assertThat(lines[0]).as("the shell's pid inside: init's child").isEqualTo("2");
         assertThat(lines[1]).isEqualTo("box");
-        assertThat(Integer.parseInt(lines[2])).as("processes in /proc").isBetween(1, 10);
+        // The README's 4: init, sh, ls, grep. ls may read /proc before the shell has started grep (measured: 3 in
+        // about 1 run of 100), so 3 is the other exact answer; a host process or a helper seen inside would make 5 or more.
+        assertThat(lines[2]).as("processes in /proc").isIn("4", "3");
         assertThat(lines[3]).startsWith("Outcome[OK exitCode=0");
     }
 }

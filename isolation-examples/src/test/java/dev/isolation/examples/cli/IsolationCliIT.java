@@ -12,9 +12,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -38,16 +40,22 @@ class IsolationCliIT {
     }
 
     @Test
+    @Timeout(120)
     void runsTheProgramInNamespacesAndReportsItsOutcome() throws Exception {
         Path stdout = dir.resolve("program.out");
         Path json = dir.resolve("report.json");
+        // The program shows its namespaces, blocks twice (at least one voluntary context switch each), and runs two
+        // busy loops pinned to one CPU at the same time (each must preempt the other: involuntary switches).
+        String program = "echo hello from $(hostname); for n in pid mnt uts ipc net user cgroup; do echo $n=$(readlink /proc/self/ns/$n); done; "
+                + "sleep 0.05; sleep 0.05; cpu=$(taskset -pc $$ | sed 's/.*: //; s/[-,].*//'); "
+                + "for i in 1 2; do taskset -c $cpu sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done' & done; wait";
         Result r = isolation("run", "--pid", "--mount", "--uts", "--ipc", "--net", "--hostname", "box",
-                "--stdout", stdout.toString(), "--json", json.toString(),
-                "--", "/bin/sh", "-c", "echo hello from $(hostname)");
+                "--stdout", stdout.toString(), "--json", json.toString(), "--", "/bin/sh", "-c", program);
 
-        assertThat(r.status()).isZero();
+        assertThat(r.status()).as(r.stderr()).isZero();
         assertThat(r.stderr()).isEmpty();
-        assertThat(Files.readString(stdout)).isEqualTo("hello from box\n");
+        List<String> out = Files.readAllLines(stdout);
+        assertThat(out).hasSize(8).first().isEqualTo("hello from box");
 
         JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
         assertThat(j.keySet()).contains("status", "exitCode", "signal", "wallTimeMs", "cpuTimeMs", "userTimeMs",
@@ -58,17 +66,30 @@ class IsolationCliIT {
         assertThat(j.get("signal").isJsonNull()).isTrue();
         assertThat(j.get("killed").getAsBoolean()).isFalse();
         double wall = j.get("wallTimeMs").getAsDouble();
-        assertThat(wall).isGreaterThan(0).isLessThan(30_000);
-        assertThat(j.get("cpuTimeMs").getAsDouble()).isGreaterThanOrEqualTo(0)
+        assertThat(wall).as("two sleeps of 50 ms").isGreaterThanOrEqualTo(100).isLessThan(60_000);
+        assertThat(j.get("cpuTimeMs").getAsDouble()).as("the busy loops").isPositive()
                 .isCloseTo(j.get("userTimeMs").getAsDouble() + j.get("systemTimeMs").getAsDouble(),
                         org.assertj.core.data.Offset.offset(0.002));
         assertThat(j.get("maxRssBytes").getAsLong()).isBetween(64L * 1024, 1L << 30);
-        assertThat(j.get("voluntaryContextSwitches").getAsLong()).isNotNegative();
-        assertThat(j.get("involuntaryContextSwitches").getAsLong()).isNotNegative();
+        assertThat(j.get("voluntaryContextSwitches").getAsLong()).as("the sleeps").isGreaterThanOrEqualTo(2);
+        assertThat(j.get("involuntaryContextSwitches").getAsLong()).as("the loops sharing a CPU").isGreaterThanOrEqualTo(1);
         assertThat(j.getAsJsonArray("command").asList()).extracting(e -> e.getAsString())
-                .containsExactly("/bin/sh", "-c", "echo hello from $(hostname)");
+                .containsExactly("/bin/sh", "-c", program);
+        // the namespaces the report names are the ones the program found new (and only those)
+        Map<String, String> reportName = Map.of("pid", "pid", "mnt", "mount", "uts", "uts", "ipc", "ipc", "net", "network",
+                "user", "user", "cgroup", "cgroup");
+        List<String> newInside = new ArrayList<>();
+        for (String line : out.subList(1, 8)) {
+            String ns = line.substring(0, line.indexOf('='));
+            String host = Files.readSymbolicLink(Path.of("/proc/self/ns/" + ns)).toString();
+            assertThat(line.substring(ns.length() + 1)).matches(ns + ":\\[\\d+\\]");
+            if (!line.equals(ns + "=" + host)) {
+                newInside.add(reportName.get(ns));
+            }
+        }
+        assertThat(newInside).containsExactly("pid", "mount", "uts", "ipc", "network");
         assertThat(j.getAsJsonArray("namespaces").asList()).extracting(e -> e.getAsString())
-                .containsExactly("pid", "mount", "uts", "ipc", "network");
+                .containsExactlyElementsOf(newInside);
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -146,14 +147,26 @@ class IsolationCliSecurityIT {
     }
 
     @Test
+    @Timeout(120)
     void uidMapMakesTheProgramRootOfItsUserNamespace() throws Exception {
-        Result r = isolation("run", "--user", "--map-uid", "0:65534:1", "--map-gid", "0:65534:1", "--", "id", "-u");
+        // not the default map (0 to 65534 for a root JVM): an ignored --map-uid would show 65534
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x")); // for 54321 to pass through
+        Path out = directory("out", "rwxrwxrwx");
+        Result r = isolation("run", "--user", "--map-uid", "0:54321:1", "--map-gid", "0:54322:1", "--",
+                "sh", "-c", "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; touch " + out + "/made-inside");
         assertThat(r.stderr()).isEmpty();
-        assertThat(r.stdout()).isEqualTo("0\n");
         assertThat(r.status()).isZero();
+        List<String> lines = r.stdout().lines().toList();
+        assertThat(lines).hasSize(4);
+        assertThat(lines.subList(0, 2)).as("ids inside").containsExactly("0", "0");
+        assertThat(lines.get(2).trim().split("\\s+")).as("uid_map").containsExactly("0", "54321", "1");
+        assertThat(lines.get(3).trim().split("\\s+")).as("gid_map").containsExactly("0", "54322", "1");
+        assertThat(Files.getAttribute(out.resolve("made-inside"), "unix:uid")).as("owner on the host").isEqualTo(54321);
+        assertThat(Files.getAttribute(out.resolve("made-inside"), "unix:gid")).as("group on the host").isEqualTo(54322);
     }
 
     @Test
+    @Timeout(120)
     void uidZeroWithoutAUserNamespaceHasNoCapabilitiesUnlessKept() throws Exception {
         // uid 0 needs a pid namespace (it could signal its monitor) and a mount namespace (the cgroup files)
         Result refused = isolation("run", "--uid", "0", "--", "true");
@@ -166,5 +179,10 @@ class IsolationCliSecurityIT {
         Result kept = isolation("run", "--pid", "--mount", "--uid", "0", "--gid", "0", "--keep-cap", "CAP_CHOWN", "--",
                 "grep", "CapEff", "/proc/self/status");
         assertThat(kept.stdout()).as("CAP_CHOWN is bit 0").isEqualTo("CapEff:\t0000000000000001\n");
+
+        // either spelling names the capability: sys_chroot is bit 18, CAP_NET_BIND_SERVICE bit 10
+        Result names = isolation("run", "--pid", "--mount", "--uid", "0", "--gid", "0", "--keep-cap", "sys_chroot",
+                "--keep-cap", "CAP_NET_BIND_SERVICE", "--", "grep", "CapEff", "/proc/self/status");
+        assertThat(names.stdout()).as(names.stderr()).isEqualTo("CapEff:\t0000000000040400\n");
     }
 }
