@@ -1433,8 +1433,10 @@ static void step_sweep(const struct plan *p)
  */
 static int64_t hard_kill_at; /* when an init asked to end everything is killed outright */
 
-static void kill_sandbox(pid_t child, pid_t session_program, int has_init, int sig)
+static void kill_sandbox(const struct plan *p, pid_t child, pid_t session_program, int has_init, int sig)
 {
+	if (sig == SIGKILL)
+		thaw_cgroups(p); /* a paused sandbox dies only when thawed (v1's freezer holds even SIGKILL) */
 	if (has_init && sig == SIGTERM) {
 		kill(child, SIGTERM);
 	} else if (has_init) {
@@ -1548,8 +1550,13 @@ int main(int argc, char **argv)
 	pid_t program = 0;
 	int awaited = await_exec(report[0], &plan, control_fd, &program, &started);
 	if (awaited != AWAIT_EXECED) {
-		kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+		/* no figures to keep: SIGKILL at once, not the init's orderly end (a frozen init would never run it) */
+		kill(ns_init ? child : -child, SIGKILL);
+		thaw_cgroups(&plan);
 		waitpid(child, NULL, 0);
+		struct rusage unused;
+		memset(&unused, 0, sizeof unused);
+		reap_descendants(&unused);
 		char c;
 		if (awaited == AWAIT_JVM_GONE || read(control_fd, &c, 1) == 0) /* the JVM is gone: nobody else will clean up */
 			remove_orphan_cgroups(&plan);
@@ -1563,7 +1570,7 @@ int main(int argc, char **argv)
 	int64_t forbidden_syscall = -1;
 	if (early_forbidden >= 0) {
 		forbidden_syscall = early_forbidden;
-		kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+		kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
 		killed = KILLED_SYSCALL;
 	}
 	struct rusage ru;
@@ -1600,26 +1607,25 @@ int main(int argc, char **argv)
 			memset(&req, 0, sizeof req);
 			if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0 && !killed) {
 				forbidden_syscall = req.data.nr;
-				kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+				kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
 				killed = KILLED_SYSCALL;
 			}
 		} else if (fds[2].revents) {
 			fds[2].fd = -1; /* every process under the filter is gone */
 		}
 		if (!killed && plan.wall_limit_ns && now_ns() - started >= (int64_t)plan.wall_limit_ns) {
-			kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+			kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
 			killed = KILLED_WALL_LIMIT;
 		}
 		if (!killed && plan.cpu_limit_ns && cpu_usage_ns(&plan) >= (int64_t)plan.cpu_limit_ns) {
-			kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+			kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
 			killed = KILLED_CPU_LIMIT;
 		}
 		if (fds[0].revents) {
 			char cmd = 0;
 			ssize_t r = read(control_fd, &cmd, 1);
 			if (r <= 0 || cmd == 'K') {
-				kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGKILL);
-				thaw_cgroups(&plan); /* a paused sandbox dies only when thawed */
+				kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
 				if (!killed)
 					killed = KILLED_ON_REQUEST;
 				if (r <= 0) {
@@ -1627,7 +1633,7 @@ int main(int argc, char **argv)
 					jvm_gone = 1;
 				}
 			} else if (cmd == 'T') {
-				kill_sandbox(child, plan.join_pid ? program : 0, ns_init, SIGTERM);
+				kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGTERM);
 			}
 		}
 	}
