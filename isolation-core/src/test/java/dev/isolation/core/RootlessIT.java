@@ -95,7 +95,7 @@ class RootlessIT {
 
     /** Runs as nobody; prints PASS or FAIL per check. */
     static final class RootlessProbe {
-        static final long CHECKS = 20;
+        static final long CHECKS = 22;
 
         public static void main(String[] args) throws Exception {
             int hostPort = Integer.parseInt(args[0]);
@@ -118,6 +118,31 @@ class RootlessIT {
                     out -> out.contains("Read-only file system") && out.endsWith("original") && read(file).equals("original"));
             java.nio.file.Files.delete(file);
             java.nio.file.Files.delete(data);
+            // the mount path's attacks of FilesystemEscapeIT, by an ordinary user's sandbox
+            java.nio.file.Path w = java.nio.file.Files.createTempDirectory("isolation-rootless-w");
+            java.nio.file.Path victim = java.nio.file.Files.createTempDirectory("isolation-rootless-victim");
+            java.nio.file.Path pub = java.nio.file.Files.createDirectory(w.resolve("pub"));
+            Sandbox swap = sandbox.toBuilder().bindWritable(w, "/w").bind(pub, "/pub").build();
+            Outcome planted = swap.run("sh", "-c", "rm -rf /w/pub && ln -s /etc /w/pub && mkdir /w/sub && touch /w/sub/f");
+            Outcome swapped = swap.run("cat", "/pub/passwd");
+            System.out.println((planted.status() == Outcome.Status.OK && swapped.status() == Outcome.Status.SETUP_FAILED
+                    && swapped.message().contains("symlink") && !swapped.stdoutText().contains("root:") ? "PASS" : "FAIL")
+                    + " a bind source swapped for a symlink is refused: " + planted + " " + swapped.message());
+            java.nio.file.Files.delete(w.resolve("pub"));
+            Sandbox target = sandbox.toBuilder().bindWritable(w, "/w").bind(victim, "/w/sub/f").build();
+            java.nio.file.Files.delete(w.resolve("sub/f"));
+            java.nio.file.Files.delete(w.resolve("sub"));
+            java.nio.file.Files.createSymbolicLink(w.resolve("sub"), java.nio.file.Path.of("/oldroot" + victim));
+            Outcome redirected = target.run("true");
+            boolean untouched;
+            try (var list = java.nio.file.Files.list(victim)) {
+                untouched = list.findAny().isEmpty();
+            }
+            System.out.println((untouched && redirected.status() == Outcome.Status.SETUP_FAILED ? "PASS" : "FAIL")
+                    + " a symlinked mount target leads nowhere out of the new root: " + redirected.message());
+            java.nio.file.Files.delete(w.resolve("sub"));
+            java.nio.file.Files.delete(w);
+            java.nio.file.Files.delete(victim);
             String sc = "import ctypes, errno, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
                     + "def sc(nr, *a):\n    r = libc.syscall(nr, *[ctypes.c_long(x) for x in a])\n"
                     + "    print(errno.errorcode.get(ctypes.get_errno(), 'ok') if r < 0 else 'ok', flush=True)\n";
