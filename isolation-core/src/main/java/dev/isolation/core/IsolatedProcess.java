@@ -362,7 +362,10 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         return false;
     }
 
-    /** The program's standard input, if it was {@link ProcessBuilder.Redirect#PIPE piped}; else a null stream. */
+    /**
+     * The program's standard input, if it was {@link ProcessBuilder.Redirect#PIPE piped}; else, as
+     * for {@link ProcessBuilder#start()}, a null output stream, whose writes throw {@link IOException}.
+     */
     @Override
     public OutputStream getOutputStream() {
         return stdin;
