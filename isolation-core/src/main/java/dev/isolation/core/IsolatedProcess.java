@@ -40,6 +40,15 @@ import java.util.stream.Stream;
  * {@link InterruptedException} at once and leaves the program running (it belongs to whoever
  * holds this handle; {@link #close()} kills it). {@link Sandbox#run}, which owns its program,
  * kills it when interrupted instead.
+ *
+ * <p><b>The program as the host sees it.</b> {@link #pid()} is the program's host pid (inside a
+ * pid namespace it has another), {@link #toHandle()} is {@code ProcessHandle.of(pid())}, {@link
+ * #info()} and {@link #children()} are that handle's, as for a process of {@link
+ * ProcessBuilder#start()}; {@link #descendants()} is every process of the sandbox but the program
+ * (see there). Every other method keeps {@link Process}'s contract as {@code ProcessBuilder.start()}
+ * implements it, with one difference: the process has terminated when the whole sandbox has, so
+ * {@link #isAlive()}, {@link #waitFor()}, {@link #exitValue()} and {@link #onExit()} speak of the
+ * sandbox, and {@link #exitValue()} is the program's (the code, or 128 + the signal).
  */
 public final class IsolatedProcess extends Process implements AutoCloseable {
     private final HelperProcess helper;
@@ -57,6 +66,14 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     private volatile boolean killedForInterrupt;
     private volatile boolean failureReported; // by awaitOwned, in its outcome: close() need not throw it again
     private IOException cleanupFailure; // guarded by this
+    private Lineage lineage; // guarded by this; taken at the first call that needs it
+
+    /**
+     * The program's handle and its sandbox's reaper: the process that the program's orphans are
+     * re-parented to (the sandbox's init with a pid namespace, a session run's reaper, else the
+     * monitor, a child subreaper), which is the program's parent.
+     */
+    private record Lineage(ProcessHandle program, Optional<ProcessHandle> reaper) {}
 
     IsolatedProcess(HelperProcess helper, Optional<SandboxCgroup> cgroup, OutputStream stdin, InputStream stdout,
             InputStream stderr, Optional<Capture> stdoutCapture, Optional<Capture> stderrCapture, Sandbox sandbox) {
@@ -257,7 +274,98 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         return pid;
     }
 
-    /** The program's standard input, if it was {@link ProcessBuilder.Redirect#PIPE piped}; else a null stream. */
+    /**
+     * The program's {@link ProcessHandle}, as the host sees it: {@code ProcessHandle.of(pid())},
+     * equal to any other handle of that process, taken at the first call of this method, {@link
+     * #info()}, {@link #children()} or {@link #descendants()}. If the program had already ended by
+     * then, a handle that is not {@linkplain ProcessHandle#isAlive() alive}, has no parent, children
+     * or information, whose {@code onExit()} is complete and whose {@code destroy()} does nothing.
+     *
+     * <p>The program is not the JVM's child, so the handle's {@link ProcessHandle#onExit() onExit()}
+     * notices its end by polling, as the JDK does for every process that is not its child (first
+     * after 0.3 s, then less and less often, at most every 5 s): {@link #onExit()} of this object
+     * completes at once. {@link ProcessHandle#destroy() destroy()} sends the program SIGTERM, as
+     * {@link #destroy()} does; {@link ProcessHandle#destroyForcibly() destroyForcibly()} sends SIGKILL
+     * to the program only, and the sandbox's monitor then kills and reaps everything else, as it
+     * does whenever the program ends (the outcome says {@code SIGNALED}, not {@linkplain
+     * Outcome#killed() killed}). Its {@link ProcessHandle#parent() parent()} is one of the
+     * library's processes (the sandbox's init, a session run's reaper, or the sandbox's monitor):
+     * signal the program, not it.
+     */
+    @Override
+    public ProcessHandle toHandle() {
+        return lineage().program();
+    }
+
+    /** The program's {@link ProcessHandle.Info}: {@code toHandle().info()}; empty once the program has ended. */
+    @Override
+    public ProcessHandle.Info info() {
+        return lineage().program().info();
+    }
+
+    /**
+     * A snapshot of the program's direct children, {@code toHandle().children()}: the processes
+     * whose parent is the program, as {@link Process#children()} means. What a child left behind
+     * when it ended has another parent: see {@link #descendants()}.
+     */
+    @Override
+    public Stream<ProcessHandle> children() {
+        return lineage().program().children();
+    }
+
+    /**
+     * A snapshot of every process of the sandbox but the program and the library's own (the
+     * sandbox's init, a session run's reaper, the monitor): everything the program started,
+     * directly or not, that is still running, including what was re-parented away from the program
+     * when its parent ended (a daemon that forked twice, or left with {@code setsid}), which {@code
+     * toHandle().descendants()} no longer lists. Empty once the sandbox has ended: nothing outlives
+     * it.
+     *
+     * <p>This is more than {@link Process#descendants()} gives for a process of {@link
+     * ProcessBuilder#start()}, whose orphans go to the host's init and out of sight; in a sandbox
+     * they go to the sandbox's init (with {@link Sandbox.Builder#pidNs()}), to a session run's
+     * reaper, or to the sandbox's monitor, and stay the sandbox's until it ends.
+     */
+    @Override
+    public Stream<ProcessHandle> descendants() {
+        Optional<ProcessHandle> reaper = lineage().reaper();
+        if (reaper.isEmpty() || !isAlive()) {
+            return Stream.empty(); // once the monitor is reaped, the reaper's pid could be another process's
+        }
+        return reaper.get().descendants().filter(h -> h.pid() != pid);
+    }
+
+    private synchronized Lineage lineage() {
+        if (lineage == null) {
+            Optional<ProcessHandle> program = isAlive() ? ProcessHandle.of(pid) : Optional.empty();
+            Optional<ProcessHandle> reaper = program.flatMap(ProcessHandle::parent).filter(IsolatedProcess::startedByThisJvm);
+            // a program that ended (and whose pid another process may have taken) is not alive
+            lineage = reaper.isPresent() ? new Lineage(program.get(), reaper) : new Lineage(new EndedProgram(pid), Optional.empty());
+        }
+        return lineage;
+    }
+
+    /**
+     * Whether {@code reaper} is this JVM's child or grandchild or great-grandchild, as a sandbox's
+     * reaper is: its monitor (the JVM's child), its init (the monitor's), or a session run's
+     * reaper (below the monitor's child that joined the session). Not so if the program's pid
+     * was taken by another process.
+     */
+    private static boolean startedByThisJvm(ProcessHandle reaper) {
+        long jvm = ProcessHandle.current().pid();
+        Optional<ProcessHandle> h = reaper.parent();
+        for (int i = 0; i < 3 && h.isPresent(); i++, h = h.get().parent()) {
+            if (h.get().pid() == jvm) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The program's standard input, if it was {@link ProcessBuilder.Redirect#PIPE piped}; else, as
+     * for {@link ProcessBuilder#start()}, a null output stream, whose writes throw {@link IOException}.
+     */
     @Override
     public OutputStream getOutputStream() {
         return stdin;
@@ -400,5 +508,124 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     @Override
     public String toString() {
         return "IsolatedProcess[pid=" + pid + (ended.isDone() ? ", ended" : ", running") + "]";
+    }
+
+    /**
+     * The handle of a program that had ended before its handle was asked for: {@link
+     * ProcessHandle#of(long)} has none for a pid that is gone. Equal only to such a handle of the same pid.
+     */
+    private static final class EndedProgram implements ProcessHandle {
+        private static final Info NO_INFO = new Info() {
+            @Override
+            public Optional<String> command() {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String> commandLine() {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String[]> arguments() {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<java.time.Instant> startInstant() {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<Duration> totalCpuDuration() {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String> user() {
+                return Optional.empty();
+            }
+
+            @Override
+            public String toString() {
+                return "[]";
+            }
+        };
+
+        private final long pid;
+
+        EndedProgram(long pid) {
+            this.pid = pid;
+        }
+
+        @Override
+        public long pid() {
+            return pid;
+        }
+
+        @Override
+        public Optional<ProcessHandle> parent() {
+            return Optional.empty();
+        }
+
+        @Override
+        public Stream<ProcessHandle> children() {
+            return Stream.empty();
+        }
+
+        @Override
+        public Stream<ProcessHandle> descendants() {
+            return Stream.empty();
+        }
+
+        @Override
+        public Info info() {
+            return NO_INFO;
+        }
+
+        @Override
+        public CompletableFuture<ProcessHandle> onExit() {
+            return CompletableFuture.completedFuture(this);
+        }
+
+        @Override
+        public boolean supportsNormalTermination() {
+            return true;
+        }
+
+        @Override
+        public boolean destroy() {
+            return false;
+        }
+
+        @Override
+        public boolean destroyForcibly() {
+            return false;
+        }
+
+        @Override
+        public boolean isAlive() {
+            return false;
+        }
+
+        @Override
+        public int compareTo(ProcessHandle other) {
+            return Long.compare(pid, other.pid());
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof EndedProgram e && e.pid == pid;
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(pid);
+        }
+
+        @Override
+        public String toString() {
+            return Long.toString(pid);
+        }
     }
 }

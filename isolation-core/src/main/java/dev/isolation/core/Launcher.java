@@ -398,11 +398,18 @@ final class Launcher {
          * as Process's are (FileInputStream alone would try to seek the pipe in readAllBytes).
          */
         OutputStream stdin() throws IOException {
-            return parentEnds[0] < 0 ? OutputStream.nullOutputStream() : new BufferedOutputStream(new FileOutputStream(reopen(0)));
+            return parentEnds[0] < 0 ? nullOutputStream() : new BufferedOutputStream(new FileOutputStream(reopen(0)));
+        }
+
+        /** ProcessBuilder's "null output stream" for an input not piped: a write fails with "Stream closed". */
+        private static OutputStream nullOutputStream() throws IOException {
+            OutputStream closed = OutputStream.nullOutputStream();
+            closed.close();
+            return closed;
         }
 
         InputStream stdout() throws IOException {
-            return parentEnds[1] < 0 ? InputStream.nullInputStream() : new BufferedInputStream(new FileInputStream(reopen(1)));
+            return parentEnds[1] < 0 ? InputStream.nullInputStream() : new BufferedInputStream(new PipeInputStream(reopen(1)));
         }
 
         /** The monitor thread collects this pipe (1 or 2) instead of a stream; past the limit it kills the sandbox. */
@@ -416,7 +423,19 @@ final class Launcher {
         }
 
         InputStream stderr() throws IOException {
-            return parentEnds[2] < 0 ? InputStream.nullInputStream() : new BufferedInputStream(new FileInputStream(reopen(2)));
+            return parentEnds[2] < 0 ? InputStream.nullInputStream() : new BufferedInputStream(new PipeInputStream(reopen(2)));
+        }
+
+        /** A pipe cannot seek: skip() reads and discards, as the JDK's own process streams do. */
+        private static final class PipeInputStream extends FileInputStream {
+            PipeInputStream(String path) throws IOException {
+                super(path);
+            }
+
+            @Override
+            public long skip(long n) throws IOException {
+                return LimitedInputStream.skipByReading(this, n);
+            }
         }
 
         private String reopen(int i) {

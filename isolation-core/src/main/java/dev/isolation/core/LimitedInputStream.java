@@ -42,4 +42,27 @@ final class LimitedInputStream extends FilterInputStream {
         }
         return n;
     }
+
+    /** Through {@link #read(byte[], int, int)}: skipped bytes count towards the limit. */
+    @Override
+    public long skip(long n) throws IOException {
+        return skipByReading(this, n);
+    }
+
+    /** Skips up to {@code n} bytes of {@code in} by reading them (a pipe cannot seek); returns how many. */
+    static long skipByReading(InputStream in, long n) throws IOException {
+        if (n <= 0) {
+            return 0;
+        }
+        byte[] discard = new byte[(int) Math.min(8192, n)];
+        long left = n;
+        while (left > 0) {
+            int r = in.read(discard, 0, (int) Math.min(discard.length, left));
+            if (r < 0) {
+                break;
+            }
+            left -= r;
+        }
+        return n - left;
+    }
 }
