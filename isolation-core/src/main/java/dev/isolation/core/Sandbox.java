@@ -852,13 +852,16 @@ public final class Sandbox {
          *   <li>A stream the JVM reads ({@link ProcessBuilder.Redirect#PIPE}, what {@link Sandbox#run}
          *       captures) ends at the limit, and the sandbox is killed.
          *   <li>Any other stream that is not a regular file (the JVM's own inherited stdout, a pipe,
-         *       a FIFO, a socket, a terminal, {@code /dev/null}, the other side of an {@link
-         *       Interaction}) is a pipe the sandbox's monitor relays, counting: it delivers exactly the
-         *       limit, and the byte after it kills the sandbox. The program sees a pipe there, not a
+         *       a FIFO, a socket, a terminal, {@code /dev/null}) is a pipe the sandbox's monitor
+         *       relays, counting: it delivers exactly the limit, and the byte after it kills the
+         *       sandbox. The program sees a pipe there, not a
          *       terminal ({@code isatty} is false). A reader that does not read blocks the program,
          *       not the monitor: {@link #wallTimeLimit} still applies, and the run ends once its
          *       last relayed byte is delivered. When the destination is closed (its reader exited),
          *       the program's next write fails with EPIPE (SIGPIPE), as it would without the relay.
+         *   <li>The standard output an {@link Interaction} connects to the other program is not
+         *       counted: that program reads it (a relay would make every exchange several times
+         *       slower), and a flood blocks once it stops reading.
          *   <li>A regular file, redirected or written by the program, cannot grow past the limit
          *       (RLIMIT_FSIZE, unless {@link #rlimit} sets FSIZE): the write that would fails with
          *       SIGXFSZ. This is per file, also in a {@link #bindWritable} host directory: the program

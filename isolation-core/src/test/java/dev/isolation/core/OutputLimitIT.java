@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * reader and the run is {@code OUTPUT_LIMIT}, without the wall-time limit's help. The relay loses
  * nothing at the end, blocks the program (not the monitor) on a reader that does not read, and
  * passes a closed reader on as EPIPE. The sandbox's own tmpfs mounts hold at most the limit; a
- * session's storage and host directories are limited per file, as the README says.
+ * session's storage and host directories are limited per file, and an {@link Interaction}'s
+ * connection not at all (the other program reads it), as the README says.
  */
 @KernelTest
 class OutputLimitIT {
@@ -184,6 +185,18 @@ class OutputLimitIT {
             assertThat(o.killed()).isFalse();
         }
         readsALittle.get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    @Timeout(60)
+    void anInteractionsConnectionIsTheOtherProgramsToRead() throws Exception {
+        try (Interaction run = Interaction.start(LIMITED, new ProcessBuilder("sh", "-c", "wc -c >&2"), LIMITED,
+                new ProcessBuilder("head", "-c", Long.toString(2 * LIMIT), "/dev/zero"))) {
+            assertThat(run.solution().outcome().get(30, TimeUnit.SECONDS).status()).isEqualTo(Outcome.Status.OK);
+            assertThat(run.interactor().outcome().get(30, TimeUnit.SECONDS).status()).isEqualTo(Outcome.Status.OK);
+            assertThat(new String(run.interactor().getErrorStream().readAllBytes(), StandardCharsets.UTF_8).trim())
+                    .isEqualTo(Long.toString(2 * LIMIT));
+        }
     }
 
     @Test
