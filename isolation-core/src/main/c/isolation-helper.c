@@ -89,11 +89,13 @@ enum plan_tag {
 	TAG_SECCOMP_NOTIFY = 31,    /* the filter's kills are notifications: the monitor kills, naming the call */
 	TAG_SETUP_TIMEOUT = 32,     /* u64 ns: the setup steps must be done this long after the clone */
 	TAG_SWEEP_UID = 40,         /* u32 uid: before the sandbox exists, kill every process of this host uid */
+	TAG_OUTPUT_RELAY = 44,      /* u32 fd, u32 also, u64 limit: relay the program's fd (and fds in mask also) unless a regular file */
 };
 
 /* Why the monitor killed the sandbox; reported to the JVM. */
 enum kill_reason {
-	KILLED_NOT = 0, KILLED_ON_REQUEST = 1, KILLED_CPU_LIMIT = 2, KILLED_WALL_LIMIT = 3, KILLED_SYSCALL = 4
+	KILLED_NOT = 0, KILLED_ON_REQUEST = 1, KILLED_CPU_LIMIT = 2, KILLED_WALL_LIMIT = 3, KILLED_SYSCALL = 4,
+	KILLED_OUTPUT_LIMIT = 5
 };
 
 /* How TAG_CPU_LIMIT's file reports usage. */
@@ -118,6 +120,11 @@ struct mount_op {
 struct rlimit_op {
 	uint32_t resource;
 	uint64_t soft, hard;
+};
+
+struct relay_op {
+	uint32_t fd, also; /* the program's descriptor (1 or 2); bit n of also: descriptor n shares it */
+	uint64_t limit;    /* bytes the program may write to it */
 };
 
 enum report_type { REPORT_ERROR = 1, REPORT_STARTED = 2, REPORT_EXIT = 3 };
@@ -157,6 +164,8 @@ struct plan {
 	const char *cpu_usage_file;
 	int sweep;
 	uint32_t sweep_uid;
+	struct relay_op relay_ops[2];
+	int nrelays;
 };
 
 static int status_fd = -1; /* the monitor's report pipe to the JVM */
@@ -352,6 +361,22 @@ static void read_plan(int fd, struct plan *p)
 			p->nrlimits++;
 			break;
 		case TAG_SWEEP_UID: p->sweep = 1; memcpy(&p->sweep_uid, val, 4); break;
+		case TAG_OUTPUT_RELAY: {
+			struct relay_op *r = &p->relay_ops[p->nrelays];
+			if (p->nrelays >= 2 || len < 16) {
+				errno = E2BIG;
+				die("plan", "output relays");
+			}
+			memcpy(&r->fd, val, 4);
+			memcpy(&r->also, val + 4, 4);
+			memcpy(&r->limit, val + 8, 8);
+			if ((r->fd != 1 && r->fd != 2) || (r->also & ~(1u << 2))) {
+				errno = EPROTO;
+				die("plan", "output relay descriptor");
+			}
+			p->nrelays++;
+			break;
+		}
 		case TAG_USERNS_IDS:
 			p->userns_ids = 1;
 			memcpy(&p->userns_uid, val, 4);
@@ -362,6 +387,227 @@ static void read_plan(int fd, struct plan *p)
 	}
 	errno = EPROTO;
 	die("plan", "missing end record");
+}
+
+/*
+ * ---- output relay -------------------------------------------------------------------------------
+ * With an output limit, the program's stdout or stderr that is not a regular file (RLIMIT_FSIZE
+ * limits those) becomes a pipe whose other end the monitor relays to the real destination,
+ * counting: it delivers at most the limit, and the byte after it kills the sandbox. The
+ * destination is the monitor's own descriptor, which the JVM, a shell or a terminal may share, so
+ * its flags are never changed: a pipe or FIFO is written with splice(SPLICE_F_NONBLOCK), a socket
+ * with send(MSG_DONTWAIT), anything else (a terminal, /dev/null) through a non-blocking
+ * descriptor of its own, reopened from /proc/self/fd. A reader that does not read blocks the
+ * program (its pipe fills), never the monitor. A destination that is closed (EPIPE, a hung-up
+ * terminal) ends the relay: the monitor closes its end of the program's pipe, and the program's
+ * next write fails with EPIPE (SIGPIPE), as a write to the destination itself would.
+ */
+#define RELAY_BUFFER 65536
+#define RELAY_BURST 16 /* transfers per wake-up: a fast pair of writer and reader cannot starve the monitor */
+
+enum relay_mode {
+	RELAY_SPLICE, /* a pipe or FIFO: splice, no copy */
+	RELAY_SEND,   /* a socket */
+	RELAY_WRITE,  /* anything else, through a descriptor of our own */
+};
+
+struct relay {
+	int target;     /* the program's descriptor, 1 or 2 */
+	uint32_t also;  /* other descriptors of the program on the same pipe: bit n for descriptor n */
+	uint64_t limit; /* bytes the program may write */
+	uint64_t count; /* bytes taken from the program, all delivered or waiting in buf */
+	int mode;
+	int src;        /* the monitor's (read) end of the program's pipe; -1 once the relay ended */
+	int sink;       /* the program's end, until the sandbox has it */
+	int dest;       /* where the bytes go */
+	int full;       /* the destination took nothing more: wait until it can */
+	int passed;     /* the program wrote past the limit: ended once the sandbox is gone */
+	size_t len;     /* RELAY_SEND, RELAY_WRITE: bytes waiting in buf */
+	char *buf;
+};
+
+static struct relay relays[2];
+static int nrelays;
+
+/* fd moved to 10 or above: 0, 1 and 2 stay what the JVM made them, even where one was closed. */
+static int high_fd(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	if (high < 0)
+		die("fcntl", "output relay");
+	close(fd);
+	return high;
+}
+
+/* In the monitor, before the sandbox exists: a pipe and a way to write the destination, per relay. */
+static void relay_prepare(const struct plan *p)
+{
+	for (int i = 0; i < p->nrelays; i++) {
+		const struct relay_op *op = &p->relay_ops[i];
+		int fd = (int)op->fd;
+		struct stat st;
+		if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode))
+			continue; /* a file is limited by RLIMIT_FSIZE; a closed descriptor has nothing to relay */
+		struct relay *r = &relays[nrelays++];
+		memset(r, 0, sizeof *r);
+		r->target = fd;
+		r->also = op->also;
+		r->limit = op->limit;
+		int ends[2];
+		if (pipe2(ends, O_CLOEXEC) < 0)
+			die("pipe2", "output relay");
+		r->src = high_fd(ends[0]);
+		r->sink = high_fd(ends[1]);
+		if (fcntl(r->src, F_SETFL, O_NONBLOCK) < 0) /* our own end: nobody else shares it */
+			die("fcntl", "output relay");
+		if (S_ISFIFO(st.st_mode)) {
+			r->mode = RELAY_SPLICE;
+			r->dest = fd;
+		} else if (S_ISSOCK(st.st_mode)) {
+			r->mode = RELAY_SEND;
+			r->dest = fd;
+		} else {
+			char path[32], what[96];
+			snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+			r->mode = RELAY_WRITE;
+			r->dest = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+			if (r->dest < 0) {
+				snprintf(what, sizeof what, "%s (standard %s, to relay it under the output limit)", path,
+					fd == 1 ? "output" : "error");
+				die("open", what);
+			}
+			r->dest = high_fd(r->dest);
+		}
+		if (r->mode != RELAY_SPLICE && !(r->buf = malloc(RELAY_BUFFER)))
+			die("malloc", "output relay");
+	}
+}
+
+/* In the sandbox's first process: the relayed descriptors become the program's end of the pipes. */
+static void relay_attach(void)
+{
+	for (int i = 0; i < nrelays; i++) {
+		struct relay *r = &relays[i];
+		for (int fd = 0; fd < 32; fd++)
+			if ((fd == r->target || (r->also & (1u << fd))) && dup2(r->sink, fd) < 0)
+				die("dup2", "output relay");
+		close(r->sink);
+		close(r->src);
+		if (r->mode == RELAY_WRITE)
+			close(r->dest);
+	}
+}
+
+/* In the monitor, once the sandbox exists: only the sandbox holds the program's ends. */
+static void relay_detach(void)
+{
+	for (int i = 0; i < nrelays; i++)
+		close(relays[i].sink);
+}
+
+static void relay_end(struct relay *r)
+{
+	if (r->src < 0)
+		return;
+	close(r->src);
+	r->src = -1;
+	r->len = 0;
+	r->full = 0;
+	if (r->mode == RELAY_WRITE)
+		close(r->dest);
+}
+
+/*
+ * Moves what it can without blocking. Returns 1 if the program wrote more than its limit, with
+ * exactly the limit delivered (the byte past it is looked for only once everything before it is
+ * delivered). The caller kills the sandbox; the relay ends once the sandbox is gone
+ * (relay_end_passed): until then the program stays blocked on its pipe, and dies of the kill, not
+ * of EPIPE.
+ */
+static int relay_pump(struct relay *r)
+{
+	for (int burst = 0; burst < RELAY_BURST && r->src >= 0 && !r->passed; burst++) {
+		if (r->len > 0) {
+			ssize_t n = r->mode == RELAY_SEND ? send(r->dest, r->buf, r->len, MSG_DONTWAIT | MSG_NOSIGNAL)
+							 : write(r->dest, r->buf, r->len);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+				r->full = 1;
+				return 0;
+			}
+			if (n <= 0) {
+				relay_end(r); /* the destination is closed */
+				return 0;
+			}
+			memmove(r->buf, r->buf + n, r->len - (size_t)n);
+			r->len -= (size_t)n;
+			continue;
+		}
+		r->full = 0;
+		uint64_t room = r->limit - r->count;
+		if (room == 0) { /* one byte more is the limit passed; end of file is the end */
+			char c;
+			ssize_t n = read(r->src, &c, 1);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return 0;
+			if (n <= 0) {
+				relay_end(r);
+				return 0;
+			}
+			r->passed = 1;
+			return 1;
+		}
+		size_t want = room < RELAY_BUFFER ? (size_t)room : RELAY_BUFFER;
+		ssize_t n;
+		if (r->mode == RELAY_SPLICE) {
+			n = splice(r->src, NULL, r->dest, NULL, want, SPLICE_F_NONBLOCK);
+			if (n < 0 && errno == EAGAIN) { /* our pipe is empty, or the destination is full */
+				int pending = 0;
+				r->full = ioctl(r->src, FIONREAD, &pending) == 0 && pending > 0;
+				return 0;
+			}
+		} else {
+			n = read(r->src, r->buf, want);
+			if (n < 0 && errno == EAGAIN)
+				return 0;
+			if (n > 0)
+				r->len = (size_t)n;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			relay_end(r); /* end of file: nothing of the sandbox holds the pipe; or the destination is closed */
+			return 0;
+		}
+		r->count += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Two pollfd slots per relay: its pipe while it takes bytes, its destination while that is full. */
+static void relay_poll_slots(struct pollfd *slots)
+{
+	for (int i = 0; i < nrelays; i++) {
+		struct relay *r = &relays[i];
+		slots[2 * i] = (struct pollfd){ r->src >= 0 && !r->full && !r->passed ? r->src : -1, POLLIN, 0 };
+		slots[2 * i + 1] = (struct pollfd){ r->src >= 0 && r->full ? r->dest : -1, POLLOUT, 0 };
+	}
+}
+
+static void relay_end_passed(void)
+{
+	for (int i = 0; i < nrelays; i++)
+		if (relays[i].passed)
+			relay_end(&relays[i]);
+}
+
+/* Serves the relays whose slots woke up; returns 1 if one of them passed its limit. */
+static int relay_serve(const struct pollfd *slots)
+{
+	int passed = 0;
+	for (int i = 0; i < nrelays; i++)
+		if (slots[2 * i].revents || slots[2 * i + 1].revents)
+			passed |= relay_pump(&relays[i]);
+	return passed;
 }
 
 /* ---- steps in the sandbox (child and program) ----------------------------------------------- */
@@ -1112,6 +1358,7 @@ static void step_join(const struct plan *p)
 static void run_child(struct plan *p, int sync_fd, int init_report_fd)
 {
 	pid_t monitor = getppid();
+	relay_attach();
 	die_with_parent(monitor);
 	if (sync_fd >= 0) { /* wait until the monitor wrote our id maps */
 		char c;
@@ -1426,6 +1673,59 @@ static void step_sweep(const struct plan *p)
 }
 
 /*
+ * After the sandbox's last process: delivers what the relayed pipes still hold (nothing more can
+ * come), within the wall-time limit (deadline, 0 for none) and while the JVM wants the run.
+ * Returns 1 if there was anything to deliver: the run then ends when it is delivered.
+ */
+static int relay_drain(int control_fd, int64_t deadline, int *killed, int *jvm_gone)
+{
+	int any = 0;
+	for (;;) {
+		int active = 0;
+		relay_end_passed(); /* nothing more of theirs is delivered */
+		for (int i = 0; i < nrelays; i++) {
+			struct relay *r = &relays[i];
+			int pending = 0;
+			if (r->src >= 0 && !r->full && r->len == 0 && (ioctl(r->src, FIONREAD, &pending) < 0 || pending == 0))
+				relay_end(r);
+			active |= r->src >= 0;
+		}
+		if (!active)
+			return any;
+		any = 1;
+		struct pollfd fds[1 + 2 * 2] = { { control_fd, POLLIN, 0 } };
+		relay_poll_slots(fds + 1);
+		int timeout = -1;
+		if (deadline) {
+			int64_t left = deadline - now_ns();
+			timeout = left <= 0 ? 0 : (int)(left / 1000000) + 1;
+		}
+		if (poll(fds, 1 + 2 * (nfds_t)nrelays, timeout) < 0 && errno != EINTR)
+			break;
+		if (deadline && now_ns() >= deadline) {
+			if (!*killed)
+				*killed = KILLED_WALL_LIMIT;
+			break;
+		}
+		if (fds[0].revents) {
+			char cmd = 0;
+			ssize_t r = read(control_fd, &cmd, 1);
+			if (r <= 0 || cmd == 'K') {
+				if (!*killed)
+					*killed = KILLED_ON_REQUEST;
+				*jvm_gone = r <= 0;
+				break;
+			}
+		}
+		if (relay_serve(fds + 1) && !*killed)
+			*killed = KILLED_OUTPUT_LIMIT;
+	}
+	for (int i = 0; i < nrelays; i++)
+		relay_end(&relays[i]); /* what is left is dropped */
+	return 1;
+}
+
+/*
  * has_init: the child is a pid namespace's init, whose death ends everything in it. A session
  * run's program is killed alone: its reaper then kills what it left behind (killing the reaper
  * first would hand that to the session's init). Else the child's session: the program and what it
@@ -1483,6 +1783,7 @@ int main(int argc, char **argv)
 	}
 	reset_signals();
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN); /* a relay may write to the JVM's terminal from a background process group */
 
 	/* Keep stdio, control and status only: nothing else the JVM had open reaches the sandbox. */
 	if (status_fd == 3)
@@ -1503,6 +1804,7 @@ int main(int argc, char **argv)
 	static struct plan plan;
 	read_plan(control_fd, &plan);
 	step_sweep(&plan);
+	relay_prepare(&plan);
 
 	int report[2], sync[2] = { -1, -1 }, init_pipe[2] = { -1, -1 };
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0)
@@ -1537,6 +1839,7 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	close(report[1]);
+	relay_detach();
 	if (init_pipe[1] >= 0)
 		close(init_pipe[1]);
 	if (sync[0] >= 0) {
@@ -1575,12 +1878,14 @@ int main(int argc, char **argv)
 	}
 	struct rusage ru;
 	pid_t reaped = 0;
-	struct pollfd fds[3] = { { control_fd, POLLIN, 0 }, { pidfd, POLLIN, 0 }, { notify_fd, POLLIN, 0 } };
+	struct pollfd fds[3 + 2 * 2] = { { control_fd, POLLIN, 0 }, { pidfd, POLLIN, 0 }, { notify_fd, POLLIN, 0 } };
 	for (;;) {
 		/*
-		 * Wake up for the exit, a command, the wall-time deadline, and every 10 ms to compare the
-		 * sandbox's CPU time with its limit (and without a pidfd, before 5.3, to poll for the exit).
+		 * Wake up for the exit, a command, relayed output, the wall-time deadline, and every 10 ms
+		 * to compare the sandbox's CPU time with its limit (and without a pidfd, before 5.3, to
+		 * poll for the exit).
 		 */
+		relay_poll_slots(fds + 3);
 		int timeout = -1;
 		if (plan.wall_limit_ns && !killed) {
 			int64_t left = (int64_t)plan.wall_limit_ns - (now_ns() - started);
@@ -1593,9 +1898,13 @@ int main(int argc, char **argv)
 			int ms = left <= 0 ? 0 : (int)(left / 1000000) + 1;
 			timeout = timeout < 0 || timeout > ms ? ms : timeout;
 		}
-		int n = poll(fds, 3, timeout);
+		int n = poll(fds, 3 + 2 * (nfds_t)nrelays, timeout);
 		if (n < 0 && errno != EINTR)
 			die("poll", "monitor");
+		if (relay_serve(fds + 3) && !killed) {
+			kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+			killed = KILLED_OUTPUT_LIMIT;
+		}
 		if (hard_kill_at > 0 && now_ns() >= hard_kill_at) {
 			kill(child, SIGKILL); /* the init did not end in time */
 			hard_kill_at = -1;
@@ -1644,6 +1953,10 @@ int main(int argc, char **argv)
 	if (!ns_init)
 		kill(-child, SIGKILL); /* stragglers in the program's session */
 	reap_descendants(&ru);     /* and those that left it: re-parented to us, the subreaper */
+	int64_t deadline = plan.wall_limit_ns ? started + (int64_t)plan.wall_limit_ns : 0;
+	/* killed on request, the run is over: what is left is dropped (the destination may never read) */
+	if (!jvm_gone && killed != KILLED_ON_REQUEST && relay_drain(control_fd, deadline, &killed, &jvm_gone))
+		wall = now_ns() - started; /* the run ends when its output is delivered */
 	if (jvm_gone)
 		remove_orphan_cgroups(&plan);
 	int32_t program_status;

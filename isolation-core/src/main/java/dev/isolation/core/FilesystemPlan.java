@@ -53,13 +53,18 @@ final class FilesystemPlan {
 
     private FilesystemPlan() {}
 
+    /** Size of the minimal /dev's {@code /dev/shm}. */
+    static final ByteSize SHM_SIZE = ByteSize.mb(64);
+
     /**
-     * Appends the mount operations. {@code rootfs} empty means the default minimal root.
+     * Appends the mount operations. {@code rootfs} empty means the default minimal root. {@code
+     * storageCap}: the most any writable tmpfs of the sandbox ({@code /tmp}, {@code /dev/shm},
+     * {@code tmpfs} mounts) may hold, whatever its own size.
      *
      * @throws NativeCallException naming a rootfs that cannot be listed, before anything runs
      */
     static void append(LaunchPlan plan, Optional<Path> rootfs, List<Bind> binds, List<Tmpfs> tmpfs, Set<String> noexec,
-            ByteSize tmpSize, boolean proc, int uid, int gid) {
+            ByteSize tmpSize, Optional<ByteSize> storageCap, boolean proc, int uid, int gid) {
         plan.newRoot();
         plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV, "isolation-tmpfs", "/", "tmpfs", "mode=0755,size=1m", "\"tmpfs\" -> \"/\"");
         if (rootfs.isPresent()) {
@@ -91,18 +96,18 @@ final class FilesystemPlan {
                     "root:x:0:\n" + (gid != 0 ? "sandbox:x:" + gid + ":\n" : ""), "/etc/group");
             plan.mount(MountKind.WRITE, 0, null, "/etc/hosts", null, "127.0.0.1 localhost\n::1 localhost\n", "/etc/hosts");
         }
-        devices(plan);
+        devices(plan, capped(SHM_SIZE, storageCap));
         if (proc) {
             plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc", "/proc", "proc", null, "\"proc\" -> \"/proc\"");
         }
         plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | (noexec.contains("/tmp") ? MS_NOEXEC : 0), "isolation-tmpfs", "/tmp",
-                "tmpfs", "mode=1777,size=" + tmpSize.bytes(), "\"tmpfs\" -> \"/tmp\"");
+                "tmpfs", "mode=1777,size=" + capped(tmpSize, storageCap).bytes(), "\"tmpfs\" -> \"/tmp\"");
         // parents before children, so that a bind inside another lands on top of it
         binds.stream().sorted(Comparator.comparingInt(b -> depth(b.inside()))).forEach(b -> bind(plan, b.host(), b.inside(),
                 MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | (b.writable() ? 0 : MS_RDONLY) | (noexec.contains(b.inside()) ? MS_NOEXEC : 0)));
         tmpfs.stream().sorted(Comparator.comparingInt(t -> depth(t.inside()))).forEach(t -> plan.mount(MountKind.DIR,
                 MS_NOSUID | MS_NODEV | (noexec.contains(t.inside()) ? MS_NOEXEC : 0), "isolation-tmpfs", t.inside(), "tmpfs",
-                "mode=1777,size=" + t.size().bytes(), "\"tmpfs\" -> \"" + t.inside() + "\""));
+                "mode=1777,size=" + capped(t.size(), storageCap).bytes(), "\"tmpfs\" -> \"" + t.inside() + "\""));
         plan.mount(MountKind.REMOUNT, MS_RDONLY | MS_NOSUID | MS_NODEV, null, "/", null, null, "/ (read-only)");
     }
 
@@ -136,8 +141,13 @@ final class FilesystemPlan {
         }
     }
 
+    /** The smaller of {@code size} and the cap; never under a page (the builders refuse a smaller tmpfs). */
+    static ByteSize capped(ByteSize size, Optional<ByteSize> cap) {
+        return cap.filter(c -> c.bytes() < size.bytes()).map(c -> ByteSize.ofBytes(Math.max(c.bytes(), 4096))).orElse(size);
+    }
+
     /** A minimal /dev, read-only once made: a few host device nodes, no others; fresh devpts and shm. */
-    private static void devices(LaunchPlan plan) {
+    private static void devices(LaunchPlan plan, ByteSize shmSize) {
         plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "isolation-tmpfs", "/dev", "tmpfs", "mode=0755,size=64k", "\"tmpfs\" -> \"/dev\"");
         for (String d : DEVICES) {
             plan.mount(MountKind.FILE, MS_BIND | MS_NOSUID | MS_NOEXEC, LaunchPlan.MOUNT_DEVICE_SOURCE, "/dev/" + d, "/dev/" + d, null, null,
@@ -151,7 +161,7 @@ final class FilesystemPlan {
         plan.mount(MountKind.DIR, MS_NOSUID | MS_NOEXEC, "devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=620",
                 "\"devpts\" -> \"/dev/pts\"");
         plan.mount(MountKind.SYMLINK, 0, "pts/ptmx", "/dev/ptmx", null, null, "/dev/ptmx");
-        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "isolation-tmpfs", "/dev/shm", "tmpfs", "mode=1777,size=64m",
+        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "isolation-tmpfs", "/dev/shm", "tmpfs", "mode=1777,size=" + shmSize.bytes(),
                 "\"tmpfs\" -> \"/dev/shm\"");
         // nothing in the sandbox re-points /dev/stdout or adds nodes for a later run of a session
         plan.mount(MountKind.REMOUNT, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "/dev", null, null, "/dev (read-only)");

@@ -8,7 +8,8 @@ import java.io.IOException;
  * Two sandboxed programs talking to each other, as interactive judge problems run: the
  * interactor's standard output is the solution's standard input and the other way round. Each
  * runs in its own sandbox with its own limits and has its own outcome. Standard error is as each
- * {@link ProcessBuilder} says.
+ * {@link ProcessBuilder} says. The output limit of either sandbox applies to its standard error and
+ * its files, not to the connection: the other program reads that, at the speed of a direct pipe.
  */
 public final class Interaction implements AutoCloseable {
     private final IsolatedProcess interactor;

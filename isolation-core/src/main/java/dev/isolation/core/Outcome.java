@@ -43,9 +43,9 @@ public final class Outcome {
         /** The kernel's OOM killer ended a process at the memory limit, and the run did not end OK. */
         MEMORY_LIMIT,
         /**
-         * Wrote more than {@code outputLimit} to a stream (or a file: SIGXFSZ); or more than {@link
-         * Sandbox#run} captures without one (64 MiB a stream), or than this JVM's captures may hold
-         * together (see {@link Sandbox#run}); {@link #message()} says which.
+         * Wrote more than {@code outputLimit} to a stream, whatever it is connected to (or to a file:
+         * SIGXFSZ); or more than {@link Sandbox#run} captures without one (64 MiB a stream), or than
+         * this JVM's captures may hold together (see {@link Sandbox#run}); {@link #message()} says which.
          */
         OUTPUT_LIMIT,
         /** Killed by the seccomp policy for a system call it does not allow (SIGSYS). */
@@ -69,6 +69,8 @@ public final class Outcome {
     static final int KILLED_CPU_LIMIT = 2;
     static final int KILLED_WALL_LIMIT = 3;
     static final int KILLED_SYSCALL = 4;
+    /** The monitor relayed a stream whose program wrote past the output limit. */
+    static final int KILLED_OUTPUT_LIMIT = 5;
     private static final int SIGSYS = 31;
     private static final int SIGXFSZ = 25;
     private static final int SIGXCPU = 24;
@@ -108,7 +110,7 @@ public final class Outcome {
         this.cgroupStats = cgroupStats;
         this.appliedLimits = List.copyOf(appliedLimits);
         this.limitsNotApplied = List.copyOf(limitsNotApplied);
-        this.outputLimitExceeded = outputLimitExceeded || captureBudgetExceeded;
+        this.outputLimitExceeded = outputLimitExceeded || captureBudgetExceeded || r.killReason() == KILLED_OUTPUT_LIMIT;
         this.captureBudgetExceeded = captureBudgetExceeded;
         this.interrupted = interrupted && r.killReason() == KILLED_ON_REQUEST; // else it ended before the kill
         this.cpuTimeLimit = cpuTimeLimit;
@@ -205,7 +207,10 @@ public final class Outcome {
         return exitCode().orElseGet(() -> 128 + signal().getAsInt());
     }
 
-    /** True if the monitor killed the sandbox: on request ({@code destroyForcibly}, {@code close}) or at a time limit. */
+    /**
+     * True if the monitor killed the sandbox: on request ({@code destroyForcibly}, {@code close}), at
+     * a time limit, for a forbidden system call, or past the output limit of a stream it relayed.
+     */
     public boolean killed() {
         return killReason != 0;
     }
@@ -227,7 +232,10 @@ public final class Outcome {
         return setupFailure;
     }
 
-    /** From the program's exec to the end of the sandbox's last process. */
+    /**
+     * From the program's exec to the end of the sandbox's last process, or to the delivery of the
+     * last byte the monitor relays for it (see {@link Sandbox.Builder#outputLimit}), if that is later.
+     */
     public Duration wallTime() {
         return wallTime;
     }

@@ -215,7 +215,7 @@ public final class Sandbox {
         return setupTimeout;
     }
 
-    /** Bytes allowed per output stream; past it the sandbox is killed (OUTPUT_LIMIT). */
+    /** Bytes the program may write to each output stream and each file; see {@link Builder#outputLimit}. */
     public Optional<ByteSize> outputLimit() {
         return outputLimit;
     }
@@ -381,6 +381,15 @@ public final class Sandbox {
      * @throws dev.isolation.core.internal.linux.NativeCallException naming a missing bind source
      */
     LaunchPlan setupPlan(Optional<SandboxIds.Lease> lease) throws UnsupportedHostException {
+        return setupPlan(lease, outputLimit); // a fresh sandbox's storage is its one program's
+    }
+
+    /**
+     * {@link #setupPlan(Optional)} with {@code storageCap} the most each writable tmpfs may hold:
+     * none for a persistent sandbox, whose storage serves all its runs (a run's output limit cannot
+     * size it; RLIMIT_FSIZE still limits each file the run writes).
+     */
+    LaunchPlan setupPlan(Optional<SandboxIds.Lease> lease, Optional<ByteSize> storageCap) throws UnsupportedHostException {
         LaunchPlan plan = new LaunchPlan();
         plan.cloneFlags(cloneFlags()).setupTimeout(setupTimeout.toNanos());
         Kernel k = Kernel.get();
@@ -404,7 +413,7 @@ public final class Sandbox {
             plan.makeRootPrivate();
             if (newRoot) {
                 Ids owner = programIds(root, leased).orElse(userNs ? new Ids(0, 0) : new Ids(k.getuid(), k.getgid()));
-                FilesystemPlan.append(plan, rootfs, binds, tmpfs, noexec, tmpSize, namespaces.contains(Namespace.PID),
+                FilesystemPlan.append(plan, rootfs, binds, tmpfs, noexec, tmpSize, storageCap, namespaces.contains(Namespace.PID),
                         owner.uid(), owner.gid());
             } else {
                 // the host's file system stays visible: not its cgroup file systems (a program able
@@ -678,14 +687,19 @@ public final class Sandbox {
 
         /**
          * A fresh tmpfs of at most {@code size} (at least 4 KiB, one page) at {@code inside},
-         * writable by everyone (mode 1777).
+         * writable by everyone (mode 1777); at most {@link #outputLimit} if that is smaller, except
+         * in a {@link SandboxSession}.
          */
         public Builder tmpfs(String inside, ByteSize size) {
             tmpfs.add(new FilesystemPlan.Tmpfs(FilesystemPlan.insidePath(inside, "tmpfs"), tmpfsSize(size, "tmpfs size")));
             return minimalRoot();
         }
 
-        /** Size of the {@code /tmp} tmpfs of a {@link #minimalRoot()}, at least 4 KiB (one page); default 64 MiB. */
+        /**
+         * Size of the {@code /tmp} tmpfs of a {@link #minimalRoot()}, at least 4 KiB (one page);
+         * default 64 MiB. {@link #outputLimit} caps it (and the 64 MiB {@code /dev/shm}) if smaller,
+         * except in a {@link SandboxSession}.
+         */
         public Builder tmpSize(ByteSize size) {
             tmpSize = tmpfsSize(size, "tmpSize");
             return this;
@@ -832,8 +846,33 @@ public final class Sandbox {
         }
 
         /**
-         * Bytes allowed per output stream: what {@link Sandbox#run} captures, what a piped stream
-         * yields, and (as RLIMIT_FSIZE) what a file redirect may grow to. Past it: OUTPUT_LIMIT.
+         * Bytes the program may write, 0 or more: to its standard output, and to its standard
+         * error, each, whatever they are connected to; and to each file. Past it: OUTPUT_LIMIT.
+         * <ul>
+         *   <li>A stream the JVM reads ({@link ProcessBuilder.Redirect#PIPE}, what {@link Sandbox#run}
+         *       captures) ends at the limit, and the sandbox is killed.
+         *   <li>Any other stream that is not a regular file (the JVM's own inherited stdout, a pipe,
+         *       a FIFO, a socket, a terminal, {@code /dev/null}) is a pipe the sandbox's monitor
+         *       relays, counting: it delivers exactly the limit, and the byte after it kills the
+         *       sandbox. The program sees a pipe there, not a
+         *       terminal ({@code isatty} is false). A reader that does not read blocks the program,
+         *       not the monitor: {@link #wallTimeLimit} still applies, and the run ends once its
+         *       last relayed byte is delivered. When the destination is closed (its reader exited),
+         *       the program's next write fails with EPIPE (SIGPIPE), as it would without the relay.
+         *   <li>The standard output an {@link Interaction} connects to the other program is not
+         *       counted: that program reads it (a relay would make every exchange several times
+         *       slower), and a flood blocks once it stops reading.
+         *   <li>A regular file, redirected or written by the program, cannot grow past the limit
+         *       (RLIMIT_FSIZE, unless {@link #rlimit} sets FSIZE): the write that would fails with
+         *       SIGXFSZ. This is per file, also in a {@link #bindWritable} host directory: the program
+         *       may write many files; what a host directory holds in total is the host's to limit
+         *       (a quota, a file system of its own size).
+         *   <li>The writable tmpfs mounts of a sandbox's own root ({@code /tmp}, {@code /dev/shm},
+         *       each {@link #tmpfs}) hold at most the limit each, whatever their size: a write past
+         *       it fails with ENOSPC. Not those of a {@link SandboxSession} ({@code /box}, its
+         *       {@code /tmp}), which serve all its runs: they have the sizes {@link Sandbox#open(ByteSize)}
+         *       and {@link #tmpSize} give them, and a run's limit caps each file it writes there.
+         * </ul>
          */
         public Builder outputLimit(ByteSize limit) {
             outputLimit = Optional.of(Objects.requireNonNull(limit, "outputLimit"));

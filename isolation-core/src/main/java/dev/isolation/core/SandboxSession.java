@@ -44,7 +44,7 @@ public final class SandboxSession implements AutoCloseable {
     static SandboxSession open(Sandbox policy, Sandbox layout) throws SandboxException {
         Optional<SandboxIds.Lease> ids = layout.leaseIds(true);
         try {
-            LaunchPlan setup = layout.setupPlan(ids).session();
+            LaunchPlan setup = layout.setupPlan(ids, Optional.empty()).session(); // sized by open(workSize) and tmpSize alone
             List<FileAction> devNull = List.of(new FileAction.Open("/dev/null", 0, Kernel.O_RDONLY, 0),
                     new FileAction.Open("/dev/null", 1, Kernel.O_WRONLY, 0), new FileAction.Open("/dev/null", 2, Kernel.O_WRONLY, 0));
             HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull, ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));

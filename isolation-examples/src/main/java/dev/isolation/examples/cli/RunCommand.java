@@ -45,7 +45,8 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {
                 "N:the program's exit code.",
-                "128+S:signal S ended the program (137 for SIGKILL, also past --memory, --cpu-time or --wall-time; 153 past --output-limit).",
+                "128+S:signal S ended the program (137 for SIGKILL, also past --memory, --cpu-time, --wall-time, and --output-limit"
+                + " on a terminal or a pipe; 153, SIGXFSZ, past --output-limit in a file).",
                 "2:isolation itself failed: a bad option, or the sandbox could not be set up. One line on stderr says why; nothing is left behind."},
         footerHeading = "%n",
         footer = {"--json FILE writes one JSON object: status, the verdict (OK, NONZERO_EXIT, SIGNALED, TIME_LIMIT,"
@@ -184,9 +185,12 @@ final class RunCommand implements Callable<Integer> {
     String wallTime;
 
     @Option(names = "--output-limit", paramLabel = "SIZE", description = "Bytes the program may write to standard output"
-            + " and to standard error each, units as --memory, e.g. 1M, as the size limit of every file it writes"
-            + " (RLIMIT_FSIZE): past it SIGXFSZ ends the program (exit 153, status OUTPUT_LIMIT). Applies when"
-            + " they go to files (--stdout, --stderr, or a shell's redirection), not to a terminal or a pipe.")
+            + " and to standard error each, units as --memory, e.g. 1M, whatever they go to, and the size limit of every"
+            + " file it writes. On a terminal, a pipe or a socket isolation relays them: exactly SIZE gets through, then"
+            + " the sandbox is killed (exit 137, status OUTPUT_LIMIT), and the program sees a pipe, not a terminal. In a"
+            + " file (--stdout, --stderr, a shell's redirection) and for every file it writes, RLIMIT_FSIZE: past it"
+            + " SIGXFSZ ends the program (exit 153, status OUTPUT_LIMIT). With --mount, /tmp, /dev/shm and each --tmpfs"
+            + " hold at most SIZE.")
     String outputLimit;
 
     // Limits. Each one gives the sandbox a cgroup of its own; the values are checked here, in the

@@ -49,6 +49,7 @@ public final class LaunchPlan {
     static final int TAG_SECCOMP_NOTIFY = 31;
     static final int TAG_SETUP_TIMEOUT = 32;
     static final int TAG_SWEEP_UID = 40;
+    static final int TAG_OUTPUT_RELAY = 44;
 
     /** How the file of {@link #cpuLimit} reports CPU usage. */
     public enum CpuUsageFormat {
@@ -302,6 +303,20 @@ public final class LaunchPlan {
      */
     public LaunchPlan sweepUid(int uid) {
         return record(TAG_SWEEP_UID, ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(uid).array());
+    }
+
+    /**
+     * The program's descriptor {@code fd} (1 or 2; with {@code withStderr}, 1 and 2 on one pipe)
+     * goes through the monitor, which delivers at most {@code limit} bytes to what the helper's
+     * own {@code fd} is and kills the sandbox at the byte after them. A regular file is left as
+     * it is: RLIMIT_FSIZE limits it.
+     */
+    public LaunchPlan outputRelay(int fd, boolean withStderr, long limit) {
+        if ((fd != 1 && fd != 2) || (withStderr && fd != 1) || limit < 0) {
+            throw new IllegalArgumentException("output relay of descriptor " + fd + (withStderr ? " with 2" : "") + ", limit " + limit);
+        }
+        return record(TAG_OUTPUT_RELAY, ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putInt(fd)
+                .putInt(withStderr ? 1 << 2 : 0).putLong(limit).array());
     }
 
     /** Unshare a cgroup namespace after joining the cgroups, so the sandbox's cgroup is its root. */
