@@ -51,7 +51,10 @@ import java.util.stream.Stream;
  *       on first use, the needed controllers are enabled in its {@code cgroup.subtree_control},
  *       and it is left in place for later sandboxes (it is empty between runs).
  * </ul>
- * {@link #create(CgroupLimits, Path)} takes an explicit parent instead.
+ * {@link #create(CgroupLimits, Path)} takes an explicit parent instead, and
+ * {@link #create(CgroupLimits, SandboxCgroup)} nests a sandbox cgroup in another (a persistent
+ * sandbox's runs in the session's cgroup). A nested cgroup has the same name pattern; leftovers
+ * are removed with what is nested in them.
  *
  * @implNote cgroup2 {@code cgroup.freeze} needs Linux 5.2, {@code cgroup.kill} 5.14,
  *     {@code memory.peak} 5.19, {@code pids.peak} about 6.1; each is used when its file exists.

@@ -39,17 +39,18 @@ import java.util.concurrent.TimeUnit;
  * <p><b>Memory.</b> A session with a memory limit ({@link Options.Builder#memoryLimit}, by default
  * the policy's {@link Sandbox.Builder#memoryLimit}), or whose policy has any cgroup limit, has a
  * cgroup of its own: its PID 1 runs in a leaf of it, and every run's cgroup is created in it (a
- * run whose limits have no cgroup gets one without limits). The files in the session's tmpfs
- * mounts are charged to the processes that wrote them, and so to the session's cgroup: while a run
- * lives, its files and memory count towards its own limit and the session's; what stays (a
- * persistent {@value #WORK_DIR}, SysV shared memory in the session's IPC namespace) stays charged
- * to the session, never to the JVM's cgroup, and counts towards the session's limit, so it leaves
- * that much less to every later run. A run that needs more than the session has left is OOM-killed
- * like one past its own limit: {@link Outcome.Status#MEMORY_LIMIT} with {@link Outcome#oomKilled()}
- * (a run writing files with the tmpfs mount's own size still free; past the mount's size a write
- * fails with ENOSPC). The session's PID 1 is never the OOM killer's victim. A session without a
- * memory limit and without cgroup limits has no cgroup: its files are charged where its runs run
- * (without a cgroup of their own, the JVM's).
+ * run whose limits set no cgroup gets one without limits). A file in a tmpfs mount is charged to
+ * the cgroup of the process that wrote it: while a run lives, its files and its memory count
+ * towards its own limit and the session's; what outlives the run (the files of a persistent
+ * {@value #WORK_DIR}, SysV shared memory in the session's IPC namespace) stays charged to the
+ * session, never to the JVM's cgroup, and leaves that much less of the session's limit to every
+ * later run. The session's limit bounds every run: a run asking for more is refused. A run that
+ * needs more than the session has left is OOM-killed as one past its own limit is: {@link
+ * Outcome.Status#MEMORY_LIMIT}, {@link Outcome#oomKilled()}; a session whose files fill its limit
+ * leaves later runs nothing until {@link #resetWorkDir()}. (Past a tmpfs mount's own size a write
+ * fails with ENOSPC instead.) The session's PID 1 is protected from the OOM killer when the JVM
+ * is root. Without a memory limit and without cgroup limits the session has no cgroup: its runs'
+ * files are charged where the runs run (the JVM's cgroup, for runs without limits).
  *
  * <p>A root JVM's session has one host id of its own (see {@link Sandbox}) for its whole life: its
  * runs without {@code runAs} run as it, and so share their per-user counts with each other, not

@@ -211,6 +211,15 @@ class SessionStorageCgroupIT {
 
     @Test
     @Timeout(300)
+    void aRunsCgroupNamespaceHasTheRunsOwnCgroupAsItsRoot() throws Exception {
+        try (SandboxSession session = POLICY.toBuilder().cgroupNs().build().open()) {
+            Outcome o = session.run(sh("cat /proc/self/cgroup"), new byte[0]);
+            assertThat(o.stdoutText().lines().toList()).as(describe(o)).isNotEmpty().allMatch(l -> l.endsWith(":/"));
+        }
+    }
+
+    @Test
+    @Timeout(300)
     void aSessionsCgroupsAreRemovedWhenItsJvmIsKilled() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process jvm = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
