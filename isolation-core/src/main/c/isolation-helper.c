@@ -109,6 +109,10 @@ enum mount_kind {
 	MOUNT_SYMLINK = 3, /* symlink(source, target) */
 	MOUNT_MKDIR = 4,   /* mkdir -p target */
 	MOUNT_WRITE = 5,   /* create target with data as its content */
+	MOUNT_DETACH = 6,  /* umount2(target, MNT_DETACH): the mount at target and those below it */
+	MOUNT_UNSHARE = 7, /* go on in a private copy of the mount namespace (a session run's own mounts) */
+	MOUNT_KEEP = 8,    /* a detached copy of the mounts at target, for a MOUNT_REATTACH (same order) */
+	MOUNT_REATTACH = 9, /* attach the next MOUNT_KEEP copy at target, once a fresh mount covered it */
 };
 
 struct mount_op {
@@ -851,12 +855,44 @@ static int parent_of(const char *target, char *name, size_t size, const char *di
 	return fd;
 }
 
+static int kept[16]; /* MOUNT_KEEP copies, attached again in the same order */
+static int nkept, nreattached;
+
 static void mount_op(const struct mount_op *m)
 {
 	const char *display = m->display ? m->display : m->target;
 	char name[NAME_MAX + 1];
+	struct stat st;
 	int fd;
 	switch (m->kind) {
+	case MOUNT_DETACH:
+		if (umount2(m->target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+			die("umount2", display);
+		return;
+	case MOUNT_UNSHARE:
+		if (unshare(CLONE_NEWNS) < 0)
+			die("unshare", "CLONE_NEWNS");
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			die("mount", "/ (MS_REC|MS_PRIVATE)");
+		return;
+	case MOUNT_KEEP:
+		if (nkept >= (int)(sizeof kept / sizeof *kept))
+			fail(E2BIG, "plan", display);
+		fd = mount_point(m->target, 0, display);
+		if ((kept[nkept] = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE)) < 0)
+			die("open_tree", display);
+		nkept++;
+		close(fd);
+		return;
+	case MOUNT_REATTACH:
+		if (nreattached >= nkept)
+			fail(EPROTO, "plan", display);
+		fd = kept[nreattached++];
+		if (fstat(fd, &st) < 0)
+			die("fstat", display);
+		attach(fd, m->target, S_ISDIR(st.st_mode) ? S_IFDIR : S_IFREG, display);
+		close(fd);
+		return;
 	case MOUNT_MKDIR:
 		close(mount_point(m->target, S_IFDIR, display));
 		return;
@@ -1373,6 +1409,10 @@ static void run_child(struct plan *p, int sync_fd, int init_report_fd)
 	step_join_cgroups(p);
 	if (p->join_pid) {
 		step_join(p);
+		/* a run's cgroup namespace has its own cgroup as root; then the run's own mounts */
+		if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
+			die("unshare", "CLONE_NEWCGROUP");
+		step_mounts(p);
 	} else {
 		if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
 			die("unshare", "CLONE_NEWCGROUP");

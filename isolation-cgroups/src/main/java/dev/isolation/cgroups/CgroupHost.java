@@ -52,7 +52,10 @@ import java.util.stream.Stream;
  *       on first use, the needed controllers are enabled in its {@code cgroup.subtree_control},
  *       and it is left in place for later sandboxes (it is empty between runs).
  * </ul>
- * {@link #create(CgroupLimits, Path)} takes an explicit parent instead.
+ * {@link #create(CgroupLimits, Path)} takes an explicit parent instead, and
+ * {@link #create(CgroupLimits, SandboxCgroup)} nests a sandbox cgroup in another (a persistent
+ * sandbox's runs in the session's cgroup). A nested cgroup has the same name pattern; leftovers
+ * are removed with what is nested in them.
  *
  * @implNote cgroup2 {@code cgroup.freeze} needs Linux 5.2, {@code cgroup.kill} 5.14,
  *     {@code memory.peak} 5.19, {@code pids.peak} about 6.1; each is used when its file exists.
@@ -255,6 +258,24 @@ public final class CgroupHost {
         return createUnder(limits, p.startsWith("/") ? p : "/" + p);
     }
 
+    /**
+     * Creates a sandbox cgroup nested in {@code outer}, e.g. one run's cgroup inside a persistent
+     * sandbox's: in each hierarchy where {@code outer} has a directory, a child of it, so that the
+     * new cgroup's usage counts towards {@code outer}'s limits, and what stays charged to it once it
+     * is removed (tmpfs pages its processes wrote) is charged to {@code outer}; in the other
+     * hierarchies the new cgroup goes where {@code outer} would have gone. {@code outer} must not
+     * be closed before it, and must hold no processes itself on cgroup v2 (the no-internal-processes
+     * rule): on v2 the controllers the new cgroup needs are enabled in {@code outer}'s {@code
+     * cgroup.subtree_control} (and, if {@code outer} lacks one, in the library's {@code isolation}
+     * subtree it was created in; any other parent of {@code outer} is not ours to change).
+     *
+     * @throws CgroupUnavailableException if a controller the limits need is not available to {@code outer}'s children
+     * @throws IllegalStateException if {@code outer} is closed
+     */
+    public SandboxCgroup create(CgroupLimits limits, SandboxCgroup outer) throws IOException {
+        return SandboxCgroup.createIn(this, limits, outer);
+    }
+
     private SandboxCgroup createUnder(CgroupLimits limits, String parent) throws IOException {
         if (LEFTOVERS_CLEANED.compareAndSet(false, true)) {
             try {
@@ -324,8 +345,7 @@ public final class CgroupHost {
                     continue;
                 }
                 try {
-                    killLeftover(dir);
-                    CgroupFs.rmdir(dir, Duration.ofSeconds(1));
+                    removeLeftover(dir);
                     removed.add(dir);
                 } catch (CgroupException e) {
                     if (failure == null) {
@@ -340,6 +360,23 @@ public final class CgroupHost {
             throw failure;
         }
         return removed;
+    }
+
+    /** Removes a leftover and the sandbox cgroups nested in it (a persistent sandbox's runs), innermost first. */
+    private static void removeLeftover(Path dir) throws CgroupException {
+        List<Path> nested;
+        try (Stream<Path> s = Files.list(dir)) {
+            nested = s.filter(p -> p.getFileName().toString().startsWith("isolation-") && Files.isDirectory(p)).toList();
+        } catch (NoSuchFileException e) {
+            return;
+        } catch (IOException e) {
+            throw new CgroupException("cannot list leftover sandbox cgroup " + dir + ": " + e.getMessage());
+        }
+        for (Path child : nested) {
+            removeLeftover(child);
+        }
+        killLeftover(dir);
+        CgroupFs.rmdir(dir, Duration.ofSeconds(1));
     }
 
     private static void killLeftover(Path dir) throws CgroupException {

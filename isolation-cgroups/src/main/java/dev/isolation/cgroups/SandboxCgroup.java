@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * directory per hierarchy (memory, pids, cpu, cpuacct and freezer when present, plus cpuset,
  * blkio, devices when limited) and, on hybrid hosts, a cgroup2 directory used for process
  * tracking, freeze and kill; on unified hosts one cgroup2 directory. Created by
- * {@link CgroupHost#create(CgroupLimits)}.
+ * {@link CgroupHost#create(CgroupLimits)}, or nested in another with
+ * {@link CgroupHost#create(CgroupLimits, SandboxCgroup)}.
  *
  * <p>A process joins the sandbox by writing {@code 0} (itself) to every file of
  * {@link #procsFiles()}, or is placed there at birth with clone3 {@code CLONE_INTO_CGROUP} and
@@ -46,6 +47,10 @@ public final class SandboxCgroup implements AutoCloseable {
 
     private final String name;
     private final CgroupLayout layout;
+    /** The explicit parent it was created under (a path of every hierarchy), or null for the default. */
+    private final String parent;
+    /** The library's own v2 subtree it was created in ({@link CgroupHost#V2_SUBTREE}), or null. */
+    private Path v2Base;
     private final List<Node> nodes = new ArrayList<>();
     private final Map<CgroupController, Node> routes = new EnumMap<>(CgroupController.class);
     private Node unified;
@@ -53,12 +58,23 @@ public final class SandboxCgroup implements AutoCloseable {
     final List<AppliedLimit.NotApplied> notApplied = new ArrayList<>();
     private boolean closed;
 
-    private SandboxCgroup(String name, CgroupLayout layout) {
+    private SandboxCgroup(String name, CgroupLayout layout, String parent) {
         this.name = name;
         this.layout = layout;
+        this.parent = parent;
     }
 
     static SandboxCgroup create(CgroupHost host, CgroupLimits limits, String parent) throws IOException {
+        return create(host, limits, parent, null);
+    }
+
+    /** Nested in {@code outer}: a child of its directory in each hierarchy where it has one, else beside it. */
+    static SandboxCgroup createIn(CgroupHost host, CgroupLimits limits, SandboxCgroup outer) throws IOException {
+        return create(host, limits, outer.parent, outer);
+    }
+
+    private static SandboxCgroup create(CgroupHost host, CgroupLimits limits, String parent, SandboxCgroup outer)
+            throws IOException {
         String name = "isolation-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet();
         Set<CgroupController> required = EnumSet.noneOf(CgroupController.class);
         if (limits.memoryLimit().isPresent()) {
@@ -84,7 +100,7 @@ public final class SandboxCgroup implements AutoCloseable {
                 CgroupController.CPU, CgroupController.CPUACCT, CgroupController.FREEZER);
         wanted.addAll(required);
 
-        SandboxCgroup sb = new SandboxCgroup(name, host.layout());
+        SandboxCgroup sb = new SandboxCgroup(name, host.layout(), parent);
         try {
             Set<Hierarchy> used = new LinkedHashSet<>();
             for (CgroupController c : wanted) {
@@ -92,7 +108,18 @@ public final class SandboxCgroup implements AutoCloseable {
             }
             host.v2().ifPresent(used::add);
             for (Hierarchy h : used) {
-                Path parentDir = h.v2 ? v2Parent(host, h, wanted, required, parent) : parentDir(h, parent);
+                Optional<Path> around = outer == null ? Optional.empty() : outer.directoryIn(h);
+                Path parentDir;
+                if (around.isPresent()) {
+                    parentDir = h.v2 ? outer.openForChildren(host, h, wanted, required) : around.get();
+                } else if (h.v2) {
+                    parentDir = v2Parent(host, h, wanted, required, parent);
+                    if (parent == null && parentDir.equals(ownV2Base(h))) {
+                        sb.v2Base = parentDir;
+                    }
+                } else {
+                    parentDir = parentDir(h, parent);
+                }
                 Path dir = parentDir.resolve(name);
                 CgroupFs.mkdir(dir, h.v2 ? "cgroup2" : String.join(",", h.controllers));
                 Node node = new Node(h, dir);
@@ -195,6 +222,65 @@ public final class SandboxCgroup implements AutoCloseable {
             }
         }
         return base;
+    }
+
+    private static Path ownV2Base(Hierarchy h) {
+        return h.ownDir().getParent() == null ? null : h.ownDir().getParent().resolve(CgroupHost.V2_SUBTREE);
+    }
+
+    /** This cgroup's directory in {@code h} (matched by mount point), if it has one. */
+    private synchronized Optional<Path> directoryIn(Hierarchy h) {
+        checkOpen();
+        return nodes.stream().filter(n -> n.hierarchy().mountPoint.equals(h.mountPoint)).map(Node::dir).findFirst();
+    }
+
+    /**
+     * Makes this cgroup's v2 directory a parent for a nested cgroup: enables in its {@code
+     * cgroup.subtree_control} the controllers the child needs (and those it wants, where possible).
+     * A needed controller this cgroup lacks is first enabled in its own parent when that is the
+     * library's {@code isolation} subtree; any other parent is not ours to change.
+     */
+    private synchronized Path openForChildren(CgroupHost host, Hierarchy h, Set<CgroupController> wanted,
+                                              Set<CgroupController> required) throws CgroupException {
+        checkOpen();
+        Path dir = unified.dir();
+        Set<String> mandatory = new LinkedHashSet<>();
+        Set<String> optional = new LinkedHashSet<>();
+        for (CgroupController c : wanted) {
+            if (host.route(c).orElse(null) == h && !c.isV2Core()) {
+                (required.contains(c) ? mandatory : optional).add(c.v2Name().orElseThrow());
+            }
+        }
+        Set<String> available = CgroupHost.readV2Controllers(dir);
+        for (String c : mandatory) {
+            if (available.contains(c)) {
+                continue;
+            }
+            Path ctl = dir.getParent().resolve("cgroup.subtree_control");
+            if (v2Base == null || !CgroupHost.readV2Controllers(v2Base).contains(c)) {
+                throw new CgroupUnavailableException("the " + c + " controller is not available in " + dir
+                        + ", the cgroup this one is nested in: enable it with echo +" + c + " > " + ctl, c, ctl, null, null);
+            }
+            CgroupFs.write(ctl, "+" + c, c);
+        }
+        Path ctl = dir.resolve("cgroup.subtree_control");
+        Set<String> enabled = CgroupHost.words(CgroupFs.readIfExists(ctl, "cgroup2").orElse(""));
+        available = CgroupHost.readV2Controllers(dir);
+        for (String c : mandatory) {
+            if (!enabled.contains(c)) {
+                CgroupFs.write(ctl, "+" + c, c);
+            }
+        }
+        for (String c : optional) {
+            if (available.contains(c) && !enabled.contains(c)) {
+                try {
+                    CgroupFs.write(ctl, "+" + c, c);
+                } catch (CgroupException e) {
+                    // Only wanted for statistics; the nested cgroup works without it.
+                }
+            }
+        }
+        return dir;
     }
 
     Path dir(CgroupController c) {

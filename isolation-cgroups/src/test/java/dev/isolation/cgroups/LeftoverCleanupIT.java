@@ -116,4 +116,40 @@ class LeftoverCleanupIT {
         }
     }
 
+    @Test
+    void removesTheCgroupsNestedInALeftoverFirst() throws Exception {
+        CgroupHost host = CgroupHost.detect();
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        long deadPid = gone.pid();
+        List<Path> outer = new ArrayList<>();
+        List<Path> inner = new ArrayList<>();
+        try {
+            for (HostReport.Hierarchy h : host.probe().hierarchies()) {
+                if (h.controllers().contains("memory") || h.version() == 2) {
+                    // a dead JVM's persistent sandbox: its cgroup, the keeper's leaf and a run's cgroup in it
+                    Path d = h.ownDirectory().resolve("isolation-" + deadPid + "-1");
+                    Files.createDirectory(d);
+                    outer.add(d);
+                    for (String name : List.of("isolation-" + deadPid + "-2", "isolation-" + deadPid + "-3")) {
+                        inner.add(Files.createDirectory(d.resolve(name)));
+                    }
+                }
+            }
+            assertThat(outer).isNotEmpty();
+
+            List<Path> removed = host.cleanLeftovers();
+
+            assertThat(removed).containsAll(outer);
+            assertThat(inner).allSatisfy(d -> assertThat(d).doesNotExist());
+            assertThat(outer).allSatisfy(d -> assertThat(d).doesNotExist());
+        } finally {
+            for (Path p : inner) {
+                CgroupFs.rmdir(p, Duration.ofSeconds(1));
+            }
+            for (Path p : outer) {
+                CgroupFs.rmdir(p, Duration.ofSeconds(1));
+            }
+        }
+    }
 }

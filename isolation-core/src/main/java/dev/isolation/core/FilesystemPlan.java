@@ -44,6 +44,7 @@ final class FilesystemPlan {
     /** Top-level entries of a rootfs that the sandbox gets its own of instead. */
     private static final Set<String> OWN_MOUNTS = Set.of("dev", "proc", "tmp");
     private static final long READ_ONLY_BIND = MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID | MS_NODEV;
+    private static final String DEV_SHM = "/dev/shm";
 
     /** A bind mount of a host path ({@link #source resolved}: absolute, no symlinks). */
     record Bind(Path host, String inside, boolean writable) {}
@@ -100,15 +101,78 @@ final class FilesystemPlan {
         if (proc) {
             plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc", "/proc", "proc", null, "\"proc\" -> \"/proc\"");
         }
-        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | (noexec.contains("/tmp") ? MS_NOEXEC : 0), "isolation-tmpfs", "/tmp",
-                "tmpfs", "mode=1777,size=" + capped(tmpSize, storageCap).bytes(), "\"tmpfs\" -> \"/tmp\"");
+        tmpfs(plan, new Tmpfs("/tmp", capped(tmpSize, storageCap)), noexec);
         // parents before children, so that a bind inside another lands on top of it
         binds.stream().sorted(Comparator.comparingInt(b -> depth(b.inside()))).forEach(b -> bind(plan, b.host(), b.inside(),
                 MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | (b.writable() ? 0 : MS_RDONLY) | (noexec.contains(b.inside()) ? MS_NOEXEC : 0)));
-        tmpfs.stream().sorted(Comparator.comparingInt(t -> depth(t.inside()))).forEach(t -> plan.mount(MountKind.DIR,
-                MS_NOSUID | MS_NODEV | (noexec.contains(t.inside()) ? MS_NOEXEC : 0), "isolation-tmpfs", t.inside(), "tmpfs",
-                "mode=1777,size=" + capped(t.size(), storageCap).bytes(), "\"tmpfs\" -> \"" + t.inside() + "\""));
+        tmpfs.stream().sorted(Comparator.comparingInt(t -> depth(t.inside()))).forEach(t -> tmpfs(plan, new Tmpfs(t.inside(), capped(t.size(), storageCap)), noexec));
         plan.mount(MountKind.REMOUNT, MS_RDONLY | MS_NOSUID | MS_NODEV, null, "/", null, null, "/ (read-only)");
+    }
+
+    private static void tmpfs(LaunchPlan plan, Tmpfs t, Set<String> noexec) {
+        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | (noexec.contains(t.inside()) ? MS_NOEXEC : 0), "isolation-tmpfs", t.inside(),
+                "tmpfs", "mode=1777,size=" + t.size().bytes(), "\"tmpfs\" -> \"" + t.inside() + "\"");
+    }
+
+    /** {@code /dev/shm} of a minimal /dev: the same in every root of its own. */
+    private static void devShm(LaunchPlan plan, ByteSize size) {
+        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "isolation-tmpfs", DEV_SHM, "tmpfs", "mode=1777,size=" + size.bytes(),
+                "\"tmpfs\" -> \"" + DEV_SHM + "\"");
+    }
+
+    /**
+     * The mounts of one run of a persistent sandbox, which joins the session's mount namespace:
+     * with {@code resetWorkDir}, first a fresh {@code workDir} there (the old one detached); then,
+     * in a private copy of the namespace (the run's own, gone with it), fresh empty tmpfs mounts in
+     * place of the session's {@code /tmp}, {@code /dev/shm} and {@code tmpfs} mounts, and of {@code
+     * workDir} unless {@code persistentWorkDir}. So nothing a run writes there reaches a later run
+     * (or a run beside it), and its memory is freed when the run ends. Binds below a refreshed mount
+     * are kept and attached again on top of the fresh one.
+     */
+    static void appendRunMounts(LaunchPlan plan, List<Bind> binds, List<Tmpfs> tmpfs, Set<String> noexec, ByteSize tmpSize,
+            String workDir, boolean persistentWorkDir, boolean resetWorkDir) {
+        Optional<Tmpfs> work = tmpfs.stream().filter(t -> t.inside().equals(workDir)).findFirst();
+        if (resetWorkDir && work.isPresent()) {
+            refresh(plan, List.of(work.get()), List.of(), noexec, true);
+        }
+        // binds are mounted after /tmp and /dev/shm but before the tmpfs mounts, which cover what they are on
+        List<Bind> visible = binds.stream().filter(b -> (below(b.inside(), "/tmp") || below(b.inside(), DEV_SHM))
+                && tmpfs.stream().noneMatch(t -> below(b.inside(), t.inside()))).toList();
+        plan.mount(MountKind.UNSHARE, 0, null, "/", null, null, "the run's own mounts");
+        List<Tmpfs> fresh = new java.util.ArrayList<>();
+        fresh.add(new Tmpfs("/tmp", tmpSize));
+        fresh.add(new Tmpfs(DEV_SHM, ByteSize.mb(64)));
+        tmpfs.stream().filter(t -> !persistentWorkDir || !t.inside().equals(workDir)).forEach(fresh::add);
+        refresh(plan, fresh, visible, noexec, false);
+    }
+
+    /** Fresh tmpfs mounts at the places of {@code fresh}, parents first, the binds below them kept and attached again. */
+    private static void refresh(LaunchPlan plan, List<Tmpfs> fresh, List<Bind> binds, Set<String> noexec, boolean detachFirst) {
+        List<Bind> covered = binds.stream().filter(b -> fresh.stream().anyMatch(t -> below(b.inside(), t.inside())))
+                .sorted(Comparator.comparingInt(b -> depth(b.inside()))).toList();
+        // a bind below another covered bind travels with it (the copy is recursive)
+        List<Bind> kept = covered.stream().filter(b -> covered.stream().noneMatch(o -> below(b.inside(), o.inside()))).toList();
+        kept.forEach(b -> plan.mount(MountKind.KEEP, 0, null, b.inside(), null, null, "\"" + b.inside() + "\" (kept)"));
+        if (detachFirst) {
+            fresh.forEach(t -> plan.mount(MountKind.DETACH, 0, null, t.inside(), null, null, "\"" + t.inside() + "\" (detached)"));
+        }
+        record Step(String inside, Runnable mount) {}
+        List<Step> steps = new java.util.ArrayList<>();
+        fresh.forEach(t -> steps.add(new Step(t.inside(), () -> {
+            if (t.inside().equals(DEV_SHM)) {
+                devShm(plan, SHM_SIZE);
+            } else {
+                tmpfs(plan, t, noexec);
+            }
+        })));
+        kept.forEach(b -> steps.add(new Step(b.inside(),
+                () -> plan.mount(MountKind.REATTACH, 0, null, b.inside(), null, null, "\"" + b.inside() + "\" (attached again)"))));
+        // by depth, a fresh mount before what is attached at the same depth (stable sort): nothing covers what comes later
+        steps.stream().sorted(Comparator.comparingInt(st -> depth(st.inside()))).forEach(st -> st.mount().run());
+    }
+
+    private static boolean below(String path, String dir) {
+        return path.startsWith(dir + "/");
     }
 
     /**
@@ -161,8 +225,7 @@ final class FilesystemPlan {
         plan.mount(MountKind.DIR, MS_NOSUID | MS_NOEXEC, "devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=620",
                 "\"devpts\" -> \"/dev/pts\"");
         plan.mount(MountKind.SYMLINK, 0, "pts/ptmx", "/dev/ptmx", null, null, "/dev/ptmx");
-        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV | MS_NOEXEC, "isolation-tmpfs", "/dev/shm", "tmpfs", "mode=1777,size=" + shmSize.bytes(),
-                "\"tmpfs\" -> \"/dev/shm\"");
+        devShm(plan, shmSize);
         // nothing in the sandbox re-points /dev/stdout or adds nodes for a later run of a session
         plan.mount(MountKind.REMOUNT, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null, "/dev", null, null, "/dev (read-only)");
     }

@@ -113,13 +113,18 @@ final class Launcher {
         }
     }
 
-    /** Starts a program in the namespaces of a persistent sandbox: {@code setup} joins them. No prewarming. */
-    static IsolatedProcess startJoined(Sandbox policy, LaunchPlan setup, byte[] execPlan, ProcessBuilder pb, boolean capture)
-            throws SandboxException {
+    /**
+     * Starts a program in the namespaces of a persistent sandbox: {@code setup} joins them. No
+     * prewarming. With the session's cgroup {@code outer}, the run always gets a cgroup of its own
+     * in it (without limits if {@code policy} has none), so that whatever the run leaves charged
+     * behind is the session's.
+     */
+    static IsolatedProcess startJoined(Sandbox policy, LaunchPlan setup, byte[] execPlan, ProcessBuilder pb, boolean capture,
+            Optional<SandboxCgroup> outer) throws SandboxException {
         if (capture) {
             Capture.budget();
         }
-        Idle entry = launch(policy, setup, Optional.empty(), pb); // runs as the session's ids, leased by its keeper
+        Idle entry = launch(policy, setup, Optional.empty(), pb, outer); // runs as the session's ids, leased by its keeper
         entry.helper.exec(execPlan);
         return started(policy, entry, capture);
     }
@@ -170,6 +175,11 @@ final class Launcher {
 
     private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, ProcessBuilder pb)
             throws SandboxException {
+        return launch(sandbox, setup, ids, pb, Optional.empty());
+    }
+
+    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, ProcessBuilder pb,
+            Optional<SandboxCgroup> outer) throws SandboxException {
         Stdio stdio = new Stdio();
         try {
             stdio.prepare(pb);
@@ -177,28 +187,29 @@ final class Launcher {
             stdio.closeParentEnds();
             throw e;
         }
-        return launch(sandbox, setup, ids, stdio);
+        return launch(sandbox, setup, ids, stdio, outer);
+    }
+
+    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, Stdio stdio)
+            throws SandboxException {
+        return launch(sandbox, setup, ids, stdio, Optional.empty());
     }
 
     /** Spawns the monitor; it inherits the lease of {@code ids}, which the caller closes after. */
-    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, Stdio stdio)
-            throws SandboxException {
+    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, Stdio stdio,
+            Optional<SandboxCgroup> outer) throws SandboxException {
         Optional<SandboxCgroup> cgroup;
         try {
-            cgroup = createCgroup(sandbox);
+            cgroup = outer.isPresent()
+                    ? Optional.of(createCgroup(sandbox.cgroupLimits().orElse(CgroupLimits.none()), Optional.empty(), outer))
+                    : createCgroup(sandbox);
         } catch (SandboxException | RuntimeException e) {
             stdio.closeParentEnds();
             throw e;
         }
         try { // from here on, whatever fails must remove the cgroup and close the descriptors
             cgroup.ifPresent(cg -> {
-                Optional<Path> unified = cg.unifiedDirectory();
-                if (unified.isPresent() && KernelVersion.atLeast(5, 7)) {
-                    setup.cloneIntoCgroup(unified.get().toString());
-                } else {
-                    cg.procsFiles().forEach(f -> setup.joinCgroup(f.toString()));
-                }
-                cg.directories().forEach(d -> setup.orphanCgroup(d.toString()));
+                placeIn(setup, cg);
                 sandbox.cpuTimeLimit().ifPresent(limit -> cpuUsageFile(cg).ifPresent(f -> setup.cpuLimit(limit.toNanos(),
                         f.getFileName().toString().equals("cpu.stat") ? LaunchPlan.CpuUsageFormat.CPU_STAT
                                 : LaunchPlan.CpuUsageFormat.NANOSECONDS, f.toString())));
@@ -233,15 +244,35 @@ final class Launcher {
         return Optional.empty();
     }
 
+    /**
+     * Puts the sandbox's first process in {@code cg} (clone3 {@code CLONE_INTO_CGROUP} on cgroup v2
+     * with Linux 5.7+, else it joins each hierarchy), and lets the monitor remove its directories
+     * if the JVM dies.
+     */
+    static void placeIn(LaunchPlan setup, SandboxCgroup cg) {
+        Optional<Path> unified = cg.unifiedDirectory();
+        if (unified.isPresent() && KernelVersion.atLeast(5, 7)) {
+            setup.cloneIntoCgroup(unified.get().toString());
+        } else {
+            cg.procsFiles().forEach(f -> setup.joinCgroup(f.toString()));
+        }
+        cg.directories().forEach(d -> setup.orphanCgroup(d.toString()));
+    }
+
     private static Optional<SandboxCgroup> createCgroup(Sandbox sandbox) throws SandboxException {
         if (sandbox.cgroupLimits().isEmpty()) {
             return Optional.empty();
         }
-        CgroupLimits limits = sandbox.cgroupLimits().get();
+        return Optional.of(createCgroup(sandbox.cgroupLimits().get(), sandbox.cgroupParent(), Optional.empty()));
+    }
+
+    /** A cgroup with {@code limits}: nested in {@code outer} if present, else under {@code parent} or the default parent. */
+    static SandboxCgroup createCgroup(CgroupLimits limits, Optional<Path> parent, Optional<SandboxCgroup> outer)
+            throws SandboxException {
         try {
             CgroupHost host = Cgroups.host();
-            return Optional.of(sandbox.cgroupParent().isPresent()
-                    ? host.create(limits, sandbox.cgroupParent().get()) : host.create(limits));
+            return outer.isPresent() ? host.create(limits, outer.get())
+                    : parent.isPresent() ? host.create(limits, parent.get()) : host.create(limits);
         } catch (CgroupUnavailableException e) {
             throw new UnsupportedHostException(e.getMessage(), e);
         } catch (IOException e) {

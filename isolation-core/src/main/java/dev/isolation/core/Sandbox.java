@@ -503,27 +503,52 @@ public final class Sandbox {
 
     /**
      * Opens a persistent sandbox: namespaces and mounts are set up once, with a writable work
-     * directory at {@code /box} (a tmpfs of {@code workSize}; a {@link Builder#bindWritable} there
-     * replaces it), and programs run in it one after another, or side by side, each with its own
-     * limits, cgroup and outcome. Closing the session kills everything in it and removes it.
+     * directory at {@code /box} (a tmpfs of {@code options.workSize()}; a {@link Builder#bindWritable}
+     * there replaces it), and programs run in it one after another, or side by side, each with its
+     * own limits, cgroup and outcome, and, unless {@code options} asks for a persistent work
+     * directory, with empty {@code /box}, {@code /tmp}, {@code /dev/shm} and {@link Builder#tmpfs}
+     * mounts of its own. The session's files and memory are charged to a cgroup of the session's
+     * own, limited by {@code options.memoryLimit()}, by default this policy's {@link
+     * Builder#memoryLimit}. Closing the session kills everything in it and removes it. See {@link
+     * SandboxSession}.
      *
      * @throws IllegalStateException without {@link Builder#pidNs()} and {@link Builder#mountNs()}
+     * @throws UnsupportedHostException if the session needs a cgroup (a memory limit, or a policy
+     *     with cgroup limits) and the host cannot make one
      */
-    public SandboxSession open(ByteSize workSize) throws SandboxException {
-        Builder.tmpfsSize(workSize, "workSize");
+    public SandboxSession open(SandboxSession.Options options) throws SandboxException {
+        Objects.requireNonNull(options, "options");
         if (!namespaces.contains(Namespace.PID) || !namespaces.contains(Namespace.MOUNT)) {
             throw new IllegalStateException("a persistent sandbox needs pidNs() and mountNs()");
         }
         Builder b = toBuilder();
-        if (binds.stream().noneMatch(bind -> bind.inside().equals(SandboxSession.WORK_DIR))) {
-            b.tmpfs(SandboxSession.WORK_DIR, workSize);
+        if (!workDirIsBound()) {
+            b.tmpfs(SandboxSession.WORK_DIR, options.workSize());
         }
-        return SandboxSession.open(this, b.build());
+        return SandboxSession.open(this, b.build(), options);
     }
 
-    /** {@link #open(ByteSize)} with a 256 MiB work directory. */
+    /** {@link #open(SandboxSession.Options)} with a work directory of {@code workSize} (at least 4 KiB) and the default options. */
+    public SandboxSession open(ByteSize workSize) throws SandboxException {
+        return open(SandboxSession.Options.builder().workSize(workSize).build());
+    }
+
+    /** {@link #open(SandboxSession.Options)} with the default options: a 256 MiB work directory, fresh for each run. */
     public SandboxSession open() throws SandboxException {
-        return open(ByteSize.mb(256));
+        return open(SandboxSession.Options.builder().build());
+    }
+
+    /** Whether a {@link Builder#bindWritable} (or {@link Builder#bind}) is mounted at {@code /box}. */
+    boolean workDirIsBound() {
+        return binds.stream().anyMatch(bind -> bind.inside().equals(SandboxSession.WORK_DIR));
+    }
+
+    /** The mounts of one run in this persistent sandbox (its layout); see {@link FilesystemPlan#appendRunMounts}. */
+    void appendRunMounts(LaunchPlan plan, boolean persistentWorkDir, boolean resetWorkDir) {
+        if (newRoot) {
+            FilesystemPlan.appendRunMounts(plan, binds, tmpfs, noexec, tmpSize, SandboxSession.WORK_DIR, persistentWorkDir,
+                    resetWorkDir);
+        }
     }
 
     static byte[] execPlan(List<String> command, Map<String, String> environment, File directory) {

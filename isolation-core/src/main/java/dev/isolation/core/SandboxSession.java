@@ -1,14 +1,24 @@
 package dev.isolation.core;
 
+import dev.isolation.cgroups.ByteSize;
+import dev.isolation.cgroups.CgroupLimits;
+import dev.isolation.cgroups.SandboxCgroup;
 import dev.isolation.core.internal.launch.HelperProcess;
 import dev.isolation.core.internal.launch.LaunchPlan;
 import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.core.internal.linux.Kernel.FileAction;
 import dev.isolation.core.internal.linux.NativeCallException;
 import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A persistent sandbox, as a judge uses one: namespaces and mounts set up once (a PID 1 keeps them
@@ -16,45 +26,169 @@ import java.util.OptionalInt;
  * (or side by side, like {@code docker exec}), each with its own limits, its own fresh cgroup (so no
  * limit or counter carries over from one run to the next) and its own outcome.
  *
+ * <p><b>Files between runs.</b> By default a run leaves no files for the next one: each run starts
+ * with empty tmpfs mounts of its own at {@value #WORK_DIR}, {@code /tmp}, {@code /dev/shm} and each
+ * {@link Sandbox.Builder#tmpfs} (in a mount namespace of its own, copied from the session's), and
+ * they are gone, their memory freed, when the run ends. Runs side by side do not see each other's
+ * files there either. With {@link Options.Builder#persistentWorkDir()} every run shares the
+ * session's one {@value #WORK_DIR}, whose files outlive the runs (compile in one run, execute the
+ * binary in the next) until {@link #resetWorkDir()} or {@link #close()}; {@code /tmp} and the other
+ * tmpfs mounts stay fresh for each run. A {@link Sandbox.Builder#bindWritable} at {@value #WORK_DIR}
+ * is the caller's host directory: every run shares it, and the session never empties it.
+ *
+ * <p><b>Memory.</b> A session with a memory limit ({@link Options.Builder#memoryLimit}, by default
+ * the policy's {@link Sandbox.Builder#memoryLimit}), or whose policy has any cgroup limit, has a
+ * cgroup of its own: its PID 1 runs in a leaf of it, and every run's cgroup is created in it (a
+ * run whose limits set no cgroup gets one without limits). A file in a tmpfs mount is charged to
+ * the cgroup of the process that wrote it: while a run lives, its files and its memory count
+ * towards its own limit and the session's; what outlives the run (the files of a persistent
+ * {@value #WORK_DIR}, SysV shared memory in the session's IPC namespace) stays charged to the
+ * session, never to the JVM's cgroup, and leaves that much less of the session's limit to every
+ * later run. The session's limit bounds every run: a run asking for more is refused. A run that
+ * needs more than the session has left is OOM-killed as one past its own limit is: {@link
+ * Outcome.Status#MEMORY_LIMIT}, {@link Outcome#oomKilled()}; a session whose files fill its limit
+ * leaves later runs nothing until {@link #resetWorkDir()}. (Past a tmpfs mount's own size a write
+ * fails with ENOSPC instead.) The session's PID 1 is protected from the OOM killer when the JVM
+ * is root. Without a memory limit and without cgroup limits the session has no cgroup: its runs'
+ * files are charged where the runs run (the JVM's cgroup, for runs without limits).
+ *
  * <p>A root JVM's session has one host id of its own (see {@link Sandbox}) for its whole life: its
  * runs without {@code runAs} run as it, and so share their per-user counts with each other, not
  * with anything outside the session.
  *
- * <p>Thread-safe. {@link #close()} kills everything in the sandbox and removes it.
+ * <p>Thread-safe. {@link #close()} kills everything in the sandbox and removes it, cgroups
+ * included.
  */
 public final class SandboxSession implements AutoCloseable {
     /** Where the work directory is inside the sandbox, and where programs start by default. */
     public static final String WORK_DIR = "/box";
 
+    /** How long {@link #close()} waits for the runs to end (they die with the session's PID 1) before it removes the cgroup. */
+    private static final long RUNS_END_SECONDS = 10;
+
     private final Sandbox policy;
     private final Sandbox layout;
+    private final Options options;
     private final HelperProcess keeper;
     private final int keeperPid;
     /** The host id leased for the whole session (its keeper's monitor holds the lease), if it has one. */
     private final OptionalInt leasedId;
+    /** The session's cgroup, in which the runs' cgroups are made, and the keeper's leaf in it. */
+    private final Optional<SandboxCgroup> cgroup;
+    private final Optional<SandboxCgroup> keeperCgroup;
 
-    private SandboxSession(Sandbox policy, Sandbox layout, HelperProcess keeper, OptionalInt leasedId) {
+    private final Object lock = new Object();
+    /** Runs started, until seen ended; guarded by {@link #lock}. */
+    private final List<IsolatedProcess> runs = new ArrayList<>();
+    /** Starts in progress; guarded by {@link #lock}. */
+    private int starting;
+    /** The next run starts with an empty work directory ({@link #resetWorkDir()}); guarded by {@link #lock}. */
+    private boolean resetPending;
+    private boolean closed;
+
+    private SandboxSession(Sandbox policy, Sandbox layout, Options options, HelperProcess keeper, OptionalInt leasedId,
+            Optional<SandboxCgroup> cgroup, Optional<SandboxCgroup> keeperCgroup) {
         this.policy = policy;
         this.layout = layout;
+        this.options = options;
         this.keeper = keeper;
         this.keeperPid = keeper.programPid();
         this.leasedId = leasedId;
+        this.cgroup = cgroup;
+        this.keeperCgroup = keeperCgroup;
     }
 
-    static SandboxSession open(Sandbox policy, Sandbox layout) throws SandboxException {
-        Optional<SandboxIds.Lease> ids = layout.leaseIds(true);
+    static SandboxSession open(Sandbox policy, Sandbox layout, Options options) throws SandboxException {
+        Optional<SandboxCgroup> cgroup = Optional.empty();
+        Optional<SandboxCgroup> keeperCgroup = Optional.empty();
+        Optional<SandboxIds.Lease> ids = Optional.empty();
         try {
+            cgroup = sessionCgroup(policy, options);
+            if (cgroup.isPresent()) {
+                keeperCgroup = Optional.of(Launcher.createCgroup(CgroupLimits.none(), Optional.empty(), cgroup));
+            }
+            ids = layout.leaseIds(true);
             LaunchPlan setup = layout.setupPlan(ids, Optional.empty()).session(); // sized by open(workSize) and tmpSize alone
+            // the monitor removes the keeper's leaf, then the session's cgroup, if the JVM dies (the runs' monitors theirs)
+            cgroup.ifPresent(cg -> cg.directories().forEach(d -> setup.orphanCgroup(d.toString())));
+            keeperCgroup.ifPresent(k -> Launcher.placeIn(setup, k));
             List<FileAction> devNull = List.of(new FileAction.Open("/dev/null", 0, Kernel.O_RDONLY, 0),
                     new FileAction.Open("/dev/null", 1, Kernel.O_WRONLY, 0), new FileAction.Open("/dev/null", 2, Kernel.O_WRONLY, 0));
             HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull, ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
             ids.ifPresent(l -> l.handedOver(keeper.exited()));
-            keeper.awaitStarted();
-            return new SandboxSession(policy, layout, keeper, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty()));
+            try {
+                keeper.awaitStarted();
+            } catch (RuntimeException e) { // its setup failed: gone before its cgroup is removed
+                keeper.kill();
+                keeper.exited().handle((r, f) -> null).join();
+                keeper.closeFds();
+                throw e;
+            }
+            if (cgroup.isPresent()) {
+                protectFromOomKiller(keeper.programPid());
+            }
+            return new SandboxSession(policy, layout, options, keeper, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty()),
+                    cgroup, keeperCgroup);
         } catch (NativeCallException e) {
-            throw new SandboxSetupException(e);
+            SandboxSetupException failure = new SandboxSetupException(e);
+            closeCgroups(keeperCgroup, cgroup, failure);
+            throw failure;
+        } catch (SandboxException | RuntimeException e) {
+            closeCgroups(keeperCgroup, cgroup, e);
+            throw e;
         } finally {
             ids.ifPresent(SandboxIds.Lease::close); // unless the keeper's monitor holds it now
+        }
+    }
+
+    /**
+     * The session's own cgroup: with the memory limit of {@code options}, else of the policy (and
+     * the policy's swap limit and best-effort choice), under the policy's cgroup parent; none
+     * without a memory limit and without cgroup limits in the policy.
+     */
+    private static Optional<SandboxCgroup> sessionCgroup(Sandbox policy, Options options) throws SandboxException {
+        Optional<ByteSize> memory = memoryLimit(policy, options);
+        if (memory.isEmpty() && policy.cgroupLimits().isEmpty()) {
+            return Optional.empty();
+        }
+        CgroupLimits.Builder limits = CgroupLimits.builder();
+        memory.ifPresent(limits::memoryLimit);
+        policy.cgroupLimits().ifPresent(l -> {
+            if (memory.isPresent()) {
+                l.swapLimit().ifPresent(limits::swapLimit);
+            }
+            limits.bestEffort(l.bestEffort());
+        });
+        return Optional.of(Launcher.createCgroup(limits.build(), policy.cgroupParent(), Optional.empty()));
+    }
+
+    /** The session's memory limit: of the options, else of the policy. */
+    private static Optional<ByteSize> memoryLimit(Sandbox policy, Options options) {
+        return options.memoryLimit().or(() -> policy.cgroupLimits().flatMap(CgroupLimits::memoryLimit));
+    }
+
+    /**
+     * The keeper holds the session's namespaces, and only memory it does not grow: were it the OOM
+     * killer's pick when the session's cgroup is full, every run would die with it. Needs root;
+     * elsewhere it stays as likely a victim as the runs' own inits.
+     */
+    private static void protectFromOomKiller(int pid) {
+        try {
+            Files.writeString(Path.of("/proc/" + pid + "/oom_score_adj"), "-1000");
+        } catch (IOException e) {
+            // not root: the kernel does not let us lower it
+        }
+    }
+
+    private static void closeCgroups(Optional<SandboxCgroup> keeperCgroup, Optional<SandboxCgroup> cgroup, Throwable failure) {
+        for (Optional<SandboxCgroup> cg : List.of(keeperCgroup, cgroup)) {
+            cg.ifPresent(c -> {
+                try {
+                    c.close();
+                } catch (IOException e) {
+                    failure.addSuppressed(e);
+                }
+            });
         }
     }
 
@@ -73,6 +207,9 @@ public final class SandboxSession implements AutoCloseable {
      * {@link Sandbox.Builder#inheritEnvironment()} or {@link Sandbox.Builder#emptyEnvironment()},
      * not the session's). Its namespaces and file system are the session's; {@code HOME} is
      * {@value #WORK_DIR} by default.
+     *
+     * @throws IllegalArgumentException if the memory limit of {@code limits} is above the
+     *     session's ({@link Options.Builder#memoryLimit}), which bounds every run
      */
     public IsolatedProcess start(Sandbox limits, ProcessBuilder pb) throws SandboxException {
         return start(limits, pb, false);
@@ -88,35 +225,270 @@ public final class SandboxSession implements AutoCloseable {
         return Sandbox.runToEnd(pb, stdin, (p, capture) -> start(limits, p, capture));
     }
 
+    /**
+     * Empties the persistent work directory: the next run starts with an empty {@value #WORK_DIR}
+     * (a fresh tmpfs; the old one, and the memory its files held, is released when that run starts,
+     * or when the session is closed). Does nothing without {@link Options.Builder#persistentWorkDir()}:
+     * each run's {@value #WORK_DIR} is empty anyway.
+     *
+     * @throws IllegalStateException if a run of this session is live or starting (its files would
+     *     vanish under it), if {@value #WORK_DIR} is a {@link Sandbox.Builder#bindWritable} of the
+     *     caller's (the session never empties a host directory), or if the session is closed
+     */
+    public void resetWorkDir() {
+        synchronized (lock) {
+            checkOpen();
+            if (layout.workDirIsBound()) {
+                throw new IllegalStateException(WORK_DIR + " is a host directory bound with bindWritable: the session never empties it");
+            }
+            if (!options.persistentWorkDir()) {
+                return;
+            }
+            runs.removeIf(r -> !r.isAlive());
+            if (starting > 0 || !runs.isEmpty()) {
+                throw new IllegalStateException("cannot reset " + WORK_DIR + " while a run of the session is live: "
+                        + (starting + runs.size()) + " live or starting; wait for them (or destroy them) first");
+            }
+            resetPending = true;
+        }
+    }
+
     private IsolatedProcess start(Sandbox limits, ProcessBuilder pb, boolean capture) throws SandboxException {
         if (pb.command().isEmpty()) {
             throw new IllegalArgumentException("command must not be empty");
         }
-        if (keeper.exited().isDone()) {
-            throw new IllegalStateException("the session is closed");
+        Optional<ByteSize> runMemory = limits.cgroupLimits().flatMap(CgroupLimits::memoryLimit);
+        Optional<ByteSize> sessionMemory = memoryLimit(policy, options);
+        if (runMemory.isPresent() && sessionMemory.isPresent() && runMemory.get().compareTo(sessionMemory.get()) > 0) {
+            throw new IllegalArgumentException("the run's memoryLimit (" + runMemory.get() + ") is above the session's memory limit ("
+                    + sessionMemory.get() + "), which bounds every run: open the session with"
+                    + " SandboxSession.Options.builder().memoryLimit(...) of at least " + runMemory.get());
         }
         Sandbox run = limits.toBuilder().namespacesOf(layout).build();
+        synchronized (lock) {
+            checkOpen();
+            runs.removeIf(r -> !r.isAlive());
+            if (resetPending) {
+                // the reset is done in this run's setup, in the session's mount namespace: nothing else starts meanwhile
+                IsolatedProcess p = launch(run, pb, capture, true);
+                resetPending = false;
+                runs.add(p);
+                return p;
+            }
+            starting++;
+        }
+        IsolatedProcess p = null;
+        try {
+            p = launch(run, pb, capture, false);
+            return p;
+        } finally {
+            synchronized (lock) {
+                starting--;
+                if (p != null) {
+                    runs.add(p);
+                }
+                lock.notifyAll();
+            }
+        }
+    }
+
+    private IsolatedProcess launch(Sandbox run, ProcessBuilder pb, boolean capture, boolean resetWorkDir) throws SandboxException {
         LaunchPlan setup = new LaunchPlan().cloneFlags(0).setupTimeout(run.setupTimeout().toNanos())
-                .join(keeperPid, layout.cloneFlags() | (layout.namespaces().contains(Sandbox.Namespace.CGROUP)
-                        ? LaunchPlan.CLONE_NEWCGROUP : 0))
+                .join(keeperPid, layout.cloneFlags())
                 .init(); // forks the program inside the session's pid namespace, waits for it
+        if (layout.namespaces().contains(Sandbox.Namespace.CGROUP)) {
+            setup.cgroupNamespace(); // of its own, rooted at the run's cgroup
+        }
         if (layout.namespaces().contains(Sandbox.Namespace.USER)) {
             setup.userNamespaceIds(0, 0);
         }
+        layout.appendRunMounts(setup, options.persistentWorkDir(), resetWorkDir);
         try {
             run.processPlan(setup, leasedId);
         } catch (NativeCallException e) {
             throw new SandboxSetupException(e);
         }
         File directory = pb.directory() == null ? new File(WORK_DIR) : pb.directory();
-        return Launcher.startJoined(run, setup, Sandbox.execPlan(pb.command(), run.environmentFor(pb, WORK_DIR), directory), pb, capture);
+        return Launcher.startJoined(run, setup, Sandbox.execPlan(pb.command(), run.environmentFor(pb, WORK_DIR), directory), pb,
+                capture, cgroup);
     }
 
-    /** Kills everything in the sandbox and removes it; waits until it is gone. Idempotent. */
+    private void checkOpen() {
+        if (closed || keeper.exited().isDone()) {
+            throw new IllegalStateException("the session is closed");
+        }
+    }
+
+    /** The session's own cgroup, if it has one (tests). */
+    Optional<SandboxCgroup> cgroup() {
+        return cgroup;
+    }
+
+    /** The options it was opened with. */
+    public Options options() {
+        return options;
+    }
+
+    /**
+     * Kills everything in the sandbox and removes it, its cgroups included; waits until it is gone.
+     * Idempotent.
+     *
+     * @throws UncheckedIOException wrapping a {@link SandboxException} if the session's cgroup
+     *     cannot be removed
+     */
     @Override
     public void close() {
-        keeper.kill();
+        List<IsolatedProcess> live;
+        boolean interrupted = false;
+        synchronized (lock) {
+            closed = true;
+            keeper.kill(); // PID 1 of the runs' pid namespace: every run dies with it
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(RUNS_END_SECONDS);
+            while (starting > 0 && System.nanoTime() < deadline) {
+                try {
+                    lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            live = List.copyOf(runs);
+            runs.clear();
+        }
         keeper.exited().handle((r, e) -> null).join();
         keeper.closeFds();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(RUNS_END_SECONDS);
+        for (IsolatedProcess r : live) { // each removes its cgroup, in the session's, as it ends
+            while (true) {
+                try {
+                    r.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (IllegalStateException e) {
+                    break; // its monitor failed; it still removed its cgroup
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        IOException failure = null;
+        for (Optional<SandboxCgroup> cg : List.of(keeperCgroup, cgroup)) {
+            if (cg.isPresent()) {
+                try {
+                    cg.get().close();
+                } catch (IOException e) {
+                    if (failure == null) {
+                        failure = e;
+                    } else {
+                        failure.addSuppressed(e);
+                    }
+                }
+            }
+        }
+        if (failure != null) {
+            throw new UncheckedIOException(new SandboxException("cannot remove the session's cgroup: " + failure.getMessage(), failure));
+        }
+    }
+
+    /**
+     * How a session keeps its files and its memory: immutable, thread-safe; built by {@link #builder()}.
+     * Given to {@link Sandbox#open(Options)}.
+     */
+    public static final class Options {
+        private static final ByteSize DEFAULT_WORK_SIZE = ByteSize.mb(256);
+
+        private final ByteSize workSize;
+        private final Optional<ByteSize> memoryLimit;
+        private final boolean persistentWorkDir;
+
+        private Options(Builder b) {
+            this.workSize = b.workSize;
+            this.memoryLimit = b.memoryLimit;
+            this.persistentWorkDir = b.persistentWorkDir;
+        }
+
+        /** A builder with the defaults: a 256 MiB work directory, fresh for each run; the policy's memory limit. */
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** A builder with these options. */
+        public Builder toBuilder() {
+            Builder b = new Builder();
+            b.workSize = workSize;
+            b.memoryLimit = memoryLimit;
+            b.persistentWorkDir = persistentWorkDir;
+            return b;
+        }
+
+        /** The size of the {@value #WORK_DIR} tmpfs (each run's, or the session's one if persistent). */
+        public ByteSize workSize() {
+            return workSize;
+        }
+
+        /** The session's memory limit; empty for the policy's {@link Sandbox.Builder#memoryLimit} (if any). */
+        public Optional<ByteSize> memoryLimit() {
+            return memoryLimit;
+        }
+
+        /** Whether every run shares one {@value #WORK_DIR} whose files outlive the runs. */
+        public boolean persistentWorkDir() {
+            return persistentWorkDir;
+        }
+
+        @Override
+        public String toString() {
+            return "SandboxSession.Options{workSize=" + workSize + ", memoryLimit=" + memoryLimit.map(ByteSize::toString).orElse("policy's")
+                    + ", persistentWorkDir=" + persistentWorkDir + "}";
+        }
+
+        /** Builds {@link Options}; not thread-safe. */
+        public static final class Builder {
+            private ByteSize workSize = DEFAULT_WORK_SIZE;
+            private Optional<ByteSize> memoryLimit = Optional.empty();
+            private boolean persistentWorkDir;
+
+            private Builder() {}
+
+            /**
+             * The size of the {@value #WORK_DIR} tmpfs, at least 4 KiB (default 256 MiB); past it a
+             * write fails with ENOSPC. Unused with a {@link Sandbox.Builder#bindWritable} at {@value #WORK_DIR}.
+             */
+            public Builder workSize(ByteSize size) {
+                workSize = Sandbox.Builder.tmpfsSize(size, "workSize");
+                return this;
+            }
+
+            /**
+             * The memory of the whole session, at least 1 MiB: its files (a persistent
+             * {@value #WORK_DIR}, each live run's tmpfs files) and every live run's memory together.
+             * Default: the policy's {@link Sandbox.Builder#memoryLimit}. The session's swap limit is
+             * the policy's {@link Sandbox.Builder#swapLimit} (default: no swap beyond it).
+             */
+            public Builder memoryLimit(ByteSize limit) {
+                Objects.requireNonNull(limit, "memoryLimit");
+                if (limit.bytes() < 1024 * 1024) {
+                    throw new IllegalArgumentException("memoryLimit must be at least 1 MiB, was " + limit);
+                }
+                memoryLimit = Optional.of(limit);
+                return this;
+            }
+
+            /**
+             * Every run shares the session's one {@value #WORK_DIR}, whose files outlive the runs
+             * (a judge compiles in one run and executes the binary in the next) until {@link
+             * SandboxSession#resetWorkDir()}; they count towards the session's memory limit.
+             * {@code /tmp}, {@code /dev/shm} and other tmpfs mounts stay fresh for each run.
+             */
+            public Builder persistentWorkDir() {
+                persistentWorkDir = true;
+                return this;
+            }
+
+            public Options build() {
+                return new Options(this);
+            }
+        }
     }
 }

@@ -25,8 +25,8 @@ class SessionIT {
     }
 
     @Test
-    void filesPersistBetweenRunsInTheWorkDirectory() throws Exception {
-        try (SandboxSession session = JUDGE.open()) {
+    void filesPersistBetweenRunsInAPersistentWorkDirectory() throws Exception {
+        try (SandboxSession session = JUDGE.open(SandboxSession.Options.builder().persistentWorkDir().build())) {
             assertThat(session.run(sh("pwd; echo compiled > prog.out"), new byte[0]).stdoutText()).isEqualTo("/box\n");
             for (int i = 0; i < 3; i++) {
                 assertThat(session.run(sh("cat /box/prog.out"), new byte[0]).stdoutText()).isEqualTo("compiled\n");
@@ -39,7 +39,8 @@ class SessionIT {
     void limitsAndCountersAreResetBetweenRuns() throws Exception {
         String allocate100M = "head -c 104857600 /dev/zero | tail > /dev/null";
         String busy = "while :; do :; done";
-        try (SandboxSession session = JUDGE.open()) {
+        // the session's memory limit bounds every run's: room for the large one
+        try (SandboxSession session = JUDGE.open(SandboxSession.Options.builder().memoryLimit(ByteSize.mb(256)).build())) {
             Outcome small = session.run(sh(allocate100M), new byte[0]);
             assertThat(small.status()).isEqualTo(Outcome.Status.MEMORY_LIMIT);
             // a later run with a larger limit really gets it (isolate's issue 195: a reused box kept the old one)

@@ -53,8 +53,9 @@ import picocli.CommandLine.Spec;
         exitCodeList = {"0:accepted.", "1:another verdict.", "2:the judge itself failed (bad options or files, IE)."})
 public final class Judge implements Callable<Integer> {
     /** The compiler's own limits: it is untrusted too (a template bomb, an #include of /dev/zero). */
+    private static final ByteSize COMPILER_MEMORY = ByteSize.mb(512);
     static final Sandbox COMPILER_LIMITS = withJudgeEnvironment(Sandbox.builder()).cpuTimeLimit(Duration.ofSeconds(10))
-            .wallTimeLimit(Duration.ofSeconds(30)).memoryLimit(ByteSize.mb(512)).outputLimit(ByteSize.mb(1))
+            .wallTimeLimit(Duration.ofSeconds(30)).memoryLimit(COMPILER_MEMORY).outputLimit(ByteSize.mb(1))
             .pidsLimit(64).build();
 
     /**
@@ -202,7 +203,10 @@ public final class Judge implements Callable<Integer> {
         List<TestCase> tests = TestCase.in(testDir);
         byte[] code = Files.readAllBytes(source);
         Sandbox box = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().minimalRoot().build();
-        try (SandboxSession session = box.open()) {
+        // the binary is compiled in one run and executed in the next: a persistent /box; what it
+        // holds is charged to the session's memory, whose limit bounds every run
+        ByteSize sessionMemory = limits.memory().compareTo(COMPILER_MEMORY) > 0 ? limits.memory() : COMPILER_MEMORY;
+        try (SandboxSession session = box.open(SandboxSession.Options.builder().persistentWorkDir().memoryLimit(sessionMemory).build())) {
             // the sandbox cannot see the host's files: the source goes in as standard input
             Outcome upload = session.run(COMPILER_LIMITS, command("sh", "-c", "cat > " + language.sourcePath()), code);
             if (upload.status() != Outcome.Status.OK) {

@@ -78,7 +78,15 @@ public final class LaunchPlan {
         /** mkdir -p the target. */
         MKDIR,
         /** create the target file with {@code data} as its content. */
-        WRITE
+        WRITE,
+        /** umount2(target, MNT_DETACH): the mount at the target and every mount below it. */
+        DETACH,
+        /** Go on in a private copy of the mount namespace (a persistent sandbox's run: mounts of its own); target {@code /}. */
+        UNSHARE,
+        /** Keep a detached copy of the mounts at the target, for the next {@link #REATTACH} (in the same order). */
+        KEEP,
+        /** Attach the next {@link #KEEP} copy at the target (after a fresh mount has covered the place it was). */
+        REATTACH
     }
 
     /** {@link #mount} option: the bind source may be a character device (a minimal /dev's nodes). */
