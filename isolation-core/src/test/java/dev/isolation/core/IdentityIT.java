@@ -92,7 +92,12 @@ class IdentityIT {
         pb.environment().put("ISOLATION_SECRET", secret);
         try (IsolatedProcess p = Sandbox.builder().pidNs().build().start(pb)) {
             assertThat(reader(p).readLine()).isEqualTo("started");
-            // root can read it: the secret is there to be found
+            // root can read it: the secret is there to be found (once sh's exec of cat is through: mid-exec it reads empty)
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (!Files.readString(Path.of("/proc/" + p.pid() + "/environ"), StandardCharsets.ISO_8859_1).contains(secret)
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
             assertThat(Files.readString(Path.of("/proc/" + p.pid() + "/environ"), StandardCharsets.ISO_8859_1)).contains(secret);
             String out = asNobody("cat /proc/" + p.pid() + "/environ; echo read=$?; kill -0 " + p.pid() + "; echo signal=$?");
             assertThat(out).contains("read=", "signal=").doesNotContain(secret).doesNotContain("read=0").doesNotContain("signal=0");
