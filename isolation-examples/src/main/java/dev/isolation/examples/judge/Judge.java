@@ -231,8 +231,12 @@ public final class Judge implements Callable<Integer> {
      * has (its locale and terminal included) is none of the submission's business. A run in the
      * session takes its environment from its per-run policy, so each policy needs this.
      */
+    /**
+     * The per-run policies' own namespaces: a run uses the session's, but a policy is checked on its
+     * own by build(), which refuses one without a pid namespace for an ordinary (non-root) JVM.
+     */
     static Sandbox.Builder withJudgeEnvironment(Sandbox.Builder b) {
-        return b.emptyEnvironment().env("PATH", "/usr/local/bin:/usr/bin:/bin").env("HOME", SandboxSession.WORK_DIR).env("LC_ALL", "C");
+        return b.pidNs().mountNs().emptyEnvironment().env("PATH", "/usr/local/bin:/usr/bin:/bin").env("HOME", SandboxSession.WORK_DIR).env("LC_ALL", "C");
     }
 
     private static ProcessBuilder command(String... command) {
