@@ -197,8 +197,6 @@ public final class SandboxCgroup implements AutoCloseable {
             }
         }
         Set<String> available = CgroupHost.readV2Controllers(base);
-        Path ctl = base.resolve("cgroup.subtree_control");
-        Set<String> enabled = CgroupHost.words(CgroupFs.readIfExists(ctl, "cgroup2").orElse(""));
         for (String c : mandatory) {
             if (!available.contains(c)) {
                 Path parentCtl = base.getParent().resolve("cgroup.subtree_control");
@@ -207,6 +205,19 @@ public final class SandboxCgroup implements AutoCloseable {
                         c, parentCtl, null, null);
             }
         }
+        enableForChildren(base, mandatory, optional, available);
+        return base;
+    }
+
+    /**
+     * Enables in {@code dir}'s {@code cgroup.subtree_control} every controller of {@code mandatory}
+     * (available there: the caller checked) and those of {@code optional} that are available, as
+     * far as it can (they are only wanted for statistics; the child works without them).
+     */
+    private static void enableForChildren(Path dir, Set<String> mandatory, Set<String> optional, Set<String> available)
+            throws CgroupException {
+        Path ctl = dir.resolve("cgroup.subtree_control");
+        Set<String> enabled = CgroupHost.words(CgroupFs.readIfExists(ctl, "cgroup2").orElse(""));
         for (String c : mandatory) {
             if (!enabled.contains(c)) {
                 CgroupFs.write(ctl, "+" + c, c);
@@ -217,11 +228,10 @@ public final class SandboxCgroup implements AutoCloseable {
                 try {
                     CgroupFs.write(ctl, "+" + c, c);
                 } catch (CgroupException e) {
-                    // Only wanted for statistics; the sandbox works without it.
+                    // only wanted for statistics
                 }
             }
         }
-        return base;
     }
 
     private static Path ownV2Base(Hierarchy h) {
@@ -263,23 +273,7 @@ public final class SandboxCgroup implements AutoCloseable {
             }
             CgroupFs.write(ctl, "+" + c, c);
         }
-        Path ctl = dir.resolve("cgroup.subtree_control");
-        Set<String> enabled = CgroupHost.words(CgroupFs.readIfExists(ctl, "cgroup2").orElse(""));
-        available = CgroupHost.readV2Controllers(dir);
-        for (String c : mandatory) {
-            if (!enabled.contains(c)) {
-                CgroupFs.write(ctl, "+" + c, c);
-            }
-        }
-        for (String c : optional) {
-            if (available.contains(c) && !enabled.contains(c)) {
-                try {
-                    CgroupFs.write(ctl, "+" + c, c);
-                } catch (CgroupException e) {
-                    // Only wanted for statistics; the nested cgroup works without it.
-                }
-            }
-        }
+        enableForChildren(dir, mandatory, optional, CgroupHost.readV2Controllers(dir));
         return dir;
     }
 
