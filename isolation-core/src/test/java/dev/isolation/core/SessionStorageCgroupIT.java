@@ -59,7 +59,7 @@ class SessionStorageCgroupIT {
             assertThat(o.status()).as(describe(o)).isEqualTo(Outcome.Status.OK);
 
             // the run and its cgroup are gone, the file is not: it is the session's
-            assertThat(shmem(memory)).as("tmpfs bytes charged to the session's cgroup %s", memory).isGreaterThan(96 * MIB);
+            awaitAbove(memory, 96 * MIB);
             assertThat(usage(memory)).as("the session's memory usage").isGreaterThan(96 * MIB).isLessThanOrEqualTo(256 * MIB);
             assertThat(limit(memory)).as("the session's limit, by default the per-run memory limit").isEqualTo(256 * MIB);
             assertThat(shmemOutsideChildren(parent) - parentBefore).as("tmpfs bytes newly charged to %s itself", parent)
@@ -158,7 +158,7 @@ class SessionStorageCgroupIT {
             Outcome second = session.run(sh("cat /box/f; find /tmp -mindepth 1"), new byte[0]);
             assertThat(second.stdoutText()).as("/box kept, /tmp fresh: %s", describe(second)).isEqualTo("kept\n");
             Path memory = memoryDirectory(session);
-            assertThat(shmem(memory)).isGreaterThan(96 * MIB);
+            awaitAbove(memory, 96 * MIB);
 
             try (IsolatedProcess live = session.start(sh("echo up; exec sleep 60"))) {
                 new BufferedReader(new InputStreamReader(live.getInputStream(), StandardCharsets.UTF_8)).readLine();
@@ -320,6 +320,18 @@ class SessionStorageCgroupIT {
 
     private static long limit(Path dir) throws IOException {
         return Long.parseLong(Files.readString(dir.resolve(v2(dir) ? "memory.max" : "memory.limit_in_bytes")).strip());
+    }
+
+    /**
+     * The tmpfs bytes of {@code dir} are above {@code bytes} within 10 s: memory.stat is flushed
+     * lazily (every 2 s at most), so the charge is exact but its figure may lag behind it.
+     */
+    private static void awaitAbove(Path dir, long bytes) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (shmem(dir) <= bytes && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(shmem(dir)).as("tmpfs bytes charged to %s", dir).isGreaterThan(bytes);
     }
 
     /** The tmpfs bytes of {@code dir} drop below {@code bytes} within 5 s. */
