@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -21,6 +22,7 @@ class CgroupIoLimitIT {
     private static final int MIB = 12;
 
     @Test
+    @Timeout(300)
     void ioWriteBpsLimitsDirectWritesToWithinTwentyPercent(@TempDir Path dir) throws Exception {
         String device;
         String loop = null;

@@ -39,6 +39,7 @@ class CgroupLimitsIT {
     }
 
     @Test
+    @Timeout(300)
     void memoryLimitKillsAnAllocationPastTheLimit() throws Exception {
         String allocate200M = "head -c 209715200 /dev/zero | tail > /dev/null";
         Outcome unlimited = run(BASE, allocate200M);
@@ -56,6 +57,7 @@ class CgroupLimitsIT {
     }
 
     @Test
+    @Timeout(300)
     void pidsLimitMakesTheSeventeenthForkFail() throws Exception {
         // init, sh and the subshell are 3 of the 16; the subshell prints how many background sleeps it started until a
         // fork fails (which ends it), and sh waits for EOF meanwhile
@@ -216,6 +218,7 @@ class CgroupLimitsIT {
     }
 
     @Test
+    @Timeout(300)
     void theProgramIsInsideItsCgroupsFromItsFirstInstruction() throws Exception {
         try (IsolatedProcess p = BASE.toBuilder().memoryLimit(ByteSize.mb(256)).pidsLimit(64).build()
                 .start("cat", "/proc/self/cgroup", "/proc/1/cgroup")) {
@@ -254,6 +257,7 @@ class CgroupLimitsIT {
     }
 
     @Test
+    @Timeout(300)
     void noCgroupIsLeftAfterManyRunsOrAFailedSetup(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Sandbox limited = BASE.toBuilder().memoryLimit(ByteSize.mb(64)).pidsLimit(32).cpuShares(512).build();
         for (int i = 0; i < (IN_GUEST ? 20 : 1000); i++) {
@@ -270,6 +274,7 @@ class CgroupLimitsIT {
     }
 
     @Test
+    @Timeout(300)
     void aJvmKilledWithSigkillLeavesNoCgroup() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process jvm = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Holder.class.getName())

@@ -27,6 +27,24 @@ final class CgroupPaths {
         }
     }
 
+    /** The mount point of every cgroup and cgroup2 hierarchy of this process's mount namespace (mounted at its root). */
+    static List<Path> mountPoints() {
+        try {
+            List<Path> out = new java.util.ArrayList<>();
+            for (String m : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                String[] halves = m.split(" - ", 2);
+                String[] fields = halves[0].split(" ");
+                String type = halves[1].split(" ")[0];
+                if ((type.equals("cgroup") || type.equals("cgroup2")) && fields[3].equals("/")) {
+                    out.add(Path.of(fields[4]));
+                }
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The directory of {@code line} ("ID:CONTROLLERS:PATH"), e.g. {@code 4:memory:/a/b} → {@code /sys/fs/cgroup/memory/a/b}. */
     static Path directoryOf(String line) {
         String[] f = line.split(":", 3);

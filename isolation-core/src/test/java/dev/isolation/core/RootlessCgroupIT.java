@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * cgroup limits for an ordinary user, on a cgroup v2 host that delegates a subtree to it (as
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
 @RequiresLayout(CgroupLayout.UNIFIED)
 class RootlessCgroupIT {
     @Test
+    @Timeout(600)
     void aDelegatedSubtreeGivesNobodyEnforcedLimits() throws Exception {
         Path delegated = Path.of("/sys/fs/cgroup/isolation-delegated-" + ProcessHandle.current().pid());
         Path dir = Files.createTempDirectory("isolation-rootless-cg");

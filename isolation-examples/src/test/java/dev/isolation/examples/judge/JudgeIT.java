@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -30,6 +31,7 @@ class JudgeIT {
     }
 
     @ParameterizedTest(name = "{0} is {1}")
+    @Timeout(300)
     @CsvSource(textBlock = """
             ac.c,  AC
             wa.c,  WA
@@ -52,6 +54,7 @@ class JudgeIT {
     }
 
     @Test
+    @Timeout(300)
     void acceptedSolutionUsesLittleCpuTime() throws Exception {
         Judge.Judgement j = Judge.judge(PROBLEM.resolve("solutions/ac.c"), TESTS, LIMITS);
 
@@ -63,6 +66,7 @@ class JudgeIT {
     }
 
     @Test
+    @Timeout(300)
     void timeLimitIsTheCpuTimeLimit() throws Exception {
         Judge.Judgement j = Judge.judge(PROBLEM.resolve("solutions/tle.c"), TESTS, LIMITS);
 
@@ -71,6 +75,7 @@ class JudgeIT {
     }
 
     @Test
+    @Timeout(300)
     void cppIsCompiledWithGpp(@TempDir Path dir) throws Exception {
         Path source = dir.resolve("ac.cpp");
         Files.writeString(source, """
@@ -81,6 +86,7 @@ class JudgeIT {
     }
 
     @Test
+    @Timeout(300)
     void compileErrorRunsNoTestAndTheTableShowsTheCompilersComplaint(@TempDir Path dir) throws Exception {
         Path source = dir.resolve("ce.c");
         Files.writeString(source, "int main(void) { return undeclared; }\n");
@@ -94,6 +100,7 @@ class JudgeIT {
     }
 
     @Test
+    @Timeout(300)
     void judgeSubcommandPrintsTheTableAndExitsZeroOnlyWhenAccepted() {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
