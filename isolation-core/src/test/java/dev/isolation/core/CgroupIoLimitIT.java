@@ -1,7 +1,6 @@
 package dev.isolation.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
 
 import dev.isolation.cgroups.ByteSize;
 import java.nio.file.Files;
@@ -23,7 +22,7 @@ class CgroupIoLimitIT {
 
     @Test
     @Timeout(300)
-    void ioWriteBpsLimitsDirectWritesToWithinTwentyPercent(@TempDir Path dir) throws Exception {
+    void ioWriteBpsHoldsDirectWritesToTheRate(@TempDir Path dir) throws Exception {
         String device;
         String loop = null;
         if (System.getenv("RVM_GUEST") != null) {
@@ -35,9 +34,11 @@ class CgroupIoLimitIT {
             try (var f = new java.io.RandomAccessFile(backing.toFile(), "rw")) {
                 f.setLength(64L << 20);
             }
-            Process losetup = new ProcessBuilder("losetup", "-f", "--show", backing.toString()).start();
-            loop = new String(losetup.getInputStream().readAllBytes()).trim();
-            assertThat(losetup.waitFor()).as("losetup: %s", new String(losetup.getErrorStream().readAllBytes())).isZero();
+            Process losetup = new ProcessBuilder("losetup", "-f", "--show", backing.toString()).redirectErrorStream(true).start();
+            java.util.concurrent.Future<String> output = Bounded.drain(losetup.getInputStream());
+            assertThat(losetup.waitFor(60, TimeUnit.SECONDS)).as("losetup ended").isTrue();
+            loop = Bounded.get(output, "losetup's output").trim();
+            assertThat(losetup.exitValue()).as("losetup: %s", loop).isZero();
             assertThat(loop).startsWith("/dev/loop");
             device = loop;
         }
@@ -45,17 +46,20 @@ class CgroupIoLimitIT {
             Sandbox throttled = Sandbox.builder().pidNs().mountNs().runAs(0, 0).ioWriteBps(Path.of(device), ByteSize.ofBytes(RATE)).build();
             String dd = "dd if=/dev/zero of=" + device + " bs=1M count=" + MIB + " oflag=direct conv=notrunc status=none";
             try (IsolatedProcess p = throttled.start("sh", "-c", dd)) {
-                Outcome o = p.outcome().get(60, TimeUnit.SECONDS);
-                assertThat(o.status()).as(new String(p.getErrorStream().readAllBytes())).isEqualTo(Outcome.Status.OK);
+                Bounded.Result r = Bounded.collect(p);
+                Outcome o = r.outcome();
+                assertThat(o.status()).as(r.err()).isEqualTo(Outcome.Status.OK);
+                // A ceiling, which a busy host can only lower: 12 MiB at 4 MiB/s take 3 s at least (the kernel lets
+                // a throttled group start with a slice's worth). Unthrottled, the writes take milliseconds.
                 double seconds = o.wallTime().toNanos() / 1e9;
                 double rate = (MIB << 20) / seconds;
-                assertThat(rate).isCloseTo(RATE, within(RATE * 0.2));
+                assertThat(rate).as("bytes per second over %.3f s", seconds).isLessThanOrEqualTo(RATE * 1.2);
                 // v1 names it per direction (blkio.throttle.write_bps_device), v2 writes one io.max line
                 assertThat(o.appliedLimits()).anySatisfy(l -> assertThat(l.limit() + " " + l.value()).containsAnyOf("Write", "wbps="));
             }
         } finally {
             if (loop != null) {
-                new ProcessBuilder("losetup", "-d", loop).start().waitFor();
+                assertThat(new ProcessBuilder("losetup", "-d", loop).start().waitFor(60, TimeUnit.SECONDS)).as("losetup -d").isTrue();
             }
         }
     }
