@@ -8,15 +8,16 @@ import org.opentest4j.TestAbortedException;
  * to run every test; two kinds of skip stay skips there, because no machine of one kind can run
  * them, and their reasons start with a prefix that {@code .ci/summary.py} knows:
  * <ul>
- *   <li>{@link #LAYOUT}: the test is for another cgroup layout ({@link RequiresLayout}).
- *       {@code .ci/vm-tests.sh} runs it in a guest of that layout, and the summary fails CI unless
+ *   <li>{@link #LAYOUT}: the test needs this host's cgroups arranged otherwise: another layout
+ *       ({@link RequiresLayout}), or the JVM placed otherwise in them ({@link #toTheseCgroups}).
+ *       {@code .ci/vm-tests.sh} runs it in guests of other layouts, and the summary fails CI unless
  *       it passed in one of the runs;
  *   <li>{@link #ARCH}: the test is for another processor architecture.
  * </ul>
  */
 final class Skip {
-    /** The start of the reason of a skip on a host whose cgroup layout the test is not for. */
-    static final String LAYOUT = "inapplicable to this cgroup layout: ";
+    /** The start of the reason of a skip on a host whose cgroups are arranged otherwise than the test needs. */
+    static final String LAYOUT = "inapplicable to this host's cgroups: ";
     /** The start of the reason of a skip on a processor architecture the test is not for. */
     static final String ARCH = "inapplicable to this architecture: ";
 
@@ -44,6 +45,15 @@ final class Skip {
         }
         System.err.println("[skip] " + reason);
         throw new TestAbortedException("skipped: " + reason);
+    }
+
+    /**
+     * Skips the calling test, even under CI, because this host's cgroups are arranged otherwise than
+     * it needs ({@code reason} says how); CI must run it in a guest where they are.
+     */
+    static void toTheseCgroups(String reason) {
+        System.err.println("[skip] " + LAYOUT + reason);
+        throw new TestAbortedException(LAYOUT + reason);
     }
 
     /** Skips the calling test on every processor architecture but {@code osArch} (as {@code os.arch} names it), even under CI. */
