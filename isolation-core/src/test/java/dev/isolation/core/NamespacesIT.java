@@ -127,6 +127,8 @@ class NamespacesIT {
         // the same command without a pid namespace does kill a host process of the program's uid: the test can fail
         Process sameUid = new ProcessBuilder("setpriv", "--reuid=4242", "--regid=4242", "--clear-groups", "sleep", "60").start();
         try {
+            // once setpriv has become uid 4242 and exec'd sleep (before, it is root, and the kill fails for that)
+            LifecycleIT.awaitCondition(() -> Files.readString(Path.of("/proc/" + sameUid.pid() + "/comm")).trim().equals("sleep"));
             try (IsolatedProcess p = Sandbox.builder().runAs(4242, 4242).build().start("sh", "-c", "kill -9 " + sameUid.pid())) {
                 assertThat(Bounded.collect(p).outcome().exitCode()).hasValue(0);
             }
