@@ -7,11 +7,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The minimal root: its {@code /tmp} is size-limited, and the programs it is made for run in it, {@code java} included. */
+/**
+ * The minimal root: its {@code /tmp} is size-limited, the programs it is made for run in it
+ * ({@code java} included), and a read-only bind is read-only with every mount below its source.
+ */
 @KernelTest
 class MinimalRootIT {
     private static final Sandbox BOX = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().minimalRoot().build();
@@ -52,5 +57,39 @@ class MinimalRootIT {
         Bounded.Result r = Bounded.run(s, pb);
         assertThat(r.outcome().status()).as("%s %s", r.outcome(), r.err()).isEqualTo(Outcome.Status.OK);
         assertThat(r.out()).matches("hello from \\S+ in /tmp\n");
+    }
+
+    @Test
+    @Timeout(180)
+    void aReadOnlyBindIsReadOnlyWithEveryMountBelowIt(@TempDir Path dir) throws Exception {
+        // A host directory with a tmpfs mounted below it, in a mount namespace of the test's own (the host's mount
+        // table is untouched), where a JVM binds the directory read-only into a sandbox: writing into the mount below
+        // fails there, while the host side of it is writable.
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path sub = Files.createDirectory(dir.resolve("sub"));
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process jvm = new ProcessBuilder("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                "mount -t tmpfs -o mode=1777 isolation-below \"$3\" && touch \"$3\"/host-can-write && exec \"$0\" -cp \"$1\" \"$2\" \"$4\"",
+                javaBin, System.getProperty("java.class.path"), BindsReadOnly.class.getName(), sub.toString(), dir.toString())
+                .redirectErrorStream(true).start();
+        Future<String> out = Bounded.drain(jvm.getInputStream());
+        try {
+            assertThat(jvm.waitFor(120, TimeUnit.SECONDS)).as("the JVM ended").isTrue();
+        } finally {
+            jvm.destroyForcibly();
+        }
+        List<String> lines = Bounded.get(out, "its output").lines().toList();
+        assertThat(lines).as(String.join("\n", lines)).containsExactly("host-can-write", "1", "Read-only file system");
+        assertThat(sub).isEmptyDirectory(); // the tmpfs was only ever in that mount namespace
+    }
+
+    /** The JVM of {@link #aReadOnlyBindIsReadOnlyWithEveryMountBelowIt}: binds args[0] at /data and writes below it. */
+    static final class BindsReadOnly {
+        public static void main(String[] args) throws Exception {
+            Sandbox s = BOX.toBuilder().runAs(0, 0).bind(Path.of(args[0]), "/data").build();
+            Outcome o = s.run(new ProcessBuilder("sh", "-c", "ls /data/sub; touch /data/sub/sandbox-wrote; echo $?"), new byte[0]);
+            System.out.print(o.stdoutText());
+            System.out.println(o.stderrText().contains("Read-only file system") ? "Read-only file system" : o.stderrText());
+        }
     }
 }
