@@ -12,7 +12,8 @@
 # launcher's own exit status ignores aborted tests).
 #
 # Usage (from .ci/run, after mvn -B verify):  .ci/vm-tests.sh [LAYOUT...]   (default: v2 v1)
-# Environment: RUN_IN_VM overrides the run-in-vm path; VM_TIMEOUT (seconds, default 1200).
+# Environment: RUN_IN_VM overrides the run-in-vm path; VM_TIMEOUT (seconds, default 1200);
+# VM_TESTS_CLASSES (comma-separated class names) runs only those classes, when working on them.
 # Exit status: non-zero when any layout fails (test failure, no tests found, VM error, timeout).
 set -euo pipefail
 
@@ -64,6 +65,10 @@ for m in isolation-cgroups isolation-core; do
     CP+="${CP:+:}$ROOT/$SNAP/$m/$d"
   done
 done
+# both modules carry the same JUnit configuration: one copy on the classpath (JUnit warns of two)
+if cmp -s "$SNAP/isolation-cgroups/test-classes/junit-platform.properties" "$SNAP/isolation-core/test-classes/junit-platform.properties"; then
+  rm "$SNAP/isolation-core/test-classes/junit-platform.properties"
+fi
 declare -A seen=()
 for m in isolation-cgroups isolation-core; do
   f=$m/target/vm/test-classpath.txt
@@ -95,6 +100,11 @@ done
 # the CPU time limit reads the cgroup's usage file, which differs between v1 and v2
 SELECT+=(--select-method 'dev.isolation.core.VerdictIT#busyLoopPastOneSecondOfCpuIsTimeLimit'
          --select-method 'dev.isolation.core.VerdictIT#allocatingPastTheMemoryLimitIsMemoryLimit')
+if [ -n "${VM_TESTS_CLASSES:-}" ]; then
+  SELECT=()
+  IFS=, read -r -a only <<< "$VM_TESTS_CLASSES"
+  for c in "${only[@]}"; do SELECT+=(--select-class "$c"); done
+fi
 echo "== vm-tests: test classes: $(printf '%s ' "${SELECT[@]}" | sed 's/--select-[a-z]* //g')"
 
 JAVA=java

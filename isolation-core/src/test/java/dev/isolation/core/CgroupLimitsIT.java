@@ -103,7 +103,8 @@ class CgroupLimitsIT {
             long perPeriodMs = 20 + 4L * Runtime.getRuntime().availableProcessors();
             assertThat(s.cpuTotal()).as("CPU in %d periods of 100 ms", periods).isLessThanOrEqualTo(Duration.ofMillis(perPeriodMs * (periods + 1)));
             assertThat(s.cpuTotal().toNanos() / wall).as("CPU seconds per second").isLessThanOrEqualTo(perPeriodMs / 100.0);
-            assertThat(s.cpuThrottledCount()).isEqualTo(cpuStat(cpuDir, "nr_throttled")).isPositive();
+            // the figure the library reports is the kernel's (read again just after, it can only have grown)
+            assertThat(s.cpuThrottledCount()).isPositive().isLessThanOrEqualTo(cpuStat(cpuDir, "nr_throttled"));
             p.destroyForcibly();
         }
     }

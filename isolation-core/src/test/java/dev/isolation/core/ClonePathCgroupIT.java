@@ -42,25 +42,47 @@ class ClonePathCgroupIT {
         List<String> lines = Files.readAllLines(trace);
 
         // the sandbox's clone: the one that makes a pid namespace
-        List<String> clones = lines.stream().filter(l -> l.contains("clone3(") && l.contains("CLONE_NEWPID")).toList();
+        List<Integer> clones = new java.util.ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains("clone3(") && lines.get(i).contains("CLONE_NEWPID")) {
+                clones.add(i);
+            }
+        }
         assertThat(clones).as("clone3 calls with CLONE_NEWPID").hasSize(1);
-        String clone = clones.get(0);
+        String clone = lines.get(clones.get(0));
         assertThat(clone).contains("CLONE_PIDFD");
-        Matcher child = Pattern.compile("= (\\d+)$").matcher(clone);
-        assertThat(child.find()).as(clone).isTrue();
-        String pid = child.group(1);
+        String pid = result(lines, clones.get(0));
         // what the child itself opens for writing among cgroup files: its cgroup.procs, or nothing
         List<String> joins = lines.stream().filter(l -> l.startsWith(pid + " ") && l.contains("openat(")
                 && (l.contains("/cgroup.procs\"") || l.contains("/tasks\"")) && l.contains("O_WRONLY")).toList();
         boolean v2 = CgroupHost.detect().layout() == CgroupLayout.UNIFIED;
         if (v2 && KernelVersion.atLeast(5, 7)) {
-            assertThat(clone).contains("CLONE_INTO_CGROUP").containsPattern("cgroup=\\d+");
+            assertThat(clone).as("the clone on a cgroup v2 host of Linux 5.7+").contains("CLONE_INTO_CGROUP").containsPattern("cgroup=\\d+");
             assertThat(joins).as("cgroup.procs written by the child, which was born in its cgroup").isEmpty();
         } else {
             assertThat(clone).doesNotContain("CLONE_INTO_CGROUP");
             assertThat(joins).as("the child joins each of its cgroups").isNotEmpty()
                     .allSatisfy(l -> assertThat(l).contains("/isolation-"));
         }
+    }
+
+    /**
+     * What the call on line {@code i} returned: on that line, or, where strace shows it {@code
+     * <unfinished ...>} (another thread's call came between), on the caller's {@code resumed} line.
+     */
+    private static String result(List<String> lines, int i) {
+        String caller = lines.get(i).substring(0, lines.get(i).indexOf(' '));
+        Pattern returned = Pattern.compile("\\) += (\\d+)$");
+        for (int j = i; j < lines.size(); j++) {
+            String l = lines.get(j);
+            if (j == i || l.startsWith(caller + " <... clone3 resumed>")) {
+                Matcher m = returned.matcher(l);
+                if (m.find()) {
+                    return m.group(1);
+                }
+            }
+        }
+        throw new AssertionError("no result of " + lines.get(i));
     }
 
     /** The traced JVM: one sandbox with a pid namespace and a limit, run to its end. */
