@@ -35,7 +35,7 @@ class LifecycleIT {
         // parent, ends them, and waits until each is gone from /proc: a zombie stays there until its parent reaps it.
         String script = "for i in 1 2 3 4; do pids=\"$pids $( (sleep 1000 >/dev/null 2>&1 & echo $!) )\"; done; "
                 + "for p in $pids; do echo parent $(cut -d' ' -f4 /proc/$p/stat); kill $p; done; "
-                + "for p in $pids; do n=0; while [ -e /proc/$p ] && [ $n -lt 2000 ]; do sleep 0.01; n=$((n+1)); done; "
+                + "for p in $pids; do n=0; while [ -e /proc/$p ] && [ $n -lt 500 ]; do sleep 0.01; n=$((n+1)); done; "
                 + "if [ -e /proc/$p ]; then echo left in state $(cut -d' ' -f3 /proc/$p/stat); else echo reaped; fi; done";
         assertThat(Probe.run(ALL, "sh", "-c", script).lines())
                 .containsExactly("parent 1", "parent 1", "parent 1", "parent 1", "reaped", "reaped", "reaped", "reaped");
