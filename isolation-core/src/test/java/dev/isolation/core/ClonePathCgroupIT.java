@@ -73,9 +73,10 @@ class ClonePathCgroupIT {
     private static String result(List<String> lines, int i) {
         String caller = lines.get(i).substring(0, lines.get(i).indexOf(' '));
         Pattern returned = Pattern.compile("\\) += (\\d+)$");
+        Pattern resumed = Pattern.compile("^" + caller + " +<\\.\\.\\. clone3 resumed>");
         for (int j = i; j < lines.size(); j++) {
             String l = lines.get(j);
-            if (j == i || l.startsWith(caller + " <... clone3 resumed>")) {
+            if (j == i || resumed.matcher(l).find()) {
                 Matcher m = returned.matcher(l);
                 if (m.find()) {
                     return m.group(1);
