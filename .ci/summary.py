@@ -39,7 +39,9 @@ def read_run(directory):
         suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
         for suite in suites:
             for case in suite.iter("testcase"):
-                key = (case.get("classname") or suite.get("name") or "?", case.get("name") or "?")
+                # the console launcher names a method without parameters "m()", Surefire "m": one name for both
+                name = case.get("name") or "?"
+                key = (case.get("classname") or suite.get("name") or "?", name[:-2] if name.endswith("()") else name)
                 failed = case.find("failure") if case.find("failure") is not None else case.find("error")
                 skipped = case.find("skipped")
                 if failed is not None:
