@@ -29,11 +29,12 @@ import org.junit.jupiter.api.Timeout;
 class CgroupControlsIT {
     private static final Sandbox BASE = Sandbox.builder().pidNs().mountNs().build();
 
-    /** Starts {@code script} followed by waiting for stdin to end, and waits for its first line. */
+    /** The first line of the program's output, waited for (bounded). */
     private static String firstLine(IsolatedProcess p) throws Exception {
         return Bounded.line(new BufferedReader(new InputStreamReader(p.getInputStream())));
     }
 
+    /** Ends the program's input (it waits for it) and its outcome, waited for (bounded). */
     private static Outcome end(IsolatedProcess p) throws Exception {
         p.getOutputStream().close();
         return Bounded.collect(p).outcome();

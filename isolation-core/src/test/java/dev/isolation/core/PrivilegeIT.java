@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -91,19 +89,14 @@ class PrivilegeIT {
         Files.setPosixFilePermissions(devices, PosixFilePermissions.fromString("rwxrwxrwx"));
         String open = "ls -l %s | cut -c1; cat %s && echo opened || echo refused";
         Sandbox root = BOX.toBuilder().runAs(0, 0).seccomp(SeccompPolicy.none()).build();
-        Map<String, Sandbox> mounts = new LinkedHashMap<>();
-        mounts.put("/d/null", root.toBuilder().bind(devices, "/d").build());
-        mounts.put("/d/null ", root.toBuilder().bindWritable(devices, "/d").build());
-        mounts.put("/opt/null", root.toBuilder().rootfs(rootfs).bind(Path.of("/usr"), "/usr").build());
-        mounts.forEach((node, s) -> {
-            try {
-                Bounded.Result r = Bounded.run(s, "sh", "-c", String.format(open, node.trim(), node.trim()));
-                assertThat(r.out().lines().toList()).as("%s: %s %s", node, r.outcome(), r.err()).containsExactly("c", "refused");
-                assertThat(r.err()).contains("Permission denied");
-            } catch (Exception e) {
-                throw new AssertionError(e);
-            }
-        });
+        record Through(String mount, Sandbox sandbox, String node) {}
+        for (Through t : List.of(new Through("bind", root.toBuilder().bind(devices, "/d").build(), "/d/null"),
+                new Through("bindWritable", root.toBuilder().bindWritable(devices, "/d").build(), "/d/null"),
+                new Through("rootfs", root.toBuilder().rootfs(rootfs).bind(Path.of("/usr"), "/usr").build(), "/opt/null"))) {
+            Bounded.Result r = Bounded.run(t.sandbox(), "sh", "-c", String.format(open, t.node(), t.node()));
+            assertThat(r.out().lines().toList()).as("through %s: %s %s", t.mount(), r.outcome(), r.err()).containsExactly("c", "refused");
+            assertThat(r.err()).contains("Permission denied");
+        }
         // the same nodes without a mount namespace: opened by the same program, so the refusal is the mounts' nodev
         Bounded.Result hostView = Bounded.run(Sandbox.builder().pidNs().build(), "sh", "-c",
                 String.format(open, devices.resolve("null"), devices.resolve("null")));
