@@ -6,10 +6,14 @@
 # launcher and C1 only:
 #   isolation-cgroups: dev.isolation.cgroups.SandboxCgroupIT, dev.isolation.cgroups.LeftoverCleanupIT
 #   isolation-core:    every dev.isolation.core test class named *Cgroup*IT (none is fine)
-# CI=true is set in the guest, so a kernel test that would skip there fails instead.
+# CI=true is set in the guest, so a kernel test that would skip there fails instead; a layout
+# passes only if its JUnit reports pass .ci/summary.py --single: no failure, and no skip or abort but
+# those for another cgroup arrangement or architecture, each listed with its reason (the console
+# launcher's own exit status ignores aborted tests).
 #
 # Usage (from .ci/run, after mvn -B verify):  .ci/vm-tests.sh [LAYOUT...]   (default: v2 v1)
-# Environment: RUN_IN_VM overrides the run-in-vm path; VM_TIMEOUT (seconds, default 1200).
+# Environment: RUN_IN_VM overrides the run-in-vm path; VM_TIMEOUT (seconds, default 1200);
+# VM_TESTS_CLASSES (comma-separated class names) runs only those classes, when working on them.
 # Exit status: non-zero when any layout fails (test failure, no tests found, VM error, timeout).
 set -euo pipefail
 
@@ -61,6 +65,10 @@ for m in isolation-cgroups isolation-core; do
     CP+="${CP:+:}$ROOT/$SNAP/$m/$d"
   done
 done
+# both modules carry the same JUnit configuration: one copy on the classpath (JUnit warns of two)
+if cmp -s "$SNAP/isolation-cgroups/test-classes/junit-platform.properties" "$SNAP/isolation-core/test-classes/junit-platform.properties"; then
+  rm "$SNAP/isolation-core/test-classes/junit-platform.properties"
+fi
 declare -A seen=()
 for m in isolation-cgroups isolation-core; do
   f=$m/target/vm/test-classpath.txt
@@ -92,6 +100,11 @@ done
 # the CPU time limit reads the cgroup's usage file, which differs between v1 and v2
 SELECT+=(--select-method 'dev.isolation.core.VerdictIT#busyLoopPastOneSecondOfCpuIsTimeLimit'
          --select-method 'dev.isolation.core.VerdictIT#allocatingPastTheMemoryLimitIsMemoryLimit')
+if [ -n "${VM_TESTS_CLASSES:-}" ]; then
+  SELECT=()
+  IFS=, read -r -a only <<< "$VM_TESTS_CLASSES"
+  for c in "${only[@]}"; do SELECT+=(--select-class "$c"); done
+fi
 echo "== vm-tests: test classes: $(printf '%s ' "${SELECT[@]}" | sed 's/--select-[a-z]* //g')"
 
 JAVA=java
@@ -113,6 +126,9 @@ for layout in "${LAYOUTS[@]}"; do
       --include-classname '.*IT' --reports-dir "$reports" \
       "${SELECT[@]}" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
+  if [ "$rc" = 0 ] && ! "$ROOT/.ci/summary.py" --single "$layout=$reports"; then
+    rc=1   # an aborted or skipped test the guest could have run, or no reports at all
+  fi
   set -e
   secs=$((SECONDS - start))
   counts=$(sed -n 's/^\[ *\([0-9]*\) tests \(found\|successful\|failed\|skipped\|aborted\) *\]$/\1 \2/p' "$log" |
@@ -122,7 +138,7 @@ for layout in "${LAYOUTS[@]}"; do
   if [ "$rc" = 0 ]; then
     echo "== vm-tests: cgroup $layout: PASSED in ${secs}s"
   else
-    case $rc in 124) why="timed out" ;; 125) why="VM error" ;; *) why="failed" ;; esac
+    case $rc in 124) why="timed out" ;; 125) why="VM error" ;; *) why="failed, or a test skipped or aborted" ;; esac
     echo "== vm-tests: cgroup $layout: FAILED ($why, exit $rc) in ${secs}s"
     failed+=("$layout")
   fi

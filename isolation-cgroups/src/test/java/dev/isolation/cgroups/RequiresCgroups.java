@@ -14,7 +14,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <p>Elsewhere the test is <b>skipped visibly</b>: it is reported as skipped with the reason, and
  * the reason is also printed to standard error.
  *
- * <p><b>CI rule:</b> when the environment variable {@code CI} is {@code true}, a missing
+ * <p><b>CI rule:</b> when the environment variable {@code CI} is set (to anything but {@code false}
+ * or {@code 0}: CI services set {@code true}, {@code 1} or {@code TRUE}), a missing
  * capability <b>fails</b> the test instead of skipping it, so that a CI machine that should run
  * kernel tests cannot silently pass without running them.
  */

@@ -22,6 +22,14 @@ final class Bounded {
     /** How long a sandboxed test program may take; far above what any of them needs. */
     static final Duration WAIT = Duration.ofSeconds(30);
 
+    /**
+     * How far past a time limit a killed run may have gone, on any host: the monitor checks the CPU
+     * time every 10 ms and the wall time at its deadline, and acts when the kernel next runs it. A
+     * second is far more than that takes on a busy machine (a few milliseconds) and far less than
+     * an unenforced limit would give (the test programs run for ever, or ten times the limit).
+     */
+    static final Duration MONITOR_SLACK = Duration.ofSeconds(1);
+
     private Bounded() {}
 
     /** What a finished program printed, and how it ended. */

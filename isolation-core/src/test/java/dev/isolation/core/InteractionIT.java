@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.isolation.cgroups.ByteSize;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** An interactive problem: interactor and solution connected stdin to stdout, each with its own verdict. */
 @KernelTest
@@ -20,6 +21,7 @@ class InteractionIT {
             + "case $a in higher) lo=$((g+1));; lower) hi=$((g-1));; correct) exit 0;; esac; done";
 
     @Test
+    @Timeout(60)
     void interactorAndSolutionTalkAndEachGetsItsOwnVerdict() throws Exception {
         try (Interaction run = Interaction.start(BOX, new ProcessBuilder("sh", "-c", INTERACTOR), BOX,
                 new ProcessBuilder("sh", "-c", SOLUTION))) {
@@ -32,6 +34,7 @@ class InteractionIT {
     }
 
     @Test
+    @Timeout(60)
     void aSolutionThatNeverAnswersIsWallTimeLimitedWhileTheInteractorWaits() throws Exception {
         Sandbox slow = BOX.toBuilder().wallTimeLimit(Duration.ofMillis(500)).build();
         try (Interaction run = Interaction.start(BOX, new ProcessBuilder("sh", "-c", INTERACTOR), slow,

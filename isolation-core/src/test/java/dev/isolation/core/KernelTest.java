@@ -13,9 +13,10 @@ import org.opentest4j.TestAbortedException;
 
 /**
  * Marks a test class that needs the real kernel: Linux, namespaces, and root. Where they are
- * missing the tests are skipped visibly with the reason, except when the environment variable
- * {@code CI} is {@code true}: CI runs on a machine that can run them, so there a missing
- * requirement fails the tests instead of silently skipping them.
+ * missing the tests are skipped visibly with the reason, except under CI ({@link Skip#underCi()}:
+ * the environment variable {@code CI} set, to anything but {@code false} or {@code 0}): CI runs on
+ * a machine that can run them, so there a missing requirement fails the tests instead of silently
+ * skipping them.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)
@@ -28,9 +29,10 @@ public @interface KernelTest {
             if (missing == null) {
                 return;
             }
-            if ("true".equals(System.getenv("CI"))) {
+            if (Skip.underCi()) {
                 throw new AssertionError("kernel test cannot run on this CI machine: " + missing);
             }
+            System.err.println("[KernelTest] SKIPPED " + context.getDisplayName() + ": needs the real kernel: " + missing);
             throw new TestAbortedException("skipped, needs the real kernel: " + missing);
         }
 

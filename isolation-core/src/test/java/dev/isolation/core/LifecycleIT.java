@@ -29,20 +29,26 @@ class LifecycleIT {
     }
 
     @Test
+    @Timeout(120)
     void orphansAreReapedByInit() throws Exception {
-        String out = Probe.run(ALL, "sh", "-c",
-                "for i in 1 2 3 4; do (sleep 0.05 &); done; sleep 0.5; "
-                        + "for s in /proc/[0-9]*/stat; do cut -d' ' -f3 $s; done | grep -c Z || true");
-        assertThat(out.trim()).isEqualTo("0");
+        // Four orphans: each subshell starts a sleep and exits, so init adopts the sleep. The program shows each one's
+        // parent, ends them, and waits until each is gone from /proc: a zombie stays there until its parent reaps it.
+        String script = "for i in 1 2 3 4; do pids=\"$pids $( (sleep 1000 >/dev/null 2>&1 & echo $!) )\"; done; "
+                + "for p in $pids; do echo parent $(cut -d' ' -f4 /proc/$p/stat); kill $p; done; "
+                + "for p in $pids; do n=0; while [ -e /proc/$p ] && [ $n -lt 500 ]; do sleep 0.01; n=$((n+1)); done; "
+                + "if [ -e /proc/$p ]; then echo left in state $(cut -d' ' -f3 /proc/$p/stat); else echo reaped; fi; done";
+        assertThat(Probe.run(ALL, "sh", "-c", script).lines())
+                .containsExactly("parent 1", "parent 1", "parent 1", "parent 1", "reaped", "reaped", "reaped", "reaped");
     }
 
     @Test
+    @Timeout(120)
     void daemonLeftBehindIsKilledWhenTheProgramExits() throws Exception {
         for (Sandbox sandbox : List.of(ALL)) {
             String daemon = uniqueSleep();
             try (IsolatedProcess p = sandbox.start("sh", "-c", "setsid sh -c '" + daemon + "' </dev/null >/dev/null 2>&1 & echo started; read x; exit 0")) {
                 BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream()));
-                assertThat(out.readLine()).isEqualTo("started");
+                assertThat(Bounded.line(out)).isEqualTo("started");
                 awaitCondition(() -> !Probe.processesWith(daemon).isEmpty()); // it really runs
                 p.getOutputStream().close(); // the program reads EOF and exits
                 assertThat(p.outcome().get(10, TimeUnit.SECONDS).status()).isEqualTo(Outcome.Status.OK);
@@ -52,13 +58,14 @@ class LifecycleIT {
     }
 
     @Test
+    @Timeout(120)
     void destroySendsSigtermToTheProgram() throws Exception {
         for (Sandbox sandbox : List.of(ALL, Sandbox.builder().build())) {
             try (IsolatedProcess p = sandbox.start("sh", "-c", "trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done")) {
                 BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream()));
-                assertThat(out.readLine()).isEqualTo("ready");
+                assertThat(Bounded.line(out)).isEqualTo("ready");
                 p.destroy();
-                assertThat(out.readLine()).isEqualTo("got-term");
+                assertThat(Bounded.line(out)).isEqualTo("got-term");
                 Outcome o = p.outcome().get(10, TimeUnit.SECONDS);
                 assertThat(o.exitCode()).hasValue(7);
                 assertThat(o.killed()).isFalse();
@@ -106,13 +113,15 @@ class LifecycleIT {
     }
 
     @Test
+    @Timeout(120)
     void exitCodeAndSignalAreReported() throws Exception {
         try (IsolatedProcess p = ALL.start("sh", "-c", "exit 3")) {
-            assertThat(p.waitFor()).isEqualTo(3);
-            assertThat(p.outcome().join().status()).isEqualTo(Outcome.Status.NONZERO_EXIT);
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).isEqualTo(3);
+            assertThat(Bounded.get(p.outcome(), "the outcome").status()).isEqualTo(Outcome.Status.NONZERO_EXIT);
         }
         try (IsolatedProcess p = ALL.start("sh", "-c", "kill -SEGV $$")) {
-            Outcome o = p.outcome().join();
+            Outcome o = Bounded.get(p.outcome(), "the outcome");
             assertThat(o.status()).isEqualTo(Outcome.Status.SIGNALED);
             assertThat(o.signal()).hasValue(11);
             assertThat(o.killed()).isFalse();
@@ -152,6 +161,7 @@ class LifecycleIT {
     }
 
     @Test
+    @Timeout(120)
     void killingTheJvmWithSigkillLeavesNoSandboxedProcess() throws Exception {
         String marker = uniqueSleep();
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -159,7 +169,7 @@ class LifecycleIT {
                 .redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(jvm.getInputStream()));
-            assertThat(out.readLine()).isEqualTo("started");
+            assertThat(Bounded.line(out)).isEqualTo("started");
             assertThat(Probe.processesWith(marker)).hasSizeGreaterThanOrEqualTo(2); // with a pid namespace, and without
             List<ProcessHandle> helpers = jvm.toHandle().descendants().toList(); // the dead JVM's helpers and sandboxes
             assertThat(helpers).hasSizeGreaterThanOrEqualTo(4);
@@ -198,11 +208,12 @@ class LifecycleIT {
     }
 
     @Test
+    @Timeout(120)
     void badInputGivesTypedErrorsAndLeavesNothing(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         Path notExecutable = Files.writeString(dir.resolve("script"), "#!/bin/sh\necho hi\n");
         Launcher.discardPrewarmed(); // other tests' prewarmed sandboxes would expire in the middle of the count
-        Probe.run(ALL, "true"); // warm up: the monitor thread, the helper and one prewarmed sandbox exist from here on
+        Probe.run(ALL, "true"); // warm up: the monitor thread and the helper exist from here on
         long fds = Probe.openFds();
         int threads = Probe.threads();
         long children = ProcessHandle.current().descendants().count();
@@ -235,8 +246,9 @@ class LifecycleIT {
         assertThatThrownBy(() -> Sandbox.builder().utsNs().hostname("bad_host!"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bad_host!");
 
-        assertThat(Probe.openFds()).isEqualTo(fds);
-        assertThat(Probe.threads()).isEqualTo(threads);
+        awaitCondition(() -> Probe.openFds() == fds);
+        assertThat(Probe.threads()).as("threads after the failures").isLessThanOrEqualTo(threads);
+        assertThat(Probe.monitorThreads()).isOne();
         awaitCondition(() -> ProcessHandle.current().descendants().count() == children);
         try (var tmp = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
             assertThat(tmp.map(Path::toString).filter(n -> n.contains("isolation-helper"))).isEmpty();
@@ -244,6 +256,7 @@ class LifecycleIT {
     }
 
     @Test
+    @Timeout(600)
     void thousandSequentialAndHundredConcurrentRunsLeakNoDescriptorOrThread() throws Exception {
         Launcher.discardPrewarmed();
         Probe.run(ALL, "true");
@@ -251,29 +264,36 @@ class LifecycleIT {
         int threads = Probe.threads();
         for (int i = 0; i < 1000; i++) {
             try (IsolatedProcess p = ALL.start("true")) {
-                assertThat(p.waitFor()).isZero();
+                assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                assertThat(p.exitValue()).isZero();
             }
         }
-        assertThat(Probe.openFds()).isEqualTo(fds);
-        assertThat(Probe.threads()).isEqualTo(threads);
+        awaitCondition(() -> Probe.openFds() == fds);
+        assertThat(Probe.threads()).as("threads after 1000 runs").isLessThanOrEqualTo(threads);
 
+        // a hundred programs that each wait for the end of their input: all alive until it comes
         List<IsolatedProcess> running = new ArrayList<>();
         try {
             for (int i = 0; i < 100; i++) {
-                running.add(ALL.start("sleep", "1"));
+                running.add(ALL.start("sh", "-c", "read x; exit 0"));
             }
             assertThat(running).allMatch(Process::isAlive);
-            assertThat(Probe.threads()).as("threads with 100 sandboxes alive").isEqualTo(threads);
+            assertThat(Probe.threads()).as("threads with 100 sandboxes alive").isLessThanOrEqualTo(threads);
+            assertThat(Probe.monitorThreads()).as("one library thread watches all of them").isOne();
             for (IsolatedProcess p : running) {
-                assertThat(p.waitFor()).isZero();
+                p.getOutputStream().close();
+            }
+            for (IsolatedProcess p : running) {
+                assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                assertThat(p.exitValue()).isZero();
             }
         } finally {
             for (IsolatedProcess p : running) {
                 p.close();
             }
         }
-        assertThat(Probe.openFds()).isEqualTo(fds);
-        assertThat(Probe.threads()).isEqualTo(threads);
+        awaitCondition(() -> Probe.openFds() == fds);
+        assertThat(Probe.threads()).isLessThanOrEqualTo(threads);
     }
 
     interface Check {

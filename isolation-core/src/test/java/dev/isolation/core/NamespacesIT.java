@@ -94,22 +94,28 @@ class NamespacesIT {
     }
 
     @Test
+    @Timeout(120)
     void programIsChildOfInitAndSeesOnlyTheSandboxProcesses() throws Exception {
-        String out = Probe.run(ALL, "sh", "-c", "echo $$; cat /proc/1/comm; ls /proc | grep -c '^[0-9]'");
-        String[] lines = out.split("\n");
-        assertThat(lines[0]).isEqualTo("2");
-        assertThat(lines[1]).isEqualTo("isolation-init");
-        assertThat(Integer.parseInt(lines[2])).isBetween(2, 5); // init, sh, ls, grep
-        assertThat(Probe.processesWith("")).hasSizeGreaterThan(10); // the host has many more
+        try (Probe.HostProcess host = Probe.HostProcess.start()) { // a host process the sandbox must not see
+            String out = Probe.run(ALL, "sh", "-c", "echo $$; cat /proc/1/comm; ls /proc | grep -c '^[0-9]'; "
+                    + "cat /proc/[0-9]*/cmdline | tr '\\0' ' ' | grep -c " + host.pattern() + " || true");
+            String[] lines = out.split("\n");
+            assertThat(lines[0]).isEqualTo("2");
+            assertThat(lines[1]).isEqualTo("isolation-init");
+            assertThat(Integer.parseInt(lines[2])).isBetween(2, 5); // init, sh, ls, grep
+            assertThat(lines[3]).as("host processes seen inside").isEqualTo("0");
+            assertThat(Probe.processesWith(host.marker())).as("the host process, from the host").isNotEmpty();
+        }
     }
 
     @Test
+    @Timeout(120)
     void hostProcessesCannotBeSignalled() throws Exception {
         Process host = new ProcessBuilder("sleep", "60").start();
         try {
             // even as root: the host's pid is nobody in the sandbox's pid namespace
             try (IsolatedProcess p = ALL.toBuilder().runAs(0, 0).build().start("sh", "-c", "kill -9 " + host.pid())) {
-                assertThat(p.outcome().join().exitCode()).hasValue(1);
+                assertThat(Bounded.collect(p).outcome().exitCode()).hasValue(1);
             }
             assertThat(host.isAlive()).isTrue();
             // root without a pid namespace could kill it (and its monitor, and the JVM): refused
@@ -121,8 +127,10 @@ class NamespacesIT {
         // the same command without a pid namespace does kill a host process of the program's uid: the test can fail
         Process sameUid = new ProcessBuilder("setpriv", "--reuid=4242", "--regid=4242", "--clear-groups", "sleep", "60").start();
         try {
+            // once setpriv has become uid 4242 and exec'd sleep (before, it is root, and the kill fails for that)
+            LifecycleIT.awaitCondition(() -> Files.readString(Path.of("/proc/" + sameUid.pid() + "/comm")).trim().equals("sleep"));
             try (IsolatedProcess p = Sandbox.builder().runAs(4242, 4242).build().start("sh", "-c", "kill -9 " + sameUid.pid())) {
-                assertThat(p.outcome().join().exitCode()).hasValue(0);
+                assertThat(Bounded.collect(p).outcome().exitCode()).hasValue(0);
             }
             assertThat(sameUid.waitFor(5, TimeUnit.SECONDS)).isTrue();
         } finally {
@@ -131,6 +139,7 @@ class NamespacesIT {
     }
 
     @Test
+    @Timeout(120)
     void hostnameSetInsideDoesNotChangeTheHost() throws Exception {
         String hostBefore = Files.readString(Path.of("/proc/sys/kernel/hostname"));
         String out = Probe.run(ALL_ADMIN, "sh", "-c", "hostname; hostname changed-inside; hostname");
@@ -139,31 +148,32 @@ class NamespacesIT {
     }
 
     @Test
+    @Timeout(120)
     void sysvIpcObjectsOfTheHostAreInvisible() throws Exception {
         Process mk = new ProcessBuilder("ipcmk", "-M", "4096").start();
-        String created = new String(mk.getInputStream().readAllBytes()).trim();
-        assertThat(mk.waitFor()).isZero();
+        java.util.concurrent.Future<String> made = Bounded.drain(mk.getInputStream());
+        assertThat(mk.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(mk.exitValue()).isZero();
+        String created = Bounded.get(made, "ipcmk's output").trim();
         String id = created.replaceAll("\\D+", " ").trim().split(" ")[0];
         try {
             assertThat(Probe.run(Sandbox.builder().build(), "ipcs", "-m", "-i", id)).contains("Shared memory Segment shmid=" + id);
-            try (IsolatedProcess p = ALL.start("ipcs", "-m", "-i", id)) {
-                assertThat(new String(p.getInputStream().readAllBytes())).doesNotContain("shmid=" + id);
-                assertThat(new String(p.getErrorStream().readAllBytes())).contains("id " + id + " not found");
-            }
+            Bounded.Result inside = Bounded.run(ALL, "ipcs", "-m", "-i", id);
+            assertThat(inside.out()).doesNotContain("shmid=" + id);
+            assertThat(inside.err()).contains("id " + id + " not found");
         } finally {
             new ProcessBuilder("ipcrm", "-m", id).start().waitFor();
         }
     }
 
     @Test
+    @Timeout(120)
     void connectingToTheHostLoopbackFailsFromANetworkNamespace() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             String connect = "exec 3<>/dev/tcp/127.0.0.1/" + server.getLocalPort() + " && echo connected";
-            try (IsolatedProcess p = ALL.start("bash", "-c", connect)) {
-                String err = new String(p.getErrorStream().readAllBytes());
-                assertThat(p.outcome().join().exitCode()).hasValue(1);
-                assertThat(err).contains("Connection refused");
-            }
+            Bounded.Result refused = Bounded.run(ALL, "bash", "-c", connect);
+            assertThat(refused.outcome().exitCode()).hasValue(1);
+            assertThat(refused.err()).contains("Connection refused");
             // without a network namespace the same connection succeeds: the test can fail
             assertThat(Probe.run(Sandbox.builder().pidNs().build(), "bash", "-c", connect)).isEqualTo("connected\n");
             // loopback inside is up and usable
@@ -173,21 +183,20 @@ class NamespacesIT {
     }
 
     @Test
+    @Timeout(120)
     void userNamespaceMapsRootToAnUnprivilegedHostId(@TempDir Path dir) throws Exception {
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
         Sandbox sandbox = Sandbox.builder().userNs().pidNs().mountNs().build();
         ProcessBuilder pb = new ProcessBuilder("sh", "-c", "id -u; cat /proc/self/uid_map; touch made-inside");
         pb.directory(dir.toFile());
-        long outside;
-        try (IsolatedProcess p = sandbox.start(pb)) {
-            String out = new String(p.getInputStream().readAllBytes());
-            assertThat(p.outcome().join().status()).isEqualTo(Outcome.Status.OK);
-            assertThat(out.split("\n")[0]).isEqualTo("0");
-            String[] map = out.split("\n")[1].trim().split("\\s+");
-            assertThat(map[0]).isEqualTo("0");
-            outside = Long.parseLong(map[1]);
-            assertThat(map[2]).isEqualTo("1");
-        }
+        Bounded.Result r = Bounded.run(sandbox, pb);
+        String out = r.out();
+        assertThat(r.outcome().status()).isEqualTo(Outcome.Status.OK);
+        assertThat(out.split("\n")[0]).isEqualTo("0");
+        String[] map = out.split("\n")[1].trim().split("\\s+");
+        assertThat(map[0]).isEqualTo("0");
+        long outside = Long.parseLong(map[1]);
+        assertThat(map[2]).isEqualTo("1");
         // the sandbox's own id of the range, not a host user's (65534 is the host's nobody)
         assertThat(outside).isBetween(Sandbox.DEFAULT_FIRST_ID, Sandbox.DEFAULT_FIRST_ID + Sandbox.DEFAULT_ID_COUNT - 1);
         assertThat(((Integer) Files.getAttribute(dir.resolve("made-inside"), "unix:uid")).longValue()).isEqualTo(outside);
@@ -196,7 +205,7 @@ class NamespacesIT {
     @Test
     @Timeout(60)
     void consecutiveRunsNeverShareASandbox() throws Exception {
-        // Each start also prepares the next sandbox ahead of time: it must still be a fresh one. The first run stays
+        // Each run gets a fresh sandbox (with -Disolation.prewarm=true, one prepared ahead of time). The first run stays
         // alive while the second runs, so that their namespace ids can be compared: the kernel reuses the number of a
         // namespace that is gone.
         String ids = "for n in pid mnt uts ipc net; do readlink /proc/self/ns/$n; done; ";
@@ -221,6 +230,7 @@ class NamespacesIT {
     }
 
     @Test
+    @Timeout(120)
     void mountsInsideDoNotPropagateToTheHost() throws Exception {
         Path target = Files.createTempDirectory("isolation-mnt-test");
         try {
@@ -236,18 +246,18 @@ class NamespacesIT {
     }
 
     @Test
+    @Timeout(120)
     void environmentAndWorkingDirectoryComeFromTheProcessBuilder(@TempDir Path dir) throws Exception {
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         ProcessBuilder pb = new ProcessBuilder("sh", "-c", "echo $GREETING; pwd");
         pb.environment().clear();
         pb.environment().putAll(Map.of("GREETING", "hi", "PATH", "/usr/bin:/bin"));
         pb.directory(dir.toFile());
-        try (IsolatedProcess p = ALL.start(pb)) {
-            assertThat(new String(p.getInputStream().readAllBytes())).isEqualTo("hi\n" + dir.toRealPath() + "\n");
-        }
+        assertThat(Bounded.run(ALL, pb).out()).isEqualTo("hi\n" + dir.toRealPath() + "\n");
     }
 
     @Test
+    @Timeout(120)
     void jvmDescriptorsAreInvisibleToTheProgram() throws Exception {
         Path secret = Files.createTempFile("isolation-fd-test", ".txt");
         try (var open = Files.newInputStream(secret); var raw = new java.io.FileInputStream(secret.toFile())) {

@@ -18,7 +18,6 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
-import org.opentest4j.TestAbortedException;
 
 class SeccompPolicyTest {
     private static final int AUDIT_ARCH_X86_64 = 0xc000003e;
@@ -30,13 +29,7 @@ class SeccompPolicyTest {
 
     /** Tests that need libseccomp: skipped visibly where it is missing, failed on CI. */
     static void assumeLibseccomp() {
-        if (BpfCompiler.isAvailable()) {
-            return;
-        }
-        if ("true".equals(System.getenv("CI"))) {
-            throw new AssertionError("libseccomp.so.2 is missing on this CI machine (apt-get install libseccomp2)");
-        }
-        throw new TestAbortedException("skipped, needs libseccomp.so.2 (apt-get install libseccomp2)");
+        Skip.unless(BpfCompiler.isAvailable(), "needs libseccomp.so.2 (apt-get install libseccomp2)");
     }
 
     /** One struct sock_filter: u16 code, u8 jt, u8 jf, u32 k. */
@@ -260,10 +253,7 @@ class SeccompPolicyTest {
         @BeforeEach
         void needsLibseccompOnX86_64() {
             assumeLibseccomp();
-            if (!System.getProperty("os.arch").equals("amd64")) {
-                throw new TestAbortedException("skipped, the syscall numbers are x86_64's (this is "
-                        + System.getProperty("os.arch") + ")");
-            }
+            Skip.unlessArchitecture("amd64", "the syscall numbers and audit architectures are x86_64's");
         }
 
         /** Named apart from decide: under one name, decide(p, SOCKET, 40) would take 41 for the arch and 40 for the call. */

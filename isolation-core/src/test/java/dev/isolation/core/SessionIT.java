@@ -25,6 +25,7 @@ class SessionIT {
     }
 
     @Test
+    @Timeout(120)
     void filesPersistBetweenRunsInAPersistentWorkDirectory() throws Exception {
         try (SandboxSession session = JUDGE.open(SandboxSession.Options.builder().persistentWorkDir().build())) {
             assertThat(session.run(sh("pwd; echo compiled > prog.out"), new byte[0]).stdoutText()).isEqualTo("/box\n");
@@ -72,6 +73,7 @@ class SessionIT {
     }
 
     @Test
+    @Timeout(120)
     void aRunCanJoinARunningSandboxLikeDockerExec() throws Exception {
         try (SandboxSession session = JUDGE.open(); IsolatedProcess server = session.start(sh("echo up; exec sleep 30"))) {
             assertThat(new BufferedReader(new InputStreamReader(server.getInputStream())).readLine()).isEqualTo("up");

@@ -1,9 +1,7 @@
 package dev.isolation.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.isolation.cgroups.CgroupHost;
 import dev.isolation.cgroups.CgroupLayout;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,13 +25,12 @@ import org.junit.jupiter.api.Timeout;
  * skipped with that reason.
  */
 @KernelTest
+@RequiresLayout(CgroupLayout.UNIFIED) // v1's freezer holds SIGKILL too
 class SetupDeadlineCgroupIT {
     private Path frozen;
 
     @BeforeEach
     void freezeAParent() throws IOException {
-        assumeTrue(CgroupHost.detect().layout() == CgroupLayout.UNIFIED,
-                "needs a pure cgroup v2 host (the CI's v2 guest): v1's freezer holds SIGKILL too");
         frozen = Path.of("/sys/fs/cgroup/isolation-frozen-" + ProcessHandle.current().pid());
         Files.createDirectory(frozen);
         Files.writeString(frozen.resolve("cgroup.freeze"), "1");

@@ -16,19 +16,16 @@ public final class RealKernel {
     private RealKernel() {}
 
     /**
-     * Skips the calling test class visibly, with the reason, where the machine cannot run it. With
-     * {@code CI=true} it fails instead: a CI machine that silently skipped every kernel test would
-     * report green while proving nothing.
+     * Skips the calling test class visibly, with the reason, where the machine cannot run it. Under
+     * CI ({@link #underCi()}) it fails instead: a CI machine that silently skipped every kernel test
+     * would report green while proving nothing.
      */
     public static void require() {
         String missing = missing();
         if (missing == null) {
             return;
         }
-        if ("true".equals(System.getenv("CI"))) {
-            fail("CI=true but this machine cannot run kernel tests: " + missing);
-        }
-        Assumptions.abort("kernel test skipped: " + missing);
+        skipUnless(false, "a kernel test: " + missing);
     }
 
     /**
@@ -48,10 +45,31 @@ public final class RealKernel {
         if (missing == null) {
             return;
         }
-        if ("true".equals(System.getenv("CI"))) {
-            fail("CI=true but this machine cannot run cgroup tests: " + missing);
+        skipUnless(false, "a cgroup test: " + missing);
+    }
+
+    /**
+     * Whether this is a CI run: the environment variable {@code CI} is set to anything but
+     * {@code false} or {@code 0} (CI services set {@code true}, {@code 1} or {@code TRUE}).
+     */
+    public static boolean underCi() {
+        String ci = System.getenv("CI");
+        return ci != null && !ci.isBlank() && !ci.strip().equalsIgnoreCase("false") && !ci.strip().equals("0");
+    }
+
+    /**
+     * Skips the calling test visibly, with the reason, unless {@code can}: this machine lacks what
+     * the test needs. Under CI it fails the test instead.
+     */
+    public static void skipUnless(boolean can, String reason) {
+        if (can) {
+            return;
         }
-        Assumptions.abort("cgroup test skipped: " + missing);
+        if (underCi()) {
+            fail("CI=" + System.getenv("CI") + " but this machine cannot run " + reason);
+        }
+        System.err.println("[skip] " + reason);
+        Assumptions.abort("skipped, this machine cannot run " + reason);
     }
 
     private static String missing() {

@@ -8,6 +8,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.isolation.cgroups.CgroupController;
 import dev.isolation.cgroups.CgroupHost;
+import dev.isolation.cgroups.CgroupLimits;
+import dev.isolation.cgroups.SandboxCgroup;
 import dev.isolation.examples.RealKernel;
 import java.io.File;
 import java.io.IOException;
@@ -93,6 +95,7 @@ class IsolationCliCgroupIT {
     }
 
     @Test
+    @Timeout(120)
     void memoryLimitKillsAllocationPastLimitAndTheReportSaysSo() throws Exception {
         Path json = dir.resolve("oom.json");
         List<String> args = new ArrayList<>(List.of("run", "--memory", "64M", "--swap", "0", "--json", json.toString(), "--"));
@@ -118,6 +121,7 @@ class IsolationCliCgroupIT {
     }
 
     @Test
+    @Timeout(120)
     void cpuTimeLimitKillsABusyLoopAndTheMetaFileSaysSoAsIsolateWould() throws Exception {
         Path meta = dir.resolve("meta");
         Path json = dir.resolve("tle.json");
@@ -128,12 +132,14 @@ class IsolationCliCgroupIT {
         List<String> lines = Files.readAllLines(meta);
         assertThat(lines).contains("status:TO", "killed:1", "exitsig:9").anyMatch(l -> l.startsWith("message:CPU time limit"));
         double cpu = Double.parseDouble(lines.stream().filter(l -> l.startsWith("time:")).findFirst().orElseThrow().substring(5));
-        assertThat(cpu).isBetween(0.5, 1.0);
+        // past the limit by no more than the monitor's reaction (it checks every 10 ms), far below the 10 s wall limit
+        assertThat(cpu).isBetween(0.5, 2.0);
         assertThat(lines).anyMatch(l -> l.matches("time-wall:\\d+\\.\\d{3}")).anyMatch(l -> l.matches("max-rss:\\d+"));
         assertThat(json(json).get("status").getAsString()).isEqualTo("TIME_LIMIT");
     }
 
     @Test
+    @Timeout(120)
     void pidsLimitMakesForkFail() throws Exception {
         Path json = dir.resolve("pids.json");
         Result r = isolation("run", "--pids", "8", "--json", json.toString(),
@@ -143,7 +149,15 @@ class IsolationCliCgroupIT {
                 .containsAnyOf("fork", "resource temporarily unavailable");
         JsonObject j = json(json);
         assertThat(j.get("oomKilled").getAsBoolean()).isFalse();
-        if (!j.get("pidsPeak").isJsonNull()) {
+        // pids.peak is there from Linux 6.1 (v2; v1 later): reported exactly where the kernel has it, as a cgroup
+        // made the same way shows
+        boolean kernelHasPeak;
+        try (SandboxCgroup probe = CgroupHost.detect().create(CgroupLimits.builder().pidsLimit(8).build())) {
+            kernelHasPeak = probe.directories().stream().filter(d -> Files.exists(d.resolve("pids.max")))
+                    .anyMatch(d -> Files.exists(d.resolve("pids.peak")));
+        }
+        assertThat(j.get("pidsPeak").isJsonNull()).as("pidsPeak null iff the kernel has no pids.peak").isEqualTo(!kernelHasPeak);
+        if (kernelHasPeak) {
             assertThat(j.get("pidsPeak").getAsLong()).isBetween(2L, 8L);
         }
         List<JsonObject> limits = j.getAsJsonArray("limits").asList().stream().map(JsonElement::getAsJsonObject).toList();
@@ -155,6 +169,7 @@ class IsolationCliCgroupIT {
     }
 
     @Test
+    @Timeout(120)
     void cgroupWithoutLimitsMeasuresAndLimitsNothing() throws Exception {
         Path json = dir.resolve("cgroup.json");
         Result r = isolation("run", "--cgroup", "--json", json.toString(), "--", "sh", "-c", "x=$(seq 1 20000)");
@@ -168,6 +183,7 @@ class IsolationCliCgroupIT {
     }
 
     @Test
+    @Timeout(120)
     void cgroupSetupFailureIsOneLineWithStatus2AndNothingLeftBehind() throws Exception {
         Result r = isolation("run", "--cgroup-parent", "/isolation-it-no-such-parent", "--", "true");
 

@@ -93,6 +93,7 @@ class IsolationCliIT {
     }
 
     @Test
+    @Timeout(120)
     void programStdoutIsInheritedByDefault() throws Exception {
         Result r = isolation("run", "--uts", "--hostname", "box", "--", "hostname");
         assertThat(r.status()).isZero();
@@ -100,6 +101,7 @@ class IsolationCliIT {
     }
 
     @Test
+    @Timeout(120)
     void exitCodeIsPropagated() throws Exception {
         Result r = isolation("run", "--pid", "--", "sh", "-c", "exit 3");
         assertThat(r.status()).isEqualTo(3);
@@ -107,6 +109,7 @@ class IsolationCliIT {
     }
 
     @Test
+    @Timeout(120)
     void deathBySignalExitsWith128PlusTheSignal() throws Exception {
         Path json = dir.resolve("killed.json");
         Result r = isolation("run", "--pid", "--json", json.toString(), "--", "sh", "-c", "kill -9 $$");
@@ -118,6 +121,7 @@ class IsolationCliIT {
     }
 
     @Test
+    @Timeout(120)
     void terminatingTheToolTerminatesTheProgramAndStillWritesTheReport() throws Exception {
         // the program runs as an unprivileged uid of its own: let it leave its mark in the test's directory
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
@@ -148,6 +152,7 @@ class IsolationCliIT {
     }
 
     @Test
+    @Timeout(120)
     void environmentCanBeClearedAndSet() throws Exception {
         Path stdout = dir.resolve("env.out");
         Result r = isolation("run", "--clear-env", "--env", "GREETING=hi there", "--stdout", stdout.toString(),
@@ -157,6 +162,7 @@ class IsolationCliIT {
     }
 
     @Test
+    @Timeout(120)
     void missingExecutableIsOneLineNamingPathAndErrnoWithStatus2AndNothingLeftBehind() throws Exception {
         Path stdout = dir.resolve("never.out");
         Path json = dir.resolve("never.json");

@@ -50,6 +50,7 @@ class IsolationCliSecurityIT {
     }
 
     @Test
+    @Timeout(120)
     void mountGivesAMinimalRootWithoutTheHostsSecretsAndTheProgramRunsAsNobody() throws Exception {
         Result r = isolation("run", "--pid", "--mount", "--", "sh", "-c", "id -u; ls /; cat /etc/shadow");
 
@@ -62,6 +63,7 @@ class IsolationCliSecurityIT {
     }
 
     @Test
+    @Timeout(120)
     void bindIsReadableButReadOnlyAndTheHostFileStaysUnchanged() throws Exception {
         Path data = directory("data", "rwxr-xr-x");
         Path file = Files.writeString(data.resolve("file"), "from the host\n");
@@ -78,6 +80,7 @@ class IsolationCliSecurityIT {
     }
 
     @Test
+    @Timeout(120)
     void writableBindLetsTheProgramWriteToTheHost() throws Exception {
         Path data = directory("data", "rwxrwxrwx");
         Result r = isolation("run", "--mount", "--bind-rw", data + ":/data", "--", "sh", "-c", "echo written > /data/new");
@@ -88,6 +91,7 @@ class IsolationCliSecurityIT {
     }
 
     @Test
+    @Timeout(120)
     void tmpfsIsWritableUpToItsSizeAndNoexecForbidsRunningFromIt() throws Exception {
         Result full = isolation("run", "--mount", "--tmpfs", "/scratch:1M", "--",
                 "sh", "-c", "echo hi > /scratch/small && cat /scratch/small && head -c 2000000 /dev/zero > /scratch/big");
@@ -107,6 +111,7 @@ class IsolationCliSecurityIT {
     }
 
     @Test
+    @Timeout(120)
     void strictSeccompRunsAnOrdinaryProgramAndTheReportNamesModeAndIds() throws Exception {
         Path json = dir.resolve("strict.json");
         Result r = isolation("run", "--seccomp", "strict", "--uid", "1000", "--json", json.toString(), "--", "/bin/true");
@@ -120,6 +125,7 @@ class IsolationCliSecurityIT {
     }
 
     @Test
+    @Timeout(120)
     void defaultSeccompKillsAProgramThatCreatesANamespace() throws Exception {
         Path json = dir.resolve("default.json");
         Result r = isolation("run", "--seccomp", "default", "--json", json.toString(), "--", "sh", "-c", "unshare -U true");
@@ -133,12 +139,14 @@ class IsolationCliSecurityIT {
     }
 
     @Test
+    @Timeout(120)
     void seccompDenyKillsAProgramMakingThatCall() throws Exception {
         assertThat(isolation("run", "--", "uname").status()).isZero();
         assertThat(isolation("run", "--seccomp-deny", "uname", "--", "uname").status()).isEqualTo(KILLED_BY_SECCOMP);
     }
 
     @Test
+    @Timeout(120)
     void rlimitSetsSoftAndHardLimit() throws Exception {
         Result r = isolation("run", "--rlimit", "nofile=64", "--rlimit", "stack=unlimited", "--",
                 "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -s");

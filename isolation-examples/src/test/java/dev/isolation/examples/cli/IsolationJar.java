@@ -41,7 +41,10 @@ final class IsolationJar {
         pb.environment().clear();
         pb.environment().putAll(environment);
         Process p = pb.start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("isolation finished").isTrue();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly(); // the tool's monitors then kill what it started
+            throw new AssertionError("isolation " + String.join(" ", args) + " did not finish within 60 s");
+        }
         return new Result(p.exitValue(), Files.readString(out), Files.readString(err), p.pid());
     }
 }

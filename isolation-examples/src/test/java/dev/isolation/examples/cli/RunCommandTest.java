@@ -10,6 +10,7 @@ import dev.isolation.core.Rlimit;
 import dev.isolation.core.Sandbox;
 import dev.isolation.core.Sandbox.Namespace;
 import dev.isolation.core.SeccompPolicy;
+import dev.isolation.examples.RealKernel;
 import java.io.File;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -21,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -99,7 +99,7 @@ class RunCommandTest {
     void envWithANameAlonePassesIsolationsOwnValue() {
         String name = System.getenv().keySet().stream().filter(n -> !List.of("PATH", "HOME", "LANG", "LC_ALL", "TERM").contains(n))
                 .findFirst().orElse(null);
-        Assumptions.assumeTrue(name != null, "this JVM's environment has a variable besides the fixed ones");
+        RealKernel.skipUnless(name != null, "a test that needs a variable besides the fixed ones in this JVM's environment");
         assertThat(environment("run", "true")).doesNotContainKey(name);
         assertThat(environment("run", "--env", name, "true")).containsEntry(name, System.getenv(name));
         assertThat(environment("run", "--env", "NOT_SET_ANYWHERE_" + System.nanoTime(), "true").keySet())
@@ -314,10 +314,10 @@ class RunCommandTest {
 
     /** Any block device of this machine; only its numbers are read. */
     private static Path someBlockDevice() throws Exception {
-        Assumptions.assumeTrue(Files.isDirectory(Path.of("/dev")), "no /dev");
+        RealKernel.skipUnless(Files.isDirectory(Path.of("/dev")), "a test that reads a block device's numbers: it has no /dev");
         try (Stream<Path> s = Files.list(Path.of("/dev"))) {
             Optional<Path> device = s.filter(RunCommand::isBlockDevice).sorted().findFirst();
-            Assumptions.assumeTrue(device.isPresent(), "this machine has no block device in /dev");
+            RealKernel.skipUnless(device.isPresent(), "a test that reads a block device's numbers: it has none in /dev");
             return device.get();
         }
     }

@@ -14,7 +14,8 @@ final class JnrKernel implements Kernel {
 
     private static final int F_ADD_SEALS = 1033;
     private static final int F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8;
-    private static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
+    private static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2, MFD_EXEC = 0x10;
+    private static final int EINVAL = 22;
     private static final int EPOLL_CLOEXEC = O_CLOEXEC;
     private static final int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;
     private static final int EPOLLIN = 0x1, EPOLLHUP = 0x10;
@@ -108,7 +109,13 @@ final class JnrKernel implements Kernel {
 
     @Override
     public int sealedMemfd(String name, byte[] content) {
-        int fd = libc.memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        // MFD_EXEC (Linux 6.3+): executable even where vm.memfd_noexec=1 makes memfds noexec by default; refused
+        // with EACCES where vm.memfd_noexec=2 forbids executable memfds (the caller then uses a file). A kernel
+        // without the flag refuses it with EINVAL, and its memfds are all executable.
+        int fd = libc.memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+        if (fd < 0 && errno() == EINVAL) {
+            fd = libc.memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        }
         if (fd < 0) {
             throw failure("memfd_create", name);
         }

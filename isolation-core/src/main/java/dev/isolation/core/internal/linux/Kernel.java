@@ -38,7 +38,11 @@ public interface Kernel {
 
     int getgid();
 
-    /** A sealed (read-only, fixed-size) memfd holding {@code content}, reopened read-only so it can be executed. */
+    /**
+     * A sealed (read-only, fixed-size) executable memfd holding {@code content}, reopened read-only
+     * so it can be executed; a {@link NativeCallException} where this host forbids executable memfds
+     * ({@code vm.memfd_noexec=2}).
+     */
     int sealedMemfd(String name, byte[] content);
 
     /** Opens {@code path}; the descriptor is close-on-exec. */
