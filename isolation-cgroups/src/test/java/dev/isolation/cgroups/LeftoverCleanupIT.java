@@ -117,6 +117,7 @@ class LeftoverCleanupIT {
     }
 
     @Test
+    @Timeout(60)
     void removesTheCgroupsNestedInALeftoverFirst() throws Exception {
         CgroupHost host = CgroupHost.detect();
         Process gone = new ProcessBuilder("true").start();

@@ -1,7 +1,6 @@
 package dev.isolation.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.isolation.cgroups.ByteSize;
 import java.io.File;
@@ -62,7 +61,7 @@ class OutputLimitIT {
     @Timeout(120)
     void anInheritedTerminalGetsExactlyTheLimit() throws Exception {
         Path python = Path.of("/usr/bin/python3");
-        assumeTrue(Files.isExecutable(python), "needs /usr/bin/python3 to make a pseudo-terminal");
+        Skip.unless(Files.isExecutable(python), "needs /usr/bin/python3 to make a pseudo-terminal");
         Path report = dir.resolve("report");
         List<String> command = new java.util.ArrayList<>(List.of(python.toString(), "-c", PTY_READER));
         command.addAll(childJvm(report, "sh", "-c", "test -t 1 && echo tty >&2; " + WRITE_50_MIB).command());
