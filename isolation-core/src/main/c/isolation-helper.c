@@ -1236,6 +1236,26 @@ static int end_signal(void)
 }
 
 /* PID 1 of the sandbox: forward signals to the program, reap everything, exit with the program. */
+/*
+ * Ends this process as the run's reaper ended: it exits 0 after reporting the program's status; killed
+ * (the session's PID 1 died under the run, taking the program with it), the monitor must see a killed
+ * run, not a clean exit.
+ */
+static void end_like(int status)
+{
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		signal(sig, SIG_DFL);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		raise(sig);
+		kill(getpid(), SIGKILL);
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 126);
+}
+
 static void run_init(const struct plan *p, int init_report_fd)
 {
 	static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
@@ -1259,6 +1279,7 @@ static void run_init(const struct plan *p, int init_report_fd)
 		if (reaper < 0)
 			die("fork", "run reaper");
 		if (reaper > 0) {
+			int st;
 			close(child_fd);
 			close(init_report_fd);
 			for (;;) {
@@ -1266,8 +1287,8 @@ static void run_init(const struct plan *p, int init_report_fd)
 				int sig = sigwaitinfo(&set, &si);
 				if (sig > 0 && sig != SIGCHLD)
 					kill(reaper, sig);
-				else if (sig == SIGCHLD && waitpid(reaper, NULL, WNOHANG) == reaper)
-					_exit(0);
+				else if (sig == SIGCHLD && waitpid(reaper, &st, WNOHANG) == reaper)
+					end_like(st);
 			}
 		}
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)

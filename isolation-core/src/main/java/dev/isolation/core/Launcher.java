@@ -419,8 +419,10 @@ final class Launcher {
                 }
                 case READ -> {
                     File f = r.file();
-                    if (!f.isFile() || !f.canRead()) {
-                        throw new SandboxSetupException(new NativeCallException("open", f.getPath(), f.exists() ? 13 : 2));
+                    // as ProcessBuilder: a file, a device such as /dev/null or a FIFO, never a directory
+                    if (!f.exists() || f.isDirectory() || !f.canRead()) {
+                        throw new SandboxSetupException(new NativeCallException("open", f.getPath(),
+                                !f.exists() ? 2 : f.isDirectory() ? 21 : 13));
                     }
                     actions.add(new FileAction.Open(f.getPath(), target, Kernel.O_RDONLY, 0));
                 }

@@ -331,7 +331,8 @@ public final class SandboxSession implements AutoCloseable {
 
     /**
      * Kills everything in the sandbox and removes it, its cgroups included; waits until it is gone.
-     * Idempotent.
+     * Idempotent. A run still going ends {@link Outcome.Status#SIGNALED} by {@code SIGKILL} (with
+     * its session's PID 1), not as a program that exited by itself.
      *
      * @throws UncheckedIOException wrapping a {@link SandboxException} if the session's cgroup
      *     cannot be removed

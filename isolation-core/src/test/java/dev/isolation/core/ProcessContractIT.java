@@ -226,6 +226,14 @@ class ProcessContractIT {
             assertThat(p.waitFor()).isEqualTo(0);
             assertThat(Files.readString(output)).isEqualTo("from a file\n");
         }),
+        /** Input from a device ({@code /dev/null}) reads end of file at once, as ProcessBuilder's does; a directory is refused at start. */
+        INPUT_FROM_A_DEVICE_AND_NOT_A_DIRECTORY((t, test) -> {
+            Process p = test.start(t, new ProcessBuilder("sh", "-c", "wc -c").redirectInput(Redirect.from(new java.io.File("/dev/null"))));
+            assertThat(new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim()).isEqualTo("0");
+            assertThat(p.waitFor()).isEqualTo(0);
+            assertThatThrownBy(() -> test.start(t, new ProcessBuilder("cat").redirectInput(test.dir.toFile())))
+                    .isInstanceOf(IOException.class);
+        }),
         /** inputReader/errorReader/outputWriter: their charset, the same object again, IllegalStateException for another charset. */
         READERS_AND_WRITER_USE_THEIR_CHARSET((t, test) -> {
             Process p = test.start(t, "sh", "-c", "cat; printf 'err\\n\\303\\274\\n' >&2");

@@ -90,7 +90,8 @@ class SessionIT {
         String marker = "sleep 977." + System.nanoTime() % 1000;
         SandboxSession session = JUDGE.open();
         IsolatedProcess background = session.start(sh(marker + " & " + marker + "; true"));
-        LifecycleIT.awaitCondition(() -> Probe.processesWith(marker).size() == 3); // sh -c '...' and the two sleeps
+        // sh -c '...' and the two sleeps, once both have executed sleep (a fork of sh not yet executed has the same command line)
+        LifecycleIT.awaitCondition(() -> Probe.processesWith(marker).stream().filter(SessionIT::isSleep).count() == 2);
         // Everything in the session's pid namespace, found from the marked processes: the session's init (its
         // PID 1, named isolation-init; its command line is the helper's), the run's init, sh and the sleeps.
         String pidNs = Files.readSymbolicLink(Path.of("/proc/" + Probe.processesWith(marker).get(0) + "/ns/pid")).toString();
@@ -99,7 +100,10 @@ class SessionIT {
                 .contains("1 isolation-init")
                 .filteredOn(d -> d.endsWith(" sleep")).hasSize(2);
         session.close();
-        Bounded.get(background.outcome(), "the outcome of the run in the closed session");
+        Outcome ended = Bounded.get(background.outcome(), "the outcome of the run in the closed session");
+        // killed with the session, not a program that ended by itself
+        assertThat(ended.status()).as(ended.toString()).isEqualTo(Outcome.Status.SIGNALED);
+        assertThat(ended.signal()).hasValue(9);
         background.close();
         assertThat(Probe.processesWith(marker)).isEmpty();
         assertThat(inSandbox).as("processes of the closed session").noneMatch(ProcessHandle::isAlive);
@@ -118,6 +122,14 @@ class SessionIT {
                 return false;
             }
         }).toList();
+    }
+
+    private static boolean isSleep(long pid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/comm")).strip().equals("sleep");
+        } catch (IOException gone) {
+            return false;
+        }
     }
 
     /** "PID-INSIDE COMM" of a host process, e.g. "1 isolation-init"; empty once it is gone. */
