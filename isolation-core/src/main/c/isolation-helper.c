@@ -85,7 +85,7 @@ enum plan_tag {
 	TAG_WALL_LIMIT = 27,        /* u64 ns: the monitor kills the sandbox this long after exec */
 	TAG_CPU_LIMIT = 28,         /* u64 ns, u32 kind, then the cgroup file with the sandbox's CPU usage */
 	TAG_SESSION = 29,           /* keep the set-up namespaces alive: no program, reap what joins them */
-	TAG_JOIN = 30,              /* u32 pid, u32 0, u64 CLONE_NEW* flags: enter that process's namespaces */
+	TAG_JOIN = 30,              /* u32 pid, u32 0, u64 CLONE_NEW* flags, u64 start time: enter that process's namespaces */
 	TAG_SECCOMP_NOTIFY = 31,    /* the filter's kills are notifications: the monitor kills, naming the call */
 	TAG_SETUP_TIMEOUT = 32,     /* u64 ns: the setup steps must be done this long after the clone */
 	TAG_SWEEP_UID = 40,         /* u32 uid: before the sandbox exists, kill every process of this host uid */
@@ -163,6 +163,7 @@ struct plan {
 	int session, seccomp_notify;
 	uint32_t join_pid;
 	uint64_t join_flags;
+	uint64_t join_start_time; /* of join_pid, in clock ticks after boot (/proc/PID/stat's 22nd field) */
 	uint64_t wall_limit_ns, cpu_limit_ns, setup_timeout_ns;
 	uint32_t cpu_usage_kind;
 	const char *cpu_usage_file;
@@ -346,8 +347,13 @@ static void read_plan(int fd, struct plan *p)
 		case TAG_SESSION: p->session = 1; break;
 		case TAG_SECCOMP_NOTIFY: p->seccomp_notify = 1; break;
 		case TAG_JOIN:
+			if (len < 24) {
+				errno = EINVAL;
+				die("plan", "join record");
+			}
 			memcpy(&p->join_pid, val, 4);
 			memcpy(&p->join_flags, val + 8, 8);
+			memcpy(&p->join_start_time, val + 16, 8);
 			break;
 		case TAG_CPU_LIMIT:
 			memcpy(&p->cpu_limit_ns, val, 8);
@@ -1389,15 +1395,40 @@ static void step_join(const struct plan *p)
 	};
 	int fds[7];
 	char path[64];
+	/*
+	 * The session's PID 1 by its pid, made sure of: a directory of /proc pins the process it was
+	 * opened for (a later openat in it fails once that process is gone), and the start time tells it
+	 * from a process that reused the pid before we opened it. Never another process's namespaces.
+	 */
+	snprintf(path, sizeof path, "/proc/%u", p->join_pid);
+	int proc = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (proc < 0)
+		die("open", path);
+	char stat[512];
+	int sfd = openat(proc, "stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = sfd < 0 ? -1 : read(sfd, stat, sizeof stat - 1);
+	if (n <= 0)
+		die("read", "/proc/PID/stat of the session's PID 1");
+	close(sfd);
+	stat[n] = 0;
+	char *field = strrchr(stat, ')'); /* the command name before it may hold anything */
+	unsigned long long start = 0;
+	/* after ")": state (3rd field) ... starttime (22nd) */
+	if (!field || sscanf(field + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			&start) != 1 || start != p->join_start_time) {
+		errno = ESRCH;
+		die("join", "the session's PID 1 (it is gone)");
+	}
 	/* open them all first: once in the sandbox's mount namespace, /proc is the sandbox's */
 	for (int i = 0; i < 7; i++) {
 		fds[i] = -1;
 		if (!(p->join_flags & order[i].flag))
 			continue;
-		snprintf(path, sizeof path, "/proc/%u/ns/%s", p->join_pid, order[i].name);
-		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		snprintf(path, sizeof path, "ns/%s", order[i].name);
+		if ((fds[i] = openat(proc, path, O_RDONLY | O_CLOEXEC)) < 0)
 			die("open", path);
 	}
+	close(proc);
 	for (int i = 0; i < 7; i++) {
 		if (fds[i] < 0)
 			continue;

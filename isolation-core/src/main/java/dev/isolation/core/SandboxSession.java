@@ -71,6 +71,8 @@ public final class SandboxSession implements AutoCloseable {
     private final Options options;
     private final HelperProcess keeper;
     private final int keeperPid;
+    /** The keeper's start time, clock ticks after boot: a run joins no process that reused its pid. */
+    private final long keeperStart;
     /** The host id leased for the whole session (its keeper's monitor holds the lease), if it has one. */
     private final OptionalInt leasedId;
     /** The session's cgroup, in which the runs' cgroups are made, and the keeper's leaf in it. */
@@ -86,13 +88,14 @@ public final class SandboxSession implements AutoCloseable {
     private boolean resetPending;
     private boolean closed;
 
-    private SandboxSession(Sandbox policy, Sandbox layout, Options options, HelperProcess keeper, OptionalInt leasedId,
+    private SandboxSession(Sandbox policy, Sandbox layout, Options options, HelperProcess keeper, long keeperStart, OptionalInt leasedId,
             Optional<SandboxCgroup> cgroup, Optional<SandboxCgroup> keeperCgroup) {
         this.policy = policy;
         this.layout = layout;
         this.options = options;
         this.keeper = keeper;
         this.keeperPid = keeper.programPid();
+        this.keeperStart = keeperStart;
         this.leasedId = leasedId;
         this.cgroup = cgroup;
         this.keeperCgroup = keeperCgroup;
@@ -116,9 +119,11 @@ public final class SandboxSession implements AutoCloseable {
                     new FileAction.Open("/dev/null", 1, Kernel.O_WRONLY, 0), new FileAction.Open("/dev/null", 2, Kernel.O_WRONLY, 0));
             HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull, ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
             ids.ifPresent(l -> l.handedOver(keeper.exited()));
+            long keeperStart;
             try {
                 keeper.awaitStarted();
-            } catch (RuntimeException e) { // its setup failed: gone before its cgroup is removed
+                keeperStart = startTime(keeper.programPid());
+            } catch (RuntimeException | SandboxException e) { // its setup failed: gone before its cgroup is removed
                 keeper.kill();
                 keeper.exited().handle((r, f) -> null).join();
                 keeper.closeFds();
@@ -127,7 +132,7 @@ public final class SandboxSession implements AutoCloseable {
             if (cgroup.isPresent()) {
                 protectFromOomKiller(keeper.programPid());
             }
-            return new SandboxSession(policy, layout, options, keeper, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty()),
+            return new SandboxSession(policy, layout, options, keeper, keeperStart, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty()),
                     cgroup, keeperCgroup);
         } catch (NativeCallException e) {
             SandboxSetupException failure = new SandboxSetupException(e);
@@ -294,7 +299,7 @@ public final class SandboxSession implements AutoCloseable {
 
     private IsolatedProcess launch(Sandbox run, ProcessBuilder pb, boolean capture, boolean resetWorkDir) throws SandboxException {
         LaunchPlan setup = new LaunchPlan().cloneFlags(0).setupTimeout(run.setupTimeout().toNanos())
-                .join(keeperPid, layout.cloneFlags())
+                .join(keeperPid, keeperStart, layout.cloneFlags())
                 .init(); // forks the program inside the session's pid namespace, waits for it
         if (layout.namespaces().contains(Sandbox.Namespace.CGROUP)) {
             setup.cgroupNamespace(); // of its own, rooted at the run's cgroup
@@ -311,6 +316,17 @@ public final class SandboxSession implements AutoCloseable {
         File directory = pb.directory() == null ? new File(WORK_DIR) : pb.directory();
         return Launcher.startJoined(run, setup, Sandbox.execPlan(pb.command(), run.environmentFor(pb, WORK_DIR), directory), pb,
                 capture, cgroup);
+    }
+
+    /** The 22nd field of {@code /proc/PID/stat}: when the process started, in clock ticks after boot. */
+    static long startTime(int pid) throws SandboxException {
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+            String[] after = stat.substring(stat.lastIndexOf(')') + 2).split(" "); // the command name may hold anything
+            return Long.parseLong(after[19]); // fields 3.. after it: starttime is the 22nd
+        } catch (IOException | RuntimeException e) {
+            throw new SandboxException("the session's PID 1 (pid " + pid + ") is gone: " + e, e);
+        }
     }
 
     private void checkOpen() {

@@ -84,6 +84,29 @@ class SessionIT {
         }
     }
 
+    /**
+     * A run joins the session's PID 1 by its pid: a process that got the pid after it (a reused pid,
+     * made here by changing the start time the session knows its PID 1 by) is never joined; the run
+     * fails setup naming it, and nothing runs.
+     */
+    @Test
+    @Timeout(60)
+    void aRunNeverJoinsAProcessThatIsNotTheSessionsPid1() throws Exception {
+        try (SandboxSession session = JUDGE.open()) {
+            assertThat(session.run(sh("echo joined"), new byte[0]).stdoutText()).isEqualTo("joined\n");
+            java.lang.reflect.Field start = SandboxSession.class.getDeclaredField("keeperStart");
+            start.setAccessible(true);
+            long real = start.getLong(session);
+            start.setLong(session, real - 1); // what a new process with the same pid would differ by
+            Outcome refused = session.run(sh("echo joined"), new byte[0]);
+            assertThat(refused.status()).as(refused.toString()).isEqualTo(Outcome.Status.SETUP_FAILED);
+            assertThat(refused.setupFailure().orElseThrow().getMessage()).contains("join").contains("PID 1");
+            assertThat(refused.stdout()).isEmpty();
+            start.setLong(session, real);
+            assertThat(session.run(sh("echo joined"), new byte[0]).stdoutText()).isEqualTo("joined\n");
+        }
+    }
+
     @Test
     @Timeout(60)
     void closingTheSessionKillsEverythingAndLeavesNothing() throws Exception {

@@ -282,10 +282,14 @@ public final class LaunchPlan {
         return flag(TAG_SESSION);
     }
 
-    /** Enter the namespaces ({@code CLONE_NEW*} flags) of process {@code pid}, a persistent sandbox's PID 1. */
-    public LaunchPlan join(int pid, long namespaceFlags) {
-        return record(TAG_JOIN, ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putInt(pid).putInt(0)
-                .putLong(namespaceFlags).array());
+    /**
+     * Enter the namespaces ({@code CLONE_NEW*} flags) of process {@code pid}, a persistent sandbox's
+     * PID 1, whose start time ({@code /proc/PID/stat}'s 22nd field, clock ticks after boot) is
+     * {@code startTime}: the helper refuses a process that reused the pid.
+     */
+    public LaunchPlan join(int pid, long startTime, long namespaceFlags) {
+        return record(TAG_JOIN, ByteBuffer.allocate(24).order(ByteOrder.nativeOrder()).putInt(pid).putInt(0)
+                .putLong(namespaceFlags).putLong(startTime).array());
     }
 
     /** The setup steps must be done this long after the sandbox's first process was cloned; past it setup fails. */
