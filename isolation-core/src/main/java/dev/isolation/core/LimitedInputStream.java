@@ -43,6 +43,28 @@ final class LimitedInputStream extends FilterInputStream {
         return n;
     }
 
+    /** What can be read without blocking, never past the limit. */
+    @Override
+    public int available() throws IOException {
+        return exceeded ? 0 : (int) Math.min(super.available(), left);
+    }
+
+    /** No mark: a reset would read counted bytes again. */
+    @Override
+    public boolean markSupported() {
+        return false;
+    }
+
+    @Override
+    public synchronized void mark(int readLimit) {
+        // not supported
+    }
+
+    @Override
+    public synchronized void reset() throws IOException {
+        throw new IOException("mark/reset not supported");
+    }
+
     /** Through {@link #read(byte[], int, int)}: skipped bytes count towards the limit. */
     @Override
     public long skip(long n) throws IOException {
