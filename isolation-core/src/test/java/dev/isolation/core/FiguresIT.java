@@ -61,6 +61,12 @@ class FiguresIT {
             "os._exit(0)",
             "");
 
+    /**
+     * End to end, the rule that {@link OutcomeVerdictTest} proves on the verdict alone: a run whose
+     * cgroup counted the limit's CPU time is TIME_LIMIT even if it exited before the monitor looked
+     * (it polls every 10 ms). On a quiet machine the monitor often catches it first, so this is a
+     * regression check of the whole path, not the proof of the rule.
+     */
     @Test
     @Timeout(300)
     void aRunThatExitsByItselfJustPastTheCpuLimitIsTimeLimit() {
