@@ -525,6 +525,9 @@ public final class Sandbox {
         if (!workDirIsBound()) {
             b.tmpfs(SandboxSession.WORK_DIR, options.workSize());
         }
+        // the time limits are each run's, never the session's: its PID 1 lives until close()
+        b.wallTimeLimit = Optional.empty();
+        b.cpuTimeLimit = Optional.empty();
         return SandboxSession.open(this, b.build(), options);
     }
 

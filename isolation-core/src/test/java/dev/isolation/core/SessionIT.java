@@ -84,6 +84,22 @@ class SessionIT {
         }
     }
 
+    /** A policy's time limits are each run's: the session outlives them (its PID 1 used to be killed at the wall limit). */
+    @Test
+    @Timeout(60)
+    void theSessionOutlivesItsPolicysTimeLimits() throws Exception {
+        Sandbox limited = JUDGE.toBuilder().wallTimeLimit(Duration.ofMillis(500)).cpuTimeLimit(Duration.ofMillis(200)).build();
+        try (SandboxSession session = limited.open()) {
+            assertThat(session.run(sh("echo first"), new byte[0]).stdoutText()).isEqualTo("first\n");
+            Thread.sleep(1500);
+            Outcome later = session.run(sh("echo later"), new byte[0]);
+            assertThat(later.status()).as(later + " " + later.message()).isEqualTo(Outcome.Status.OK);
+            assertThat(later.stdoutText()).isEqualTo("later\n");
+            // and each run still has them
+            assertThat(session.run(sh("sleep 5"), new byte[0]).status()).isEqualTo(Outcome.Status.WALL_TIME_LIMIT);
+        }
+    }
+
     /**
      * A run joins the session's PID 1 by its pid: a process that got the pid after it (a reused pid,
      * made here by changing the start time the session knows its PID 1 by) is never joined; the run
