@@ -245,6 +245,35 @@ class SandboxCgroupIT {
         assertThat(directoriesOfThisJvm()).isEmpty();
     }
 
+    /**
+     * A sandbox frozen in every freezer it has (on hybrid hosts also the v1 freezer, which holds
+     * even SIGKILL) is killed and removed by close(): the teardown thaws them all first. Before the
+     * one algorithm, close() on a hybrid host killed through cgroup2 alone and gave up after 5 s.
+     */
+    @Test
+    @Timeout(300)
+    void closeThawsEveryFreezerThenKillsAndRemoves() throws Exception {
+        SandboxCgroup sandbox = host.create(CgroupLimits.none());
+        List<Path> dirs = sandbox.directories();
+        Process sleep = start("sleep", "300");
+        join(sandbox, sleep);
+        sandbox.freeze();
+        for (Path d : dirs) {
+            Path state = d.resolve("freezer.state");
+            if (Files.exists(state)) {
+                CgroupFs.write(state, "FROZEN", "freezer");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (!Files.readString(state).strip().equals("FROZEN") && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                assertThat(Files.readString(state).strip()).isEqualTo("FROZEN");
+            }
+        }
+        sandbox.close();
+        assertThat(sleep.waitFor(30, TimeUnit.SECONDS)).as("the frozen process died").isTrue();
+        assertThat(dirs).allSatisfy(d -> assertThat(d).doesNotExist());
+    }
+
     @Test
     @Timeout(300)
     void cpuStatsCountWorkDone() throws Exception {
