@@ -83,8 +83,8 @@ final class LimitWriter {
                 unavailable(limits, notApplied, c.name().toLowerCase(java.util.Locale.ROOT) + " limits", limits.toString(),
                         new CgroupUnavailableException("cannot apply the " + c.v1Name() + " limits of " + limits + ": the "
                                 + c.v1Name() + " controller is not available on this host: mount it (v1: mount -t cgroup -o "
-                                + c.v1Name() + " cgroup /sys/fs/cgroup/" + c.v1Name() + ") or enable it in the parent's"
-                                + " cgroup.subtree_control (v2)"));
+                                + c.v1Name() + " cgroup /sys/fs/cgroup/" + c.v1Name() + ") or enable it for the"
+                                + " children of the parent cgroup (v2)"));
                 continue;
             }
             CgroupBackend backend = node.hierarchy().backend;

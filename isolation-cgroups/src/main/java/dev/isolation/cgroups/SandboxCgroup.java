@@ -430,7 +430,7 @@ public final class SandboxCgroup implements AutoCloseable {
     private void setFrozen(boolean frozen) throws IOException {
         Node n = freezerNode();
         if (n == null) {
-            throw new CgroupUnavailableException("cannot freeze " + name + ": the host has neither cgroup2 cgroup.freeze"
+            throw new CgroupUnavailableException("cannot freeze " + name + ": the host has neither the cgroup2 freezer"
                     + " (Linux 5.2+) nor the v1 freezer controller: mount it (mount -t cgroup -o freezer cgroup"
                     + " /sys/fs/cgroup/freezer)");
         }

@@ -27,7 +27,7 @@ import java.util.function.Function;
  */
 public final class CgroupFs {
     private static final String HOST_FIX = "run as root, or delegate the cgroup subtree to this user"
-            + " (chown the directory and its cgroup.procs, cgroup.subtree_control), and make sure"
+            + " (chown the directory and the files in it), and make sure"
             + " /sys/fs/cgroup is not mounted read-only (containers: --cgroupns=private and a writable cgroup mount)";
 
     // strerror(3) texts as the JDK reports them, to name the errno like the C tools do.
@@ -230,8 +230,8 @@ public final class CgroupFs {
         }
         if (name.equals("ENOENT") && !op.equals("rmdir")) {
             return new CgroupUnavailableException(call + "; the kernel or the cgroup lacks this file"
-                    + (controller == null ? "" : ": mount the " + controller + " controller (v1) or enable it in the parent's"
-                    + " cgroup.subtree_control (v2)"), controller, file, value, e);
+                    + (controller == null ? "" : ": mount the " + controller + " controller (v1) or enable it for the"
+                    + " children of the parent cgroup (v2)"), controller, file, value, e);
         }
         return new CgroupException(call, controller, file, value, e);
     }
