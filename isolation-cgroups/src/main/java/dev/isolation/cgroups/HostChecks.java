@@ -13,36 +13,38 @@ import java.util.OptionalLong;
 
 /**
  * Checks limits against what this host allows, before any cgroup is created, so that a value the
- * kernel would reject (or silently not enforce) is an {@link IllegalArgumentException} naming the
- * limit, the value, the host's bound and where it comes from, instead of an errno at write time.
+ * kernel would reject (or silently not enforce) is a {@link CgroupException} naming the limit, the
+ * value, the host's bound and where it comes from, instead of an errno at write time.
  */
 final class HostChecks {
     private HostChecks() {
     }
 
     /** Checks that need no parent cgroup: pids against {@code pid_max}. */
-    static void check(CgroupLimits limits, OptionalLong pidMax) {
+    static void check(CgroupLimits limits, OptionalLong pidMax) throws CgroupException {
         if (limits.pidsLimit().isPresent() && pidMax.isPresent()) {
             checkPids(limits.pidsLimit().getAsLong(), pidMax.getAsLong());
         }
     }
 
-    static void checkPids(long limit, long pidMax) {
+    static void checkPids(long limit, long pidMax) throws CgroupException {
         if (limit > pidMax) {
-            throw new IllegalArgumentException("pidsLimit " + limit + " is above this host's pid_max " + pidMax
-                    + " (/proc/sys/kernel/pid_max), so it would limit nothing: use at most " + pidMax);
+            Path file = Path.of("/proc/sys/kernel/pid_max");
+            throw new CgroupException("pidsLimit " + limit + " is above this host's pid_max " + pidMax
+                    + " (" + file + "), so it would limit nothing: use at most " + pidMax, "pids", file, Long.toString(limit), null);
         }
     }
 
     /** Checks against the parent the sandbox is created in: cpuset lists, the memory limit in force there. */
     static void checkAgainstParent(CgroupLimits limits, Hierarchy h, CgroupHost host, Path parentDir) throws CgroupException {
         if (h.has(CgroupController.CPUSET) && host.route(CgroupController.CPUSET).orElse(null) == h) {
-            if (limits.cpusetCpus().isPresent()) {
-                allowed(h, parentDir, false).ifPresent(a -> checkSubset("cpusetCpus", limits.cpusetCpus().get(), a, parentDir, "CPUs"));
+            Optional<String> cpus = limits.cpusetCpus().isPresent() ? allowed(h, parentDir, false) : Optional.empty();
+            if (cpus.isPresent()) {
+                checkSubset("cpusetCpus", limits.cpusetCpus().get(), cpus.get(), parentDir, "CPUs");
             }
-            if (limits.cpusetMems().isPresent()) {
-                allowed(h, parentDir, true).ifPresent(a -> checkSubset("cpusetMems", limits.cpusetMems().get(), a, parentDir,
-                        "memory nodes"));
+            Optional<String> mems = limits.cpusetMems().isPresent() ? allowed(h, parentDir, true) : Optional.empty();
+            if (mems.isPresent()) {
+                checkSubset("cpusetMems", limits.cpusetMems().get(), mems.get(), parentDir, "memory nodes");
             }
         }
         if (limits.memoryLimit().isPresent() && host.route(CgroupController.MEMORY).orElse(null) == h) {
@@ -63,23 +65,23 @@ final class HostChecks {
         return h.v2 ? V2Backend.cpusetAllowed(dir, mems) : V1Backend.cpusetAllowed(dir, mems);
     }
 
-    static void checkMemory(ByteSize want, ByteSize parentLimit, Path parent) {
+    static void checkMemory(ByteSize want, ByteSize parentLimit, Path parent) throws CgroupException {
         if (want.compareTo(parentLimit) > 0) {
-            throw new IllegalArgumentException("memoryLimit " + want + " is above the limit of the parent cgroup " + parent
+            throw new CgroupException("memoryLimit " + want + " is above the limit of the parent cgroup " + parent
                     + " (" + parentLimit + "), which applies first, so it would limit nothing: use at most " + parentLimit
-                    + ", or create the sandbox under another parent");
+                    + ", or create the sandbox under another parent", "memory", parent, Long.toString(want.bytes()), null);
         }
     }
 
-    static void checkSubset(String limit, String requested, String allowed, Path parent, String what) {
+    static void checkSubset(String limit, String requested, String allowed, Path parent, String what) throws CgroupException {
         BitSet want = parseList(requested);
         BitSet have = parseList(allowed);
         BitSet extra = (BitSet) want.clone();
         extra.andNot(have);
         if (!extra.isEmpty()) {
-            throw new IllegalArgumentException(limit + " \"" + requested + "\" names " + what + " " + toList(extra)
+            throw new CgroupException(limit + " \"" + requested + "\" names " + what + " " + toList(extra)
                     + " that the parent cgroup " + parent + " does not have (it allows \"" + allowed + "\"): use a subset of \""
-                    + allowed + "\"");
+                    + allowed + "\"", "cpuset", parent, requested, null);
         }
     }
 

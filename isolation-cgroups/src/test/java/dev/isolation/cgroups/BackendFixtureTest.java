@@ -318,11 +318,11 @@ class BackendFixtureTest {
         Files.writeString(root.resolve("cpuset/cpuset.effective_cpus"), "0-1\n");
         Files.writeString(root.resolve("cpuset/cpuset.effective_mems"), "0\n");
         assertThatThrownBy(() -> host.create(CgroupLimits.builder().cpusetCpus("1,7").build()))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(CgroupException.class)
                 .hasMessage("cpusetCpus \"1,7\" names CPUs 7 that the parent cgroup " + root.resolve("cpuset")
                         + " does not have (it allows \"0-1\"): use a subset of \"0-1\"");
         assertThatThrownBy(() -> host.create(CgroupLimits.builder().cpusetMems("0-2").build()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cpusetMems \"0-2\" names memory nodes 1-2");
+                .isInstanceOf(CgroupException.class).hasMessageContaining("cpusetMems \"0-2\" names memory nodes 1-2");
         assertThat(sandboxDirs()).isEmpty();
     }
 
@@ -331,7 +331,7 @@ class BackendFixtureTest {
         CgroupHost host = host("v2", true);
         Files.writeString(root.resolve("unified/memory.max"), Long.toString(64L << 20) + "\n");
         assertThatThrownBy(() -> host.create(CgroupLimits.builder().memoryLimit(ByteSize.mb(128)).build()))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(CgroupException.class)
                 .hasMessage("memoryLimit 128 MiB is above the limit of the parent cgroup " + root.resolve("unified")
                         + " (64 MiB), which applies first, so it would limit nothing: use at most 64 MiB, or create the"
                         + " sandbox under another parent");
@@ -339,9 +339,9 @@ class BackendFixtureTest {
     }
 
     @Test
-    void pidsAbovePidMaxIsRejected() {
+    void pidsAbovePidMaxIsRejected() throws CgroupException {
         assertThatThrownBy(() -> HostChecks.checkPids(40_000, 32_768))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(CgroupException.class)
                 .hasMessage("pidsLimit 40000 is above this host's pid_max 32768 (/proc/sys/kernel/pid_max), so it would"
                         + " limit nothing: use at most 32768");
         HostChecks.checkPids(32_768, 32_768);

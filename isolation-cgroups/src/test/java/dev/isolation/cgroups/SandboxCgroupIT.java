@@ -217,7 +217,7 @@ class SandboxCgroupIT {
     void aCpusetOutsideTheParentsIsRejectedUpFrontAndLeavesNothingBehind() throws IOException {
         CgroupLimits limits = CgroupLimits.builder().memoryLimit(ByteSize.mb(64)).cpusetCpus("999").build();
         assertThatThrownBy(() -> host.create(limits))
-                .isInstanceOf(IllegalArgumentException.class)
+                .isInstanceOf(CgroupException.class)
                 .hasMessageContaining("cpusetCpus \"999\" names CPUs 999 that the parent cgroup")
                 .hasMessageContaining("use a subset of");
         assertThat(directoriesOfThisJvm()).isEmpty();
