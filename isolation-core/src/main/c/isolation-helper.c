@@ -1635,10 +1635,6 @@ static int await_exec(int fd, const struct plan *p, int control_fd, pid_t *progr
 	}
 }
 
-/*
- * The JVM is gone (or dropped a prewarmed sandbox) and cannot remove the sandbox's cgroups: kill
- * what is left in them and remove them, deepest first, while the kernel releases them.
- */
 /* Writes value to file if it exists (nothing more to do if it fails: the next round retries). */
 static void write_cgroup_file(const char *file, const char *value)
 {
@@ -1659,9 +1655,11 @@ static void thaw_cgroups(const struct plan *p)
 }
 
 /*
- * Java's Teardown, run here because the JVM is gone: in bounded rounds (about 2 s), thaw; while a
- * procs file lists a pid, kill (every kill file, else freeze, SIGKILL each pid, thaw); then remove
- * the directories in the order given. No cgroup file name is known here: Java named them all.
+ * The JVM is gone (or dropped a prewarmed sandbox) and cannot remove the sandbox's cgroups, so
+ * this runs Java's Teardown (SandboxCgroup.close()'s algorithm) from the plan: in bounded rounds
+ * (about 2 s), thaw; while a procs file lists a pid, kill (every kill file, else freeze, SIGKILL
+ * each pid, thaw); then remove the directories in the order given. No cgroup file name is known
+ * here: Java named them all.
  */
 static void remove_orphan_cgroups(const struct plan *p)
 {

@@ -257,7 +257,9 @@ public final class CgroupHost {
      *
      * @throws CgroupUnavailableException if a limit needs something this host lacks (unless
      *     best effort) or the parent is not writable
-     * @throws CgroupException if the kernel rejects a value; nothing is left behind
+     * @throws CgroupException if a limit is outside this host's bounds (pid_max, the CPUs and memory nodes of
+     *     the parent's cpuset, the memory limit of the parent or an ancestor), checked before anything is
+     *     created, or if the kernel rejects a value (the message says what to do); nothing is left behind
      */
     public SandboxCgroup create(CgroupLimits limits) throws IOException {
         return createUnder(limits, null);
