@@ -74,7 +74,6 @@ enum plan_tag {
 	TAG_MAKE_PRIVATE = 16, /* make / recursively private in the new mount namespace */
 	TAG_USERNS_IDS = 17,   /* u32 uid, u32 gid: become these ids of the new user namespace */
 	TAG_CLONE_INTO_CGROUP = 18, /* string: cgroup2 directory the child is created in (clone3) */
-	TAG_ORPHAN_CGROUP = 19,     /* string, repeated: cgroup directories to remove if the JVM is gone */
 	TAG_NEW_ROOT = 20,          /* build a new root at /newroot of a staging tmpfs, then pivot into it */
 	TAG_MOUNT = 21,             /* struct mount_op, repeated, in order (paths of the staging root) */
 	TAG_RUN_AS = 22,            /* u32 uid, u32 gid, u32 clear supplementary groups */
@@ -83,13 +82,18 @@ enum plan_tag {
 	TAG_SECCOMP = 25,           /* struct sock_filter[]: installed last, right before execve */
 	TAG_RLIMIT = 26,            /* u32 resource, u32 0, u64 soft, u64 hard; repeated */
 	TAG_WALL_LIMIT = 27,        /* u64 ns: the monitor kills the sandbox this long after exec */
-	TAG_CPU_LIMIT = 28,         /* u64 ns, u32 kind, then the cgroup file with the sandbox's CPU usage */
 	TAG_SESSION = 29,           /* keep the set-up namespaces alive: no program, reap what joins them */
 	TAG_JOIN = 30,              /* u32 pid, u32 0, u64 CLONE_NEW* flags, u64 start time: enter that process's namespaces */
 	TAG_SECCOMP_NOTIFY = 31,    /* the filter's kills are notifications: the monitor kills, naming the call */
 	TAG_SETUP_TIMEOUT = 32,     /* u64 ns: the setup steps must be done this long after the clone */
 	TAG_SWEEP_UID = 40,         /* u32 uid: before the sandbox exists, kill every process of this host uid */
 	TAG_OUTPUT_RELAY = 44,      /* u32 fd, u32 also, u64 limit: relay the program's fd (and fds in mask also) unless a regular file */
+	/* The cgroups' teardown if the JVM is gone, as Java's Teardown describes it (records of several cgroups add up): */
+	TAG_TEARDOWN_KILL = 45,     /* string, repeated: a file that kills a cgroup's processes when "1" is written */
+	TAG_TEARDOWN_FREEZER = 46,  /* strings file, freeze value, thaw value; repeated, the first one freezes */
+	TAG_TEARDOWN_PROCS = 47,    /* string, repeated: a file listing a cgroup's pids */
+	TAG_TEARDOWN_REMOVE = 48,   /* string, repeated: a cgroup directory to remove, in this order */
+	TAG_CPU_COUNTER = 49,       /* u64 limit ns, u64 ns per unit, file, key ("" = the file's first number) */
 };
 
 /* Why the monitor killed the sandbox; reported to the JVM. */
@@ -98,8 +102,6 @@ enum kill_reason {
 	KILLED_OUTPUT_LIMIT = 5
 };
 
-/* How TAG_CPU_LIMIT's file reports usage. */
-enum cpu_usage_kind { CPU_USAGE_NS = 0 /* v1 cpuacct.usage */, CPU_STAT_USEC = 1 /* v2 cpu.stat usage_usec */ };
 
 /* What a TAG_MOUNT record asks for. */
 enum mount_kind {
@@ -143,8 +145,14 @@ struct plan {
 	int envc;
 	char *cgroup_procs[64];
 	int ncgroup_procs;
-	char *orphan_cgroups[64];
-	int norphan_cgroups;
+	char *teardown_kill[8];
+	int nteardown_kill;
+	struct { const char *file, *freeze, *thaw; } teardown_freezers[16];
+	int nteardown_freezers;
+	char *teardown_procs[64];
+	int nteardown_procs;
+	char *teardown_remove[64];
+	int nteardown_remove;
 	const char *exec_file, *search_path, *cwd, *hostname, *uid_map, *gid_map, *clone_into_cgroup;
 	int setgroups_deny, mount_proc, loopback_up, init, cgroup_ns, make_private;
 	int userns_ids;
@@ -165,8 +173,8 @@ struct plan {
 	uint64_t join_flags;
 	uint64_t join_start_time; /* of join_pid, in clock ticks after boot (/proc/PID/stat's 22nd field) */
 	uint64_t wall_limit_ns, cpu_limit_ns, setup_timeout_ns;
-	uint32_t cpu_usage_kind;
-	const char *cpu_usage_file;
+	uint64_t cpu_ns_per_unit;
+	const char *cpu_usage_file, *cpu_usage_key;
 	int sweep;
 	uint32_t sweep_uid;
 	struct relay_op relay_ops[2];
@@ -325,7 +333,6 @@ static void read_plan(int fd, struct plan *p)
 		case TAG_INIT: p->init = 1; break;
 		case TAG_CGROUP_PROCS: add_to_list(p->cgroup_procs, &p->ncgroup_procs, 63, val, "cgroups"); break;
 		case TAG_CGROUP_NS: p->cgroup_ns = 1; break;
-		case TAG_ORPHAN_CGROUP: add_to_list(p->orphan_cgroups, &p->norphan_cgroups, 63, val, "cgroups"); break;
 		case TAG_MAKE_PRIVATE: p->make_private = 1; break;
 		case TAG_CLONE_INTO_CGROUP: p->clone_into_cgroup = val; break;
 		case TAG_NEW_ROOT: p->new_root = 1; break;
@@ -355,10 +362,34 @@ static void read_plan(int fd, struct plan *p)
 			memcpy(&p->join_flags, val + 8, 8);
 			memcpy(&p->join_start_time, val + 16, 8);
 			break;
-		case TAG_CPU_LIMIT:
+		case TAG_TEARDOWN_KILL: add_to_list(p->teardown_kill, &p->nteardown_kill, 7, val, "cgroup kill files"); break;
+		case TAG_TEARDOWN_PROCS: add_to_list(p->teardown_procs, &p->nteardown_procs, 63, val, "cgroups"); break;
+		case TAG_TEARDOWN_REMOVE: add_to_list(p->teardown_remove, &p->nteardown_remove, 63, val, "cgroups"); break;
+		case TAG_TEARDOWN_FREEZER: {
+			const char *freeze = val + strnlen(val, len) + 1;
+			const char *thaw = freeze < val + len ? freeze + strnlen(freeze, (size_t)(val + len - freeze)) + 1 : val + len;
+			if (thaw >= val + len || memchr(thaw, 0, (size_t)(val + len - thaw)) == NULL || p->nteardown_freezers >= 16) {
+				errno = EPROTO;
+				die("plan", "cgroup freezer");
+			}
+			p->teardown_freezers[p->nteardown_freezers].file = val;
+			p->teardown_freezers[p->nteardown_freezers].freeze = freeze;
+			p->teardown_freezers[p->nteardown_freezers++].thaw = thaw;
+			break;
+		}
+		case TAG_CPU_COUNTER:
+			if (len < 18 || memchr(val + 16, 0, len - 16) == NULL) {
+				errno = EPROTO;
+				die("plan", "CPU counter");
+			}
 			memcpy(&p->cpu_limit_ns, val, 8);
-			memcpy(&p->cpu_usage_kind, val + 8, 4);
+			memcpy(&p->cpu_ns_per_unit, val + 8, 8);
 			p->cpu_usage_file = val + 16;
+			p->cpu_usage_key = p->cpu_usage_file + strlen(p->cpu_usage_file) + 1;
+			if (p->cpu_usage_key >= val + len || memchr(p->cpu_usage_key, 0, (size_t)(val + len - p->cpu_usage_key)) == NULL) {
+				errno = EPROTO;
+				die("plan", "CPU counter key");
+			}
 			break;
 		case TAG_RLIMIT:
 			if (p->nrlimits >= 16) {
@@ -1656,47 +1687,72 @@ static int await_exec(int fd, const struct plan *p, int control_fd, pid_t *progr
 	}
 }
 
-/*
- * The JVM is gone (or dropped a prewarmed sandbox) and cannot remove the sandbox's cgroups: kill
- * what is left in them and remove them, deepest first, while the kernel releases them.
- */
-/* A frozen (paused) sandbox cannot die: thaw its cgroups, v1's freezer and v2's cgroup.freeze. */
-static void thaw_cgroups(const struct plan *p)
+/* Writes value to file if it exists (nothing more to do if it fails: the next round retries). */
+static void write_cgroup_file(const char *file, const char *value)
 {
-	static const struct { const char *file, *value; } thaw[] = { { "freezer.state", "THAWED" }, { "cgroup.freeze", "0" } };
-	for (int i = 0; i < p->norphan_cgroups; i++)
-		for (size_t t = 0; t < sizeof thaw / sizeof *thaw; t++) {
-			char path[PATH_MAX];
-			snprintf(path, sizeof path, "%s/%s", p->orphan_cgroups[i], thaw[t].file);
-			int fd = open(path, O_WRONLY | O_CLOEXEC);
-			if (fd >= 0) {
-				if (write(fd, thaw[t].value, strlen(thaw[t].value)) < 0) {
-					/* nothing more to do: the kill below fails visibly if it is still frozen */
-				}
-				close(fd);
-			}
+	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, value, strlen(value)) < 0) {
+			/* the round after this one tries again */
 		}
-}
-
-static void remove_orphan_cgroups(const struct plan *p)
-{
-	thaw_cgroups(p);
-	for (int i = p->norphan_cgroups - 1; i >= 0; i--) {
-		char procs[PATH_MAX];
-		snprintf(procs, sizeof procs, "%s/cgroup.procs", p->orphan_cgroups[i]);
-		for (int tries = 0; tries < 200 && rmdir(p->orphan_cgroups[i]) < 0 && errno == EBUSY; tries++) {
-			FILE *f = fopen(procs, "re");
-			int pid;
-			while (f && fscanf(f, "%d", &pid) == 1)
-				kill(pid, SIGKILL);
-			if (f)
-				fclose(f);
-			usleep(5000);
-		}
+		close(fd);
 	}
 }
 
-/* CPU time of every process of the sandbox so far, from its cgroup; -1 if unreadable. */
+/* A frozen (paused) sandbox cannot die: write every freezer's thaw value (v1's freezer holds even SIGKILL). */
+static void thaw_cgroups(const struct plan *p)
+{
+	for (int i = 0; i < p->nteardown_freezers; i++)
+		write_cgroup_file(p->teardown_freezers[i].file, p->teardown_freezers[i].thaw);
+}
+
+/*
+ * The JVM is gone (or dropped a prewarmed sandbox) and cannot remove the sandbox's cgroups, so
+ * this runs Java's Teardown (SandboxCgroup.close()'s algorithm) from the plan: in bounded rounds
+ * (about 2 s), thaw; while a procs file lists a pid, kill (every kill file, else freeze, SIGKILL
+ * each pid, thaw); then remove the directories in the order given. No cgroup file name is known
+ * here: Java named them all.
+ */
+static void remove_orphan_cgroups(const struct plan *p)
+{
+	for (int round = 0; round < 400; round++) {
+		thaw_cgroups(p);
+		int pids = 0;
+		for (int pass = 0; pass < 2 && (pass == 0 || pids); pass++) {
+			if (pass == 1 && p->nteardown_kill) {
+				for (int i = 0; i < p->nteardown_kill; i++)
+					write_cgroup_file(p->teardown_kill[i], "1");
+				break;
+			}
+			if (pass == 1 && p->nteardown_freezers)
+				write_cgroup_file(p->teardown_freezers[0].file, p->teardown_freezers[0].freeze);
+			for (int i = 0; i < p->nteardown_procs; i++) {
+				FILE *f = fopen(p->teardown_procs[i], "re");
+				int pid;
+				while (f && fscanf(f, "%d", &pid) == 1) {
+					pids++;
+					if (pass == 1)
+						kill(pid, SIGKILL);
+				}
+				if (f)
+					fclose(f);
+			}
+			if (pass == 1)
+				thaw_cgroups(p);
+		}
+		if (!pids) {
+			int left = 0;
+			for (int i = 0; i < p->nteardown_remove; i++)
+				if (rmdir(p->teardown_remove[i]) < 0 && errno != ENOENT)
+					left++;
+			if (!left)
+				return;
+		}
+		usleep(5000);
+	}
+}
+
+/* CPU time of every process of the sandbox so far, from its cgroup's counter; -1 if unreadable. */
 static int64_t cpu_usage_ns(const struct plan *p)
 {
 	char buf[4096];
@@ -1708,10 +1764,22 @@ static int64_t cpu_usage_ns(const struct plan *p)
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
-	if (p->cpu_usage_kind == CPU_USAGE_NS)
-		return strtoll(buf, NULL, 10);
-	char *u = strstr(buf, "usage_usec ");
-	return u ? strtoll(u + 11, NULL, 10) * 1000 : -1;
+	const char *at = buf;
+	size_t klen = strlen(p->cpu_usage_key);
+	if (klen) { /* the number after "key " at the start of a line */
+		for (;;) {
+			if (strncmp(at, p->cpu_usage_key, klen) == 0 && at[klen] == ' ')
+				break;
+			at = strchr(at, '\n');
+			if (!at)
+				return -1;
+			at++;
+		}
+		at += klen + 1;
+	}
+	char *end;
+	long long v = strtoll(at, &end, 10);
+	return end == at || v < 0 ? -1 : (int64_t)v * (int64_t)p->cpu_ns_per_unit;
 }
 
 /* The sweeper: shares the monitor's memory (no page tables copied), so raw system calls only. */

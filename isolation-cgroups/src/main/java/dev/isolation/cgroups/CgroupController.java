@@ -46,9 +46,4 @@ public enum CgroupController {
     public boolean isV2Core() {
         return v2Core;
     }
-
-    /** True when cgroup v2 can provide this feature at all. */
-    public boolean existsInV2() {
-        return v2Core || v2Name != null;
-    }
 }

@@ -3,6 +3,7 @@ package dev.isolation.cgroups;
 import dev.isolation.cgroups.internal.CgroupFs;
 import dev.isolation.cgroups.internal.MountInfo;
 import dev.isolation.cgroups.internal.ProcCgroup;
+import dev.isolation.cgroups.internal.v2.V2Backend;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,6 +19,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.LinkedHashMap;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
@@ -70,6 +73,7 @@ public final class CgroupHost {
     private final List<Hierarchy> hierarchies;
     private final Hierarchy v2;
     private final Map<CgroupController, Hierarchy> routes;
+    private final OptionalLong pidMax = HostChecks.readPidMax();
 
     private CgroupHost(CgroupLayout layout, List<Hierarchy> hierarchies) {
         this.layout = layout;
@@ -132,17 +136,22 @@ public final class CgroupHost {
     }
 
     static Set<String> readV2Controllers(Path dir) throws CgroupException {
-        return words(CgroupFs.readIfExists(dir.resolve("cgroup.controllers"), null).orElse(""));
+        return V2Backend.INSTANCE.controllers(dir);
     }
 
-    static Set<String> words(String s) {
-        Set<String> out = new LinkedHashSet<>();
-        for (String w : s.trim().split("\\s+")) {
-            if (!w.isEmpty()) {
-                out.add(w);
-            }
-        }
-        return out;
+    /**
+     * Where default v2 sandboxes that need controllers go, by the no-internal-processes rule (a
+     * cgroup with processes cannot enable controllers for children): this process's cgroup when it
+     * is the (namespace) root, else the sibling subtree {@link #V2_SUBTREE} of it, which holds no
+     * processes. {@link SandboxCgroup} creates there and {@link #probe()} explains it from this.
+     */
+    static Path v2SandboxParent(Hierarchy h) {
+        return h.ownIsRoot() ? h.ownDir() : h.ownDir().getParent().resolve(V2_SUBTREE);
+    }
+
+    /** This host's {@code /proc/sys/kernel/pid_max}, when readable. */
+    OptionalLong pidMax() {
+        return pidMax;
     }
 
     /** The host layout. */
@@ -195,23 +204,38 @@ public final class CgroupHost {
             return writable(c, h, own, (h.v2 ? "core cgroup2 feature" : "v1") + ", sandboxes under " + own);
         }
         String name = c.v2Name().orElseThrow();
-        if (h.ownIsRoot()) {
-            Path ctl = own.resolve("cgroup.subtree_control");
-            boolean enabled = words(readQuietly(ctl)).contains(name);
+        V2Backend v2 = V2Backend.INSTANCE;
+        Path base = v2SandboxParent(h);
+        if (base.equals(own)) {
+            Path ctl = v2.subtreeControl(own);
+            boolean enabled = enabledQuietly(own).contains(name);
             if (!enabled) {
                 return new HostReport.ControllerStatus(c, Optional.of(2), Optional.of(own), false,
                         "not enabled in " + ctl + ": echo +" + name + " > " + ctl);
             }
             return writable(c, h, own, "enabled in " + ctl);
         }
-        Path parent = own.getParent();
-        boolean available = words(readQuietly(own.resolve("cgroup.controllers"))).contains(name);
+        Path parent = base.getParent();
+        boolean available;
+        try {
+            available = v2.controllers(own).contains(name);
+        } catch (CgroupException e) {
+            available = false;
+        }
         if (!available) {
-            Path ctl = parent.resolve("cgroup.subtree_control");
-            return new HostReport.ControllerStatus(c, Optional.of(2), Optional.of(parent.resolve(V2_SUBTREE)), false,
+            Path ctl = v2.subtreeControl(parent);
+            return new HostReport.ControllerStatus(c, Optional.of(2), Optional.of(base), false,
                     "not enabled in " + ctl + ": echo +" + name + " > " + ctl);
         }
-        return writable(c, h, parent, "sandboxes go in " + parent.resolve(V2_SUBTREE) + " (no-internal-processes rule)");
+        return writable(c, h, parent, "sandboxes go in " + base + " (no-internal-processes rule)");
+    }
+
+    private static Set<String> enabledQuietly(Path dir) {
+        try {
+            return V2Backend.INSTANCE.enabledForChildren(dir);
+        } catch (CgroupException e) {
+            return Set.of();
+        }
     }
 
     private static HostReport.ControllerStatus writable(CgroupController c, Hierarchy h, Path dir, String detail) {
@@ -226,14 +250,6 @@ public final class CgroupHost {
         return new HostReport.ControllerStatus(c, v, Optional.of(dir), true, detail);
     }
 
-    private static String readQuietly(Path p) {
-        try {
-            return Files.readString(p);
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
     /**
      * Creates a sandbox cgroup with these limits under the default parent (see the class
      * comment). On first use in this JVM it first calls {@link #cleanLeftovers()}, ignoring its
@@ -241,7 +257,9 @@ public final class CgroupHost {
      *
      * @throws CgroupUnavailableException if a limit needs something this host lacks (unless
      *     best effort) or the parent is not writable
-     * @throws CgroupException if the kernel rejects a value; nothing is left behind
+     * @throws CgroupException if a limit is outside this host's bounds (pid_max, the CPUs and memory nodes of
+     *     the parent's cpuset, the memory limit of the parent or an ancestor), checked before anything is
+     *     created, or if the kernel rejects a value (the message says what to do); nothing is left behind
      */
     public SandboxCgroup create(CgroupLimits limits) throws IOException {
         return createUnder(limits, null);
@@ -287,19 +305,13 @@ public final class CgroupHost {
         return SandboxCgroup.create(this, limits, parent);
     }
 
-    /**
-     * Directories in which default sandboxes (and so leftovers) live; the v1 freezer's first: a task
-     * it froze ignores SIGKILL until thawed, so a paused leftover must be thawed and killed there
-     * before its directories elsewhere can be removed.
-     */
-    private Set<Path> sandboxParents() {
-        Set<Path> out = new LinkedHashSet<>();
-        List<Hierarchy> freezerFirst = new ArrayList<>(hierarchies);
-        freezerFirst.sort(Comparator.comparingInt(h -> !h.v2 && h.has(CgroupController.FREEZER) ? 0 : 1));
-        for (Hierarchy h : freezerFirst) {
-            out.add(h.ownDir());
-            if (h.v2 && !h.ownIsRoot()) {
-                out.add(h.ownDir().getParent().resolve(V2_SUBTREE));
+    /** Directories in which default sandboxes (and so leftovers) live, with their hierarchy. */
+    private List<Map.Entry<Hierarchy, Path>> sandboxParents() {
+        List<Map.Entry<Hierarchy, Path>> out = new ArrayList<>();
+        for (Hierarchy h : hierarchies) {
+            out.add(Map.entry(h, h.ownDir()));
+            if (h.v2 && !v2SandboxParent(h).equals(h.ownDir())) {
+                out.add(Map.entry(h, v2SandboxParent(h)));
             }
         }
         return out;
@@ -307,9 +319,10 @@ public final class CgroupHost {
 
     /**
      * Removes sandbox cgroups left by JVMs that died without closing them: directories named
-     * {@code isolation-<pid>-<n>} in the default sandbox parents whose pid is no longer alive.
-     * Processes still inside are killed first (v2 {@code cgroup.kill}, else SIGKILL to each pid).
-     * Directories of live pids, including this JVM's, are never touched.
+     * {@code isolation-<pid>-<n>} in the default sandbox parents whose pid is no longer alive, with
+     * the sandbox cgroups nested in them. One leftover's directories in every hierarchy are torn
+     * down together, by the algorithm of {@link Teardown} (thaw, kill, remove; bounded). Directories
+     * of live pids, including this JVM's, are never touched.
      *
      * @implNote A pid from another pid namespace may look dead from here; a recycled pid looks
      *     alive (the safe direction).
@@ -317,22 +330,18 @@ public final class CgroupHost {
      * @throws CgroupException if some leftovers could not be removed (others are still removed)
      */
     public List<Path> cleanLeftovers() throws IOException {
-        List<Path> removed = new ArrayList<>();
-        CgroupException failure = null;
         long self = ProcessHandle.current().pid();
-        Set<Path> seen = new HashSet<>();
-        for (Path parent : sandboxParents()) {
+        Map<String, List<Map.Entry<Hierarchy, Path>>> byName = new LinkedHashMap<>();
+        for (Map.Entry<Hierarchy, Path> parent : sandboxParents()) {
             List<Path> children;
-            try (Stream<Path> s = Files.list(parent)) {
+            try (Stream<Path> s = Files.list(parent.getValue())) {
                 children = s.filter(Files::isDirectory).toList();
-            } catch (NoSuchFileException e) {
-                continue;
             } catch (IOException e) {
                 continue;
             }
             for (Path dir : children) {
                 Matcher m = LEFTOVER.matcher(dir.getFileName().toString());
-                if (!m.matches() || !seen.add(dir)) {
+                if (!m.matches()) {
                     continue;
                 }
                 long pid;
@@ -344,15 +353,28 @@ public final class CgroupHost {
                 if (pid == self || ProcessHandle.of(pid).isPresent()) {
                     continue;
                 }
-                try {
-                    removeLeftover(dir);
-                    removed.add(dir);
-                } catch (CgroupException e) {
-                    if (failure == null) {
-                        failure = new CgroupException("could not remove leftover sandbox cgroups", e);
-                    } else {
-                        failure.addSuppressed(e);
-                    }
+                List<Map.Entry<Hierarchy, Path>> found = byName.computeIfAbsent(m.group(), k -> new ArrayList<>());
+                if (found.stream().noneMatch(e -> e.getValue().equals(dir))) {
+                    found.add(Map.entry(parent.getKey(), dir));
+                }
+            }
+        }
+        List<Path> removed = new ArrayList<>();
+        CgroupException failure = null;
+        for (List<Map.Entry<Hierarchy, Path>> found : byName.values()) {
+            // Outer directories first: teardownOf removes in reverse, so nested ones go before their parents.
+            List<Map.Entry<Hierarchy, Path>> all = new ArrayList<>();
+            for (Map.Entry<Hierarchy, Path> e : found) {
+                withNested(e.getKey(), e.getValue(), all);
+            }
+            try {
+                Remover.killAndRemove(SandboxCgroup.teardownOf(all), Duration.ofSeconds(5));
+                found.forEach(e -> removed.add(e.getValue()));
+            } catch (CgroupException e) {
+                if (failure == null) {
+                    failure = new CgroupException("could not remove leftover sandbox cgroups", e);
+                } else {
+                    failure.addSuppressed(e);
                 }
             }
         }
@@ -362,44 +384,17 @@ public final class CgroupHost {
         return removed;
     }
 
-    /** Removes a leftover and the sandbox cgroups nested in it (a persistent sandbox's runs), innermost first. */
-    private static void removeLeftover(Path dir) throws CgroupException {
+    /** {@code dir}, then the sandbox cgroups nested in it (a persistent sandbox's runs), outermost first. */
+    private static void withNested(Hierarchy h, Path dir, List<Map.Entry<Hierarchy, Path>> out) {
+        out.add(Map.entry(h, dir));
         List<Path> nested;
         try (Stream<Path> s = Files.list(dir)) {
             nested = s.filter(p -> p.getFileName().toString().startsWith("isolation-") && Files.isDirectory(p)).toList();
-        } catch (NoSuchFileException e) {
-            return;
         } catch (IOException e) {
-            throw new CgroupException("cannot list leftover sandbox cgroup " + dir + ": " + e.getMessage());
+            return;
         }
         for (Path child : nested) {
-            removeLeftover(child);
-        }
-        killLeftover(dir);
-        CgroupFs.rmdir(dir, Duration.ofSeconds(1));
-    }
-
-    private static void killLeftover(Path dir) throws CgroupException {
-        Path procs = dir.resolve("cgroup.procs");
-        if (CgroupFs.pids(procs).isEmpty()) {
-            return;
-        }
-        Path kill = dir.resolve("cgroup.kill");
-        if (Files.exists(kill)) {
-            CgroupFs.write(kill, "1", null);
-        } else {
-            for (long pid : CgroupFs.pids(procs)) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            }
-            Path freezer = dir.resolve("freezer.state");
-            if (Files.exists(freezer)) {
-                // A frozen task only acts on SIGKILL once thawed.
-                CgroupFs.write(freezer, "THAWED", "freezer");
-            }
-        }
-        long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
-        while (!CgroupFs.pids(procs).isEmpty() && System.nanoTime() < deadline) {
-            CgroupFs.sleep(5);
+            withNested(h, child, out);
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.isolation.cgroups;
 
+import dev.isolation.cgroups.internal.Units;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -180,7 +182,7 @@ public final class CgroupLimits {
             sb.append("cpuWeight=").append(cpuWeight).append(", ");
         }
         if (cpuQuotaMicros != null) {
-            sb.append("cpuQuota=").append(cpuQuotaMicros).append("us/").append(CgroupUnits.toMicros(cpuPeriod)).append("us, ");
+            sb.append("cpuQuota=").append(cpuQuotaMicros).append("us/").append(Units.toMicros(cpuPeriod)).append("us, ");
         }
         if (cpusetCpus != null) {
             sb.append("cpusetCpus=").append(cpusetCpus).append(", ");
@@ -366,7 +368,7 @@ public final class CgroupLimits {
             if (!(cores > 0) || Double.isInfinite(cores)) {
                 throw new IllegalArgumentException("cpuQuota cores must be a finite number > 0, was " + cores);
             }
-            double quota = cores * CgroupUnits.toMicros(period);
+            double quota = cores * Units.toMicros(period);
             if (quota < 1000 || quota > MAX_QUOTA_MICROS) {
                 throw new IllegalArgumentException("cpuQuota must come to 1 ms..2^44 - 1 µs (>= 1 ms, about 203 days at"
                         + " most) per period, was " + cores + " cores of " + period.toMillis() + " ms");
@@ -384,7 +386,7 @@ public final class CgroupLimits {
             if (quota.compareTo(Duration.ofMillis(1)) < 0 || quota.compareTo(Duration.ofNanos(MAX_QUOTA_MICROS * 1000)) > 0) {
                 throw new IllegalArgumentException("cpuQuota must be in 1 ms..2^44 - 1 µs (about 203 days), was " + quota);
             }
-            cpuQuotaMicros = CgroupUnits.toMicros(quota);
+            cpuQuotaMicros = Units.toMicros(quota);
             cpuPeriod = period;
             return this;
         }

@@ -1,19 +1,15 @@
 package dev.isolation.cgroups;
 
 import java.time.Duration;
-import java.util.OptionalLong;
 
 /**
- * Every unit conversion between cgroup v1, cgroup v2 and Java types, in one place. Stateless and
+ * The weight conversions between cgroup v1 and v2 scales, for callers that hold a value in one scale. Stateless and
  * thread-safe.
  *
  * <ul>
  *   <li>cpu.shares (v1, 2..262144, default 1024) ↔ cpu.weight (v2, 1..10000, default 100), with
  *       the formula crun and runc adopted in 2025 (maps the default 1024 to the default 100).
  *   <li>blkio.weight (v1, 10..1000) ↔ io.weight (v2, 1..10000), linear.
- *   <li>CPU quota in cores ↔ quota/period in microseconds; "no limit" is {@code -1} in v1 files
- *       and {@code max} in v2 files.
- *   <li>v1 memsw (memory + swap) ↔ v2 memory.swap.max (swap only).
  * </ul>
  */
 public final class CgroupUnits {
@@ -31,12 +27,6 @@ public final class CgroupUnits {
     public static final long MAX_BLKIO_WEIGHT = 1000;
     /** The kernel's default CFS period, 100 ms. */
     public static final Duration DEFAULT_CPU_PERIOD = Duration.ofMillis(100);
-
-    /**
-     * The value v1 memory.limit_in_bytes reads back as when unlimited: PAGE_COUNTER_MAX pages,
-     * i.e. {@code Long.MAX_VALUE} rounded down to a 4 KiB page.
-     */
-    public static final long V1_UNLIMITED_MEMORY = Long.MAX_VALUE & ~4095L;
 
     // Guards ceil() against 10^2.0000000000000004 = 100.00000000000009 becoming 101.
     private static final double EPSILON = 1e-9;
@@ -90,69 +80,12 @@ public final class CgroupUnits {
         return 1 + (w1 - 10) * 9999 / 990;
     }
 
-    /** v2 io.weight (1..10000) → v1 blkio.weight (10..1000): {@code 10 + (w2 − 1) × 990 / 9999}. */
+    /**
+     * v2 io.weight (1..10000) → v1 blkio.weight (10..1000): {@code 10 + round((w2 − 1) × 990 / 9999)},
+     * rounded to the nearest so that every blkio weight survives {@link #blkioWeightToIoWeight} and back.
+     */
     public static long ioWeightToBlkioWeight(long ioWeight) {
         long w2 = Math.max(MIN_WEIGHT, Math.min(MAX_WEIGHT, ioWeight));
-        return 10 + (w2 - 1) * 990 / 9999;
-    }
-
-    /** A CPU quota in cores (e.g. 1.5) → quota in microseconds per {@code period}, at least 1000 µs. */
-    public static long coresToQuotaMicros(double cores, Duration period) {
-        long quota = Math.round(cores * toMicros(period));
-        return Math.max(1000, quota);
-    }
-
-    /** Quota and period in microseconds → cores. */
-    public static double quotaToCores(long quotaMicros, long periodMicros) {
-        return (double) quotaMicros / (double) periodMicros;
-    }
-
-    /** Whole microseconds of {@code d}. */
-    public static long toMicros(Duration d) {
-        return d.toNanos() / 1000;
-    }
-
-    /** The v2 cpu.max line: {@code "QUOTA PERIOD"}, or {@code "max PERIOD"} for no quota. */
-    public static String cpuMax(OptionalLong quotaMicros, long periodMicros) {
-        return (quotaMicros.isPresent() ? Long.toString(quotaMicros.getAsLong()) : "max") + " " + periodMicros;
-    }
-
-    /** A v1 limit value to v2 syntax: {@code -1} → {@code "max"}, otherwise the number. */
-    public static String v1ToV2Limit(long v1) {
-        return v1 < 0 ? "max" : Long.toString(v1);
-    }
-
-    /** A v2 limit value to v1 syntax: {@code "max"} → {@code -1}, otherwise the number. */
-    public static long v2ToV1Limit(String v2) {
-        String s = v2.trim();
-        return s.equals("max") ? -1 : Long.parseLong(s);
-    }
-
-    /** v1 memory.memsw.limit_in_bytes (memory + swap) from a memory limit and allowed swap. */
-    public static long memswBytes(ByteSize memory, ByteSize swap) {
-        return memory.plus(swap).bytes();
-    }
-
-    /** v2 memory.swap.max (swap only) from v1 memsw and memory limits: {@code memsw − memory}. */
-    public static long swapFromMemsw(long memswBytes, long memoryBytes) {
-        return Math.max(0, memswBytes - memoryBytes);
-    }
-
-    /** A v1 nanosecond counter (cpuacct.usage*) to a Duration. */
-    public static Duration fromNanos(long nanos) {
-        return Duration.ofNanos(nanos);
-    }
-
-    /** A v2 microsecond counter (cpu.stat *_usec) to a Duration. */
-    public static Duration fromMicros(long micros) {
-        return Duration.ofNanos(Math.multiplyExact(micros, 1000L));
-    }
-
-    /**
-     * Clock ticks (cpuacct.stat) to a Duration. USER_HZ is 100 on every Linux architecture the
-     * JDK supports.
-     */
-    public static Duration fromUserHzTicks(long ticks) {
-        return Duration.ofMillis(Math.multiplyExact(ticks, 10L));
+        return 10 + ((w2 - 1) * 990 + 9999 / 2) / 9999;
     }
 }

@@ -1,10 +1,16 @@
 package dev.isolation.cgroups;
 
+import dev.isolation.cgroups.internal.CgroupBackend;
+import dev.isolation.cgroups.internal.v1.V1Backend;
+import dev.isolation.cgroups.internal.v2.V2Backend;
+
 import java.nio.file.Path;
 import java.util.Set;
 
 /** One mounted cgroup hierarchy and this process's place in it. Immutable. */
 final class Hierarchy {
+    /** What this hierarchy's cgroup version knows: file names, syntax, units. */
+    final CgroupBackend backend;
     final boolean v2;
     final Path mountPoint;
     /** The hierarchy path mounted at {@link #mountPoint} (mountinfo field 4). */
@@ -16,6 +22,7 @@ final class Hierarchy {
 
     Hierarchy(boolean v2, Path mountPoint, String mountRoot, Set<String> controllers, String ownPath) {
         this.v2 = v2;
+        this.backend = v2 ? V2Backend.INSTANCE : V1Backend.INSTANCE;
         this.mountPoint = mountPoint;
         this.mountRoot = mountRoot;
         this.controllers = Set.copyOf(controllers);
@@ -56,19 +63,11 @@ final class Hierarchy {
     }
 
     boolean has(CgroupController c) {
-        if (!v2) {
-            return controllers.contains(c.v1Name());
-        }
-        return c.isV2Core() || c.v2Name().map(controllers::contains).orElse(false);
-    }
-
-    /** The controller's name as this hierarchy's files spell it, for error messages. */
-    String nameOf(CgroupController c) {
-        return v2 ? c.v2Name().orElse(c == CgroupController.FREEZER ? "cgroup.freeze" : "cpu") : c.v1Name();
+        return backend.has(c, controllers);
     }
 
     int version() {
-        return v2 ? 2 : 1;
+        return backend.version();
     }
 
     @Override

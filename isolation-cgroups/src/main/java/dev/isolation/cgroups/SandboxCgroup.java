@@ -1,6 +1,9 @@
 package dev.isolation.cgroups;
 
+import dev.isolation.cgroups.internal.CgroupBackend;
 import dev.isolation.cgroups.internal.CgroupFs;
+import dev.isolation.cgroups.internal.CommonFiles;
+import dev.isolation.cgroups.internal.v2.V2Backend;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -40,9 +43,10 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class SandboxCgroup implements AutoCloseable {
     private static final AtomicLong COUNTER = new AtomicLong();
     private static final Duration WAIT = Duration.ofSeconds(5);
-    private static final Duration RMDIR_PATIENCE = Duration.ofSeconds(1);
+    private static final Duration CLOSE_PATIENCE = Duration.ofSeconds(10);
 
-    private record Node(Hierarchy hierarchy, Path dir) {
+    /** One directory of the sandbox, in one hierarchy. */
+    record Node(Hierarchy hierarchy, Path dir) {
     }
 
     private final String name;
@@ -54,8 +58,7 @@ public final class SandboxCgroup implements AutoCloseable {
     private final List<Node> nodes = new ArrayList<>();
     private final Map<CgroupController, Node> routes = new EnumMap<>(CgroupController.class);
     private Node unified;
-    final List<AppliedLimit> applied = new ArrayList<>();
-    final List<AppliedLimit.NotApplied> notApplied = new ArrayList<>();
+    private LimitWriter.Result limitsWritten = LimitWriter.Result.NONE;
     private boolean closed;
 
     private SandboxCgroup(String name, CgroupLayout layout, String parent) {
@@ -76,37 +79,24 @@ public final class SandboxCgroup implements AutoCloseable {
     private static SandboxCgroup create(CgroupHost host, CgroupLimits limits, String parent, SandboxCgroup outer)
             throws IOException {
         String name = "isolation-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet();
-        Set<CgroupController> required = EnumSet.noneOf(CgroupController.class);
-        if (limits.memoryLimit().isPresent()) {
-            required.add(CgroupController.MEMORY);
-        }
-        if (limits.pidsLimit().isPresent()) {
-            required.add(CgroupController.PIDS);
-        }
-        if (limits.needsCpu()) {
-            required.add(CgroupController.CPU);
-        }
-        if (limits.needsCpuset()) {
-            required.add(CgroupController.CPUSET);
-        }
-        if (limits.needsIo()) {
-            required.add(CgroupController.IO);
-        }
-        if (!limits.deviceRules().isEmpty()) {
-            required.add(CgroupController.DEVICES);
-        }
+        Set<CgroupController> required = LimitWriter.controllersNeeded(limits);
         // Always wanted, for stats, freeze and kill, when the host has them.
         Set<CgroupController> wanted = EnumSet.of(CgroupController.MEMORY, CgroupController.PIDS,
                 CgroupController.CPU, CgroupController.CPUACCT, CgroupController.FREEZER);
         wanted.addAll(required);
 
+        Set<Hierarchy> used = new LinkedHashSet<>();
+        for (CgroupController c : wanted) {
+            host.route(c).ifPresent(used::add);
+        }
+        host.v2().ifPresent(used::add);
+        if (parent != null && outer == null) {
+            checkParentExists(used, parent);
+        }
+        HostChecks.check(limits, host.pidMax());
+
         SandboxCgroup sb = new SandboxCgroup(name, host.layout(), parent);
         try {
-            Set<Hierarchy> used = new LinkedHashSet<>();
-            for (CgroupController c : wanted) {
-                host.route(c).ifPresent(used::add);
-            }
-            host.v2().ifPresent(used::add);
             for (Hierarchy h : used) {
                 Optional<Path> around = outer == null ? Optional.empty() : outer.directoryIn(h);
                 Path parentDir;
@@ -114,12 +104,13 @@ public final class SandboxCgroup implements AutoCloseable {
                     parentDir = h.v2 ? outer.openForChildren(host, h, wanted, required) : around.get();
                 } else if (h.v2) {
                     parentDir = v2Parent(host, h, wanted, required, parent);
-                    if (parent == null && parentDir.equals(ownV2Base(h))) {
+                    if (parent == null && parentDir.equals(CgroupHost.v2SandboxParent(h))) {
                         sb.v2Base = parentDir;
                     }
                 } else {
                     parentDir = parentDir(h, parent);
                 }
+                HostChecks.checkAgainstParent(limits, h, host, parentDir);
                 Path dir = parentDir.resolve(name);
                 CgroupFs.mkdir(dir, h.v2 ? "cgroup2" : String.join(",", h.controllers));
                 Node node = new Node(h, dir);
@@ -127,18 +118,13 @@ public final class SandboxCgroup implements AutoCloseable {
                 if (h.v2) {
                     sb.unified = node;
                 }
-                if (!h.v2 && h.controllers.contains("cpuset")) {
-                    // A new v1 cpuset is empty; joining it fails with ENOSPC until both are set.
-                    for (String f : List.of("cpuset.cpus", "cpuset.mems")) {
-                        CgroupFs.write(dir.resolve(f), CgroupFs.read(parentDir.resolve(f), "cpuset"), "cpuset");
-                    }
-                }
+                h.backend.initialise(parentDir, dir, h.controllers);
             }
             for (CgroupController c : wanted) {
                 host.route(c).ifPresent(h -> sb.routes.put(c,
                         sb.nodes.stream().filter(n -> n.hierarchy() == h).findFirst().orElseThrow()));
             }
-            new LimitWriter(sb, limits).apply();
+            sb.limitsWritten = LimitWriter.apply(sb.routes, limits);
             return sb;
         } catch (IOException | RuntimeException e) {
             try {
@@ -147,6 +133,16 @@ public final class SandboxCgroup implements AutoCloseable {
                 e.addSuppressed(s);
             }
             throw e;
+        }
+    }
+
+    /** An explicit parent must exist in every hierarchy the sandbox uses; the message names each that lacks it. */
+    private static void checkParentExists(Set<Hierarchy> used, String parent) throws CgroupException {
+        List<Path> missing = used.stream().map(h -> h.dirOf(parent)).filter(d -> !Files.isDirectory(d)).toList();
+        if (!missing.isEmpty()) {
+            throw new CgroupUnavailableException("parent cgroup " + parent + " does not exist in " + missing.size() + " of "
+                    + used.size() + " cgroup hierarchies the sandbox needs: create it first (mkdir "
+                    + String.join(" ", missing.stream().map(Path::toString).toList()) + ")", null, missing.get(0), null, null);
         }
     }
 
@@ -159,9 +155,10 @@ public final class SandboxCgroup implements AutoCloseable {
         return dir;
     }
 
-    /** Picks the v2 parent per the no-internal-processes rule; see {@link CgroupHost}. */
+    /** Picks the v2 parent per the no-internal-processes rule; see {@link CgroupHost#v2SandboxParent}. */
     private static Path v2Parent(CgroupHost host, Hierarchy h, Set<CgroupController> wanted,
                                  Set<CgroupController> required, String parent) throws CgroupException {
+        V2Backend v2 = V2Backend.INSTANCE;
         Set<String> mandatory = new LinkedHashSet<>();
         Set<String> optional = new LinkedHashSet<>();
         for (CgroupController c : wanted) {
@@ -169,23 +166,17 @@ public final class SandboxCgroup implements AutoCloseable {
                 (required.contains(c) ? mandatory : optional).add(c.v2Name().orElseThrow());
             }
         }
-        if (parent != null || h.ownIsRoot() || (mandatory.isEmpty() && optional.isEmpty())) {
+        if (parent != null || (mandatory.isEmpty() && optional.isEmpty())) {
             Path dir = parentDir(h, parent);
-            if (!mandatory.isEmpty()) {
-                Path ctl = dir.resolve("cgroup.subtree_control");
-                Set<String> enabled = CgroupHost.words(CgroupFs.readIfExists(ctl, "cgroup2").orElse(""));
-                for (String c : mandatory) {
-                    if (!enabled.contains(c)) {
-                        throw new CgroupUnavailableException("the " + c + " controller is not enabled for children of "
-                                + dir + ": enable it with echo +" + c + " > " + ctl
-                                + " (only possible while that cgroup holds no processes, unless it is the root)",
-                                c, ctl, null, null);
-                    }
-                }
-            }
+            checkEnabled(dir, mandatory);
             return dir;
         }
-        Path base = h.ownDir().getParent().resolve(CgroupHost.V2_SUBTREE);
+        Path base = CgroupHost.v2SandboxParent(h);
+        if (base.equals(h.ownDir())) {
+            // The (namespace) root: its subtree_control is not ours to change.
+            checkEnabled(parentDir(h, null), mandatory);
+            return base;
+        }
         if (!Files.isDirectory(base)) {
             try {
                 CgroupFs.mkdir(base, "cgroup2");
@@ -196,10 +187,10 @@ public final class SandboxCgroup implements AutoCloseable {
                 // Another JVM created it concurrently.
             }
         }
-        Set<String> available = CgroupHost.readV2Controllers(base);
+        Set<String> available = v2.controllers(base);
         for (String c : mandatory) {
             if (!available.contains(c)) {
-                Path parentCtl = base.getParent().resolve("cgroup.subtree_control");
+                Path parentCtl = v2.subtreeControl(base.getParent());
                 throw new CgroupUnavailableException("the " + c + " controller is not available in " + base
                         + ": enable it with echo +" + c + " > " + parentCtl + ", or delegate a subtree with it enabled",
                         c, parentCtl, null, null);
@@ -209,6 +200,22 @@ public final class SandboxCgroup implements AutoCloseable {
         return base;
     }
 
+    private static void checkEnabled(Path dir, Set<String> mandatory) throws CgroupException {
+        if (mandatory.isEmpty()) {
+            return;
+        }
+        Path ctl = V2Backend.INSTANCE.subtreeControl(dir);
+        Set<String> enabled = V2Backend.INSTANCE.enabledForChildren(dir);
+        for (String c : mandatory) {
+            if (!enabled.contains(c)) {
+                throw new CgroupUnavailableException("the " + c + " controller is not enabled for children of "
+                        + dir + ": enable it with echo +" + c + " > " + ctl
+                        + " (only possible while that cgroup holds no processes, unless it is the root)",
+                        c, ctl, null, null);
+            }
+        }
+    }
+
     /**
      * Enables in {@code dir}'s {@code cgroup.subtree_control} every controller of {@code mandatory}
      * (available there: the caller checked) and those of {@code optional} that are available, as
@@ -216,26 +223,22 @@ public final class SandboxCgroup implements AutoCloseable {
      */
     private static void enableForChildren(Path dir, Set<String> mandatory, Set<String> optional, Set<String> available)
             throws CgroupException {
-        Path ctl = dir.resolve("cgroup.subtree_control");
-        Set<String> enabled = CgroupHost.words(CgroupFs.readIfExists(ctl, "cgroup2").orElse(""));
+        V2Backend v2 = V2Backend.INSTANCE;
+        Set<String> enabled = v2.enabledForChildren(dir);
         for (String c : mandatory) {
             if (!enabled.contains(c)) {
-                CgroupFs.write(ctl, "+" + c, c);
+                v2.enableForChildren(dir, c);
             }
         }
         for (String c : optional) {
             if (available.contains(c) && !enabled.contains(c)) {
                 try {
-                    CgroupFs.write(ctl, "+" + c, c);
+                    v2.enableForChildren(dir, c);
                 } catch (CgroupException e) {
                     // only wanted for statistics
                 }
             }
         }
-    }
-
-    private static Path ownV2Base(Hierarchy h) {
-        return h.ownDir().getParent() == null ? null : h.ownDir().getParent().resolve(CgroupHost.V2_SUBTREE);
     }
 
     /** This cgroup's directory in {@code h} (matched by mount point), if it has one. */
@@ -253,6 +256,7 @@ public final class SandboxCgroup implements AutoCloseable {
     private synchronized Path openForChildren(CgroupHost host, Hierarchy h, Set<CgroupController> wanted,
                                               Set<CgroupController> required) throws CgroupException {
         checkOpen();
+        V2Backend v2 = V2Backend.INSTANCE;
         Path dir = unified.dir();
         Set<String> mandatory = new LinkedHashSet<>();
         Set<String> optional = new LinkedHashSet<>();
@@ -261,30 +265,20 @@ public final class SandboxCgroup implements AutoCloseable {
                 (required.contains(c) ? mandatory : optional).add(c.v2Name().orElseThrow());
             }
         }
-        Set<String> available = CgroupHost.readV2Controllers(dir);
+        Set<String> available = v2.controllers(dir);
         for (String c : mandatory) {
             if (available.contains(c)) {
                 continue;
             }
-            Path ctl = dir.getParent().resolve("cgroup.subtree_control");
-            if (v2Base == null || !CgroupHost.readV2Controllers(v2Base).contains(c)) {
+            Path ctl = v2.subtreeControl(dir.getParent());
+            if (v2Base == null || !v2.controllers(v2Base).contains(c)) {
                 throw new CgroupUnavailableException("the " + c + " controller is not available in " + dir
                         + ", the cgroup this one is nested in: enable it with echo +" + c + " > " + ctl, c, ctl, null, null);
             }
-            CgroupFs.write(ctl, "+" + c, c);
+            v2.enableForChildren(dir.getParent(), c);
         }
-        enableForChildren(dir, mandatory, optional, CgroupHost.readV2Controllers(dir));
+        enableForChildren(dir, mandatory, optional, v2.controllers(dir));
         return dir;
-    }
-
-    Path dir(CgroupController c) {
-        Node n = routes.get(c);
-        return n == null ? null : n.dir();
-    }
-
-    Hierarchy hierarchy(CgroupController c) {
-        Node n = routes.get(c);
-        return n == null ? null : n.hierarchy();
     }
 
     /** {@code isolation-<jvm pid>-<counter>}, the directory name in every hierarchy. */
@@ -303,7 +297,7 @@ public final class SandboxCgroup implements AutoCloseable {
      */
     public synchronized List<Path> procsFiles() {
         checkOpen();
-        return nodes.stream().map(n -> n.dir().resolve("cgroup.procs")).toList();
+        return nodes.stream().map(n -> n.hierarchy().backend.procsFile(n.dir())).toList();
     }
 
     /**
@@ -318,90 +312,102 @@ public final class SandboxCgroup implements AutoCloseable {
 
     /** Every limit written, in order. */
     public synchronized List<AppliedLimit> appliedLimits() {
-        return List.copyOf(applied);
+        return limitsWritten.applied();
     }
 
     /** Limits skipped (best effort, or moot on this host) with the reason. */
     public synchronized List<AppliedLimit.NotApplied> notApplied() {
-        return List.copyOf(notApplied);
+        return limitsWritten.notApplied();
     }
 
     /** Reads the sandbox's counters; see {@link CgroupStats} for sources and units. */
     public synchronized CgroupStats stats() throws IOException {
         checkOpen();
-        Duration total = Duration.ZERO;
-        Duration user = Duration.ZERO;
-        Duration system = Duration.ZERO;
-        Node acct = routes.get(CgroupController.CPUACCT);
-        if (acct == null && unified != null) {
-            acct = unified;
+        CgroupBackend.CpuTimes cpu = CgroupBackend.CpuTimes.ZERO;
+        Node acct = accounting();
+        if (acct != null) {
+            cpu = acct.hierarchy().backend.cpuTimes(acct.dir());
         }
-        if (acct != null && acct.hierarchy().v2) {
-            Map<String, Long> st = CgroupFs.readKeyedIfExists(acct.dir().resolve("cpu.stat"), "cpu").orElse(Map.of());
-            total = CgroupUnits.fromMicros(st.getOrDefault("usage_usec", 0L));
-            user = CgroupUnits.fromMicros(st.getOrDefault("user_usec", 0L));
-            system = CgroupUnits.fromMicros(st.getOrDefault("system_usec", 0L));
-        } else if (acct != null) {
-            Path d = acct.dir();
-            total = CgroupUnits.fromNanos(CgroupFs.readLongIfExists(d.resolve("cpuacct.usage"), "cpuacct").orElse(0L));
-            Optional<Long> u = CgroupFs.readLongIfExists(d.resolve("cpuacct.usage_user"), "cpuacct");
-            Optional<Long> s = CgroupFs.readLongIfExists(d.resolve("cpuacct.usage_sys"), "cpuacct");
-            if (u.isPresent() && s.isPresent()) {
-                user = CgroupUnits.fromNanos(u.get());
-                system = CgroupUnits.fromNanos(s.get());
-            } else {
-                // Before Linux 4.11 only cpuacct.stat exists, in USER_HZ ticks.
-                Map<String, Long> st = CgroupFs.readKeyedIfExists(d.resolve("cpuacct.stat"), "cpuacct").orElse(Map.of());
-                user = CgroupUnits.fromUserHzTicks(st.getOrDefault("user", 0L));
-                system = CgroupUnits.fromUserHzTicks(st.getOrDefault("system", 0L));
-            }
+        CgroupBackend.Throttling throttling = CgroupBackend.Throttling.NONE;
+        Node cpuNode = routes.get(CgroupController.CPU);
+        if (cpuNode != null) {
+            throttling = cpuNode.hierarchy().backend.throttling(cpuNode.dir());
         }
-
-        long throttledCount = 0;
-        Duration throttledTime = Duration.ZERO;
-        Node cpu = routes.get(CgroupController.CPU);
-        if (cpu != null) {
-            Map<String, Long> st = CgroupFs.readKeyedIfExists(cpu.dir().resolve("cpu.stat"), "cpu").orElse(Map.of());
-            throttledCount = st.getOrDefault("nr_throttled", 0L);
-            throttledTime = cpu.hierarchy().v2
-                    ? CgroupUnits.fromMicros(st.getOrDefault("throttled_usec", 0L))
-                    : CgroupUnits.fromNanos(st.getOrDefault("throttled_time", 0L));
+        CgroupBackend.MemoryUsage mem = new CgroupBackend.MemoryUsage(Optional.empty(), Optional.empty(), OptionalLong.empty());
+        Node memNode = routes.get(CgroupController.MEMORY);
+        if (memNode != null) {
+            mem = memNode.hierarchy().backend.memoryUsage(memNode.dir());
         }
-
-        Optional<ByteSize> memCurrent = Optional.empty();
-        Optional<ByteSize> memPeak = Optional.empty();
-        OptionalLong oom = OptionalLong.empty();
-        Node mem = routes.get(CgroupController.MEMORY);
-        if (mem != null) {
-            Path d = mem.dir();
-            boolean v2 = mem.hierarchy().v2;
-            memCurrent = CgroupFs.readLongIfExists(d.resolve(v2 ? "memory.current" : "memory.usage_in_bytes"), "memory")
-                    .map(ByteSize::ofBytes);
-            memPeak = CgroupFs.readLongIfExists(d.resolve(v2 ? "memory.peak" : "memory.max_usage_in_bytes"), "memory")
-                    .map(ByteSize::ofBytes);
-            Optional<Map<String, Long>> ev = CgroupFs.readKeyedIfExists(
-                    d.resolve(v2 ? "memory.events" : "memory.oom_control"), "memory");
-            if (ev.isPresent()) {
-                Long kills = ev.get().get("oom_kill");
-                // Before Linux 4.13 v1 only says whether the cgroup is under OOM right now.
-                oom = kills != null ? OptionalLong.of(kills)
-                        : ev.get().containsKey("under_oom") ? OptionalLong.of(ev.get().get("under_oom")) : OptionalLong.empty();
-            }
+        OptionalLong[] pids = {OptionalLong.empty(), OptionalLong.empty()};
+        Node pidsNode = routes.get(CgroupController.PIDS);
+        if (pidsNode != null) {
+            pids = CommonFiles.pids(pidsNode.dir());
         }
-
-        OptionalLong pidsCurrent = OptionalLong.empty();
-        OptionalLong pidsPeak = OptionalLong.empty();
-        Node pids = routes.get(CgroupController.PIDS);
-        if (pids != null) {
-            pidsCurrent = toOptional(CgroupFs.readLongIfExists(pids.dir().resolve("pids.current"), "pids"));
-            pidsPeak = toOptional(CgroupFs.readLongIfExists(pids.dir().resolve("pids.peak"), "pids"));
-        }
-        return new CgroupStats(total, user, system, memCurrent, memPeak, pidsCurrent, pidsPeak, oom,
-                throttledCount, throttledTime);
+        return new CgroupStats(cpu.total(), cpu.user(), cpu.system(), mem.current(), mem.peak(), pids[0], pids[1],
+                mem.oomKills(), throttling.count(), throttling.time());
     }
 
-    private static OptionalLong toOptional(Optional<Long> v) {
-        return v.map(OptionalLong::of).orElse(OptionalLong.empty());
+    /** Where CPU time is counted: the cpuacct controller's directory, else the cgroup2 one (a core feature there). */
+    private Node accounting() {
+        Node acct = routes.get(CgroupController.CPUACCT);
+        return acct != null ? acct : unified;
+    }
+
+    /**
+     * The counter of this sandbox's CPU time, as data for a reader that knows no cgroup files:
+     * v1 {@code cpuacct.usage} when the cpuacct controller is mounted, else cgroup2 {@code cpu.stat}
+     * {@code usage_usec}; empty when the host has neither.
+     */
+    public synchronized Optional<CpuCounter> cpuCounter() {
+        checkOpen();
+        Node acct = accounting();
+        return acct == null ? Optional.empty() : acct.hierarchy().backend.cpuCounter(acct.dir());
+    }
+
+    /**
+     * How to kill everything in this sandbox and remove it, as data: what {@link #close()} does,
+     * for a process that must do it when this JVM is gone.
+     */
+    public synchronized Teardown teardown() {
+        checkOpen();
+        return teardownOf(nodes, freezerNode());
+    }
+
+    private static Teardown teardownOf(List<Node> nodes, Node freezerFirst) {
+        List<Freezer> freezers = new ArrayList<>();
+        if (freezerFirst != null) {
+            freezerFirst.hierarchy().backend.freezer(freezerFirst.dir()).ifPresent(freezers::add);
+        }
+        Optional<Path> kill = Optional.empty();
+        List<Path> procs = new ArrayList<>();
+        List<Path> dirs = new ArrayList<>();
+        for (Node n : nodes) {
+            CgroupBackend b = n.hierarchy().backend;
+            if (n != freezerFirst) {
+                b.freezer(n.dir()).ifPresent(freezers::add);
+            }
+            if (kill.isEmpty()) {
+                kill = b.killFile(n.dir());
+            }
+            procs.add(b.procsFile(n.dir()));
+            dirs.add(0, n.dir());
+        }
+        return new Teardown(kill, freezers, procs, dirs);
+    }
+
+    /** The teardown of directories found on disk (a leftover), each with the backend of its hierarchy. */
+    static Teardown teardownOf(List<Map.Entry<Hierarchy, Path>> found) {
+        List<Node> nodes = found.stream().map(e -> new Node(e.getKey(), e.getValue())).toList();
+        return teardownOf(nodes, null);
+    }
+
+    /** The directory whose freezer {@link #freeze()} uses: cgroup2's when it has cgroup.freeze, else the v1 freezer's. */
+    private Node freezerNode() {
+        if (unified != null && unified.hierarchy().backend.freezer(unified.dir()).isPresent()) {
+            return unified;
+        }
+        Node f = routes.get(CgroupController.FREEZER);
+        return f != null && f.hierarchy().backend.freezer(f.dir()).isPresent() ? f : null;
     }
 
     /**
@@ -422,148 +428,43 @@ public final class SandboxCgroup implements AutoCloseable {
     }
 
     private void setFrozen(boolean frozen) throws IOException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        if (unified != null && Files.exists(unified.dir().resolve("cgroup.freeze"))) {
-            Path events = unified.dir().resolve("cgroup.events");
-            CgroupFs.write(unified.dir().resolve("cgroup.freeze"), frozen ? "1" : "0", "cgroup.freeze");
-            long want = frozen ? 1 : 0;
-            while (CgroupFs.readKeyedIfExists(events, "cgroup.freeze").orElse(Map.of()).getOrDefault("frozen", want) != want) {
-                if (System.nanoTime() > deadline) {
-                    throw new CgroupException("cgroup " + unified.dir() + " did not report frozen " + want + " in " + events
-                            + " within " + WAIT.toSeconds() + " s", "cgroup.freeze", events, null, null);
-                }
-                CgroupFs.sleep(1);
-            }
-            return;
-        }
-        Node freezer = routes.get(CgroupController.FREEZER);
-        if (freezer == null || freezer.hierarchy().v2) {
-            throw new CgroupUnavailableException("cannot freeze " + name + ": the host has neither cgroup2 cgroup.freeze"
+        Node n = freezerNode();
+        if (n == null) {
+            throw new CgroupUnavailableException("cannot freeze " + name + ": the host has neither the cgroup2 freezer"
                     + " (Linux 5.2+) nor the v1 freezer controller: mount it (mount -t cgroup -o freezer cgroup"
                     + " /sys/fs/cgroup/freezer)");
         }
-        Path state = freezer.dir().resolve("freezer.state");
-        String want = frozen ? "FROZEN" : "THAWED";
-        CgroupFs.write(state, want, "freezer");
-        while (!CgroupFs.read(state, "freezer").equals(want)) {
-            if (System.nanoTime() > deadline) {
-                throw new CgroupException("cgroup " + freezer.dir() + " did not reach " + want + " within "
-                        + WAIT.toSeconds() + " s", "freezer", state, want, null);
-            }
-            CgroupFs.sleep(1);
-            // v1 can stay FREEZING when a task was busy; writing again retries the freeze.
-            CgroupFs.write(state, want, "freezer");
-        }
-    }
-
-    /** True while any process is in the sandbox, in any of its hierarchies. */
-    public synchronized boolean isPopulated() throws IOException {
-        checkOpen();
-        return populated();
-    }
-
-    private boolean populated() throws IOException {
-        if (unified != null) {
-            Optional<Map<String, Long>> ev = CgroupFs.readKeyedIfExists(unified.dir().resolve("cgroup.events"), "cgroup2");
-            if (ev.isPresent() && ev.get().getOrDefault("populated", 0L) != 0) {
-                return true;
-            }
-        }
-        for (Node n : nodes) {
-            if (!CgroupFs.pids(n.dir().resolve("cgroup.procs")).isEmpty()) {
-                return true;
-            }
-        }
-        return false;
+        CgroupBackend b = n.hierarchy().backend;
+        Freezer f = b.freezer(n.dir()).orElseThrow();
+        CgroupFs.write(f.file(), frozen ? f.freezeValue() : f.thawValue(), b.nameOf(CgroupController.FREEZER));
+        b.awaitFrozen(f, n.dir(), frozen, WAIT);
     }
 
     /**
-     * Kills every process in the sandbox with SIGKILL and returns once none is left.
+     * Kills every process in the sandbox with SIGKILL (thawing it first) and returns once none is
+     * left; see {@link Teardown} for the algorithm.
      *
      * @throws CgroupException if processes remain after 5 s
      */
     public synchronized void kill() throws IOException {
         checkOpen();
-        killAll();
-    }
-
-    private void killAll() throws IOException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        if (unified != null && Files.exists(unified.dir().resolve("cgroup.kill")) && populated()) {
-            CgroupFs.write(unified.dir().resolve("cgroup.kill"), "1", "cgroup.kill");
-            Path events = unified.dir().resolve("cgroup.events");
-            while (CgroupFs.readKeyedIfExists(events, "cgroup2").orElse(Map.of()).getOrDefault("populated", 0L) != 0
-                    && System.nanoTime() < deadline) {
-                CgroupFs.sleep(1);
-            }
-        }
-        // Without cgroup.kill, and for processes that joined only v1 hierarchies: freeze so
-        // nothing forks while we look, SIGKILL each pid, thaw so the kills take effect.
-        long self = ProcessHandle.current().pid();
-        while (true) {
-            Set<Long> pids = new LinkedHashSet<>();
-            for (Node n : nodes) {
-                pids.addAll(CgroupFs.pids(n.dir().resolve("cgroup.procs")));
-            }
-            if (pids.isEmpty()) {
-                return;
-            }
-            if (pids.contains(self)) {
-                throw new CgroupException("refusing to kill sandbox " + name + ": it contains this JVM (pid " + self + ")");
-            }
-            if (System.nanoTime() > deadline) {
-                throw new CgroupException("processes " + pids + " still in " + name + " after " + WAIT.toSeconds() + " s");
-            }
-            boolean froze = false;
-            try {
-                setFrozen(true);
-                froze = true;
-            } catch (CgroupException e) {
-                // Freezing only closes the fork race; killing still works without it.
-            }
-            for (long pid : pids) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            }
-            if (froze) {
-                setFrozen(false);
-            }
-            CgroupFs.sleep(2);
-        }
+        Remover.kill(teardown(), WAIT);
     }
 
     /**
      * Kills what is left and removes every directory this sandbox created, children first,
-     * retrying for up to 1 s each while the kernel still reports them busy. Idempotent. The
-     * first failure is thrown with later ones attached as suppressed; removal is attempted for
-     * every directory regardless.
+     * retrying for up to 10 s while the kernel still reports them busy; see {@link Teardown}.
+     * Idempotent.
      */
     @Override
     public synchronized void close() throws IOException {
         if (closed) {
             return;
         }
+        Teardown t = teardownOf(nodes, freezerNode());
         closed = true;
-        IOException failure = null;
-        try {
-            if (!nodes.isEmpty()) {
-                killAll();
-            }
-        } catch (IOException e) {
-            failure = e;
-        }
-        for (int i = nodes.size() - 1; i >= 0; i--) {
-            try {
-                CgroupFs.rmdir(nodes.get(i).dir(), RMDIR_PATIENCE);
-            } catch (IOException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
+        if (!nodes.isEmpty()) {
+            Remover.killAndRemove(t, CLOSE_PATIENCE);
         }
     }
 

@@ -103,7 +103,7 @@ class SandboxCgroupIT {
                 assertThat(a.value().strip()).as("what the report says was written").isEqualTo(want.getValue());
             }
             assertThat(sandbox.unifiedDirectory().isPresent()).isEqualTo(host.layout() == CgroupLayout.UNIFIED);
-            assertThat(sandbox.isPopulated()).isFalse();
+            assertThat(populated(sandbox)).isFalse();
         }
         assertThat(dirs).allSatisfy(d -> assertThat(d).doesNotExist());
     }
@@ -117,7 +117,7 @@ class SandboxCgroupIT {
         join(sandbox, sleep);
 
         assertThat(Files.readString(Path.of("/proc/" + sleep.pid() + "/cgroup"))).contains(sandbox.name());
-        assertThat(sandbox.isPopulated()).isTrue();
+        assertThat(populated(sandbox)).isTrue();
         CgroupStats stats = sandbox.stats();
         assertThat(stats.pidsCurrent()).isPresent();
         assertThat(stats.pidsCurrent().getAsLong()).isGreaterThanOrEqualTo(1);
@@ -133,7 +133,7 @@ class SandboxCgroupIT {
         sandbox.kill();
         assertThat(sleep.waitFor(5, TimeUnit.SECONDS)).isTrue();
         assertThat(sleep.exitValue()).isEqualTo(128 + 9);
-        assertThat(sandbox.isPopulated()).isFalse();
+        assertThat(populated(sandbox)).isFalse();
 
         sandbox.close();
         sandbox.close();
@@ -214,18 +214,64 @@ class SandboxCgroupIT {
     @Test
     @Timeout(300)
     @RequiresCgroups(CgroupController.CPUSET)
-    void invalidCpusetFailsNamingTheFileAndLeavesNothingBehind() throws IOException {
+    void aCpusetOutsideTheParentsIsRejectedUpFrontAndLeavesNothingBehind() throws IOException {
         CgroupLimits limits = CgroupLimits.builder().memoryLimit(ByteSize.mb(64)).cpusetCpus("999").build();
         assertThatThrownBy(() -> host.create(limits))
-                .isInstanceOfSatisfying(CgroupException.class, e -> {
-                    // The kernel answers ERANGE for a cpu it does not have, EINVAL on some versions.
-                    assertThat(e.getMessage()).contains("cpuset.cpus").contains("\"999\"").containsPattern("E[A-Z]+ \\(");
-                    assertThat(e.file()).hasValueSatisfying(f -> assertThat(f.getFileName()).hasToString("cpuset.cpus"));
-                    assertThat(e.getMessage()).contains(e.file().orElseThrow().toString());
-                    assertThat(e.value()).contains("999");
-                    assertThat(e.controller()).contains("cpuset");
-                });
+                .isInstanceOf(CgroupException.class)
+                .hasMessageContaining("cpusetCpus \"999\" names CPUs 999 that the parent cgroup")
+                .hasMessageContaining("use a subset of");
         assertThat(directoriesOfThisJvm()).isEmpty();
+    }
+
+    /** What only the kernel knows: its error names the file, the value, the errno and what to do. */
+    @Test
+    @Timeout(300)
+    @RequiresCgroups(CgroupController.CPUSET)
+    void aCpusetTheKernelRejectsNamesFileValueErrnoAndWhatToDo() throws IOException {
+        try (SandboxCgroup sandbox = host.create(CgroupLimits.builder().cpusetCpus("0").build())) {
+            AppliedLimit cpus = sandbox.appliedLimits().stream().filter(a -> a.limit().equals("cpusetCpus")).findFirst().orElseThrow();
+            dev.isolation.cgroups.internal.CgroupBackend backend = host.layout() == CgroupLayout.UNIFIED
+                    ? dev.isolation.cgroups.internal.v2.V2Backend.INSTANCE : dev.isolation.cgroups.internal.v1.V1Backend.INSTANCE;
+            assertThatThrownBy(() -> CgroupFs.write(cpus.file(), "999", "cpuset", errno -> backend.advice(cpus.file(), "999", errno)))
+                    .isInstanceOfSatisfying(CgroupException.class, e -> {
+                        // The kernel answers ERANGE for a cpu it does not have, EINVAL on some versions.
+                        assertThat(e.getMessage()).contains("\"999\" -> " + cpus.file()).containsPattern("E[A-Z]+ \\(")
+                                .contains("the kernel rejected the value").contains("/sys/devices/system/cpu/online");
+                        assertThat(e.file()).contains(cpus.file());
+                        assertThat(e.value()).contains("999");
+                        assertThat(e.controller()).contains("cpuset");
+                    });
+        }
+        assertThat(directoriesOfThisJvm()).isEmpty();
+    }
+
+    /**
+     * A sandbox frozen in every freezer it has (on hybrid hosts also the v1 freezer, which holds
+     * even SIGKILL) is killed and removed by close(): the teardown thaws them all first. Before the
+     * one algorithm, close() on a hybrid host killed through cgroup2 alone and gave up after 5 s.
+     */
+    @Test
+    @Timeout(300)
+    void closeThawsEveryFreezerThenKillsAndRemoves() throws Exception {
+        SandboxCgroup sandbox = host.create(CgroupLimits.none());
+        List<Path> dirs = sandbox.directories();
+        Process sleep = start("sleep", "300");
+        join(sandbox, sleep);
+        sandbox.freeze();
+        for (Path d : dirs) {
+            Path state = d.resolve("freezer.state");
+            if (Files.exists(state)) {
+                CgroupFs.write(state, "FROZEN", "freezer");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (!Files.readString(state).strip().equals("FROZEN") && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                assertThat(Files.readString(state).strip()).isEqualTo("FROZEN");
+            }
+        }
+        sandbox.close();
+        assertThat(sleep.waitFor(30, TimeUnit.SECONDS)).as("the frozen process died").isTrue();
+        assertThat(dirs).allSatisfy(d -> assertThat(d).doesNotExist());
     }
 
     @Test
@@ -241,5 +287,14 @@ class SandboxCgroupIT {
             assertThat(stats.cpuUser().plus(stats.cpuSystem())).isPositive();
             assertThat(sandbox.appliedLimits()).extracting(AppliedLimit::limit).containsExactly("cpuWeight");
         }
+    }
+
+    private static boolean populated(SandboxCgroup sandbox) throws IOException {
+        for (Path procs : sandbox.procsFiles()) {
+            if (!Files.readString(procs).isBlank()) {
+                return true;
+            }
+        }
+        return false;
     }
 }

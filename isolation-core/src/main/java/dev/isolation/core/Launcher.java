@@ -4,6 +4,7 @@ import dev.isolation.cgroups.CgroupHost;
 import dev.isolation.cgroups.CgroupLimits;
 import dev.isolation.cgroups.CgroupUnavailableException;
 import dev.isolation.cgroups.SandboxCgroup;
+import dev.isolation.cgroups.Teardown;
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.core.internal.launch.Capture;
 import dev.isolation.core.internal.launch.HelperProcess;
@@ -29,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -210,9 +212,7 @@ final class Launcher {
         try { // from here on, whatever fails must remove the cgroup and close the descriptors
             cgroup.ifPresent(cg -> {
                 placeIn(setup, cg);
-                sandbox.cpuTimeLimit().ifPresent(limit -> cpuUsageFile(cg).ifPresent(f -> setup.cpuLimit(limit.toNanos(),
-                        f.getFileName().toString().equals("cpu.stat") ? LaunchPlan.CpuUsageFormat.CPU_STAT
-                                : LaunchPlan.CpuUsageFormat.NANOSECONDS, f.toString())));
+                sandbox.cpuTimeLimit().ifPresent(limit -> cpuLimit(setup, cg, limit));
             });
             sandbox.outputLimit().ifPresent(limit -> stdio.relay(setup, limit.bytes()));
             HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions,
@@ -232,16 +232,22 @@ final class Launcher {
         }
     }
 
-    /** The file with the cgroup's CPU usage: v1 cpuacct.usage, else v2 cpu.stat. */
-    private static Optional<Path> cpuUsageFile(SandboxCgroup cg) {
-        for (String name : new String[] {"cpuacct.usage", "cpu.stat"}) {
-            for (Path dir : cg.directories()) {
-                if (Files.exists(dir.resolve(name))) {
-                    return Optional.of(dir.resolve(name));
-                }
-            }
-        }
-        return Optional.empty();
+    /**
+     * Lets the monitor kill the sandbox once {@code cg}'s CPU counter (as the cgroup library names
+     * it) reaches {@code limit}; without a counter the RLIMIT_CPU backstop is all there is.
+     */
+    static void cpuLimit(LaunchPlan setup, SandboxCgroup cg, Duration limit) {
+        cg.cpuCounter().ifPresent(c -> setup.cpuCounter(limit.toNanos(), c.file().toString(), c.key().orElse(""),
+                c.nanosPerUnit()));
+    }
+
+    /** Lets the monitor kill what is in {@code cg} and remove it, as {@code cg.close()} would, if the JVM dies. */
+    static void teardownOnJvmDeath(LaunchPlan setup, SandboxCgroup cg) {
+        Teardown t = cg.teardown();
+        t.killFile().ifPresent(f -> setup.teardownKillFile(f.toString()));
+        t.freezers().forEach(f -> setup.teardownFreezer(f.file().toString(), f.freezeValue(), f.thawValue()));
+        t.procsFiles().forEach(f -> setup.teardownProcs(f.toString()));
+        t.directories().forEach(d -> setup.teardownRemove(d.toString()));
     }
 
     /**
@@ -256,7 +262,7 @@ final class Launcher {
         } else {
             cg.procsFiles().forEach(f -> setup.joinCgroup(f.toString()));
         }
-        cg.directories().forEach(d -> setup.orphanCgroup(d.toString()));
+        teardownOnJvmDeath(setup, cg);
     }
 
     private static Optional<SandboxCgroup> createCgroup(Sandbox sandbox) throws SandboxException {

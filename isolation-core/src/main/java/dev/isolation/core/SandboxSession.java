@@ -113,8 +113,8 @@ public final class SandboxSession implements AutoCloseable {
             ids = layout.leaseIds(true);
             LaunchPlan setup = layout.setupPlan(ids, Optional.empty()).session(); // sized by open(workSize) and tmpSize alone
             // the monitor removes the keeper's leaf, then the session's cgroup, if the JVM dies (the runs' monitors theirs)
-            cgroup.ifPresent(cg -> cg.directories().forEach(d -> setup.orphanCgroup(d.toString())));
             keeperCgroup.ifPresent(k -> Launcher.placeIn(setup, k));
+            cgroup.ifPresent(cg -> Launcher.teardownOnJvmDeath(setup, cg));
             List<FileAction> devNull = List.of(new FileAction.Open("/dev/null", 0, Kernel.O_RDONLY, 0),
                     new FileAction.Open("/dev/null", 1, Kernel.O_WRONLY, 0), new FileAction.Open("/dev/null", 2, Kernel.O_WRONLY, 0));
             HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull, ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));

@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * File operations on cgroupfs, turning Java I/O errors into {@link CgroupException}s that name the
@@ -26,7 +27,7 @@ import java.util.Optional;
  */
 public final class CgroupFs {
     private static final String HOST_FIX = "run as root, or delegate the cgroup subtree to this user"
-            + " (chown the directory and its cgroup.procs, cgroup.subtree_control), and make sure"
+            + " (chown the directory and the files in it), and make sure"
             + " /sys/fs/cgroup is not mounted read-only (containers: --cgroupns=private and a writable cgroup mount)";
 
     // strerror(3) texts as the JDK reports them, to name the errno like the C tools do.
@@ -121,6 +122,16 @@ public final class CgroupFs {
      * @throws CgroupException on other errors, e.g. EINVAL for a value the kernel rejects
      */
     public static void write(Path file, String value, String controller) throws CgroupException {
+        write(file, value, controller, errno -> Optional.empty());
+    }
+
+    /**
+     * {@link #write(Path, String, String)}, and when the kernel rejects the value (an error other
+     * than the host's), the message goes on with {@code advice} for the errno name (e.g.
+     * {@code "ERANGE"}): what to do.
+     */
+    public static void write(Path file, String value, String controller, Function<String, Optional<String>> advice)
+            throws CgroupException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ByteBuffer buf = ByteBuffer.wrap(value.getBytes(StandardCharsets.UTF_8));
             ch.write(buf);
@@ -128,7 +139,13 @@ public final class CgroupFs {
                 throw new IOException("short write");
             }
         } catch (IOException e) {
-            throw failure("write", value, file, controller, e);
+            CgroupException f = failure("write", value, file, controller, e);
+            if (f instanceof CgroupUnavailableException) {
+                throw f;
+            }
+            Optional<String> what = advice.apply(errnoOf(e).split(" ")[0]);
+            throw what.isEmpty() ? f : new CgroupException(f.getMessage() + ": the kernel rejected the value; "
+                    + what.get(), controller, file, value, e);
         }
     }
 
@@ -166,6 +183,34 @@ public final class CgroupFs {
         }
     }
 
+    /**
+     * One rmdir(2) attempt: true when the directory is gone (removed now or before), false while
+     * the kernel still reports it busy (EBUSY: tasks or child cgroups left).
+     */
+    public static boolean tryRmdir(Path dir) throws CgroupException {
+        try {
+            Files.delete(dir);
+            return true;
+        } catch (NoSuchFileException e) {
+            return true;
+        } catch (IOException e) {
+            if (errnoOf(e).startsWith("EBUSY")) {
+                return false;
+            }
+            throw failure("rmdir", null, dir, null, e);
+        }
+    }
+
+    /** Writes {@code value} if {@code file} exists and takes it; whether it did. */
+    public static boolean tryWrite(Path file, String value) {
+        try {
+            write(file, value, null);
+            return true;
+        } catch (CgroupException e) {
+            return false;
+        }
+    }
+
     /** Sleeps, keeping the interrupt flag set for the caller. */
     public static void sleep(long millis) {
         try {
@@ -185,8 +230,8 @@ public final class CgroupFs {
         }
         if (name.equals("ENOENT") && !op.equals("rmdir")) {
             return new CgroupUnavailableException(call + "; the kernel or the cgroup lacks this file"
-                    + (controller == null ? "" : ": mount the " + controller + " controller (v1) or enable it in the parent's"
-                    + " cgroup.subtree_control (v2)"), controller, file, value, e);
+                    + (controller == null ? "" : ": mount the " + controller + " controller (v1) or enable it for the"
+                    + " children of the parent cgroup (v2)"), controller, file, value, e);
         }
         return new CgroupException(call, controller, file, value, e);
     }

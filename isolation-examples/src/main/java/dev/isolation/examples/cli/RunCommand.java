@@ -67,17 +67,9 @@ import picocli.CommandLine.Spec;
                 + " status (RE: nonzero exit; SG: a signal, also past --memory and for a forbidden system call; TO:"
                 + " --cpu-time or --wall-time exceeded; XX: the sandbox could not be set up) and message.",
                 "",
-                "Limits go to these cgroup files (v1 | v2):",
-                "  --memory      memory.limit_in_bytes | memory.max",
-                "  --swap        memory.memsw.limit_in_bytes (memory + swap) | memory.swap.max",
-                "  --cpu-shares  cpu.shares | cpu.weight",
-                "  --cpu-weight  cpu.shares | cpu.weight",
-                "  --cpus        cpu.cfs_quota_us, cpu.cfs_period_us | cpu.max",
-                "  --cpuset      cpuset.cpus | cpuset.cpus",
-                "  --pids        pids.max | pids.max",
-                "  --io-weight   blkio.weight or blkio.bfq.weight | io.weight or io.bfq.weight",
-                "  --io-*-bps    blkio.throttle.{read,write}_bps_device | io.max rbps, wbps",
-                "  --io-*-iops   blkio.throttle.{read,write}_iops_device | io.max riops, wiops",
+                "Limits go to the cgroup controller that has them on this host (v1 or v2, each in the kernel's own"
+                + " syntax and units: isolation-cgroups converts); `isolation doctor` shows where each controller lives,"
+                + " and --json's limits list every file written with its value.",
                 "",
                 "File system: with --mount and none of --rootfs, --bind, --bind-rw, --tmpfs the program gets a minimal"
                 + " root of its own: the host's /usr, /bin, /sbin and /lib* and a few /etc files read-only, stub"

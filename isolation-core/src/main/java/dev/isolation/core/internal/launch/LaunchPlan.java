@@ -34,7 +34,6 @@ public final class LaunchPlan {
     static final int TAG_MAKE_PRIVATE = 16;
     static final int TAG_USERNS_IDS = 17;
     static final int TAG_CLONE_INTO_CGROUP = 18;
-    static final int TAG_ORPHAN_CGROUP = 19;
     static final int TAG_NEW_ROOT = 20;
     static final int TAG_MOUNT = 21;
     static final int TAG_RUN_AS = 22;
@@ -43,21 +42,17 @@ public final class LaunchPlan {
     static final int TAG_SECCOMP = 25;
     static final int TAG_RLIMIT = 26;
     static final int TAG_WALL_LIMIT = 27;
-    static final int TAG_CPU_LIMIT = 28;
     static final int TAG_SESSION = 29;
     static final int TAG_JOIN = 30;
     static final int TAG_SECCOMP_NOTIFY = 31;
     static final int TAG_SETUP_TIMEOUT = 32;
     static final int TAG_SWEEP_UID = 40;
     static final int TAG_OUTPUT_RELAY = 44;
-
-    /** How the file of {@link #cpuLimit} reports CPU usage. */
-    public enum CpuUsageFormat {
-        /** v1 cpuacct.usage: nanoseconds. */
-        NANOSECONDS,
-        /** v2 cpu.stat: a {@code usage_usec} line. */
-        CPU_STAT
-    }
+    static final int TAG_TEARDOWN_KILL = 45;
+    static final int TAG_TEARDOWN_FREEZER = 46;
+    static final int TAG_TEARDOWN_PROCS = 47;
+    static final int TAG_TEARDOWN_REMOVE = 48;
+    static final int TAG_CPU_COUNTER = 49;
 
     /**
      * Kinds of {@link #mount} operation, as the helper's {@code enum mount_kind}. Targets are paths
@@ -205,9 +200,44 @@ public final class LaunchPlan {
         return string(TAG_CLONE_INTO_CGROUP, directory);
     }
 
-    /** A cgroup directory the helper removes (killing what is in it) if the JVM dies: nothing else would. */
-    public LaunchPlan orphanCgroup(String directory) {
-        return string(TAG_ORPHAN_CGROUP, directory);
+    /*
+     * What the helper does with the sandbox's cgroups when the JVM is gone (nothing else would),
+     * as the cgroup library describes it (its Teardown): in bounded rounds, write every freezer's
+     * thaw value; while a procs file lists a pid, write "1" to every kill file, or (without one)
+     * the first freezer's freeze value, SIGKILL each pid, thaw; then rmdir the directories in the
+     * order given. Records of several cgroups (a session's keeper, then the session) add up.
+     */
+
+    /** A file that kills every process of a cgroup when {@code 1} is written to it (cgroup2 {@code cgroup.kill}). */
+    public LaunchPlan teardownKillFile(String file) {
+        return string(TAG_TEARDOWN_KILL, file);
+    }
+
+    /** A freezer: {@code file} and the values that freeze and thaw it; the first one given freezes. */
+    public LaunchPlan teardownFreezer(String file, String freezeValue, String thawValue) {
+        return strings(TAG_TEARDOWN_FREEZER, file, freezeValue, thawValue);
+    }
+
+    /** A file listing a cgroup's pids, one a line. */
+    public LaunchPlan teardownProcs(String file) {
+        return string(TAG_TEARDOWN_PROCS, file);
+    }
+
+    /** A cgroup directory to remove, after those given before it. */
+    public LaunchPlan teardownRemove(String directory) {
+        return string(TAG_TEARDOWN_REMOVE, directory);
+    }
+
+    private LaunchPlan strings(int tag, String... values) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (String v : values) {
+            if (v.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("NUL character in " + v.replace('\0', '?'));
+            }
+            out.writeBytes(v.getBytes(StandardCharsets.UTF_8));
+            out.write(0);
+        }
+        return record(tag, out.toByteArray());
     }
 
     /** Assemble a new root (the targets of {@link #mount}) in a staging tmpfs, then pivot into it and detach the host's. */
@@ -302,11 +332,25 @@ public final class LaunchPlan {
         return record(TAG_WALL_LIMIT, ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(nanos).array());
     }
 
-    /** The monitor kills the sandbox once the CPU usage in {@code usageFile} (the sandbox's cgroup) reaches {@code nanos}. */
-    public LaunchPlan cpuLimit(long nanos, CpuUsageFormat format, String usageFile) {
-        byte[] path = usageFile.getBytes(StandardCharsets.UTF_8);
-        return record(TAG_CPU_LIMIT, ByteBuffer.allocate(16 + path.length + 1).order(ByteOrder.nativeOrder())
-                .putLong(nanos).putInt(format.ordinal()).putInt(0).put(path).put((byte) 0).array());
+    /**
+     * The monitor kills the sandbox once its CPU usage reaches {@code nanos}: the number in {@code
+     * file} after {@code key} at the start of a line (the file's first number when {@code key} is
+     * empty), times {@code nanosPerUnit}, as the cgroup library's CpuCounter describes it.
+     */
+    public LaunchPlan cpuCounter(long nanos, String file, String key, long nanosPerUnit) {
+        if (nanosPerUnit < 1 || key.indexOf(' ') >= 0) {
+            throw new IllegalArgumentException("CPU counter key \"" + key + "\", " + nanosPerUnit + " ns per unit");
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(nanos).putLong(nanosPerUnit).array());
+        for (String v : new String[] {file, key}) {
+            if (v.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("NUL character in " + v.replace('\0', '?'));
+            }
+            out.writeBytes(v.getBytes(StandardCharsets.UTF_8));
+            out.write(0);
+        }
+        return record(TAG_CPU_COUNTER, out.toByteArray());
     }
 
     /**
