@@ -163,16 +163,67 @@ class IsolationCliIT {
 
     @Test
     @Timeout(120)
-    void missingExecutableIsOneLineNamingPathAndErrnoWithStatus2AndNothingLeftBehind() throws Exception {
+    void missingExecutableIsOneLineSayingWhatToDoWithStatus127AndASetupFailedReport() throws Exception {
         Path stdout = dir.resolve("never.out");
         Path json = dir.resolve("never.json");
+        Path meta = dir.resolve("never.meta");
         Result r = isolation("run", "--pid", "--mount", "--stdout", stdout.toString(), "--json", json.toString(),
-                "--", "/nonexistent");
-        assertThat(r.status()).isEqualTo(2);
-        assertThat(r.stderr().lines()).containsExactly(
-                "isolation: execve(\"/nonexistent\"): ENOENT (No such file or directory)");
+                "--meta", meta.toString(), "--", "/nonexistent");
+        assertThat(r.status()).as("Docker's and the shell's 'command not found'").isEqualTo(IsolationCli.NOT_FOUND);
+        assertThat(r.stderr().lines()).singleElement().asString()
+                .startsWith("isolation: execve(\"/nonexistent\"): ENOENT (No such file or directory): no file /nonexistent in the sandbox")
+                .contains("give a path that exists there");
         assertThat(r.stdout()).isEmpty();
         assertThat(stdout).doesNotExist();
-        assertThat(json).doesNotExist();
+        JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(j.get("status").getAsString()).isEqualTo("SETUP_FAILED");
+        assertThat("isolation: " + j.get("message").getAsString()).isEqualTo(r.stderr().strip());
+        assertThat(j.get("exitCode").isJsonNull()).isTrue();
+        assertThat(j.getAsJsonArray("command").asList()).extracting(e -> e.getAsString()).containsExactly("/nonexistent");
+        assertThat(Files.readString(meta)).contains("status:XX\n", "message:execve(\"/nonexistent\"): ENOENT");
+    }
+
+    @Test
+    @Timeout(120)
+    void aCommandNotInPathSaysSoAndHowToFixItWithStatus127() throws Exception {
+        Path unsearchable = Files.createDirectories(dir.resolve("private/bin"));
+        Files.setPosixFilePermissions(dir.resolve("private"), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        // as with a pyenv directory under /root in the caller's PATH: the sandbox's own uid may not search it
+        Result r = isolation("run", "--env", "PATH=" + unsearchable + ":/usr/bin:/bin", "--", "no-such-command-isolation");
+        assertThat(r.status()).as(r.stderr()).isEqualTo(IsolationCli.CANNOT_EXECUTE);
+        assertThat(r.stderr().lines()).singleElement().asString()
+                .startsWith("isolation: execve(\"" + unsearchable + "/no-such-command-isolation\"): EACCES")
+                .contains("no runnable \"no-such-command-isolation\" in the sandbox's PATH", "may not search " + unsearchable,
+                        "set a PATH without " + unsearchable + " (--env PATH=...)");
+
+        Result plain = isolation("run", "--", "no-such-command-isolation");
+        assertThat(plain.status()).isEqualTo(IsolationCli.NOT_FOUND);
+        assertThat(plain.stderr().lines()).singleElement().asString()
+                .contains("no command \"no-such-command-isolation\" in any directory of the sandbox's PATH (" + dev.isolation.core.Sandbox.DEFAULT_PATH + ")",
+                        "Give the program's absolute path");
+    }
+
+    @Test
+    @Timeout(120)
+    void anEmptyRootfsWithMode0700SaysItIsEmptyAndWhatToDo() throws Exception {
+        Path rootfs = Files.createDirectory(dir.resolve("rootfs"));
+        Files.setPosixFilePermissions(rootfs, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Result r = isolation("run", "--pid", "--mount", "--rootfs", rootfs.toString(), "--", "/bin/true");
+        assertThat(r.status()).as(r.stderr()).isEqualTo(IsolationCli.NOT_FOUND);
+        assertThat(r.stderr().lines()).singleElement().asString()
+                .contains("the sandbox's root file system " + rootfs.toRealPath() + " is empty", "extract an image into it",
+                        "(--mount without --rootfs)");
+    }
+
+    @Test
+    @Timeout(120)
+    void aBadOptionStillWritesTheJsonReport() throws Exception {
+        Path json = dir.resolve("bad.json");
+        Result r = isolation("run", "--json", json.toString(), "--memory", "lots", "--", "true");
+        assertThat(r.status()).isEqualTo(IsolationCli.ISOLATION_FAILED);
+        JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(j.get("status").getAsString()).isEqualTo("SETUP_FAILED");
+        assertThat(j.get("message").getAsString()).startsWith("--memory lots: not a size");
     }
 }
