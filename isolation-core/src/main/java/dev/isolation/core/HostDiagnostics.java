@@ -141,6 +141,14 @@ final class HostDiagnostics {
             if (!sandbox.hasOwnRoot()) {
                 return Optional.of(exists(Path.of(inside)));
             }
+            if (sandbox.rootfsDirectory().isEmpty() && !sandbox.hasOwnMounts() && inside.startsWith("/") && !inside.equals("/")) {
+                // the minimal root: the host's system directories, its own /dev, /proc, /tmp and a few /etc files
+                String top = "/" + Path.of(inside).getName(0);
+                if (FilesystemPlan.SYSTEM_DIRS.contains(top)) {
+                    return existsBeneath(Path.of("/"), Path.of(inside.substring(1)));
+                }
+                return List.of("/dev", "/proc", "/tmp", "/etc").contains(top) ? Optional.empty() : Optional.of(false);
+            }
             if (sandbox.rootfsDirectory().isPresent() && inside.startsWith("/")) {
                 String first = Path.of(inside).getName(0).toString();
                 if (List.of("dev", "proc", "tmp").contains(first)) {

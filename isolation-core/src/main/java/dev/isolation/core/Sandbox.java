@@ -306,6 +306,11 @@ public final class Sandbox {
         return newRoot;
     }
 
+    /** Whether the policy mounts binds or tmpfs of its own in its root. */
+    boolean hasOwnMounts() {
+        return !binds.isEmpty() || !tmpfs.isEmpty();
+    }
+
     /** The {@link Builder#rootfs} directory, resolved, if the policy has one. */
     Optional<Path> rootfsDirectory() {
         return rootfs;

@@ -92,4 +92,14 @@ class HostDiagnosticsTest {
         SandboxSetupException mount = failure("mount", "proc", 1);
         assertThat(HostDiagnostics.explainStart(mount, PLAIN, java.util.List.of("true"), java.util.Map.of())).isSameAs(mount);
     }
+
+    @Test
+    void inTheMinimalRootWhatIsNotThereIsSaidSo() {
+        SandboxException e = HostDiagnostics.explainStart(failure("execve", "/opt/isolation-nothing/x", 2), ROOTED,
+                java.util.List.of("/opt/isolation-nothing/x"), java.util.Map.of());
+        assertThat(e.getMessage()).contains("no file /opt/isolation-nothing/x in the sandbox: give a path that exists there");
+        e = HostDiagnostics.explainStart(failure("execve", "/usr/bin/isolation-no-such-program", 2), ROOTED,
+                java.util.List.of("/usr/bin/isolation-no-such-program"), java.util.Map.of());
+        assertThat(e.getMessage()).contains("no file /usr/bin/isolation-no-such-program in the sandbox");
+    }
 }

@@ -144,8 +144,9 @@ class IsolationCliIT {
         } finally {
             tool.destroyForcibly();
         }
-        assertThat(Files.readString(toolErr)).isEmpty();
-        assertThat(tool.exitValue()).as("the JVM's own status for SIGTERM").isEqualTo(143);
+        assertThat(Files.readString(toolErr).lines()).singleElement().asString()
+                .startsWith("isolation: SIGTERM to isolation: the program was sent SIGTERM and was killed by signal 15 (exit 143");
+        assertThat(tool.exitValue()).as("the program's status for SIGTERM, as --json says").isEqualTo(143);
         JsonObject j = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
         assertThat(j.get("status").getAsString()).isEqualTo("SIGNALED");
         assertThat(j.get("signal").getAsInt()).as("SIGTERM, passed on").isEqualTo(15);
@@ -225,5 +226,64 @@ class IsolationCliIT {
         JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
         assertThat(j.get("status").getAsString()).isEqualTo("SETUP_FAILED");
         assertThat(j.get("message").getAsString()).startsWith("--memory lots: not a size");
+    }
+
+    @Test
+    @Timeout(120)
+    void aWallTimeKillSaysSoInOneLineOnStderr() throws Exception {
+        Path json = dir.resolve("slow.json");
+        Result r = isolation("run", "--pid", "--wall-time", "0.5", "--json", json.toString(), "--", "sleep", "30");
+        assertThat(r.status()).isEqualTo(137);
+        assertThat(r.stderr().lines()).singleElement().asString()
+                .startsWith("isolation: wall time limit exceeded (")
+                .endsWith("): the program was killed by signal 9 (exit 137, status WALL_TIME_LIMIT)");
+        JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(j.get("status").getAsString()).isEqualTo("WALL_TIME_LIMIT");
+        assertThat(j.get("signal").getAsInt()).isEqualTo(9);
+    }
+
+    /** Starts the tool on a shell program that prints "ready" once its trap is set, and waits for that line. */
+    private Process startReady(Path json, String program) throws IOException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                IsolationJar.JAR.toString(), "run", "--pid", "--json", json.toString(), "--", "/bin/sh", "-c", program));
+        Process p = new ProcessBuilder(command).redirectError(dir.resolve("tool.err").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        String first = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        assertThat(first).as("the program's first line").isEqualTo("ready");
+        return p;
+    }
+
+    private static void signal(Process p, String signal) throws Exception {
+        assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start().waitFor()).isZero();
+    }
+
+    @Test
+    @Timeout(120)
+    void ctrlCIsPassedToTheProgramAndTheExitStatusIsWhatTheJsonSays() throws Exception {
+        Path json = dir.resolve("interrupted.json");
+        Process p = startReady(json, "trap 'exit 6' TERM; echo ready; while :; do sleep 0.1; done");
+        signal(p, "INT");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+        JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(j.get("exitCode").getAsInt()).as("the program's trap").isEqualTo(6);
+        assertThat(p.exitValue()).as("the same as --json says, not 130").isEqualTo(6);
+        assertThat(Files.readString(dir.resolve("tool.err")).lines()).singleElement().asString()
+                .isEqualTo("isolation: SIGINT to isolation: the program was sent SIGTERM and exited with code 6 (exit 6, status NONZERO_EXIT)");
+    }
+
+    @Test
+    @Timeout(120)
+    void sigtermToTheToolEndsTheProgramWithSigtermAndExits143() throws Exception {
+        Path json = dir.resolve("terminated.json");
+        Process p = startReady(json, "echo ready; exec sleep 60");
+        signal(p, "TERM");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+        JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(j.get("signal").getAsInt()).isEqualTo(15);
+        assertThat(p.exitValue()).isEqualTo(128 + 15);
+        assertThat(Files.readString(dir.resolve("tool.err"))).startsWith("isolation: SIGTERM to isolation: the program was sent SIGTERM"
+                + " and was killed by signal 15 (exit 143");
     }
 }

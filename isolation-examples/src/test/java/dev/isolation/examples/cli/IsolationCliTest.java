@@ -70,6 +70,15 @@ class IsolationCliTest {
     }
 
     @Test
+    void judgeOnAMissingTestDirectorySaysWhatItNeeds() {
+        assertThat(run("judge", "sample-problem/solutions/ac.c", "/nonexistent-isolation-tests")).isEqualTo(IsolationCli.ISOLATION_FAILED);
+        assertThat(err.toString().lines()).singleElement().asString()
+                .isEqualTo("isolation: TESTDIR /nonexistent-isolation-tests: no such directory: give the directory of the problem's"
+                        + " tests, N.in (input) and N.out (expected output) each, e.g. isolation-examples/sample-problem/tests"
+                        + " (see 'isolation judge --help')");
+    }
+
+    @Test
     void helpListsTheRunCommand() {
         assertThat(run("--help")).isZero();
         assertThat(out.toString()).contains("Usage: isolation", "run ", "--help");
