@@ -84,8 +84,9 @@ import picocli.CommandLine.Spec;
                 "  isolate  --time (--cpu-time), --extra-time, --mem KIB (address space, --rlimit as), --cg (--cgroup),",
                 "           --cg-mem KIB (--memory), --processes (--pids), --fsize KIB, --stack KIB, --open-files N",
                 "           (--rlimit), --dir IN=OUT[:rw][:noexec] (--bind OUT:IN), --full-env (--inherit-env),",
-                "           --share-net (no --net), --stderr-to-stdout, and the same names: --wall-time, --env, --chdir,",
-                "           --stdin, --stdout, --stderr, --meta. isolate's sizes are KiB; --memory's and Docker's take K, M, G.",
+                "           --share-net (no --net), --stderr-to-stdout, --silent, and the same names: --wall-time, --env,",
+                "           --chdir, --stdin, --stdout, --stderr, --meta.",
+                "  isolate's sizes are KiB; this tool's and Docker's take K, M, G (binary).",
                 "",
                 "Limits go to these cgroup files (v1 | v2):",
                 "  --memory      memory.limit_in_bytes | memory.max",
@@ -410,6 +411,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--stderr-to-stdout", description = "isolate's: standard error goes where standard output goes.")
     boolean stderrToStdout;
 
+    @Option(names = {"-q", "--silent"}, description = "No line on stderr when a limit or a signal ends the run (isolate's"
+            + " --silent); failures of isolation itself are still said.")
+    boolean silent;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -465,7 +470,7 @@ final class RunCommand implements Callable<Integer> {
                         throw new IOException("cannot write --meta " + meta + ": " + e, e);
                     }
                 }
-                endLine(verdict, outcome.exitValue(), outcome.signal().isPresent(), relay.received()).ifPresent(line -> {
+                endLine(verdict, outcome.exitValue(), outcome.signal().isPresent(), relay.received()).filter(line -> !silent).ifPresent(line -> {
                     commandLine().getErr().println(line);
                     commandLine().getErr().flush();
                 });

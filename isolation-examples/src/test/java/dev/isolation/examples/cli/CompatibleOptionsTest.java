@@ -137,6 +137,13 @@ class CompatibleOptionsTest {
     }
 
     @Test
+    void silentIsParsed() {
+        assertThat(parse("run", "--silent", "--", "true").silent).isTrue();
+        assertThat(parse("run", "-q", "--", "true").silent).isTrue();
+        assertThat(parse("run", "--", "true").silent).isFalse();
+    }
+
+    @Test
     void extraTimeMovesTheKillButNotTheVerdict() {
         RunCommand run = parse("run", "--time", "1", "--wall-time", "2", "--extra-time", "0.5", "--", "true");
         assertThat(run.sandbox().cpuTimeLimit()).contains(Duration.ofMillis(1500));

@@ -240,6 +240,10 @@ class IsolationCliIT {
         JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
         assertThat(j.get("status").getAsString()).isEqualTo("WALL_TIME_LIMIT");
         assertThat(j.get("signal").getAsInt()).isEqualTo(9);
+
+        Result silent = isolation("run", "--pid", "--wall-time", "0.5", "--silent", "--", "sleep", "30");
+        assertThat(silent.status()).isEqualTo(137);
+        assertThat(silent.stderr()).isEmpty();
     }
 
     /** Starts the tool on a shell program that prints "ready" once its trap is set, and waits for that line. */
