@@ -24,7 +24,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -1265,6 +1264,9 @@ final class RunCommand implements Callable<Integer> {
             }
             forwarded = true;
             IsolatedProcess p = process;
+            if (!p.isAlive()) {
+                return; // ended already: the main thread is writing its report
+            }
             p.destroy();
             CompletableFuture.delayedExecutor(TERMINATION_GRACE.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
                 if (p.isAlive()) {
