@@ -51,11 +51,12 @@ import picocli.CommandLine.Spec;
                 "125:isolation itself failed: a bad option, or the sandbox could not be set up. One line on stderr says why and what"
                 + " to do; nothing is left behind.",
                 "126:the program exists but cannot be executed (no permission, not an executable).",
-                "127:no such program in the sandbox.",
-                "A program can exit 125, 126 or 127 itself: --json and --meta tell them apart. They are always written, also when"
-                + " isolation failed (status SETUP_FAILED in --json, status:XX in --meta, with the message)."},
+                "127:no such program in the sandbox."},
         footerHeading = "%n",
-        footer = {"--json FILE writes one JSON object: status, the verdict (OK, NONZERO_EXIT, SIGNALED, TIME_LIMIT,"
+        footer = {"A program can exit 125, 126 or 127 itself: --json and --meta tell them apart. They are always written, also"
+                + " when isolation failed (status SETUP_FAILED in --json, status:XX in --meta, with the message).",
+                "",
+                "--json FILE writes one JSON object: status, the verdict (OK, NONZERO_EXIT, SIGNALED, TIME_LIMIT,"
                 + " WALL_TIME_LIMIT, MEMORY_LIMIT, OUTPUT_LIMIT, RESTRICTED_SYSCALL; when several apply the first of"
                 + " TIME_LIMIT, WALL_TIME_LIMIT, MEMORY_LIMIT, OUTPUT_LIMIT, RESTRICTED_SYSCALL, SIGNALED,"
                 + " NONZERO_EXIT wins), message (why, in one line), exitCode and signal"
