@@ -36,7 +36,7 @@ import java.util.stream.Stream;
  */
 final class FilesystemPlan {
     /** What the default minimal root binds read-only from the host, where present. */
-    private static final List<String> SYSTEM_DIRS = List.of("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32");
+    static final List<String> SYSTEM_DIRS = List.of("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32");
     private static final List<String> ETC_FILES = List.of("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
             "/etc/nsswitch.conf", "/etc/localtime", "/etc/alternatives", "/etc/java-17-openjdk", "/etc/java-21-openjdk",
             "/etc/ssl/certs", "/etc/mime.types", "/etc/gai.conf");

@@ -293,7 +293,27 @@ public final class Sandbox {
     }
 
     IsolatedProcess start(ProcessBuilder pb, boolean capture) throws SandboxException {
-        return Launcher.start(this, execPlan(pb), pb, capture);
+        byte[] plan = execPlan(pb);
+        try {
+            return Launcher.start(this, plan, pb, capture);
+        } catch (SandboxSetupException e) {
+            throw HostDiagnostics.explainStart(e, this, pb.command(), environmentFor(pb));
+        }
+    }
+
+    /** Whether the program gets a root file system of its own (minimalRoot, rootfs, bind, tmpfs). */
+    boolean hasOwnRoot() {
+        return newRoot;
+    }
+
+    /** Whether the policy mounts binds or tmpfs of its own in its root. */
+    boolean hasOwnMounts() {
+        return !binds.isEmpty() || !tmpfs.isEmpty();
+    }
+
+    /** The {@link Builder#rootfs} directory, resolved, if the policy has one. */
+    Optional<Path> rootfsDirectory() {
+        return rootfs;
     }
 
     /** The exec plan of {@code pb} in a sandbox of this policy: with a root of its own, it starts in {@code /}. */

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -314,8 +315,12 @@ public final class SandboxSession implements AutoCloseable {
             throw new SandboxSetupException(e);
         }
         File directory = pb.directory() == null ? new File(WORK_DIR) : pb.directory();
-        return Launcher.startJoined(run, setup, Sandbox.execPlan(pb.command(), run.environmentFor(pb, WORK_DIR), directory), pb,
-                capture, cgroup);
+        Map<String, String> environment = run.environmentFor(pb, WORK_DIR);
+        try {
+            return Launcher.startJoined(run, setup, Sandbox.execPlan(pb.command(), environment, directory), pb, capture, cgroup);
+        } catch (SandboxSetupException e) {
+            throw HostDiagnostics.explainStart(e, layout, pb.command(), environment);
+        }
     }
 
     /** The 22nd field of {@code /proc/PID/stat}: when the process started, in clock ticks after boot. */

@@ -16,6 +16,12 @@ public class SandboxSetupException extends SandboxException {
         this.failure = failure;
     }
 
+    /** The same failure, said with {@code message} (which begins with the call's own). */
+    SandboxSetupException(NativeCallException failure, String message) {
+        super(message, failure);
+        this.failure = failure;
+    }
+
     /** The system call or step that failed, e.g. {@code execve}. */
     public String call() {
         return failure.call();

@@ -102,7 +102,8 @@ class SuiteRulesTest {
 
     @Test
     void everyTestTheReadmeNamesExists() throws IOException {
-        String readme = Files.readString(ROOT.resolve("README.md"));
+        // the system property names a README to check instead, e.g. one with changes not yet merged
+        String readme = Files.readString(Path.of(System.getProperty("isolation.readme", ROOT.resolve("README.md").toString())));
         Map<String, String> sources = sources();
         Matcher m = Pattern.compile("\\b([A-Z][a-z]\\w*(?:IT|Test))(?:#(\\w+))?\\b").matcher(readme);
         int named = 0;

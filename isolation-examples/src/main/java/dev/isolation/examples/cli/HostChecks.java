@@ -161,7 +161,7 @@ final class HostChecks {
         }
         if (!libseccompLoads) {
             return Finding.of("seccomp", Verdict.PROBLEM, "libseccomp.so.2 cannot be loaded, so no filter can be built"
-                    + noneHint, "install libseccomp 2.4 or later: apt-get install libseccomp2, or dnf install libseccomp");
+                    + noneHint, "install libseccomp 2.5 or later (its user notifications name a denied call): apt-get install libseccomp2, or dnf install libseccomp");
         }
         return Finding.of("seccomp", Verdict.OK, "filters available: libseccomp.so.2 loads, the kernel offers "
                 + actions.get());

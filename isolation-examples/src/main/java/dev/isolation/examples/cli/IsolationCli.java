@@ -1,5 +1,6 @@
 package dev.isolation.examples.cli;
 
+import dev.isolation.core.SandboxSetupException;
 import dev.isolation.examples.judge.Judge;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -13,20 +14,33 @@ import picocli.CommandLine.Spec;
  * this host offers sandboxes; {@code isolation judge SOURCE TESTDIR} judges a C or C++ solution
  * ({@link Judge}); {@code isolation --help} lists the subcommands.
  *
- * <p>Exit status 2 means {@code isolation} itself failed (bad options, or the sandbox could not be
- * set up); it then prints one line on stderr, starting with {@code isolation:}.
+ * <p>When {@code isolation} itself fails it prints one line on stderr, starting with {@code
+ * isolation:}, and exits as {@code docker run} does: {@value #ISOLATION_FAILED} (bad options, or
+ * the sandbox could not be set up), {@value #CANNOT_EXECUTE} (the program exists but cannot be
+ * executed), {@value #NOT_FOUND} (no such program). A program can exit with these numbers too:
+ * {@code run --json} and {@code --meta}, always written, tell the two apart.
  */
 @Command(name = "isolation",
         description = "Run programs in Linux namespaces.",
         synopsisSubcommandLabel = "COMMAND",
+        versionProvider = IsolationCli.Version.class,
         subcommands = {RunCommand.class, DoctorCommand.class, Judge.class},
         footer = {"", "Run 'isolation COMMAND --help' for the options of a command."})
 public final class IsolationCli implements Runnable {
-    /** Exit status when {@code isolation} itself fails: bad options or a sandbox that cannot be set up. */
-    public static final int USAGE_OR_SETUP_FAILURE = 2;
+    /** Exit status when {@code isolation} itself fails: bad options or a sandbox that cannot be set up (Docker's 125). */
+    public static final int ISOLATION_FAILED = 125;
+    /** Exit status when the program exists but cannot be executed: no permission, not an executable (Docker's and the shell's 126). */
+    public static final int CANNOT_EXECUTE = 126;
+    /** Exit status when there is no such program in the sandbox (Docker's and the shell's 127). */
+    public static final int NOT_FOUND = 127;
+
+    private static final int ENOENT = 2;
 
     @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
+
+    @CommandLine.Option(names = {"-V", "--version"}, versionHelp = true, description = "Print the version and exit.")
+    boolean version;
 
     @Spec
     CommandSpec spec;
@@ -51,16 +65,56 @@ public final class IsolationCli implements Runnable {
         cl.setExpandAtFiles(false);
         cl.setStopAtPositional(true);
         cl.setParameterExceptionHandler((e, args) -> {
-            String command = e.getCommandLine().getCommandSpec().qualifiedName();
-            e.getCommandLine().getErr().println(
-                    "isolation: " + e.getMessage() + " (see '" + command + " --help')");
-            return USAGE_OR_SETUP_FAILURE;
+            CommandLine failed = e.getCommandLine();
+            String command = failed.getCommandSpec().qualifiedName();
+            String message = e.getMessage();
+            if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+                message = message.replaceAll("\\s*$", "") + "; did you mean " + String.join(" or ", u.getSuggestions()) + "?";
+            }
+            message = oneLine(message);
+            failed.getErr().println("isolation: " + message + " (see '" + command + " --help')");
+            if (failed.getCommand() instanceof RunCommand run) {
+                run.reportSetupFailure(message); // --json and --meta are written whatever went wrong, if they were given
+            }
+            return ISOLATION_FAILED;
         });
         cl.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            commandLine.getErr().println("isolation: " + oneLine(e));
-            return USAGE_OR_SETUP_FAILURE;
+            commandLine.getErr().println("isolation: " + RunCommand.inToolWords(oneLine(e)));
+            return exitStatus(e);
         });
         return cl;
+    }
+
+    /** The exit status of a failure of isolation itself: 127 and 126 when the program could not be executed, else 125. */
+    static int exitStatus(Throwable e) {
+        if (e instanceof SandboxSetupException s && s.call().equals("execve")) {
+            return s.errno() == ENOENT ? NOT_FOUND : CANNOT_EXECUTE;
+        }
+        return ISOLATION_FAILED;
+    }
+
+    /** {@code isolation --version}: this tool's version, and the Java and kernel it runs on (for bug reports). */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"isolation " + version(),
+                    "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")",
+                    System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch")};
+        }
+
+        /** The project's version, written into the jar by the build; "unknown" outside one. */
+        static String version() {
+            try (java.io.InputStream in = IsolationCli.class.getResourceAsStream("version.properties")) {
+                if (in == null) {
+                    return "unknown";
+                }
+                java.util.Properties p = new java.util.Properties();
+                p.load(in);
+                return p.getProperty("version", "unknown");
+            } catch (java.io.IOException e) {
+                return "unknown";
+            }
+        }
     }
 
     /** The message of {@code e} on one line; the class name only when there is no message (a bug). */
@@ -69,6 +123,10 @@ public final class IsolationCli implements Runnable {
         if (message == null || message.isBlank()) {
             return e.getClass().getName();
         }
+        return oneLine(message);
+    }
+
+    static String oneLine(String message) {
         return message.strip().replaceAll("\\s*\\R\\s*", " ");
     }
 

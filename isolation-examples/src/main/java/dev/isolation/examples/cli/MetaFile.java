@@ -52,6 +52,12 @@ record MetaFile(
                 false, 0, 0, OptionalInt.empty(), OptionalInt.empty(), false);
     }
 
+    /** This file with another verdict, as {@link RunReport#withVerdict}. */
+    MetaFile withVerdict(Outcome.Status newStatus, String newMessage) {
+        return new MetaFile(newStatus, newMessage, cpuTime, wallTime, maxRssKib, cgroupMemoryKib, oomKilled, voluntaryContextSwitches,
+                involuntaryContextSwitches, exitCode, signal, killed);
+    }
+
     /** isolate's status code, empty for OK. */
     Optional<String> isolateStatus() {
         return switch (status) {

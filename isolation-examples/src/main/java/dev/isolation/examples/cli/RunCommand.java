@@ -24,7 +24,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -46,10 +45,18 @@ import picocli.CommandLine.Spec;
         exitCodeList = {
                 "N:the program's exit code.",
                 "128+S:signal S ended the program (137 for SIGKILL, also past --memory, --cpu-time, --wall-time, and --output-limit"
-                + " on a terminal or a pipe; 153, SIGXFSZ, past --output-limit in a file).",
-                "2:isolation itself failed: a bad option, or the sandbox could not be set up. One line on stderr says why; nothing is left behind."},
+                + " on a terminal or a pipe; 153, SIGXFSZ, past --output-limit in a file). When a limit ended it, one line on"
+                + " stderr says which. Ctrl-C, SIGTERM or SIGHUP to isolation is passed to the program as SIGTERM (5 s later,"
+                + " or at a second signal, everything is killed): the exit status is then still the program's, and stderr says so.",
+                "125:isolation itself failed: a bad option, or the sandbox could not be set up. One line on stderr says why and what"
+                + " to do; nothing is left behind.",
+                "126:the program exists but cannot be executed (no permission, not an executable).",
+                "127:no such program in the sandbox."},
         footerHeading = "%n",
-        footer = {"--json FILE writes one JSON object: status, the verdict (OK, NONZERO_EXIT, SIGNALED, TIME_LIMIT,"
+        footer = {"A program can exit 125, 126 or 127 itself: --json and --meta tell them apart. They are always written, also"
+                + " when isolation failed (status SETUP_FAILED in --json, status:XX in --meta, with the message).",
+                "",
+                "--json FILE writes one JSON object: status, the verdict (OK, NONZERO_EXIT, SIGNALED, TIME_LIMIT,"
                 + " WALL_TIME_LIMIT, MEMORY_LIMIT, OUTPUT_LIMIT, RESTRICTED_SYSCALL; when several apply the first of"
                 + " TIME_LIMIT, WALL_TIME_LIMIT, MEMORY_LIMIT, OUTPUT_LIMIT, RESTRICTED_SYSCALL, SIGNALED,"
                 + " NONZERO_EXIT wins), message (why, in one line), exitCode and signal"
@@ -66,6 +73,20 @@ import picocli.CommandLine.Spec;
                 + " exitsig (when a signal ended it), killed:1 (when isolation killed it), and unless the run was OK"
                 + " status (RE: nonzero exit; SG: a signal, also past --memory and for a forbidden system call; TO:"
                 + " --cpu-time or --wall-time exceeded; XX: the sandbox could not be set up) and message.",
+                "",
+                "Docker's and isolate's names, so that their users' commands work:",
+                "  Docker   -e (--env), -w/--workdir (--chdir), -m (--memory), --pids-limit (--pids), --cpuset-cpus (--cpuset),",
+                "           --device-{read,write}-{bps,iops} (--io-*), --cap-add (--keep-cap), -v/--volume SRC:DST[:ro]",
+                "           (--bind-rw, or --bind with :ro), --network none (--net) or host, --read-only (--mount: its root is",
+                "           read-only), --tmpfs DST:size=64m, --security-opt seccomp=unconfined (--seccomp none) or",
+                "           no-new-privileges (always), --ulimit NAME=N[:N] (--rlimit), -u UID[:GID] (--uid, --gid), --rm",
+                "           (always so), and the same names: --cpus, --cpu-shares, --hostname, --cgroup-parent, --env.",
+                "  isolate  --time (--cpu-time), --extra-time, --mem KIB (address space, --rlimit as), --cg (--cgroup),",
+                "           --cg-mem KIB (--memory), --processes (--pids), --fsize KIB, --stack KIB, --open-files N",
+                "           (--rlimit), --dir IN=OUT[:rw][:noexec] (--bind OUT:IN), --full-env (--inherit-env),",
+                "           --share-net (no --net), --stderr-to-stdout, --silent, and the same names: --wall-time, --env,",
+                "           --chdir, --stdin, --stdout, --stderr, --meta.",
+                "  isolate's sizes are KiB; this tool's and Docker's take K, M, G (binary).",
                 "",
                 "Limits go to the cgroup controller that has them on this host (v1 or v2, each in the kernel's own"
                 + " syntax and units: isolation-cgroups converts); `isolation doctor` shows where each controller lives,"
@@ -132,12 +153,12 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--hostname", paramLabel = "NAME", description = "Hostname inside the sandbox (needs --uts).")
     String hostname;
 
-    @Option(names = "--env", paramLabel = "K=V|K",
+    @Option(names = {"--env", "-e"}, paramLabel = "K=V|K",
             description = "Set the program's environment variable K to V, or with K alone pass isolation's own value of"
                     + " K, if it has one (as isolate's -E K). Repeatable; a later one of the same name wins.")
     List<String> env = new ArrayList<>();
 
-    @Option(names = "--inherit-env", description = "Pass isolation's whole environment to the program, secrets"
+    @Option(names = {"--inherit-env", "--full-env"}, description = "Pass isolation's whole environment to the program, secrets"
             + " included, instead of the fixed one; --env adds to it.")
     boolean inheritEnv;
 
@@ -145,7 +166,7 @@ final class RunCommand implements Callable<Integer> {
             + " even PATH and HOME (a command without '/' is still searched in the default PATH).")
     boolean clearEnv;
 
-    @Option(names = "--chdir", paramLabel = "DIR", description = "Working directory of the program, as seen inside the sandbox; with"
+    @Option(names = {"--chdir", "-w", "--workdir"}, paramLabel = "DIR", description = "Working directory of the program, as seen inside the sandbox; with"
             + " --mount an absolute path in the sandbox's own root (default /).")
     Path chdir;
 
@@ -167,16 +188,16 @@ final class RunCommand implements Callable<Integer> {
 
     // A judge's limits: time and output. Each verdict has its own status in --json and --meta.
 
-    @Option(names = "--cpu-time", paramLabel = "SECONDS", description = "CPU time allowed to all processes of the sandbox"
+    @Option(names = {"--cpu-time", "--time"}, paramLabel = "SECONDS", description = "CPU time allowed to all processes of the sandbox"
             + " together, e.g. 1 or 1.5; past it everything is killed (status TIME_LIMIT). Measured from the sandbox's"
             + " cgroup, which it implies.")
     String cpuTime;
 
-    @Option(names = "--wall-time", paramLabel = "SECONDS", description = "Time allowed from the program's start to its"
+    @Option(names = {"--wall-time", "--wall"}, paramLabel = "SECONDS", description = "Time allowed from the program's start to its"
             + " end, e.g. 3 or 0.5, sleeping included; past it everything is killed (status WALL_TIME_LIMIT).")
     String wallTime;
 
-    @Option(names = "--output-limit", paramLabel = "SIZE", description = "Bytes the program may write to standard output"
+    @Option(names = {"--output-limit", "--output"}, paramLabel = "SIZE", description = "Bytes the program may write to standard output"
             + " and to standard error each, units as --memory, e.g. 1M, whatever they go to, and the size limit of every"
             + " file it writes. On a terminal, a pipe or a socket isolation relays them: exactly SIZE gets through, then"
             + " the sandbox is killed (exit 137, status OUTPUT_LIMIT), and the program sees a pipe, not a terminal. In a"
@@ -189,7 +210,7 @@ final class RunCommand implements Callable<Integer> {
     // tool's words, before anything starts. Strings where picocli's own conversion message would
     // not name the unit or the range.
 
-    @Option(names = "--memory", paramLabel = "SIZE", description = "Memory limit of the whole sandbox, at least 1M:"
+    @Option(names = {"--memory", "-m"}, paramLabel = "SIZE", description = "Memory limit of the whole sandbox, at least 1M:"
             + " bytes, or K, M, G, T (binary: 200M is 200 MiB). Past it the kernel's OOM killer ends a process"
             + " (exit 137, oomKilled in --json).")
     String memory;
@@ -211,36 +232,36 @@ final class RunCommand implements Callable<Integer> {
             + " at least 0.01, per 100 ms period; throttled past it.")
     String cpus;
 
-    @Option(names = "--cpuset", paramLabel = "CPUS", description = "The CPUs the sandbox may run on, e.g. 0 or 0-1,3"
+    @Option(names = {"--cpuset", "--cpuset-cpus"}, paramLabel = "CPUS", description = "The CPUs the sandbox may run on, e.g. 0 or 0-1,3"
             + " (numbers as in /proc/cpuinfo); they must be among the parent cgroup's.")
     String cpuset;
 
-    @Option(names = "--pids", paramLabel = "N", description = "At most N processes and threads in the sandbox, >= 1;"
+    @Option(names = {"--pids", "--pids-limit", "--processes"}, paramLabel = "N", description = "At most N processes and threads in the sandbox, >= 1;"
             + " one more fork fails with EAGAIN (Resource temporarily unavailable).")
-    Long pids;
+    String pids;
 
     @Option(names = "--io-weight", paramLabel = "N", description = "Relative block I/O weight, 1..10000 (default 100),"
             + " v2's scale; converted to v1's 10..1000. Only a proportional I/O scheduler (BFQ, CFQ) honours it.")
     Integer ioWeight;
 
-    @Option(names = "--io-read-bps", paramLabel = "DEV:RATE", description = "Reads from block device DEV limited to RATE"
+    @Option(names = {"--io-read-bps", "--device-read-bps"}, paramLabel = "DEV:RATE", description = "Reads from block device DEV limited to RATE"
             + " bytes per second, units as --memory, e.g. /dev/sda:30M (repeatable).")
     List<String> ioReadBps = new ArrayList<>();
 
-    @Option(names = "--io-write-bps", paramLabel = "DEV:RATE", description = "Writes to block device DEV limited to RATE"
+    @Option(names = {"--io-write-bps", "--device-write-bps"}, paramLabel = "DEV:RATE", description = "Writes to block device DEV limited to RATE"
             + " bytes per second, e.g. /dev/sda:30M (repeatable). On v1 only direct (O_DIRECT) writes are"
             + " throttled; v2 throttles buffered writeback too.")
     List<String> ioWriteBps = new ArrayList<>();
 
-    @Option(names = "--io-read-iops", paramLabel = "DEV:N", description = "Read operations per second on block device DEV,"
+    @Option(names = {"--io-read-iops", "--device-read-iops"}, paramLabel = "DEV:N", description = "Read operations per second on block device DEV,"
             + " >= 1, e.g. /dev/sda:100 (repeatable).")
     List<String> ioReadIops = new ArrayList<>();
 
-    @Option(names = "--io-write-iops", paramLabel = "DEV:N", description = "Write operations per second on block device"
+    @Option(names = {"--io-write-iops", "--device-write-iops"}, paramLabel = "DEV:N", description = "Write operations per second on block device"
             + " DEV, >= 1 (repeatable); on v1 direct writes only, as --io-write-bps.")
     List<String> ioWriteIops = new ArrayList<>();
 
-    @Option(names = "--cgroup", description = "A cgroup of its own even without limits: for the cgroup figures in --json"
+    @Option(names = {"--cgroup", "--cg"}, description = "A cgroup of its own even without limits: for the cgroup figures in --json"
             + " (peak memory, peak pids, CPU time of every process) and for killing everything the program started."
             + " Any limit implies it.")
     boolean cgroup;
@@ -252,7 +273,7 @@ final class RunCommand implements Callable<Integer> {
     Path cgroupParent;
 
     @Option(names = "--best-effort", description = "Run even where this host cannot apply some limit (say, no swap"
-            + " accounting); --json lists those in limitsNotApplied. Default: such a limit is an error (exit 2).")
+            + " accounting); --json lists those in limitsNotApplied. Default: such a limit is an error (exit 125).")
     boolean bestEffort;
 
     // Security: file system, identity, privileges. Checked here in the tool's words, as the limits are.
@@ -295,7 +316,7 @@ final class RunCommand implements Callable<Integer> {
             + " (repeatable).")
     List<String> gidMaps = new ArrayList<>();
 
-    @Option(names = "--keep-cap", paramLabel = "NAME", description = "Keep this capability, e.g. CAP_NET_BIND_SERVICE or"
+    @Option(names = {"--keep-cap", "--cap-add"}, paramLabel = "NAME", description = "Keep this capability, e.g. CAP_NET_BIND_SERVICE or"
             + " net_bind_service (repeatable); every other one is dropped.")
     List<String> keepCaps = new ArrayList<>();
 
@@ -319,6 +340,73 @@ final class RunCommand implements Callable<Integer> {
             + " nofile=64. core is 0 unless set.")
     List<String> rlimits = new ArrayList<>();
 
+    // Docker's and isolate's spellings whose values differ from the options above: folded into
+    // those by applyAliases() before anything reads them. Plain aliases are names of the options above.
+
+    @Option(names = {"-v", "--volume"}, paramLabel = "SRC:DST[:ro]", description = "Docker's bind: --bind-rw SRC:DST, or"
+            + " with :ro --bind SRC:DST (repeatable). Needs --mount.")
+    List<String> volumes = new ArrayList<>();
+
+    @Option(names = "--dir", paramLabel = "IN=OUT[:rw]", description = "isolate's bind: host directory OUT at IN inside,"
+            + " read-only (--bind OUT:IN), writable with :rw, no execution with :noexec; IN alone binds the same path"
+            + " (repeatable). Needs --mount.")
+    List<String> dirs = new ArrayList<>();
+
+    @Option(names = "--network", paramLabel = "none|host", description = "Docker's network mode: none is --net (a network"
+            + " namespace with only loopback), host is the host's network (no --net).")
+    String network;
+
+    @Option(names = "--share-net", description = "isolate's: the host's network, the default (not with --net).")
+    boolean shareNet;
+
+    @Option(names = "--read-only", description = "Docker's read-only root: implies --mount, whose root is always read-only"
+            + " (only /tmp, /dev/shm, --tmpfs and --bind-rw are writable).")
+    boolean readOnly;
+
+    @Option(names = "--rm", description = "Docker's: accepted and always so (nothing of a sandbox outlives its program).")
+    boolean rm;
+
+    @Option(names = "-u", paramLabel = "UID[:GID]", description = "Docker's --user with numbers: --uid UID --gid GID.")
+    String dockerUser;
+
+    @Option(names = "--security-opt", paramLabel = "OPT", description = "Docker's: seccomp=unconfined is --seccomp none;"
+            + " no-new-privileges is always so (repeatable).")
+    List<String> securityOpts = new ArrayList<>();
+
+    @Option(names = "--ulimit", paramLabel = "NAME=N[:N]", description = "Docker's: --rlimit NAME=N; soft and hard are set"
+            + " alike, so N:N must be one number twice (repeatable).")
+    List<String> ulimits = new ArrayList<>();
+
+    @Option(names = "--mem", paramLabel = "KIB", description = "isolate's: address space of each process in KiB"
+            + " (--rlimit as=KIBK). Breaks the JVM, Go and V8: prefer --cg-mem or --memory.")
+    String isolateMem;
+
+    @Option(names = "--cg-mem", paramLabel = "KIB", description = "isolate's: memory limit of the whole sandbox in KiB"
+            + " (--memory KIBK).")
+    String isolateCgMem;
+
+    @Option(names = "--fsize", paramLabel = "KIB", description = "isolate's: size of each file written, in KiB"
+            + " (--rlimit fsize=KIBK).")
+    String isolateFsize;
+
+    @Option(names = "--stack", paramLabel = "KIB", description = "isolate's: stack size in KiB (--rlimit stack=KIBK).")
+    String isolateStack;
+
+    @Option(names = "--open-files", paramLabel = "N", description = "isolate's: open files per process (--rlimit nofile=N).")
+    String isolateOpenFiles;
+
+    @Option(names = "--extra-time", paramLabel = "SECONDS", description = "isolate's: past --cpu-time or --wall-time, let the"
+            + " program run this much longer before the kill, so that its real time is measured; a program that ends"
+            + " in the extra time is still TIME_LIMIT or WALL_TIME_LIMIT (status TO).")
+    String extraTime;
+
+    @Option(names = "--stderr-to-stdout", description = "isolate's: standard error goes where standard output goes.")
+    boolean stderrToStdout;
+
+    @Option(names = {"-q", "--silent"}, description = "No line on stderr when a limit or a signal ends the run (isolate's"
+            + " --silent); failures of isolation itself are still said.")
+    boolean silent;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -330,20 +418,19 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        Sandbox sandbox = sandbox();
-        ProcessBuilder pb = processBuilder();
+        // a ParameterException is reported by IsolationCli's handler, --json and --meta included
+        applyAliases();
         if (json != null) {
             checkWritable(json, "--json");
         }
         if (meta != null) {
             checkWritable(meta, "--meta");
         }
+        Sandbox sandbox = sandbox();
+        ProcessBuilder pb = processBuilder();
         List<Path> created = notYetExisting(stdout, stderr);
-        // Registered before the start: a signal that arrives while the program starts must reach it too.
-        ShutdownRelay relay = new ShutdownRelay();
-        Thread hook = new Thread(relay::onShutdown, "isolation-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
+        // Installed before the start: a signal that arrives while the program starts must reach it too.
+        try (SignalRelay relay = new SignalRelay()) {
             IsolatedProcess process;
             try {
                 process = sandbox.start(pb);
@@ -352,21 +439,17 @@ final class RunCommand implements Callable<Integer> {
                 for (Path p : created) {
                     Files.deleteIfExists(p);
                 }
-                if (meta != null && e instanceof SandboxException) {
-                    try {
-                        MetaFile.setupFailed(e.getMessage()).writeTo(meta);
-                    } catch (IOException metaFailure) {
-                        e.addSuppressed(metaFailure);
-                    }
-                }
+                reportSetupFailure(inToolWords(IsolationCli.oneLine(e)), e);
                 throw e;
             }
             try (process) {
                 relay.attach(process);
                 Outcome outcome = outcome(process);
+                Verdict verdict = verdict(outcome.status(), outcome.message(), outcome.cpuTime(), outcome.wallTime());
                 if (json != null) {
                     try {
-                        RunReport.of(pb.command(), sandbox, runAs(), seccompMode(), outcome).writeTo(json);
+                        RunReport.of(pb.command(), sandbox, runAs(), seccompMode(), outcome).withVerdict(verdict.status(), verdict.message())
+                                .writeTo(json);
                     } catch (IOException e) {
                         // NoSuchFileException and friends say only the path
                         throw new IOException("cannot write --json " + json + ": " + e, e);
@@ -374,25 +457,254 @@ final class RunCommand implements Callable<Integer> {
                 }
                 if (meta != null) {
                     try {
-                        MetaFile.of(outcome).writeTo(meta);
+                        MetaFile.of(outcome).withVerdict(verdict.status(), verdict.message()).writeTo(meta);
                     } catch (IOException e) {
                         throw new IOException("cannot write --meta " + meta + ": " + e, e);
                     }
                 }
+                endLine(verdict, outcome.exitValue(), outcome.signal().isPresent(), relay.received()).filter(line -> !silent).ifPresent(line -> {
+                    commandLine().getErr().println(line);
+                    commandLine().getErr().flush();
+                });
                 return outcome.exitValue();
-            }
-        } finally {
-            relay.finished.complete(null);
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // the JVM is shutting down: the hook is running and returns now that we are finished
             }
         }
     }
 
+    /** How the run ended, as --json and --meta say it: the library's verdict, or a time limit that --extra-time let pass. */
+    record Verdict(Outcome.Status status, String message) {}
+
+    /** The verdict of a run that ended as {@code status} after {@code cpu} and {@code wall}: the library's unless --extra-time let a limit pass. */
+    Verdict verdict(Outcome.Status status, String message, Duration cpu, Duration wall) {
+        Verdict own = new Verdict(status, message);
+        if (extraTime == null || EnumSet.of(Outcome.Status.SETUP_FAILED, Outcome.Status.INTERNAL_ERROR, Outcome.Status.INTERRUPTED,
+                Outcome.Status.TIME_LIMIT).contains(status)) {
+            return own;
+        }
+        if (cpuTime != null && cpu.compareTo(seconds("--cpu-time", cpuTime)) > 0) {
+            return new Verdict(Outcome.Status.TIME_LIMIT, "CPU time limit exceeded (" + cpu.toMillis() + " ms; the limit is "
+                    + cpuTime + " s, the kill came after --extra-time " + extraTime + " s more)");
+        }
+        if (wallTime != null && status != Outcome.Status.WALL_TIME_LIMIT && wall.compareTo(seconds("--wall-time", wallTime)) > 0) {
+            return new Verdict(Outcome.Status.WALL_TIME_LIMIT, "wall time limit exceeded (" + wall.toMillis() + " ms; the limit is "
+                    + wallTime + " s, the kill came after --extra-time " + extraTime + " s more)");
+        }
+        return own;
+    }
+
+    private static final Set<Outcome.Status> LIMITS = EnumSet.of(Outcome.Status.TIME_LIMIT, Outcome.Status.WALL_TIME_LIMIT,
+            Outcome.Status.MEMORY_LIMIT, Outcome.Status.OUTPUT_LIMIT, Outcome.Status.RESTRICTED_SYSCALL);
+
+    /**
+     * The one line on isolation's stderr when a limit or a signal to isolation ended the run (the
+     * program's own stderr says nothing of a SIGKILL); nothing when the program ended by itself.
+     */
+    static Optional<String> endLine(Verdict v, int exitValue, boolean signalled, Optional<String> signalToIsolation) {
+        String how = signalled ? "was killed by signal " + (exitValue - 128) : "exited with code " + exitValue;
+        if (signalToIsolation.isPresent()) {
+            return Optional.of("isolation: " + signalToIsolation.get() + " to isolation: the program was sent SIGTERM and " + how
+                    + " (exit " + exitValue + ", status " + v.status() + ")");
+        }
+        if (LIMITS.contains(v.status())) {
+            return Optional.of("isolation: " + v.message() + ": the program " + how + " (exit " + exitValue + ", status "
+                    + v.status() + ")");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Writes --json (status SETUP_FAILED) and --meta (status XX) for a run that never started, when
+     * they were given and can be written: a caller tells "isolation failed" from "the program exited
+     * 125" by them. A failure to write them is added to {@code cause}, or dropped when there is none
+     * (the one line on stderr already says what went wrong).
+     */
+    void reportSetupFailure(String message) {
+        reportSetupFailure(message, null);
+    }
+
+    private void reportSetupFailure(String message, Throwable cause) {
+        if (json != null && isWritableLocation(json)) {
+            try {
+                RunReport.setupFailed(command(), requestedNamespaces(), Optional.ofNullable(hostname), seccompMode(), message).writeTo(json);
+            } catch (IOException | RuntimeException e) {
+                if (cause != null) {
+                    cause.addSuppressed(e);
+                }
+            }
+        }
+        if (meta != null && isWritableLocation(meta)) {
+            try {
+                MetaFile.setupFailed(message).writeTo(meta);
+            } catch (IOException | RuntimeException e) {
+                if (cause != null) {
+                    cause.addSuppressed(e);
+                }
+            }
+        }
+    }
+
+    private static boolean isWritableLocation(Path file) {
+        Path parent = file.toAbsolutePath().getParent();
+        return !Files.isDirectory(file) && parent != null && Files.isDirectory(parent);
+    }
+
+    private List<String> command() {
+        List<String> command = new ArrayList<>();
+        if (program != null) {
+            command.add(program);
+        }
+        command.addAll(args);
+        return command;
+    }
+
+    /** The namespaces the options ask for, without building the policy (which may be what failed). */
+    Set<Sandbox.Namespace> requestedNamespaces() {
+        Set<Sandbox.Namespace> ns = EnumSet.noneOf(Sandbox.Namespace.class);
+        boolean[] flags = {pid, mount, uts, ipc, net, user, cgroupns};
+        Sandbox.Namespace[] names = {Sandbox.Namespace.PID, Sandbox.Namespace.MOUNT, Sandbox.Namespace.UTS, Sandbox.Namespace.IPC,
+                Sandbox.Namespace.NETWORK, Sandbox.Namespace.USER, Sandbox.Namespace.CGROUP};
+        for (int i = 0; i < flags.length; i++) {
+            if (flags[i]) {
+                ns.add(names[i]);
+            }
+        }
+        return ns;
+    }
+
+    /** The library's words for what to do, in this tool's options. */
+    static String inToolWords(String message) {
+        String m = message;
+        String[][] words = {{"pidNs()", "--pid"}, {"mountNs()", "--mount"}, {"userNs()", "--user"}, {"runAs(uid, gid)", "--uid/--gid"},
+                {"env(\"PATH\", ...)", "--env PATH=..."}, {"minimalRoot, rootfs, bind, tmpfs", "--mount, --rootfs, --bind, --tmpfs"},
+                {"(no rootfs)", "(--mount without --rootfs)"}};
+        for (String[] w : words) {
+            m = m.replace(w[0], w[1]);
+        }
+        return m;
+    }
+
+    private boolean aliasesApplied;
+
+    /**
+     * Folds Docker's and isolate's options whose values differ from this tool's into this tool's
+     * own, once, checking them in their own names. Plain aliases need nothing: they are names of
+     * the options themselves.
+     */
+    void applyAliases() {
+        if (aliasesApplied) {
+            return;
+        }
+        aliasesApplied = true;
+        for (String v : volumes) {
+            boolean readOnlyBind = v.endsWith(":ro");
+            String bind = readOnlyBind || v.endsWith(":rw") ? v.substring(0, v.length() - 3) : v;
+            check(BindSpec.parse(bind).isPresent(), "-v", v, "expected SRC:DST or SRC:DST:ro with DST an absolute path inside,"
+                    + " e.g. ./data:/data:ro");
+            (readOnlyBind ? binds : bindsWritable).add(bind);
+        }
+        for (String d : dirs) {
+            String[] parts = d.split(":", -1);
+            boolean writable = false;
+            for (int i = 1; i < parts.length; i++) {
+                switch (parts[i]) {
+                    case "rw" -> writable = true;
+                    case "noexec" -> noexec.add(parts[0].contains("=") ? parts[0].substring(0, parts[0].indexOf('=')) : parts[0]);
+                    default -> check(false, "--dir", d, "the options this tool knows are rw and noexec");
+                }
+            }
+            int eq = parts[0].indexOf('=');
+            String inside = eq < 0 ? parts[0] : parts[0].substring(0, eq);
+            String outside = eq < 0 ? parts[0] : parts[0].substring(eq + 1);
+            check(inside.startsWith("/") && !outside.isEmpty(), "--dir", d, "expected IN=OUT with IN an absolute path inside,"
+                    + " e.g. /data=/srv/data or /data=/srv/data:rw");
+            (writable ? bindsWritable : binds).add(outside + ":" + inside);
+        }
+        if (network != null) {
+            switch (network) {
+                case "none" -> net = true;
+                case "host" -> check(!net, "--network", network, "contradicts --net: choose one");
+                default -> check(false, "--network", network, "expected none (a network namespace with only loopback, as"
+                        + " --net) or host (the host's network); isolation makes no virtual networks");
+            }
+        }
+        if (shareNet && net) {
+            throw new ParameterException(commandLine(), "--share-net contradicts --net: choose one");
+        }
+        if (readOnly) {
+            mount = true;
+        }
+        if (dockerUser != null) {
+            check(dockerUser.matches("\\d{1,10}(:\\d{1,10})?"), "-u", dockerUser, "expected UID or UID:GID as numbers, e.g."
+                    + " 1000:1000 (names would need a passwd file)");
+            check(uid == null && gid == null, "-u", dockerUser, "contradicts --uid/--gid: use one");
+            String[] ids = dockerUser.split(":");
+            uid = Long.parseLong(ids[0]);
+            gid = Long.parseLong(ids[ids.length - 1]);
+        }
+        for (String opt : securityOpts) {
+            switch (opt) {
+                case "seccomp=unconfined", "seccomp:unconfined" -> {
+                    check(seccomp == null || seccomp.equalsIgnoreCase("none"), "--security-opt", opt, "contradicts --seccomp " + seccomp);
+                    seccomp = "none";
+                }
+                case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true" -> { } // always so
+                default -> check(false, "--security-opt", opt, "this tool knows seccomp=unconfined (--seccomp none) and"
+                        + " no-new-privileges (always on); for a filter use --seccomp, --seccomp-deny and --seccomp-allow");
+            }
+        }
+        for (String u : ulimits) {
+            int eq = u.indexOf('=');
+            check(eq > 0 && eq < u.length() - 1, "--ulimit", u, "expected NAME=N or NAME=N:N, e.g. nofile=64");
+            String value = u.substring(eq + 1);
+            int colon = value.indexOf(':');
+            if (colon >= 0) {
+                check(value.substring(0, colon).equals(value.substring(colon + 1)), "--ulimit", u,
+                        "soft and hard limits are set alike here: give one value, e.g. nofile=64");
+                value = value.substring(0, colon);
+            }
+            rlimits.add(u.substring(0, eq) + "=" + (value.equals("-1") ? "unlimited" : value));
+        }
+        if (isolateMem != null) {
+            rlimits.add("as=" + kib("--mem", isolateMem) + "K");
+        }
+        if (isolateCgMem != null) {
+            check(memory == null, "--cg-mem", isolateCgMem, "contradicts --memory " + memory + ": set one");
+            memory = kib("--cg-mem", isolateCgMem) + "K";
+        }
+        if (isolateFsize != null) {
+            rlimits.add("fsize=" + kib("--fsize", isolateFsize) + "K");
+        }
+        if (isolateStack != null) {
+            rlimits.add("stack=" + kib("--stack", isolateStack) + "K");
+        }
+        if (isolateOpenFiles != null) {
+            check(isolateOpenFiles.matches("\\d{1,9}"), "--open-files", isolateOpenFiles, "expected a whole number of files, e.g. 64");
+            rlimits.add("nofile=" + isolateOpenFiles);
+        }
+        if (extraTime != null) {
+            seconds("--extra-time", extraTime);
+            check(cpuTime != null || wallTime != null, "--extra-time", extraTime, "needs --cpu-time (--time) or --wall-time");
+        }
+        for (int i = 0; i < tmpfs.size(); i++) {
+            // Docker's DST:size=64m[,mode=1777]
+            String t = tmpfs.get(i);
+            java.util.regex.Matcher m = Pattern.compile("(.*?):(?:.*,)?size=([^,]+)(,.*)?").matcher(t);
+            if (m.matches()) {
+                tmpfs.set(i, m.group(1) + ":" + m.group(2));
+            }
+        }
+    }
+
+    /** isolate's sizes: a whole number of KiB. */
+    private long kib(String option, String text) {
+        check(text.matches("\\d{1,12}") && Long.parseLong(text) >= 1, option, text, "expected a whole number of KiB (isolate's unit),"
+                + " e.g. 262144 for 256 MiB");
+        return Long.parseLong(text);
+    }
+
     /** The policy the namespace options describe. */
     Sandbox sandbox() {
+        applyAliases();
         Sandbox.Builder b = Sandbox.builder();
         if (pid) {
             b.pidNs();
@@ -672,8 +984,11 @@ final class RunCommand implements Callable<Integer> {
             set("--cpuset", cpuset, () -> b.cpuset(cpuset));
         }
         if (pids != null) {
-            check(pids >= 1, "--pids", pids, "must be at least 1");
-            set("--pids", pids, () -> b.pidsLimit(pids));
+            // a String, so that the message names the option as this tool does whichever alias was typed
+            check(pids.matches("\\d{1,18}") && Long.parseLong(pids) >= 1, "--pids", pids, "expected a whole number of processes,"
+                    + " at least 1");
+            long n = Long.parseLong(pids);
+            set("--pids", pids, () -> b.pidsLimit(n));
         }
         if (ioWeight != null) {
             check(ioWeight >= 1 && ioWeight <= 10_000, "--io-weight", ioWeight, "must be in 1..10000");
@@ -706,12 +1021,14 @@ final class RunCommand implements Callable<Integer> {
             }
             b.cgroupParent(cgroupParent);
         }
+        // with --extra-time the kill comes that much later; verdict() still judges by the limit itself
+        Duration extra = extraTime == null ? Duration.ZERO : seconds("--extra-time", extraTime);
         if (cpuTime != null) {
-            Duration d = seconds("--cpu-time", cpuTime);
+            Duration d = seconds("--cpu-time", cpuTime).plus(extra);
             set("--cpu-time", cpuTime, () -> b.cpuTimeLimit(d));
         }
         if (wallTime != null) {
-            Duration d = seconds("--wall-time", wallTime);
+            Duration d = seconds("--wall-time", wallTime).plus(extra);
             set("--wall-time", wallTime, () -> b.wallTimeLimit(d));
         }
         if (outputLimit != null) {
@@ -820,6 +1137,7 @@ final class RunCommand implements Callable<Integer> {
 
     /** Command, environment, directory and streams as the options say; streams default to the terminal's. */
     ProcessBuilder processBuilder() {
+        applyAliases();
         List<String> command = new ArrayList<>();
         command.add(program);
         command.addAll(args);
@@ -835,8 +1153,10 @@ final class RunCommand implements Callable<Integer> {
             pb.redirectOutput(stdout.toFile());
         }
         if (stderr != null) {
+            check(!stderrToStdout, "--stderr", stderr, "contradicts --stderr-to-stdout: choose one");
             pb.redirectError(stderr.toFile());
         }
+        pb.redirectErrorStream(stderrToStdout);
         return pb;
     }
 
@@ -892,40 +1212,70 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    /*
-     * The program runs in its own session, so Ctrl-C or a SIGTERM reaches only this JVM. Pass it on
-     * as SIGTERM, give the program a moment to exit and the main thread to write the report; then
-     * the JVM exits 128+signal, and closing the control pipe kills whatever is left.
+    /**
+     * Ctrl-C, SIGTERM and SIGHUP to isolation while its program runs. The program runs in a
+     * session of its own, so they reach only this JVM: the first is passed on as SIGTERM, and
+     * {@link #TERMINATION_GRACE} later (or at a second signal) everything in the sandbox is killed.
+     * The JVM does not exit on them: the main thread reports how the program ended, in --json and
+     * in the exit status alike. Restores the JVM's own handling when closed.
      */
-    private static final class ShutdownRelay {
-        final CompletableFuture<Void> finished = new CompletableFuture<>();
+    private static final class SignalRelay implements AutoCloseable {
+        private final java.util.Map<sun.misc.Signal, sun.misc.SignalHandler> previous = new java.util.HashMap<>();
         private IsolatedProcess process; // guarded by this
-        private boolean shuttingDown; // guarded by this
+        private String received; // guarded by this: the first signal's name, e.g. SIGINT
+        private boolean forwarded; // guarded by this
 
-        synchronized void attach(IsolatedProcess p) {
-            process = p;
-            if (shuttingDown) {
-                p.destroy();
+        SignalRelay() {
+            for (String name : new String[] {"INT", "TERM", "HUP"}) {
+                sun.misc.Signal signal = new sun.misc.Signal(name);
+                try {
+                    previous.put(signal, sun.misc.Signal.handle(signal, this::onSignal));
+                } catch (IllegalArgumentException e) {
+                    // the JVM keeps this one (-Xrs): it then ends the JVM, and the monitor the sandbox
+                }
             }
         }
 
-        void onShutdown() {
-            synchronized (this) {
-                shuttingDown = true;
-                if (process != null) {
-                    process.destroy();
-                }
+        private synchronized void onSignal(sun.misc.Signal signal) {
+            if (received == null) {
+                received = "SIG" + signal.getName();
+                forward();
+            } else if (process != null) {
+                process.destroyForcibly();
             }
-            try {
-                finished.get(TERMINATION_GRACE.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException | ExecutionException | TimeoutException e) {
-                synchronized (this) {
-                    if (process != null) {
-                        process.destroyForcibly();
-                    }
-                }
-                finished.completeOnTimeout(null, 1, TimeUnit.SECONDS).join();
+        }
+
+        synchronized void attach(IsolatedProcess p) {
+            process = p;
+            forward();
+        }
+
+        /** SIGTERM now, SIGKILL after the grace; once, and only when there is both a signal and a program. */
+        private void forward() {
+            if (received == null || process == null || forwarded) {
+                return;
             }
+            forwarded = true;
+            IsolatedProcess p = process;
+            if (!p.isAlive()) {
+                return; // ended already: the main thread is writing its report
+            }
+            p.destroy();
+            CompletableFuture.delayedExecutor(TERMINATION_GRACE.toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+                if (p.isAlive()) {
+                    p.destroyForcibly();
+                }
+            });
+        }
+
+        /** The signal isolation got, if it got one. */
+        synchronized Optional<String> received() {
+            return Optional.ofNullable(received);
+        }
+
+        @Override
+        public void close() {
+            previous.forEach(sun.misc.Signal::handle);
         }
     }
 }

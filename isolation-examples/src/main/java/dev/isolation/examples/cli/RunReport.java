@@ -76,6 +76,21 @@ record RunReport(
                 o.limitsNotApplied());
     }
 
+    /** The report of a run that never started: status SETUP_FAILED, {@code message} saying why, no figures. */
+    static RunReport setupFailed(List<String> command, Set<Sandbox.Namespace> namespaces, Optional<String> hostname, String seccomp,
+            String message) {
+        return new RunReport(command, namespaces, hostname, OptionalInt.empty(), OptionalInt.empty(), seccomp, Outcome.Status.SETUP_FAILED,
+                message, OptionalInt.empty(), OptionalInt.empty(), false, Duration.ZERO, Duration.ZERO, Duration.ZERO, 0, 0, 0,
+                Optional.empty(), List.of(), List.of());
+    }
+
+    /** This report with another verdict (isolate's --extra-time: a time limit the kill let pass). */
+    RunReport withVerdict(Outcome.Status newStatus, String newMessage) {
+        return new RunReport(command, namespaces, hostname, uid, gid, seccomp, newStatus, newMessage, exitCode, signal, killed, wallTime,
+                userTime, systemTime, maxRssBytes, voluntaryContextSwitches, involuntaryContextSwitches, cgroupStats, limits,
+                limitsNotApplied);
+    }
+
     JsonObject toJson() {
         JsonObject j = new JsonObject();
         j.addProperty("status", status.name());

@@ -34,7 +34,7 @@ import picocli.CommandLine.Spec;
  * the answer ({@link Verdict}).
  *
  * <pre>
- * java -jar isolation.jar judge --time 1 --memory 64M SOURCE TESTDIR
+ * java -jar isolation.jar judge --cpu-time 1 --memory 64M SOURCE TESTDIR
  * </pre>
  *
  * Needs root (namespaces, cgroups) and gcc/g++ on the host; the sandbox sees the host's
@@ -43,14 +43,15 @@ import picocli.CommandLine.Spec;
 @Command(name = "judge",
         description = {"Compile SOURCE (C: .c, C++: .cc, .cpp, .cxx) with gcc/g++ inside a sandbox, run it on each"
                 + " test of TESTDIR (N.in is the input, N.out the expected output) in the same sandbox, and print a"
-                + " table: test, verdict, CPU ms, wall ms, memory KiB (the cgroup's peak).",
+                + " table: test, verdict, CPU ms, wall ms, memory KiB (the cgroup's peak), each row as its test ends (on a"
+                + " terminal with a line saying which test runs). The options are run's, with the same names and units.",
                 "Verdicts: AC accepted, WA wrong answer (trailing spaces and blank lines at the end do not count),"
                 + " TLE time limit, MLE memory limit, OLE output limit, RE runtime error (nonzero exit or signal), RF"
                 + " restricted function (a system call the strict seccomp policy forbids), CE compile error, IE"
                 + " internal error (the sandbox could not be set up)."},
         sortOptions = false,
         exitCodeListHeading = "%nExit status:%n",
-        exitCodeList = {"0:accepted.", "1:another verdict.", "2:the judge itself failed (bad options or files, IE)."})
+        exitCodeList = {"0:accepted.", "1:another verdict.", "125:the judge itself failed (bad options or files, IE), as run's."})
 public final class Judge implements Callable<Integer> {
     /** The compiler's own limits: it is untrusted too (a template bomb, an #include of /dev/zero). */
     private static final ByteSize COMPILER_MEMORY = ByteSize.mb(512);
@@ -114,19 +115,22 @@ public final class Judge implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--time", paramLabel = "SECONDS", description = "CPU time limit of each test, e.g. 1 or 0.5."
+    // the names of run's options for the same limits (and judge's older names, which still work)
+
+    @Option(names = {"--cpu-time", "--time"}, paramLabel = "SECONDS", description = "CPU time limit of each test, e.g. 1 or 0.5."
             + " Default: 1.")
     BigDecimal time = BigDecimal.ONE;
 
-    @Option(names = "--wall", paramLabel = "SECONDS", description = "Wall time limit of each test. Default: 3 x --time.")
+    @Option(names = {"--wall-time", "--wall"}, paramLabel = "SECONDS", description = "Wall time limit of each test. Default: 3 x"
+            + " --cpu-time.")
     BigDecimal wall;
 
-    @Option(names = "--memory", paramLabel = "SIZE", description = "Memory limit of each test: bytes, or K, M, G"
+    @Option(names = {"--memory", "-m"}, paramLabel = "SIZE", description = "Memory limit of each test: bytes, or K, M, G"
             + " (binary). Default: 64M.")
     String memory = "64M";
 
-    @Option(names = "--output", paramLabel = "SIZE", description = "Output limit of each test, standard output and"
-            + " standard error each. Default: 1M.")
+    @Option(names = {"--output-limit", "--output"}, paramLabel = "SIZE", description = "Output limit of each test, standard"
+            + " output and standard error each. Default: 1M.")
     String output = "1M";
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
@@ -153,11 +157,18 @@ public final class Judge implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Judgement j = judge(source, testDir, limits);
-        print(spec.commandLine().getOut(), j);
+        if (!Files.isDirectory(testDir)) {
+            throw new ParameterException(spec.commandLine(), "TESTDIR " + testDir + ": " + (Files.exists(testDir) ? "not a directory"
+                    : "no such directory") + ": give the directory of the problem's tests, N.in (input) and N.out (expected"
+                    + " output) each, e.g. isolation-examples/sample-problem/tests");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        Table table = new Table(out, isTerminal(out));
+        Judgement j = judge(source, testDir, limits, table);
+        table.end(j);
         return switch (j.verdict()) {
             case AC -> 0;
-            case IE -> 2;
+            case IE -> dev.isolation.examples.cli.IsolationCli.ISOLATION_FAILED;
             default -> 1;
         };
     }
@@ -199,6 +210,23 @@ public final class Judge implements Callable<Integer> {
      * @throws IllegalArgumentException if the source is neither C nor C++
      */
     public static Judgement judge(Path source, Path testDir, Limits limits) throws IOException {
+        return judge(source, testDir, limits, new Listener() {});
+    }
+
+    /** What a judgement tells as it goes: each step as it starts and ends. The methods do nothing by default. */
+    public interface Listener {
+        /** The compilation ended ({@code tests} tests follow if it succeeded). */
+        default void compiled(Outcome compilation, int tests) {}
+
+        /** Test {@code index} (from 1) of {@code count}, named {@code name}, starts. */
+        default void testStarts(int index, int count, String name) {}
+
+        /** A test ended. */
+        default void testEnded(TestResult result) {}
+    }
+
+    /** {@link #judge(Path, Path, Limits)}, telling {@code listener} each step as it ends, on this thread. */
+    public static Judgement judge(Path source, Path testDir, Limits limits, Listener listener) throws IOException {
         Language language = Language.of(source);
         List<TestCase> tests = TestCase.in(testDir);
         byte[] code = Files.readAllBytes(source);
@@ -213,14 +241,18 @@ public final class Judge implements Callable<Integer> {
                 return new Judgement(upload, List.of());
             }
             Outcome compilation = session.run(COMPILER_LIMITS, command(language.compileCommand()), new byte[0]);
+            listener.compiled(compilation, tests.size());
             if (compilation.status() != Outcome.Status.OK) {
                 return new Judgement(compilation, List.of());
             }
             Sandbox runLimits = limits.policy();
             List<TestResult> results = new ArrayList<>();
             for (TestCase test : tests) {
+                listener.testStarts(results.size() + 1, tests.size(), test.name());
                 Outcome o = session.run(runLimits, command(Language.PROGRAM), Files.readAllBytes(test.input()));
-                results.add(new TestResult(test.name(), Verdict.of(o, Files.readAllBytes(test.answer())), o));
+                TestResult result = new TestResult(test.name(), Verdict.of(o, Files.readAllBytes(test.answer())), o);
+                results.add(result);
+                listener.testEnded(result);
             }
             return new Judgement(compilation, results);
         }
@@ -247,16 +279,98 @@ public final class Judge implements Callable<Integer> {
         return new ProcessBuilder(command);
     }
 
+    private static final String ROW = "%-8s %-7s %8s %8s %10s%n";
+
+    /**
+     * The table as the judgement goes: the header and the compilation's row once it is compiled,
+     * each test's row as soon as it ends (flushed), and on a terminal a "running test 3/10" line
+     * while a test runs, replaced by its row.
+     */
+    static final class Table implements Listener {
+        private final PrintWriter out;
+        private final boolean terminal;
+        private boolean headed;
+        private boolean progressShown;
+
+        Table(PrintWriter out, boolean terminal) {
+            this.out = out;
+            this.terminal = terminal;
+        }
+
+        private void head() {
+            if (!headed) {
+                headed = true;
+                out.printf(Locale.ROOT, ROW, "test", "verdict", "CPU ms", "wall ms", "memory KiB");
+            }
+        }
+
+        @Override
+        public void compiled(Outcome compilation, int tests) {
+            head();
+            if (compilation.status() == Outcome.Status.OK) {
+                printRow(out, "compile", "OK", compilation);
+            }
+            out.flush();
+        }
+
+        @Override
+        public void testStarts(int index, int count, String name) {
+            if (terminal) {
+                out.print("running test " + name + " (" + index + "/" + count + ")...");
+                out.flush();
+                progressShown = true;
+            }
+        }
+
+        @Override
+        public void testEnded(TestResult result) {
+            clearProgress();
+            printRow(out, result.test(), result.verdict().name(), result.outcome());
+            out.flush();
+        }
+
+        private void clearProgress() {
+            if (progressShown) {
+                out.print("\r\033[K"); // back to the line's start, erase it
+                progressShown = false;
+            }
+        }
+
+        /** The rest: the compilation's row if it failed, the compiler's complaint, the verdict. */
+        void end(Judgement j) {
+            clearProgress();
+            head();
+            printTail(out, j);
+        }
+    }
+
+    /** Whether {@code out} is this process's standard output and that is a terminal (where a progress line helps). */
+    private static boolean isTerminal(PrintWriter out) {
+        try {
+            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/1")).toString();
+            return System.console() != null && (target.startsWith("/dev/pts/") || target.startsWith("/dev/tty"));
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
     /** The table: a row for the compilation, one per test, the compiler's complaint on CE, the verdict. */
     public static void print(PrintWriter out, Judgement j) {
-        String row = "%-8s %-7s %8s %8s %10s%n";
-        out.printf(Locale.ROOT, row, "test", "verdict", "CPU ms", "wall ms", "memory KiB");
+        out.printf(Locale.ROOT, ROW, "test", "verdict", "CPU ms", "wall ms", "memory KiB");
         Outcome c = j.compilation();
-        printRow(out, row, "compile", c.status() == Outcome.Status.OK ? "OK" : j.verdict().name(), c);
-        for (TestResult t : j.tests()) {
-            printRow(out, row, t.test(), t.verdict().name(), t.outcome());
+        if (c.status() == Outcome.Status.OK) {
+            printRow(out, "compile", "OK", c);
         }
+        for (TestResult t : j.tests()) {
+            printRow(out, t.test(), t.verdict().name(), t.outcome());
+        }
+        printTail(out, j);
+    }
+
+    private static void printTail(PrintWriter out, Judgement j) {
+        Outcome c = j.compilation();
         if (c.status() != Outcome.Status.OK) {
+            printRow(out, "compile", j.verdict().name(), c);
             String why = c.status() == Outcome.Status.NONZERO_EXIT ? c.stderrText().strip() : c.message();
             why.lines().limit(20).forEach(line -> out.println("  " + line));
         }
@@ -264,8 +378,8 @@ public final class Judge implements Callable<Integer> {
         out.flush();
     }
 
-    private static void printRow(PrintWriter out, String row, String name, String verdict, Outcome o) {
-        out.printf(Locale.ROOT, row, name, verdict, o.cpuTime().toMillis(), o.wallTime().toMillis(), memoryKib(o));
+    private static void printRow(PrintWriter out, String name, String verdict, Outcome o) {
+        out.printf(Locale.ROOT, ROW, name, verdict, o.cpuTime().toMillis(), o.wallTime().toMillis(), memoryKib(o));
     }
 
     /** What the memory limit measures: the cgroup's peak, where the host reports it; else the largest process. */

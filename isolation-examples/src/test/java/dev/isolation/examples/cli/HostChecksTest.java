@@ -185,6 +185,12 @@ class HostChecksTest {
         assertThat(f.verdict()).isEqualTo(Verdict.PROBLEM);
         assertThat(f.detail()).contains("libseccomp.so.2 cannot be loaded", "--seccomp none");
         assertThat(f.fix()).hasValueSatisfying(fix -> assertThat(fix).contains("apt-get install libseccomp2"));
+        // the version the README's requirements name: 2.5, whose user notifications (SCMP_ACT_NOTIFY) name a denied call
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("../README.md"));
+        java.util.regex.Matcher required = java.util.regex.Pattern.compile("libseccomp (\\d+\\.\\d+)\\+ at run time").matcher(readme);
+        assertThat(required.find()).as("README's requirement line").isTrue();
+        assertThat(required.group(1)).isEqualTo("2.5");
+        assertThat(f.fix()).hasValueSatisfying(fix -> assertThat(fix).contains("libseccomp " + required.group(1) + " or later"));
     }
 
     @Test

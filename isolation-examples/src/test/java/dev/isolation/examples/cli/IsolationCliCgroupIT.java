@@ -184,10 +184,10 @@ class IsolationCliCgroupIT {
 
     @Test
     @Timeout(120)
-    void cgroupSetupFailureIsOneLineWithStatus2AndNothingLeftBehind() throws Exception {
+    void cgroupSetupFailureIsOneLineWithStatus125AndNothingLeftBehind() throws Exception {
         Result r = isolation("run", "--cgroup-parent", "/isolation-it-no-such-parent", "--", "true");
 
-        assertThat(r.status()).isEqualTo(2);
+        assertThat(r.status()).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertThat(r.stderr().lines()).singleElement().asString()
                 .startsWith("isolation: ")
                 .contains("/isolation-it-no-such-parent");

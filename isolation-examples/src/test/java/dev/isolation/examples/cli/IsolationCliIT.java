@@ -144,8 +144,9 @@ class IsolationCliIT {
         } finally {
             tool.destroyForcibly();
         }
-        assertThat(Files.readString(toolErr)).isEmpty();
-        assertThat(tool.exitValue()).as("the JVM's own status for SIGTERM").isEqualTo(143);
+        assertThat(Files.readString(toolErr).lines()).singleElement().asString()
+                .startsWith("isolation: SIGTERM to isolation: the program was sent SIGTERM and was killed by signal 15 (exit 143");
+        assertThat(tool.exitValue()).as("the program's status for SIGTERM, as --json says").isEqualTo(143);
         JsonObject j = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
         assertThat(j.get("status").getAsString()).isEqualTo("SIGNALED");
         assertThat(j.get("signal").getAsInt()).as("SIGTERM, passed on").isEqualTo(15);
@@ -163,16 +164,130 @@ class IsolationCliIT {
 
     @Test
     @Timeout(120)
-    void missingExecutableIsOneLineNamingPathAndErrnoWithStatus2AndNothingLeftBehind() throws Exception {
+    void missingExecutableIsOneLineSayingWhatToDoWithStatus127AndASetupFailedReport() throws Exception {
         Path stdout = dir.resolve("never.out");
         Path json = dir.resolve("never.json");
+        Path meta = dir.resolve("never.meta");
         Result r = isolation("run", "--pid", "--mount", "--stdout", stdout.toString(), "--json", json.toString(),
-                "--", "/nonexistent");
-        assertThat(r.status()).isEqualTo(2);
-        assertThat(r.stderr().lines()).containsExactly(
-                "isolation: execve(\"/nonexistent\"): ENOENT (No such file or directory)");
+                "--meta", meta.toString(), "--", "/nonexistent");
+        assertThat(r.status()).as("Docker's and the shell's 'command not found'").isEqualTo(IsolationCli.NOT_FOUND);
+        assertThat(r.stderr().lines()).singleElement().asString()
+                .startsWith("isolation: execve(\"/nonexistent\"): ENOENT (No such file or directory): no file /nonexistent in the sandbox")
+                .contains("give a path that exists there");
         assertThat(r.stdout()).isEmpty();
         assertThat(stdout).doesNotExist();
-        assertThat(json).doesNotExist();
+        JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(j.get("status").getAsString()).isEqualTo("SETUP_FAILED");
+        assertThat("isolation: " + j.get("message").getAsString()).isEqualTo(r.stderr().strip());
+        assertThat(j.get("exitCode").isJsonNull()).isTrue();
+        assertThat(j.getAsJsonArray("command").asList()).extracting(e -> e.getAsString()).containsExactly("/nonexistent");
+        assertThat(Files.readString(meta)).contains("status:XX\n", "message:execve(\"/nonexistent\"): ENOENT");
+    }
+
+    @Test
+    @Timeout(120)
+    void aCommandNotInPathSaysSoAndHowToFixItWithStatus127() throws Exception {
+        Path unsearchable = Files.createDirectories(dir.resolve("private/bin"));
+        Files.setPosixFilePermissions(dir.resolve("private"), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        // as with a pyenv directory under /root in the caller's PATH: the sandbox's own uid may not search it
+        Result r = isolation("run", "--env", "PATH=" + unsearchable + ":/usr/bin:/bin", "--", "no-such-command-isolation");
+        assertThat(r.status()).as(r.stderr()).isEqualTo(IsolationCli.CANNOT_EXECUTE);
+        assertThat(r.stderr().lines()).singleElement().asString()
+                .startsWith("isolation: execve(\"" + unsearchable + "/no-such-command-isolation\"): EACCES")
+                .contains("no runnable \"no-such-command-isolation\" in the sandbox's PATH", "may not search " + unsearchable,
+                        "set a PATH without " + unsearchable + " (--env PATH=...)");
+
+        Result plain = isolation("run", "--", "no-such-command-isolation");
+        assertThat(plain.status()).isEqualTo(IsolationCli.NOT_FOUND);
+        assertThat(plain.stderr().lines()).singleElement().asString()
+                .contains("no command \"no-such-command-isolation\" in any directory of the sandbox's PATH (" + dev.isolation.core.Sandbox.DEFAULT_PATH + ")",
+                        "Give the program's absolute path");
+    }
+
+    @Test
+    @Timeout(120)
+    void anEmptyRootfsWithMode0700SaysItIsEmptyAndWhatToDo() throws Exception {
+        Path rootfs = Files.createDirectory(dir.resolve("rootfs"));
+        Files.setPosixFilePermissions(rootfs, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Result r = isolation("run", "--pid", "--mount", "--rootfs", rootfs.toString(), "--", "/bin/true");
+        assertThat(r.status()).as(r.stderr()).isEqualTo(IsolationCli.NOT_FOUND);
+        assertThat(r.stderr().lines()).singleElement().asString()
+                .contains("the sandbox's root file system " + rootfs.toRealPath() + " is empty", "extract an image into it",
+                        "(--mount without --rootfs)");
+    }
+
+    @Test
+    @Timeout(120)
+    void aBadOptionStillWritesTheJsonReport() throws Exception {
+        Path json = dir.resolve("bad.json");
+        Result r = isolation("run", "--json", json.toString(), "--memory", "lots", "--", "true");
+        assertThat(r.status()).isEqualTo(IsolationCli.ISOLATION_FAILED);
+        JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(j.get("status").getAsString()).isEqualTo("SETUP_FAILED");
+        assertThat(j.get("message").getAsString()).startsWith("--memory lots: not a size");
+    }
+
+    @Test
+    @Timeout(120)
+    void aWallTimeKillSaysSoInOneLineOnStderr() throws Exception {
+        Path json = dir.resolve("slow.json");
+        Result r = isolation("run", "--pid", "--wall-time", "0.5", "--json", json.toString(), "--", "sleep", "30");
+        assertThat(r.status()).isEqualTo(137);
+        assertThat(r.stderr().lines()).singleElement().asString()
+                .startsWith("isolation: wall time limit exceeded (")
+                .endsWith("): the program was killed by signal 9 (exit 137, status WALL_TIME_LIMIT)");
+        JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(j.get("status").getAsString()).isEqualTo("WALL_TIME_LIMIT");
+        assertThat(j.get("signal").getAsInt()).isEqualTo(9);
+
+        Result silent = isolation("run", "--pid", "--wall-time", "0.5", "--silent", "--", "sleep", "30");
+        assertThat(silent.status()).isEqualTo(137);
+        assertThat(silent.stderr()).isEmpty();
+    }
+
+    /** Starts the tool on a shell program that prints "ready" once its trap is set, and waits for that line. */
+    private Process startReady(Path json, String program) throws IOException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                IsolationJar.JAR.toString(), "run", "--pid", "--json", json.toString(), "--", "/bin/sh", "-c", program));
+        Process p = new ProcessBuilder(command).redirectError(dir.resolve("tool.err").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        String first = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)).readLine();
+        assertThat(first).as("the program's first line").isEqualTo("ready");
+        return p;
+    }
+
+    private static void signal(Process p, String signal) throws Exception {
+        assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start().waitFor()).isZero();
+    }
+
+    @Test
+    @Timeout(120)
+    void ctrlCIsPassedToTheProgramAndTheExitStatusIsWhatTheJsonSays() throws Exception {
+        Path json = dir.resolve("interrupted.json");
+        Process p = startReady(json, "trap 'exit 6' TERM; echo ready; while :; do sleep 0.1; done");
+        signal(p, "INT");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+        JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(j.get("exitCode").getAsInt()).as("the program's trap").isEqualTo(6);
+        assertThat(p.exitValue()).as("the same as --json says, not 130").isEqualTo(6);
+        assertThat(Files.readString(dir.resolve("tool.err")).lines()).singleElement().asString()
+                .isEqualTo("isolation: SIGINT to isolation: the program was sent SIGTERM and exited with code 6 (exit 6, status NONZERO_EXIT)");
+    }
+
+    @Test
+    @Timeout(120)
+    void sigtermToTheToolEndsTheProgramWithSigtermAndExits143() throws Exception {
+        Path json = dir.resolve("terminated.json");
+        Process p = startReady(json, "echo ready; exec sleep 60");
+        signal(p, "TERM");
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+
+        JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(j.get("signal").getAsInt()).isEqualTo(15);
+        assertThat(p.exitValue()).isEqualTo(128 + 15);
+        assertThat(Files.readString(dir.resolve("tool.err"))).startsWith("isolation: SIGTERM to isolation: the program was sent SIGTERM"
+                + " and was killed by signal 15 (exit 143");
     }
 }

@@ -56,13 +56,17 @@ class IsolationCliOutputIT {
         Path json = dir.resolve("report.json");
         Run r = run(false, "run", "--wall-time", "20", "--output-limit", "1M", "--json", json.toString(),
                 "--", "sh", "-c", "yes >&2");
-        assertThat(r.piped).isEqualTo(LIMIT);
+        // exactly the limit of the program's, then isolation's own line saying which limit ended the run
+        String line = "isolation: output limit exceeded: the program was killed by signal 9 (exit 137, status OUTPUT_LIMIT)\n";
+        assertThat(r.tail).endsWith("y\n" + line);
+        assertThat(r.piped).isEqualTo(LIMIT + line.length());
         assertThat(r.status).isEqualTo(137);
         JsonObject j = JsonParser.parseString(Files.readString(json)).getAsJsonObject();
         assertThat(j.get("status").getAsString()).isEqualTo("OUTPUT_LIMIT");
     }
 
-    private record Run(int status, long piped, String err) {}
+    /** The exit status, the bytes read from the pipe and the last of them, and the other stream. */
+    private record Run(int status, long piped, String tail, String err) {}
 
     /** Runs the tool with its stdout (or its stderr) a pipe this test counts, the other stream a file. */
     private Run run(boolean stdout, String... args) throws IOException, InterruptedException, Exception {
@@ -80,13 +84,19 @@ class IsolationCliOutputIT {
         try {
             InputStream piped = stdout ? tool.getInputStream() : tool.getErrorStream();
             CompletableFuture<Long> counted = new CompletableFuture<>();
+            java.io.ByteArrayOutputStream last = new java.io.ByteArrayOutputStream();
             Thread reader = new Thread(() -> {
                 try (piped) {
                     byte[] buf = new byte[1 << 16];
                     long total = 0;
+                    byte[] tail = new byte[0];
                     for (int n; (n = piped.read(buf)) > 0; ) {
                         total += n;
+                        byte[] joined = java.util.Arrays.copyOf(tail, tail.length + n);
+                        System.arraycopy(buf, 0, joined, tail.length, n);
+                        tail = java.util.Arrays.copyOfRange(joined, Math.max(0, joined.length - 512), joined.length);
                     }
+                    last.write(tail);
                     counted.complete(total);
                 } catch (Throwable e) {
                     counted.completeExceptionally(e);
@@ -95,7 +105,8 @@ class IsolationCliOutputIT {
             reader.setDaemon(true);
             reader.start();
             assertThat(tool.waitFor(60, TimeUnit.SECONDS)).as("isolation finished").isTrue();
-            return new Run(tool.exitValue(), counted.get(30, TimeUnit.SECONDS), Files.readString(other));
+            long total = counted.get(30, TimeUnit.SECONDS);
+            return new Run(tool.exitValue(), total, last.toString(java.nio.charset.StandardCharsets.UTF_8), Files.readString(other));
         } finally {
             tool.destroyForcibly();
         }

@@ -178,7 +178,7 @@ class IsolationCliSecurityIT {
     void uidZeroWithoutAUserNamespaceHasNoCapabilitiesUnlessKept() throws Exception {
         // uid 0 needs a pid namespace (it could signal its monitor) and a mount namespace (the cgroup files)
         Result refused = isolation("run", "--uid", "0", "--", "true");
-        assertThat(refused.status()).isEqualTo(2);
+        assertThat(refused.status()).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertThat(refused.stderr()).contains("add --pid");
 
         Result none = isolation("run", "--pid", "--mount", "--uid", "0", "--", "sh", "-c", "id -u; grep CapEff /proc/self/status");

@@ -20,6 +20,65 @@ class IsolationCliTest {
     }
 
     @Test
+    void versionPrintsTheToolsJavasAndKernelsVersions() {
+        assertThat(run("--version")).isZero();
+        assertThat(out.toString().lines()).hasSize(3);
+        assertThat(out.toString()).startsWith("isolation " + IsolationCli.Version.version() + "\n")
+                .contains("Java " + System.getProperty("java.version"), System.getProperty("os.version"));
+        assertThat(IsolationCli.Version.version()).as("written by the build").matches("\\d+\\.\\d+\\.\\d+.*");
+        assertThat(run("-V")).isZero();
+    }
+
+    @Test
+    void aMistypedOptionGetsSuggestionsOnItsOneLine() {
+        assertThat(run("run", "--pids-limt", "3", "--", "true")).isEqualTo(IsolationCli.ISOLATION_FAILED);
+        assertThat(err.toString().lines()).singleElement().asString()
+                .startsWith("isolation: Unknown option: '--pids-limt'; did you mean ").contains("--pids-limit")
+                .endsWith("(see 'isolation run --help')");
+        err.getBuffer().setLength(0);
+        assertThat(run("judge", "--cpu-tim", "1", "a.c", "tests")).isEqualTo(IsolationCli.ISOLATION_FAILED);
+        assertThat(err.toString()).contains("did you mean", "--cpu-time");
+    }
+
+    @Test
+    void runHelpListsDockersAndIsolatesNames() {
+        assertThat(run("run", "--help")).isZero();
+        String help = out.toString().replaceAll("\\s+", " ");
+        assertThat(help).contains("Docker's and isolate's names", "--pids-limit (--pids)", "--network none (--net)",
+                "--time (--cpu-time)", "--extra-time", "--mem KIB", "--stderr-to-stdout", "125 isolation itself failed",
+                "127 no such program", "status:XX");
+        for (String name : new String[] {"-e", "-w", "-v", "-m", "-u", "--pids-limit", "--network", "--read-only", "--time",
+                "--wall-time", "--extra-time", "--mem", "--cg-mem", "--stderr-to-stdout", "--cap-add", "--security-opt", "--ulimit"}) {
+            assertThat(out.toString()).as(name).containsPattern("(?m)^\\s+(-[-\\w]+, )*" + java.util.regex.Pattern.quote(name) + "[=, \\s]");
+        }
+    }
+
+    @Test
+    void judgeAndRunNameTheSameLimitsAlike() {
+        var cl = IsolationCli.commandLine(new PrintWriter(out), new PrintWriter(err));
+        var run = cl.getSubcommands().get("run").getCommandSpec();
+        var judge = cl.getSubcommands().get("judge").getCommandSpec();
+        for (var option : judge.options()) {
+            for (String name : option.names()) {
+                assertThat(run.findOption(name)).as("judge's %s is an option of run", name).isNotNull();
+                if (!name.equals("-h") && !name.equals("--help")) {
+                    assertThat(List.of(run.findOption(name).names())).as("judge's %s is the same option in run", name)
+                            .containsAll(List.of(option.names()));
+                }
+            }
+        }
+    }
+
+    @Test
+    void judgeOnAMissingTestDirectorySaysWhatItNeeds() {
+        assertThat(run("judge", "sample-problem/solutions/ac.c", "/nonexistent-isolation-tests")).isEqualTo(IsolationCli.ISOLATION_FAILED);
+        assertThat(err.toString().lines()).singleElement().asString()
+                .isEqualTo("isolation: TESTDIR /nonexistent-isolation-tests: no such directory: give the directory of the problem's"
+                        + " tests, N.in (input) and N.out (expected output) each, e.g. isolation-examples/sample-problem/tests"
+                        + " (see 'isolation judge --help')");
+    }
+
+    @Test
     void helpListsTheRunCommand() {
         assertThat(run("--help")).isZero();
         assertThat(out.toString()).contains("Usage: isolation", "run ", "--help");
@@ -39,7 +98,11 @@ class IsolationCliTest {
                 "--tmpfs=DST:SIZE", "--noexec=DST", "--uid=N", "--gid=N", "--keep-cap=NAME", "--seccomp=MODE",
                 "--seccomp-deny=NAME", "--seccomp-allow=NAME", "--rlimit=NAME=VALUE", "--meta=FILE", "--cpu-time=SECONDS",
                 "--wall-time=SECONDS", "--output-limit=SIZE"}) {
-            assertThat(help).as("help for %s", option).containsPattern("(?m)^\\s+" + java.util.regex.Pattern.quote(option) + "\\s+\\S");
+            // an option's line names it among its aliases (-e, --env=K=V|K), its parameter after the last name
+            int eq = option.indexOf('=');
+            String name = java.util.regex.Pattern.quote(eq < 0 ? option : option.substring(0, eq));
+            String label = eq < 0 ? "" : java.util.regex.Pattern.quote(option.substring(eq));
+            assertThat(help).as("help for %s", option).containsPattern("(?m)^\\s+(-[-\\w]+, )*" + name + "(, -[-\\w]+)*" + label + "(\\s+\\S|$)");
         }
         assertThat(help.replaceAll("\\s+", " ")).contains("TIME_LIMIT, WALL_TIME_LIMIT, MEMORY_LIMIT, OUTPUT_LIMIT,"
                 + " RESTRICTED_SYSCALL", "message", "time-wall", "cg-oom-killed:1", "status (RE");
@@ -78,52 +141,52 @@ class IsolationCliTest {
     }
 
     @Test
-    void noCommandIsOneLineAndStatus2() {
-        assertThat(run()).isEqualTo(2);
+    void noCommandIsOneLineAndStatus125() {
+        assertThat(run()).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertOneErrorLine("isolation: missing command (see 'isolation --help')");
     }
 
     @Test
-    void unknownOptionIsOneLineAndStatus2() {
-        assertThat(run("run", "--frobnicate", "--", "true")).isEqualTo(2);
+    void unknownOptionIsOneLineAndStatus125() {
+        assertThat(run("run", "--frobnicate", "--", "true")).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertOneErrorLine("isolation: Unknown option: '--frobnicate' (see 'isolation run --help')");
     }
 
     @Test
-    void missingProgramIsOneLineAndStatus2() {
-        assertThat(run("run", "--pid")).isEqualTo(2);
+    void missingProgramIsOneLineAndStatus125() {
+        assertThat(run("run", "--pid")).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertOneErrorLine("isolation: Missing required parameter: 'COMMAND' (see 'isolation run --help')");
     }
 
     @Test
     void hostnameWithoutUtsIsRefusedBeforeAnythingStarts() {
-        assertThat(run("run", "--hostname", "box", "--", "true")).isEqualTo(2);
+        assertThat(run("run", "--hostname", "box", "--", "true")).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertOneErrorLine("isolation: --hostname needs --uts: without it the host's hostname would change"
                 + " (see 'isolation run --help')");
     }
 
     @Test
     void invalidHostnameNamesTheOption() {
-        assertThat(run("run", "--uts", "--hostname", "no_underscores", "--", "true")).isEqualTo(2);
+        assertThat(run("run", "--uts", "--hostname", "no_underscores", "--", "true")).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertThat(err.toString()).startsWith("isolation: --hostname: invalid hostname \"no_underscores\"");
         assertThat(err.toString().lines()).hasSize(1);
     }
 
     @Test
     void envWithoutANameIsRefused() {
-        assertThat(run("run", "--env", "=x", "--", "true")).isEqualTo(2);
+        assertThat(run("run", "--env", "=x", "--", "true")).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertOneErrorLine("isolation: --env =x: expected NAME=VALUE or NAME (see 'isolation run --help')");
     }
 
     @Test
     void inheritEnvAndClearEnvTogetherAreRefused() {
-        assertThat(run("run", "--inherit-env", "--clear-env", "--", "true")).isEqualTo(2);
+        assertThat(run("run", "--inherit-env", "--clear-env", "--", "true")).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertOneErrorLine("isolation: --inherit-env and --clear-env contradict each other: choose one (see 'isolation run --help')");
     }
 
     @Test
     void jsonIntoAMissingDirectoryIsRefusedBeforeTheProgramRuns() {
-        assertThat(run("run", "--json", "/nonexistent-dir/report.json", "--", "true")).isEqualTo(2);
+        assertThat(run("run", "--json", "/nonexistent-dir/report.json", "--", "true")).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertThat(err.toString()).startsWith("isolation: --json /nonexistent-dir/report.json: no such directory");
         assertThat(err.toString().lines()).hasSize(1);
     }
@@ -138,7 +201,7 @@ class IsolationCliTest {
         assertThat(err.toString().lines()).containsExactly(expected);
         assertThat(out.toString()).isEmpty();
     }
-    /** Each bad limit: exit 2, one line naming the option and the value, before anything starts. */
+    /** Each bad limit: exit 125, one line naming the option and the value, before anything starts. */
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             --memory 12X                     | isolation: --memory 12X: not a size: "12X" (expected e.g. 512, 64K, 200M, 1G)
@@ -155,7 +218,7 @@ class IsolationCliTest {
             --cpus NaN                       | isolation: --cpus NaN: must be a number of cores in 0.01..1000000, e.g. 0.5
             --cpuset 3-1                     | isolation: --cpuset 3-1: cpusetCpus has a descending range "3-1"
             --cpuset all                     | isolation: --cpuset all: cpusetCpus must be a list like "0-3,6", was "all"
-            --pids 0                         | isolation: --pids 0: must be at least 1
+            --pids 0                         | isolation: --pids 0: expected a whole number of processes, at least 1
             --io-weight 20000                | isolation: --io-weight 20000: must be in 1..10000
             --io-read-bps /dev/sda           | isolation: --io-read-bps /dev/sda: expected DEV:RATE, e.g. /dev/sda:30M
             --io-write-bps sda:30M           | isolation: --io-write-bps sda:30M: the device must be a path such as /dev/sda
@@ -176,15 +239,15 @@ class IsolationCliTest {
             --output-limit lots              | isolation: --output-limit lots: not a size: "lots" (expected e.g. 512, 64K, 200M, 1G)
             --output-limit 0                 | isolation: --output-limit 0: must be at least 1 byte
             """)
-    void badLimitIsOneLineNamingOptionAndValueWithStatus2(String options, String expected) {
+    void badLimitIsOneLineNamingOptionAndValueWithStatus125(String options, String expected) {
         List<String> args = new ArrayList<>(List.of("run"));
         args.addAll(List.of(options.split(" ")));
         args.addAll(List.of("--", "true"));
-        assertThat(run(args.toArray(String[]::new))).isEqualTo(2);
+        assertThat(run(args.toArray(String[]::new))).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertOneErrorLine(expected + " (see 'isolation run --help')");
     }
 
-    /** Each bad security option: exit 2, one line naming the option and the value, before anything starts. */
+    /** Each bad security option: exit 125, one line naming the option and the value, before anything starts. */
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
             --bind /tmp:/data                      | isolation: --bind /tmp:/data needs --mount: the sandbox's mounts live in its own mount namespace
@@ -220,18 +283,18 @@ class IsolationCliTest {
             --rlimit stack=big                     | isolation: --rlimit stack=big: not a size: "big" (expected e.g. 512, 64K, 200M, 1G)
             --mount --chdir tmp                    | isolation: --chdir tmp: must be an absolute path inside the sandbox, which has a root of its own with --mount
             """)
-    void badSecurityOptionIsOneLineNamingOptionAndValueWithStatus2(String options, String expected) {
+    void badSecurityOptionIsOneLineNamingOptionAndValueWithStatus125(String options, String expected) {
         List<String> args = new ArrayList<>(List.of("run"));
         args.addAll(List.of(options.split(" ")));
         args.addAll(List.of("--", "true"));
-        assertThat(run(args.toArray(String[]::new))).isEqualTo(2);
+        assertThat(run(args.toArray(String[]::new))).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertOneErrorLine(expected + " (see 'isolation run --help')");
     }
 
     @Test
     void nonNumericCountIsOneLineNamingOptionAndValue() {
-        assertThat(run("run", "--pids", "many", "--", "true")).isEqualTo(2);
+        assertThat(run("run", "--pids", "many", "--", "true")).isEqualTo(IsolationCli.ISOLATION_FAILED);
         assertThat(err.toString().lines()).singleElement().asString()
-                .startsWith("isolation: Invalid value for option '--pids': 'many' is not a long");
+                .startsWith("isolation: --pids many: expected a whole number of processes, at least 1");
     }
 }

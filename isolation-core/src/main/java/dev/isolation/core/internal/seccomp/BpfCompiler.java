@@ -87,7 +87,7 @@ public final class BpfCompiler {
         if (Holder.LIB == null) {
             throw new UnsupportedHostException("this host cannot build seccomp filters: " + SONAME
                     + " cannot be loaded (" + Holder.FAILURE.getMessage()
-                    + "); install libseccomp 2.4 or later, e.g. `apt-get install libseccomp2`"
+                    + "); install libseccomp 2.5 or later, e.g. `apt-get install libseccomp2`"
                     + " or `dnf install libseccomp`", Holder.FAILURE);
         }
         return Holder.LIB;
