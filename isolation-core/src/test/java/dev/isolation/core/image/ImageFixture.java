@@ -19,15 +19,15 @@ import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 import org.apache.commons.compress.compressors.zstandard.ZstdCompressorOutputStream;
 
 /** Crafted layers and OCI layouts for the tests: what a hostile or careless image tool could write. */
-final class ImageFixture {
+public final class ImageFixture {
     private ImageFixture() {}
 
     /** A layer's tar, entry by entry, exactly as written (no name cleaning). */
-    static final class Tar {
+    public static final class Tar {
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         private final TarArchiveOutputStream out;
 
-        Tar() {
+        public Tar() {
             out = new TarArchiveOutputStream(bytes);
             out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             out.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
@@ -52,42 +52,42 @@ final class ImageFixture {
             return e;
         }
 
-        Tar dir(String name, int mode) {
+        public Tar dir(String name, int mode) {
             return put(entry(name.endsWith("/") ? name : name + "/", TarConstants.LF_DIR, 040000 | mode), new byte[0]);
         }
 
-        Tar file(String name, int mode, String content) {
+        public Tar file(String name, int mode, String content) {
             return put(entry(name, TarConstants.LF_NORMAL, 0100000 | mode), content.getBytes(StandardCharsets.UTF_8));
         }
 
-        Tar file(String name, int mode, byte[] content) {
+        public Tar file(String name, int mode, byte[] content) {
             return put(entry(name, TarConstants.LF_NORMAL, 0100000 | mode), content);
         }
 
-        Tar symlink(String name, String target) {
+        public Tar symlink(String name, String target) {
             TarArchiveEntry e = entry(name, TarConstants.LF_SYMLINK, 0120777);
             e.setLinkName(target);
             return put(e, new byte[0]);
         }
 
-        Tar hardlink(String name, String target) {
+        public Tar hardlink(String name, String target) {
             TarArchiveEntry e = entry(name, TarConstants.LF_LINK, 0100644);
             e.setLinkName(target);
             return put(e, new byte[0]);
         }
 
-        Tar device(String name, boolean block, int major, int minor) {
+        public Tar device(String name, boolean block, int major, int minor) {
             TarArchiveEntry e = entry(name, block ? TarConstants.LF_BLK : TarConstants.LF_CHR, (block ? 060000 : 020000) | 0666);
             e.setDevMajor(major);
             e.setDevMinor(minor);
             return put(e, new byte[0]);
         }
 
-        Tar fifo(String name) {
+        public Tar fifo(String name) {
             return put(entry(name, TarConstants.LF_FIFO, 010000 | 0666), new byte[0]);
         }
 
-        byte[] bytes() {
+        public byte[] bytes() {
             try {
                 out.finish();
                 out.close();
@@ -98,9 +98,9 @@ final class ImageFixture {
         }
     }
 
-    enum Compression { NONE, GZIP, ZSTD }
+    public enum Compression { NONE, GZIP, ZSTD }
 
-    static byte[] compress(byte[] tar, Compression c) throws IOException {
+    public static byte[] compress(byte[] tar, Compression c) throws IOException {
         if (c == Compression.NONE) {
             return tar;
         }
@@ -111,11 +111,11 @@ final class ImageFixture {
         return b.toByteArray();
     }
 
-    static String digest(byte[] b) {
+    public static String digest(byte[] b) {
         return "sha256:" + HexFormat.of().formatHex(Manifests.sha256().digest(b));
     }
 
-    static String mediaType(Compression c) {
+    public static String mediaType(Compression c) {
         return switch (c) {
             case NONE -> "application/vnd.oci.image.layer.v1.tar";
             case GZIP -> "application/vnd.oci.image.layer.v1.tar+gzip";
@@ -124,14 +124,14 @@ final class ImageFixture {
     }
 
     /** What {@link #layout} wrote: the digests of its blobs. */
-    record Written(String manifest, String config, List<String> layers) {}
+    public record Written(String manifest, String config, List<String> layers) {}
 
     /** An OCI layout at {@code dir} with {@code tag} naming an image of these layer tars; {@code config} may add to the config. */
-    static Written layout(Path dir, String tag, List<byte[]> tars, Compression c, UnaryOperator<JsonObject> config) throws IOException {
+    public static Written layout(Path dir, String tag, List<byte[]> tars, Compression c, UnaryOperator<JsonObject> config) throws IOException {
         return layout(dir, tag, tars, c, config, UnaryOperator.identity());
     }
 
-    static Written layout(Path dir, String tag, List<byte[]> tars, Compression c, UnaryOperator<JsonObject> config,
+    public static Written layout(Path dir, String tag, List<byte[]> tars, Compression c, UnaryOperator<JsonObject> config,
             UnaryOperator<JsonObject> manifestEdit) throws IOException {
         Path blobs = Files.createDirectories(dir.resolve("blobs/sha256"));
         Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
@@ -188,13 +188,13 @@ final class ImageFixture {
         return new Written(mDigest, cfgDigest, layerDigests);
     }
 
-    static String blob(Path blobs, byte[] content) throws IOException {
+    public static String blob(Path blobs, byte[] content) throws IOException {
         String d = digest(content);
         Files.write(blobs.resolve(d.substring(7)), content);
         return d;
     }
 
-    static Path blobPath(Path layout, String digest) {
+    public static Path blobPath(Path layout, String digest) {
         return layout.resolve("blobs/sha256").resolve(digest.substring(7));
     }
 }
