@@ -23,6 +23,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.HashSet;
+import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
@@ -47,6 +49,9 @@ final class LayerUnpacker {
     private final boolean keepSetuid;
     /** Directories extracted, with the mode and time they get once everything is in (they stay writable until then). */
     private final Map<Path, TarArchiveEntry> dirs = new LinkedHashMap<>();
+    /** What this layer made, and the whiteouts it made: a whiteout applies to lower layers only. */
+    private final Set<Path> made = new HashSet<>();
+    private final Set<Path> whiteouts = new HashSet<>();
 
     LayerUnpacker(Path dir, boolean root, boolean keepSetuid) {
         this.dir = dir;
@@ -97,13 +102,25 @@ final class LayerUnpacker {
                 opaque(parent);
             } else if (!base.startsWith(WHITEOUT + WHITEOUT)) { // other .wh..wh. names are aufs bookkeeping
                 String name = base.substring(WHITEOUT.length());
+                if (name.equals(".") || name.equals("..") || name.isEmpty()) {
+                    throw new ImageException(HOSTILE_LAYER, "tar entry \"" + raw + "\": a whiteout of \"" + name + "\": refused");
+                }
                 Path target = parent.resolve(name);
-                remove(target);
-                Kernel.get().mknodWhiteout(target.toString());
+                if (made.contains(target)) {
+                    // this layer made it (listed before its whiteout): it replaces what is below
+                    if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                        opaque(target);
+                    }
+                } else {
+                    remove(target);
+                    Kernel.get().mknodWhiteout(target.toString());
+                    whiteouts.add(target);
+                }
             }
             return true;
         }
         Path target = parent.resolve(base);
+        made.add(target);
         BasicFileAttributes existing = lstat(target);
         if (existing != null && !(existing.isDirectory() && e.isDirectory())) {
             remove(target);
@@ -111,6 +128,9 @@ final class LayerUnpacker {
         if (e.isDirectory()) {
             if (existing == null || !existing.isDirectory()) {
                 Files.createDirectory(target);
+            }
+            if (whiteouts.remove(target)) {
+                opaque(target); // deleted and made again in this layer: nothing of the lower layers shows through
             }
             dirs.put(target, e);
         } else if (e.isSymbolicLink()) {
@@ -176,6 +196,7 @@ final class LayerUnpacker {
             if (a == null) {
                 Files.createDirectory(p);
                 dirs.putIfAbsent(p, null);
+                made.add(p);
             } else if (!a.isDirectory()) {
                 throw new ImageException(HOSTILE_LAYER, "tar entry \"" + raw + "\": \"" + dir.relativize(p) + "\" on its path is "
                         + (a.isSymbolicLink() ? "a symlink" : "not a directory") + ": refused (nothing is written through a symlink)");

@@ -176,6 +176,18 @@ class HostileLayerIT {
     }
 
     @Test
+    void aDirectoryDeletedAndMadeAgainInOneLayerIsOpaqueWhicheverComesFirst() throws Exception {
+        for (Tar tar : List.of(new Tar().file("opt/.wh.app", 0644, "").dir("opt/app", 0755).file("opt/app/new", 0644, "n"),
+                new Tar().dir("opt/app", 0755).file("opt/app/new", 0644, "n").file("opt/.wh.app", 0644, ""))) {
+            Path layer = open(tar.bytes()).layerDirectories().get(0);
+            assertThat(layer.resolve("opt/app/new")).hasContent("n");
+            UserDefinedFileAttributeView view = Files.getFileAttributeView(layer.resolve("opt/app"), UserDefinedFileAttributeView.class);
+            assertThat(view.list()).contains("overlay.opaque");
+            LayerUnpacker.remove(cache);
+        }
+    }
+
+    @Test
     void aLayerIsUnpackedOnceAndSharedByItsDiffDigest() throws IOException {
         byte[] tar = new Tar().file("a", 0644, "a").bytes();
         Path first = open(tar).layerDirectories().get(0);

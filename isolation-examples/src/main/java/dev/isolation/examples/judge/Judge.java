@@ -7,6 +7,8 @@ import dev.isolation.core.Sandbox;
 import dev.isolation.core.SandboxException;
 import dev.isolation.core.SandboxSession;
 import dev.isolation.core.SeccompPolicy;
+import dev.isolation.core.image.ImageException;
+import dev.isolation.core.image.OciImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.math.BigDecimal;
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.Callable;
@@ -129,6 +132,11 @@ public final class Judge implements Callable<Integer> {
             + " standard error each. Default: 1M.")
     String output = "1M";
 
+    @Option(names = "--image", paramLabel = "DIR:TAG", description = "Compile and run inside this image (an OCI layout,"
+            + " OCI archive or docker-archive with gcc/g++, sh and cat) instead of the host's /usr: its layers are the"
+            + " root, copy-on-write, unpacked once into the image cache.")
+    String image;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -153,7 +161,17 @@ public final class Judge implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Judgement j = judge(source, testDir, limits);
+        Optional<OciImage> root = Optional.empty();
+        if (image != null) {
+            int colon = image.lastIndexOf(':');
+            boolean tagged = colon > 0 && image.indexOf('/', colon) < 0;
+            try {
+                root = Optional.of(OciImage.open(Path.of(tagged ? image.substring(0, colon) : image), tagged ? image.substring(colon + 1) : "latest"));
+            } catch (ImageException e) {
+                throw new ParameterException(spec.commandLine(), "--image " + image + ": " + e.getMessage());
+            }
+        }
+        Judgement j = judge(source, testDir, limits, root);
         print(spec.commandLine().getOut(), j);
         return switch (j.verdict()) {
             case AC -> 0;
@@ -199,10 +217,16 @@ public final class Judge implements Callable<Integer> {
      * @throws IllegalArgumentException if the source is neither C nor C++
      */
     public static Judgement judge(Path source, Path testDir, Limits limits) throws IOException {
+        return judge(source, testDir, limits, Optional.empty());
+    }
+
+    /** {@link #judge(Path, Path, Limits)} inside {@code image} (its compiler, its libraries) when given, else on the minimal root. */
+    public static Judgement judge(Path source, Path testDir, Limits limits, Optional<OciImage> image) throws IOException {
         Language language = Language.of(source);
         List<TestCase> tests = TestCase.in(testDir);
         byte[] code = Files.readAllBytes(source);
-        Sandbox box = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().minimalRoot().build();
+        Sandbox.Builder root = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs();
+        Sandbox box = (image.isPresent() ? root.image(image.get()) : root.minimalRoot()).build();
         // the binary is compiled in one run and executed in the next: a persistent /box; what it
         // holds is charged to the session's memory, whose limit bounds every run
         ByteSize sessionMemory = limits.memory().compareTo(COMPILER_MEMORY) > 0 ? limits.memory() : COMPILER_MEMORY;
