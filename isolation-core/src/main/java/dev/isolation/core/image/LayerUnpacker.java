@@ -7,7 +7,8 @@ import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.core.internal.linux.NativeCallException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -52,6 +53,7 @@ final class LayerUnpacker {
     /** What this layer made, and the whiteouts it made: a whiteout applies to lower layers only. */
     private final Set<Path> made = new HashSet<>();
     private final Set<Path> whiteouts = new HashSet<>();
+    private final byte[] buffer = new byte[1 << 20];
 
     LayerUnpacker(Path dir, boolean root, boolean keepSetuid) {
         this.dir = dir;
@@ -62,7 +64,7 @@ final class LayerUnpacker {
     /** Extracts {@code tar} (uncompressed) into the directory and returns how many entries were dropped (devices, FIFOs). */
     int unpack(InputStream tar) throws IOException {
         int dropped = 0;
-        TarArchiveInputStream in = new TarArchiveInputStream(tar);
+        TarArchiveInputStream in = new TarArchiveInputStream(new java.io.BufferedInputStream(tar, 1 << 20));
         TarArchiveEntry e;
         while (true) {
             try {
@@ -148,9 +150,14 @@ final class LayerUnpacker {
         } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
             return false; // never made: a device node could open the host's devices; a FIFO is not worth the risk
         } else if (e.isFile()) {
-            try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+            try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                     LinkOption.NOFOLLOW_LINKS)) {
-                data.transferTo(out);
+                for (int n; (n = data.read(buffer)) > 0;) {
+                    ByteBuffer b = ByteBuffer.wrap(buffer, 0, n);
+                    while (b.hasRemaining()) {
+                        out.write(b);
+                    }
+                }
             }
             attributes(target, e, false);
         } else {

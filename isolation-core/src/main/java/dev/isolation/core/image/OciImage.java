@@ -12,10 +12,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -133,9 +130,8 @@ public final class OciImage {
 
     private static void unpack(BlobSource src, Manifests.Layer layer, Path dir, boolean root, boolean keepSetuid) throws IOException {
         String what = src.describe() + ": layer " + layer.blobDigest().orElse(layer.blob()) + " (diff id " + layer.diffId() + ")";
-        MessageDigest blobSha = Manifests.sha256();
-        try (InputStream blob = src.open(layer.blob())) {
-            BufferedInputStream buffered = new BufferedInputStream(new DigestInputStream(blob, blobSha), 1 << 16);
+        try (InputStream blob = src.open(layer.blob()); HashingInputStream blobHash = new HashingInputStream(blob, Manifests.sha256())) {
+            BufferedInputStream buffered = new BufferedInputStream(blobHash, 1 << 16);
             buffered.mark(4);
             byte[] magic = buffered.readNBytes(4);
             buffered.reset();
@@ -144,31 +140,32 @@ public final class OciImage {
                     && (magic[3] & 0xff) == 0xfd;
             boolean plain = !gzip && !zstd;
             // an uncompressed blob is its own diff: one digest serves both
-            MessageDigest diffSha = plain ? blobSha : Manifests.sha256();
-            InputStream tar = plain ? buffered
-                    : new DigestInputStream(gzip ? new GzipCompressorInputStream(buffered, true) : new ZstdCompressorInputStream(buffered), diffSha);
-            try {
-                new LayerUnpacker(dir, root, keepSetuid).unpack(tar);
-                tar.transferTo(OutputStream.nullOutputStream()); // the tar's end blocks count in its digest
-            } catch (ImageException e) {
-                if (e.reason() != MALFORMED) {
+            try (HashingInputStream diffHash = plain ? null : new HashingInputStream(
+                    gzip ? new GzipCompressorInputStream(buffered, true) : new ZstdCompressorInputStream(buffered), Manifests.sha256())) {
+                InputStream tar = plain ? buffered : diffHash;
+                try {
+                    new LayerUnpacker(dir, root, keepSetuid).unpack(tar);
+                    tar.transferTo(OutputStream.nullOutputStream()); // the tar's end blocks count in its digest
+                } catch (ImageException e) {
+                    if (e.reason() != MALFORMED) {
+                        throw e;
+                    }
+                    drain(buffered);
+                    checkDigest(what, "blob", blobHash.digest(), layer.blobDigest());
+                    throw new ImageException(MALFORMED, what + ": " + e.getMessage(), e);
+                } catch (IOException e) {
+                    if (!(e instanceof java.nio.file.FileSystemException)) {
+                        drain(buffered); // a corrupt stream: most likely a bad digest, which says more
+                        checkDigest(what, "blob", blobHash.digest(), layer.blobDigest());
+                        throw new ImageException(MALFORMED, what + ": cannot be decompressed: " + e.getMessage(), e);
+                    }
                     throw e;
                 }
                 drain(buffered);
-                checkDigest(what, "blob", hex(blobSha), layer.blobDigest());
-                throw new ImageException(MALFORMED, what + ": " + e.getMessage(), e);
-            } catch (IOException e) {
-                if (!(e instanceof java.nio.file.FileSystemException)) {
-                    drain(buffered); // a corrupt stream: most likely a bad digest, which says more
-                    checkDigest(what, "blob", hex(blobSha), layer.blobDigest());
-                    throw new ImageException(MALFORMED, what + ": cannot be decompressed: " + e.getMessage(), e);
-                }
-                throw e;
+                String blobActual = blobHash.digest();
+                checkDigest(what, "blob", blobActual, layer.blobDigest());
+                checkDigest(what, "uncompressed tar", plain ? blobActual : diffHash.digest(), Optional.of(layer.diffId()));
             }
-            drain(buffered);
-            String blobActual = hex(blobSha);
-            checkDigest(what, "blob", blobActual, layer.blobDigest());
-            checkDigest(what, "uncompressed tar", plain ? blobActual : hex(diffSha), Optional.of(layer.diffId()));
         }
     }
 
@@ -178,10 +175,6 @@ public final class OciImage {
         } catch (IOException e) {
             // what was read is what the digest covers
         }
-    }
-
-    private static String hex(MessageDigest sha) {
-        return "sha256:" + HexFormat.of().formatHex(sha.digest());
     }
 
     private static void checkDigest(String what, String part, String actual, Optional<String> expected) throws ImageException {

@@ -16,7 +16,8 @@ import java.util.concurrent.Callable;
  * How much a sandbox costs per run: {@code /bin/true} started and waited for, sequentially, under
  * each scenario, and a bare cgroup with the same limits created and removed. Prints median and p99
  * milliseconds per run and runs per second; then {@link SessionBenchmark}: 100 runs of a trivial C
- * program through a persistent session vs fresh sandboxes. Asserts nothing. Needs root for the namespaces and the
+ * program through a persistent session vs fresh sandboxes; then {@link ImageBenchmark}: a cached
+ * three-layer image vs minimalRoot(), and unpacking ~100 MiB vs tar -x. Asserts nothing. Needs root for the namespaces and the
  * cgroups; a scenario the host cannot run prints its failure and the others still run.
  *
  * <pre>
@@ -128,6 +129,11 @@ public final class Benchmark {
             SessionBenchmark.run(100);
         } catch (IOException | RuntimeException e) {
             System.out.println("persistent session vs fresh sandboxes failed: " + e);
+        }
+        try {
+            ImageBenchmark.run(Math.min(runs, 500));
+        } catch (IOException | RuntimeException e) {
+            System.out.println("image rows failed: " + e);
         }
     }
 
