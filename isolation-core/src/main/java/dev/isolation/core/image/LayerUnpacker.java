@@ -115,7 +115,13 @@ final class LayerUnpacker {
                     }
                 } else {
                     remove(target);
-                    Kernel.get().mknodWhiteout(target.toString());
+                    try {
+                        Kernel.get().mknodWhiteout(target.toString());
+                    } catch (NativeCallException x) {
+                        throw new ImageException(ImageException.Reason.CACHE, "the image cache cannot hold a whiteout (\"" + raw + "\"): "
+                                + x.getMessage() + "; an ordinary user may make one since Linux 5.8 (this is " + System.getProperty("os.version")
+                                + "), on a file system that allows it (ext4, xfs, btrfs, tmpfs)", x);
+                    }
                     whiteouts.add(target);
                 }
             }

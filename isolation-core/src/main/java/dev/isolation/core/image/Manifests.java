@@ -52,11 +52,16 @@ final class Manifests {
     private Manifests() {}
 
     static Spec read(BlobSource src, String tag) throws IOException {
-        if (src.size("index.json").isPresent()) {
-            return readOci(src, tag);
-        }
-        if (src.size("manifest.json").isPresent()) {
-            return readDocker(src, tag);
+        try {
+            if (src.size("index.json").isPresent()) {
+                return readOci(src, tag);
+            }
+            if (src.size("manifest.json").isPresent()) {
+                return readDocker(src, tag);
+            }
+        } catch (ClassCastException | IllegalStateException | UnsupportedOperationException | NumberFormatException e) {
+            // gson's answer to a field of the wrong JSON type
+            throw new ImageException(MALFORMED, src.describe() + ": a manifest, index or config has a field of the wrong type: " + e.getMessage(), e);
         }
         throw new ImageException(MALFORMED, "image \"" + src.describe()
                 + "\" is neither an OCI image layout (no index.json) nor a docker-archive (no manifest.json)");

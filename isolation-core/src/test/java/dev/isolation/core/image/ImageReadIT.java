@@ -217,6 +217,17 @@ class ImageReadIT {
     }
 
     @Test
+    void aFieldOfTheWrongJsonTypeIsMalformed() throws IOException {
+        Path layout = work.resolve("wrong-type");
+        ImageFixture.layout(layout, "v1", List.of(base()), Compression.GZIP, UnaryOperator.identity(), m -> {
+            m.addProperty("layers", "not an array");
+            return m;
+        });
+        assertThatThrownBy(() -> open(layout, "v1")).isInstanceOfSatisfying(ImageException.class,
+                e -> assertThat(e.reason()).isEqualTo(Reason.MALFORMED)).hasMessageContaining("wrong type");
+    }
+
+    @Test
     void anUnknownTagListsTheTagsThere() throws IOException {
         Path layout = work.resolve("tag");
         ImageFixture.layout(layout, "v1", List.of(base()), Compression.GZIP, UnaryOperator.identity());
