@@ -35,7 +35,7 @@ import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
  * /bin/busybox} (a static busybox; Debian's busybox-static).
  *
  * <pre>
- * java -cp isolation.jar dev.isolation.examples.bench.ImageBenchmark [RUNS]
+ * java -cp isolation.jar dev.isolation.examples.bench.ImageBenchmark [RUNS]   (RUNS 0: only the unpacking rows)
  * </pre>
  */
 public final class ImageBenchmark {
