@@ -115,6 +115,7 @@ enum mount_kind {
 	MOUNT_UNSHARE = 7, /* go on in a private copy of the mount namespace (a session run's own mounts) */
 	MOUNT_KEEP = 8,    /* a detached copy of the mounts at target, for a MOUNT_REATTACH (same order) */
 	MOUNT_REATTACH = 9, /* attach the next MOUNT_KEEP copy at target, once a fresh mount covered it */
+	MOUNT_OVERLAY = 10, /* an overlayfs of the layers in source (':'-separated, topmost first) over a fresh tmpfs */
 };
 
 struct mount_op {
@@ -683,6 +684,7 @@ static void step_join_cgroups(const struct plan *p)
  */
 
 #define OPT_DEVICE_SOURCE 1u /* mount_op.options: the bind source may be a character device (/dev) */
+#define OPT_USERXATTR 2u     /* mount_op.options: an overlay reads user.overlay.* xattrs (needed in a user namespace) */
 
 static int host_root_fd = -1; /* the host's root: /oldroot while a new root is assembled, else / */
 static int new_root_mode;     /* mount targets are inside /newroot of the staging root */
@@ -876,6 +878,88 @@ static void new_fs_mount(const struct mount_op *m, const char *display)
 	close(mnt);
 }
 
+/*
+ * MOUNT_OVERLAY: an overlayfs at target whose read-only lower stack is the directories of source
+ * (host paths resolved when the policy was built, topmost first, ':'-separated, each opened without
+ * following any symlink) and whose upper and work directories are on a fresh tmpfs of data bytes,
+ * so that every write lands there and goes with the sandbox. The upper directory gets the topmost
+ * layer's owner and mode (the image's root, not the tmpfs's). Layers and upper are named to the
+ * kernel as /proc/self/fd/N of our descriptors: "lowerdir+" one at a time (Linux 6.8+), else one
+ * "lowerdir" string (fsconfig takes at most 255 bytes: about nine layers). OPT_USERXATTR mounts with
+ * userxattr (user.overlay.* xattrs; Linux 5.11+, required in a user namespace). Mount points made
+ * later inside it land in its upper tmpfs: it counts as one of our own file systems.
+ */
+static void overlay_mount(const struct mount_op *m, const char *display)
+{
+	const char *proc = new_root_mode ? "/oldroot/proc/self/fd" : "/proc/self/fd";
+	int lower[64], n = 0;
+	char list[16384], path[PATH_MAX], lowers[256] = "";
+	snprintf(list, sizeof list, "%s", m->source ? m->source : "");
+	for (char *s = strtok(list, ":"); s; s = strtok(NULL, ":")) {
+		if (n == (int)(sizeof lower / sizeof *lower))
+			fail_because(E2BIG, "overlay", display, "more than 64 layers");
+		if ((lower[n] = openat2_path(host_root_fd, s[0] == '/' ? s + 1 : s, O_DIRECTORY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)) < 0)
+			fail_because(errno, "open", display, s);
+		n++;
+	}
+	if (n == 0)
+		fail_because(EINVAL, "overlay", display, "no layers");
+	int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "source", "isolation-overlay", 0) < 0
+			|| fsconfig(fs, FSCONFIG_SET_STRING, "size", m->data ? m->data : "", 0) < 0
+			|| fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		fail_because(errno, "fsconfig", display, "the tmpfs of the upper layer");
+	int upper = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (upper < 0)
+		die("fsmount", display);
+	close(fs);
+	struct stat top;
+	if (fstat(lower[0], &top) < 0)
+		die("fstat", display);
+	if (mkdirat(upper, "upper", 0700) < 0 || mkdirat(upper, "work", 0700) < 0)
+		fail_because(errno, "mkdir", display, "upper and work directories");
+	/* an owner unmapped in this user namespace stays the namespace's root */
+	if ((fchownat(upper, "upper", top.st_uid, top.st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL)
+			|| fchmodat(upper, "upper", top.st_mode & 07777, 0) < 0)
+		fail_because(errno, "chown", display, "the upper directory");
+	if ((fs = fsopen("overlay", FSOPEN_CLOEXEC)) < 0)
+		fail_because(errno, "fsopen", display, "overlayfs (is the overlay module available?)");
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/%d", proc, lower[i]);
+		if (*lowers == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", path, 0) == 0)
+			continue;
+		if (i > 0 && *lowers == 0)
+			fail_because(errno, "fsconfig", display, "lowerdir+");
+		size_t used = strlen(lowers);
+		if (snprintf(lowers + used, sizeof lowers - used, "%s%s", used ? ":" : "", path) >= (int)(sizeof lowers - used))
+			fail_because(E2BIG, "fsconfig", display, "too many layers for one lowerdir string (Linux 6.8+ takes any number)");
+	}
+	if (*lowers && fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", lowers, 0) < 0)
+		fail_because(errno, "fsconfig", display, "lowerdir");
+	snprintf(path, sizeof path, "%s/%d/upper", proc, upper);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", path, 0) < 0)
+		fail_because(errno, "fsconfig", display, "upperdir");
+	snprintf(path, sizeof path, "%s/%d/work", proc, upper);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "workdir", path, 0) < 0)
+		fail_because(errno, "fsconfig", display, "workdir");
+	if ((m->options & OPT_USERXATTR) && fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+		fail_because(errno, "fsconfig", display, "userxattr (Linux 5.11+)");
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		fail_because(errno, "fsconfig", display, (m->options & OPT_USERXATTR)
+			? "overlayfs refused the layers (in a user namespace it needs Linux 5.11+)" : "overlayfs refused the layers");
+	int mnt = fsmount(fs, FSMOUNT_CLOEXEC, mount_attrs(m->flags));
+	if (mnt < 0)
+		die("fsmount", display);
+	close(fs);
+	close(upper);
+	for (int i = 0; i < n; i++)
+		close(lower[i]);
+	if (fstat(mnt, &top) == 0 && nown_fs < (int)(sizeof own_fs / sizeof *own_fs))
+		own_fs[nown_fs++] = top.st_dev;
+	attach(mnt, m->target, S_IFDIR, display);
+	close(mnt);
+}
+
 /* The parent directory of target (which must exist or be creatable) and target's last component. */
 static int parent_of(const char *target, char *name, size_t size, const char *display)
 {
@@ -959,6 +1043,9 @@ static void mount_op(const struct mount_op *m)
 		close(fd);
 		return;
 	}
+	case MOUNT_OVERLAY:
+		overlay_mount(m, display);
+		return;
 	case MOUNT_FILE:
 	case MOUNT_DIR:
 		if (m->flags & MS_BIND)

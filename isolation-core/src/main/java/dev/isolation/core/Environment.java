@@ -75,6 +75,22 @@ final class Environment {
         return new Environment(base, unmodifiable(s), unmodifiable(p));
     }
 
+    /**
+     * {@code defaults} ({@code NAME=value} strings, an image's {@code Env}) as policy variables
+     * under those the policy sets or passes through itself; a string without '=' is ignored.
+     */
+    Environment withDefaults(List<String> defaults) {
+        Map<String, String> s = new LinkedHashMap<>();
+        for (String d : defaults) {
+            int eq = d.indexOf('=');
+            if (eq > 0 && d.indexOf('\0') < 0 && !passed.contains(d.substring(0, eq))) {
+                s.put(d.substring(0, eq), d.substring(eq + 1));
+            }
+        }
+        s.putAll(set);
+        return new Environment(base, unmodifiable(s), passed);
+    }
+
     /** The JVM's value of {@code name}, where it has one, is passed through; replaces a value the policy set. */
     Environment withPassed(String name) {
         checkName("passEnv", name);

@@ -52,6 +52,13 @@ final class FilesystemPlan {
     /** A tmpfs of the given size. */
     record Tmpfs(String inside, ByteSize size) {}
 
+    /**
+     * An image's layers as the root: {@code layers} bottom first (cache directories, resolved),
+     * with setuid programs working if {@code keepSetuid}, read through {@code user.overlay.*}
+     * xattrs if {@code userxattr} (in a user namespace).
+     */
+    record ImageRoot(List<Path> layers, boolean keepSetuid, boolean userxattr) {}
+
     private FilesystemPlan() {}
 
     /** Size of the minimal /dev's {@code /dev/shm}. */
@@ -66,11 +73,32 @@ final class FilesystemPlan {
      */
     static void append(LaunchPlan plan, Optional<Path> rootfs, List<Bind> binds, List<Tmpfs> tmpfs, Set<String> noexec,
             ByteSize tmpSize, Optional<ByteSize> storageCap, boolean proc, int uid, int gid) {
+        append(plan, rootfs, Optional.empty(), binds, tmpfs, noexec, tmpSize, storageCap, proc, uid, gid);
+    }
+
+    /**
+     * {@link #append} with an image as the root: instead of the skeleton tmpfs, an overlayfs of the
+     * image's layers whose writes land in a tmpfs of {@code tmpSize} (capped like the others) that
+     * goes with the sandbox; the root stays writable (that is the point), everything mounted on it
+     * follows the same rules as for a rootfs. The mount points the sandbox needs ({@code /dev},
+     * {@code /proc}, {@code /tmp}, bind targets) are made there, in the writable layer, never in
+     * the image.
+     */
+    static void append(LaunchPlan plan, Optional<Path> rootfs, Optional<ImageRoot> image, List<Bind> binds, List<Tmpfs> tmpfs,
+            Set<String> noexec, ByteSize tmpSize, Optional<ByteSize> storageCap, boolean proc, int uid, int gid) {
         plan.newRoot();
-        plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV, "isolation-tmpfs", "/", "tmpfs", "mode=0755,size=1m", "\"tmpfs\" -> \"/\"");
-        if (rootfs.isPresent()) {
+        if (image.isPresent()) {
+            ImageRoot img = image.get();
+            List<String> topFirst = new java.util.ArrayList<>();
+            img.layers().forEach(l -> topFirst.add(0, l.toString()));
+            plan.mount(MountKind.OVERLAY, MS_NODEV | (img.keepSetuid() ? 0 : MS_NOSUID), img.userxattr() ? LaunchPlan.MOUNT_USERXATTR : 0,
+                    String.join(":", topFirst), "/", null, Long.toString(capped(tmpSize, storageCap).bytes()),
+                    "\"overlay\" -> \"/\" (the image's " + img.layers().size() + " layers)");
+        } else if (rootfs.isPresent()) {
+            plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV, "isolation-tmpfs", "/", "tmpfs", "mode=0755,size=1m", "\"tmpfs\" -> \"/\"");
             rootfsEntries(plan, rootfs.get());
         } else {
+            plan.mount(MountKind.DIR, MS_NOSUID | MS_NODEV, "isolation-tmpfs", "/", "tmpfs", "mode=0755,size=1m", "\"tmpfs\" -> \"/\"");
             for (String dir : SYSTEM_DIRS) {
                 Path p = Path.of(dir);
                 if (Files.isSymbolicLink(p)) {
@@ -106,7 +134,9 @@ final class FilesystemPlan {
         binds.stream().sorted(Comparator.comparingInt(b -> depth(b.inside()))).forEach(b -> bind(plan, b.host(), b.inside(),
                 MS_BIND | MS_REC | MS_NOSUID | MS_NODEV | (b.writable() ? 0 : MS_RDONLY) | (noexec.contains(b.inside()) ? MS_NOEXEC : 0)));
         tmpfs.stream().sorted(Comparator.comparingInt(t -> depth(t.inside()))).forEach(t -> tmpfs(plan, new Tmpfs(t.inside(), capped(t.size(), storageCap)), noexec));
-        plan.mount(MountKind.REMOUNT, MS_RDONLY | MS_NOSUID | MS_NODEV, null, "/", null, null, "/ (read-only)");
+        if (image.isEmpty()) {
+            plan.mount(MountKind.REMOUNT, MS_RDONLY | MS_NOSUID | MS_NODEV, null, "/", null, null, "/ (read-only)");
+        }
     }
 
     private static void tmpfs(LaunchPlan plan, Tmpfs t, Set<String> noexec) {

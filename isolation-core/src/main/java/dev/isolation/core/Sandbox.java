@@ -1,5 +1,6 @@
 package dev.isolation.core;
 
+import dev.isolation.core.image.OciImage;
 import dev.isolation.core.internal.launch.LaunchPlan;
 import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.cgroups.ByteSize;
@@ -96,11 +97,15 @@ public final class Sandbox {
     private final Optional<Path> cgroupParent;
     private final boolean newRoot;
     private final Optional<Path> rootfs;
+    private final Optional<OciImage> image;
+    private final Optional<List<String>> entrypoint;
     private final List<FilesystemPlan.Bind> binds;
     private final List<FilesystemPlan.Tmpfs> tmpfs;
     private final Set<String> noexec;
     private final ByteSize tmpSize;
     private final Optional<Ids> runAs;
+    /** What the program runs as: {@link #runAs}, else the image's {@code User}. */
+    private final Optional<Ids> effectiveRunAs;
     private final Set<String> keptCapabilities;
     private final Map<Rlimit, long[]> rlimits;
     private final SeccompPolicy seccomp;
@@ -111,6 +116,8 @@ public final class Sandbox {
     private final Duration setupTimeout;
     private final Optional<ByteSize> outputLimit;
     private final Environment environment;
+    /** {@link #environment} over the image's {@code Env}. */
+    private final Environment effectiveEnvironment;
     private final Optional<Executor> completionExecutor;
     private final SandboxIds.Range idRange;
 
@@ -125,18 +132,21 @@ public final class Sandbox {
         }
     }
 
-    private Sandbox(Builder b, SandboxIds.Range idRange) {
+    private Sandbox(Builder b, SandboxIds.Range idRange, Optional<Ids> effectiveRunAs) {
         this.namespaces = Set.copyOf(b.namespaces);
         this.hostname = b.hostname;
         this.cgroupLimits = b.cgroup ? Optional.of(b.limits.build()) : Optional.empty();
         this.cgroupParent = b.cgroupParent;
         this.newRoot = b.newRoot;
         this.rootfs = b.rootfs;
+        this.image = b.image;
+        this.entrypoint = b.entrypoint;
         this.binds = List.copyOf(b.binds);
         this.tmpfs = List.copyOf(b.tmpfs);
         this.noexec = Set.copyOf(b.noexec);
         this.tmpSize = b.tmpSize;
         this.runAs = b.runAs;
+        this.effectiveRunAs = effectiveRunAs;
         this.keptCapabilities = Set.copyOf(b.keptCapabilities);
         this.rlimits = Map.copyOf(b.rlimits);
         this.seccomp = b.seccomp;
@@ -147,6 +157,7 @@ public final class Sandbox {
         this.setupTimeout = b.setupTimeout;
         this.outputLimit = b.outputLimit;
         this.environment = b.environment;
+        this.effectiveEnvironment = b.image.map(i -> b.environment.withDefaults(i.env())).orElse(b.environment);
         this.completionExecutor = b.completionExecutor;
         this.idRange = idRange;
     }
@@ -167,6 +178,8 @@ public final class Sandbox {
         b.cgroupParent = cgroupParent;
         b.newRoot = newRoot;
         b.rootfs = rootfs;
+        b.image = image;
+        b.entrypoint = entrypoint;
         b.binds.addAll(binds);
         b.tmpfs.addAll(tmpfs);
         b.noexec.addAll(noexec);
@@ -316,13 +329,28 @@ public final class Sandbox {
         return rootfs;
     }
 
-    /** The exec plan of {@code pb} in a sandbox of this policy: with a root of its own, it starts in {@code /}. */
+    /**
+     * The exec plan of {@code pb} in a sandbox of this policy: with a root of its own, it starts in
+     * {@code /} (an image's {@code WorkingDir}); on an image, its command follows the image's
+     * {@code Entrypoint} and an empty command is the image's {@code Cmd}.
+     */
     byte[] execPlan(ProcessBuilder pb) {
-        if (pb.command().isEmpty()) {
+        List<String> command = image.isPresent() ? imageCommand(pb.command()) : pb.command();
+        if (command.isEmpty()) {
             throw new IllegalArgumentException("command must not be empty");
         }
-        File directory = pb.directory() == null && newRoot ? new File("/") : pb.directory();
-        return execPlan(pb.command(), environmentFor(pb), directory);
+        File directory = pb.directory() == null && newRoot ? new File(image.flatMap(OciImage::workingDir).orElse("/")) : pb.directory();
+        return execPlan(command, environmentFor(pb), directory);
+    }
+
+    /** Docker's rule: the entrypoint, then the command given or else the image's {@code Cmd} (none if the entrypoint was replaced). */
+    private List<String> imageCommand(List<String> given) {
+        List<String> out = new ArrayList<>(entrypoint.orElse(image.get().entrypoint()));
+        out.addAll(!given.isEmpty() ? given : entrypoint.isPresent() ? List.of() : image.get().cmd());
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("command must not be empty: image " + image.get().reference() + " has no Entrypoint or Cmd");
+        }
+        return out;
     }
 
     /**
@@ -350,7 +378,7 @@ public final class Sandbox {
     }
 
     Map<String, String> environmentFor(ProcessBuilder pb, String home) {
-        return environment.resolve(pb.environment(), System.getenv(), DEFAULT_PATH, home);
+        return effectiveEnvironment.resolve(pb.environment(), System.getenv(), DEFAULT_PATH, home);
     }
 
     /** The judge's way to run: stdin from bytes, stdout and stderr captured, the outcome returned. */
@@ -389,7 +417,7 @@ public final class Sandbox {
     Optional<SandboxIds.Lease> leaseIds(boolean session) throws SandboxException {
         boolean root = Kernel.get().getuid() == 0;
         boolean needed = root && (namespaces.contains(Namespace.USER) ? uidMap.isEmpty() || gidMap.isEmpty()
-                : runAs.isEmpty() || session);
+                : effectiveRunAs.isEmpty() || session);
         return needed ? Optional.of(SandboxIds.lease(idRange)) : Optional.empty();
     }
 
@@ -433,7 +461,14 @@ public final class Sandbox {
             plan.makeRootPrivate();
             if (newRoot) {
                 Ids owner = programIds(root, leased).orElse(userNs ? new Ids(0, 0) : new Ids(k.getuid(), k.getgid()));
-                FilesystemPlan.append(plan, rootfs, binds, tmpfs, noexec, tmpSize, storageCap, namespaces.contains(Namespace.PID),
+                if (image.isPresent() && userNs && !KernelVersion.atLeast(5, 11)) {
+                    throw new UnsupportedHostException("image(" + image.get().reference() + ") in a user namespace needs overlayfs there,"
+                            + " which Linux supports since 5.11 (this is " + System.getProperty("os.version") + "): run the JVM as root"
+                            + " (without userNs), or on a newer kernel");
+                }
+                Optional<FilesystemPlan.ImageRoot> imageRoot = image.map(i -> new FilesystemPlan.ImageRoot(i.layerDirectories(),
+                        i.keepsSetuid(), userNs));
+                FilesystemPlan.append(plan, rootfs, imageRoot, binds, tmpfs, noexec, tmpSize, storageCap, namespaces.contains(Namespace.PID),
                         owner.uid(), owner.gid());
             } else {
                 // the host's file system stays visible: not its cgroup file systems (a program able
@@ -475,7 +510,7 @@ public final class Sandbox {
      * as its sandbox's leased id unless told; an ordinary JVM's program as the JVM's user.
      */
     private Optional<Ids> programIds(boolean root, OptionalInt leased) {
-        return runAs.isPresent() ? runAs
+        return effectiveRunAs.isPresent() ? effectiveRunAs
                 : root && !namespaces.contains(Namespace.USER) ? Optional.of(new Ids(leasedId(leased), leasedId(leased)))
                 : Optional.empty();
     }
@@ -601,6 +636,8 @@ public final class Sandbox {
         private Optional<Path> cgroupParent = Optional.empty();
         private boolean newRoot;
         private Optional<Path> rootfs = Optional.empty();
+        private Optional<OciImage> image = Optional.empty();
+        private Optional<List<String>> entrypoint = Optional.empty();
         private final List<FilesystemPlan.Bind> binds = new ArrayList<>();
         private final List<FilesystemPlan.Tmpfs> tmpfs = new ArrayList<>();
         private final Set<String> noexec = new HashSet<>();
@@ -710,6 +747,55 @@ public final class Sandbox {
             }
             rootfs = Optional.of(real);
             return minimalRoot();
+        }
+
+        /**
+         * Runs on {@code image} (needs {@link #mountNs()}): its layers, bottom first, are the
+         * read-only lower stack of an overlayfs root whose writes land in a tmpfs of the sandbox's
+         * own ({@link #tmpSize} big, like {@code /tmp}), gone with it; the image's files never
+         * change. A minimal {@code /dev}, a fresh {@code /proc} (with {@link #pidNs()}), {@code /tmp},
+         * binds and tmpfs mounts are mounted on it as on a {@link #rootfs}, their mount points made
+         * in the writable layer.
+         *
+         * <p>The image's config gives the defaults: {@code Env} under the policy's {@link #env}
+         * variables and the caller's, {@code WorkingDir} unless the {@code ProcessBuilder} has a
+         * directory, {@code User} unless {@link #runAs} (a name is looked up in the image's {@code
+         * /etc/passwd} and {@code /etc/group}; user 0 means the library's default identity: the
+         * namespace's root with {@link #userNs()}, the sandbox's leased uid for a root JVM without
+         * it), {@code Entrypoint} before the command unless {@link #entrypoint}, and {@code Cmd} when
+         * the command is empty.
+         *
+         * @implNote Needs overlayfs and the new mount API (Linux 5.2+). With {@link #userNs()} (an
+         *     ordinary JVM) overlayfs must be mountable in a user namespace, Linux 5.11+ (mounted
+         *     with {@code userxattr}); on older kernels starting the sandbox fails with {@link
+         *     UnsupportedHostException}. An image's root and its upper layer share the tmpfs size.
+         */
+        public Builder image(OciImage image) {
+            Objects.requireNonNull(image, "image");
+            if (image.layerDirectories().size() > 64) {
+                throw new IllegalArgumentException("image " + image.reference() + ": " + image.layerDirectories().size()
+                        + " layers; at most 64 are supported");
+            }
+            for (Path layer : image.layerDirectories()) {
+                if (layer.toString().contains(":") || layer.toString().contains(",")) {
+                    throw new IllegalArgumentException("image " + image.reference() + ": the layer directory \"" + layer
+                            + "\" contains ':' or ',', which overlayfs cannot take: choose another image cache");
+                }
+            }
+            this.image = Optional.of(image);
+            return minimalRoot();
+        }
+
+        /** Replaces the image's {@code Entrypoint} ({@link #image}); empty for none. The image's {@code Cmd} then no longer applies. */
+        public Builder entrypoint(List<String> command) {
+            List<String> copy = List.copyOf(Objects.requireNonNull(command, "entrypoint"));
+            copy.forEach(a -> {
+                if (a.indexOf('\0') >= 0) {
+                    throw new IllegalArgumentException("entrypoint: NUL character in \"" + a.replace('\0', '?') + "\"");
+                }
+            });
+            entrypoint = Optional.of(copy);
+            return this;
         }
 
         /**
@@ -1173,10 +1259,34 @@ public final class Sandbox {
             if (hostname.isPresent() && !namespaces.contains(Namespace.UTS)) {
                 throw new IllegalStateException("hostname(\"" + hostname.get() + "\") needs utsNs(): without it the host's hostname would change");
             }
+            if (image.isPresent() && rootfs.isPresent()) {
+                throw new IllegalStateException("image(" + image.get().reference() + ") and rootfs(" + rootfs.get() + "): choose one root");
+            }
+            if (entrypoint.isPresent() && image.isEmpty()) {
+                throw new IllegalStateException("entrypoint(" + entrypoint.get() + ") needs image(...)");
+            }
+            if (image.isPresent() && jvmUid == 0 && namespaces.contains(Namespace.USER)) {
+                throw new IllegalStateException("image(" + image.get().reference() + ") with userNs() in a JVM running as root: the"
+                        + " layers unpacked by root belong to host ids that the sandbox's user namespace does not map, so overlayfs"
+                        + " could not copy them up; drop userNs() (the program still runs as the sandbox's own unprivileged uid)");
+            }
             SandboxIds.Range range = idRange.orElseGet(SandboxIds::defaultRange);
-            checkIdsOutsideRange(range);
-            checkConfinement(jvmUid);
-            return new Sandbox(this, range);
+            Optional<Ids> given = runAs;
+            Optional<Ids> effective = runAs.isPresent() ? runAs : image.flatMap(i -> ImageUser.resolve(i)).map(u -> new Ids(u[0], u[1]));
+            if (given.isEmpty() && effective.isPresent() && namespaces.contains(Namespace.USER)
+                    && uidMap.stream().noneMatch(r -> effective.get().uid() >= r.inside() && effective.get().uid() < r.inside() + r.count())) {
+                throw new IllegalStateException("image " + image.get().reference() + " runs as User \"" + image.get().user().orElse("")
+                        + "\" (uid " + effective.get().uid() + "), which this sandbox's user namespace does not map: add uidMap and"
+                        + " gidMap ranges covering it, or runAs(0, 0)");
+            }
+            runAs = effective; // the checks judge the identity the program will have
+            try {
+                checkIdsOutsideRange(range);
+                checkConfinement(jvmUid);
+                return new Sandbox(this, range, effective);
+            } finally {
+                runAs = given;
+            }
         }
 
         /** An explicit id inside the sandboxes' range would share a live sandbox's id, and be killed by its monitor. */

@@ -29,11 +29,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * started and waited for under each scenario, in interleaved rounds (every scenario gets its share
  * of each round, so a load that comes and goes falls on all of them alike). Then the same with a
  * 50 ms idle gap before each run (as a judge waits between submissions: cgroup v1 migrations then
- * wait for an RCU grace period), concurrent callers, many live sandboxes (threads and memory), and
- * {@link SessionBenchmark}. Asserts nothing: it prints figures. Needs root for the namespaces and
- * the cgroups; bubblewrap ({@code bwrap}) and util-linux {@code unshare} rows are skipped, saying
- * so, where they are not installed; a scenario the host cannot run prints its failure and the
- * others still run.
+ * wait for an RCU grace period), concurrent callers, many live sandboxes (threads and memory),
+ * {@link SessionBenchmark}, and {@link ImageBenchmark} (a cached three-layer image vs
+ * minimalRoot(), and unpacking ~100 MiB vs tar -x). Asserts nothing: it prints figures. Needs root
+ * for the namespaces and the cgroups; bubblewrap ({@code bwrap}) and util-linux {@code unshare} rows
+ * are skipped, saying so, where they are not installed; a scenario the host cannot run prints its
+ * failure and the others still run.
  *
  * <pre>
  * java -cp isolation.jar dev.isolation.examples.bench.Benchmark [--runs N | N] [--warmup N] [--rounds N]
@@ -176,6 +177,11 @@ public final class Benchmark {
             SessionBenchmark.run(100);
         } catch (IOException | RuntimeException e) {
             System.out.println("persistent session vs fresh sandboxes failed: " + e);
+        }
+        try {
+            ImageBenchmark.run(Math.min(o.runs(), 500));
+        } catch (IOException | RuntimeException e) {
+            System.out.println("image rows failed: " + e);
         }
     }
 

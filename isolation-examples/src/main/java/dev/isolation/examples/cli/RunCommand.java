@@ -282,6 +282,12 @@ final class RunCommand implements Callable<Integer> {
             + " as the read-only root instead of the minimal root; /dev, /proc and /tmp are mounted on it. Needs --mount.")
     Path rootfs;
 
+    @Option(names = "--image", paramLabel = "DIR:TAG", description = "Run on an image (an OCI layout directory, an OCI"
+            + " archive or a docker-archive; TAG defaults to latest): its layers, unpacked once into the image cache"
+            + " (-Disolation.imageCache), are the root, copy-on-write; writes vanish with the sandbox. Its Env and"
+            + " WorkingDir are the defaults. Needs --mount.")
+    String image;
+
     @Option(names = "--bind", paramLabel = "SRC:DST", description = "Make host path SRC visible read-only at DST inside,"
             + " an absolute path, e.g. ./data:/data (repeatable). Split at the last ':' followed by '/'. Needs --mount.")
     List<String> binds = new ArrayList<>();
@@ -777,6 +783,18 @@ final class RunCommand implements Callable<Integer> {
         if (rootfs != null) {
             check(Files.isDirectory(rootfs), "--rootfs", rootfs, "not a directory");
             set("--rootfs", rootfs, () -> b.rootfs(rootfs.toAbsolutePath()));
+        }
+        if (image != null) {
+            int colon = image.lastIndexOf(':');
+            boolean tagged = colon > 0 && image.indexOf('/', colon) < 0;
+            String dir = tagged ? image.substring(0, colon) : image;
+            String tag = tagged ? image.substring(colon + 1) : "latest";
+            try {
+                dev.isolation.core.image.OciImage opened = dev.isolation.core.image.OciImage.open(Path.of(dir), tag);
+                set("--image", image, () -> b.image(opened));
+            } catch (java.io.IOException e) {
+                throw new ParameterException(commandLine(), "--image " + image + ": " + e.getMessage());
+            }
         }
         for (String arg : binds) {
             BindSpec bind = bindSpec("--bind", arg);

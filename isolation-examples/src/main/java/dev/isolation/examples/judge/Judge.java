@@ -7,6 +7,8 @@ import dev.isolation.core.Sandbox;
 import dev.isolation.core.SandboxException;
 import dev.isolation.core.SandboxSession;
 import dev.isolation.core.SeccompPolicy;
+import dev.isolation.core.image.ImageException;
+import dev.isolation.core.image.OciImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.math.BigDecimal;
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.Callable;
@@ -133,6 +136,11 @@ public final class Judge implements Callable<Integer> {
             + " output and standard error each. Default: 1M.")
     String output = "1M";
 
+    @Option(names = "--image", paramLabel = "DIR:TAG", description = "Compile and run inside this image (an OCI layout,"
+            + " OCI archive or docker-archive with gcc/g++, sh and cat) instead of the host's /usr: its layers are the"
+            + " root, copy-on-write, unpacked once into the image cache.")
+    String image;
+
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
     boolean help;
 
@@ -162,9 +170,19 @@ public final class Judge implements Callable<Integer> {
                     : "no such directory") + ": give the directory of the problem's tests, N.in (input) and N.out (expected"
                     + " output) each, e.g. isolation-examples/sample-problem/tests");
         }
+        Optional<OciImage> root = Optional.empty();
+        if (image != null) {
+            int colon = image.lastIndexOf(':');
+            boolean tagged = colon > 0 && image.indexOf('/', colon) < 0;
+            try {
+                root = Optional.of(OciImage.open(Path.of(tagged ? image.substring(0, colon) : image), tagged ? image.substring(colon + 1) : "latest"));
+            } catch (ImageException e) {
+                throw new ParameterException(spec.commandLine(), "--image " + image + ": " + e.getMessage());
+            }
+        }
         PrintWriter out = spec.commandLine().getOut();
         Table table = new Table(out, isTerminal(out));
-        Judgement j = judge(source, testDir, limits, table);
+        Judgement j = judge(source, testDir, limits, root, table);
         table.end(j);
         return switch (j.verdict()) {
             case AC -> 0;
@@ -210,7 +228,7 @@ public final class Judge implements Callable<Integer> {
      * @throws IllegalArgumentException if the source is neither C nor C++
      */
     public static Judgement judge(Path source, Path testDir, Limits limits) throws IOException {
-        return judge(source, testDir, limits, new Listener() {});
+        return judge(source, testDir, limits, Optional.empty(), new Listener() {});
     }
 
     /** What a judgement tells as it goes: each step as it starts and ends. The methods do nothing by default. */
@@ -227,10 +245,22 @@ public final class Judge implements Callable<Integer> {
 
     /** {@link #judge(Path, Path, Limits)}, telling {@code listener} each step as it ends, on this thread. */
     public static Judgement judge(Path source, Path testDir, Limits limits, Listener listener) throws IOException {
+        return judge(source, testDir, limits, Optional.empty(), listener);
+    }
+
+    /** {@link #judge(Path, Path, Limits)} inside {@code image} (its compiler, its libraries) when given, else on the minimal root. */
+    public static Judgement judge(Path source, Path testDir, Limits limits, Optional<OciImage> image) throws IOException {
+        return judge(source, testDir, limits, image, new Listener() {});
+    }
+
+    /** {@link #judge(Path, Path, Limits, Optional)}, telling {@code listener} each step as it ends, on this thread. */
+    public static Judgement judge(Path source, Path testDir, Limits limits, Optional<OciImage> image, Listener listener)
+            throws IOException {
         Language language = Language.of(source);
         List<TestCase> tests = TestCase.in(testDir);
         byte[] code = Files.readAllBytes(source);
-        Sandbox box = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().minimalRoot().build();
+        Sandbox.Builder root = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs();
+        Sandbox box = (image.isPresent() ? root.image(image.get()) : root.minimalRoot()).build();
         // the binary is compiled in one run and executed in the next: a persistent /box; what it
         // holds is charged to the session's memory, whose limit bounds every run
         ByteSize sessionMemory = limits.memory().compareTo(COMPILER_MEMORY) > 0 ? limits.memory() : COMPILER_MEMORY;

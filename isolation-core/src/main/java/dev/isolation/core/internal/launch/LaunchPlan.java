@@ -81,11 +81,19 @@ public final class LaunchPlan {
         /** Keep a detached copy of the mounts at the target, for the next {@link #REATTACH} (in the same order). */
         KEEP,
         /** Attach the next {@link #KEEP} copy at the target (after a fresh mount has covered the place it was). */
-        REATTACH
+        REATTACH,
+        /**
+         * An overlayfs at the target: {@code source} the read-only layers (host directories, topmost
+         * first, ':'-separated), the upper and work directories on a fresh tmpfs of {@code data} bytes.
+         */
+        OVERLAY
     }
 
     /** {@link #mount} option: the bind source may be a character device (a minimal /dev's nodes). */
     public static final int MOUNT_DEVICE_SOURCE = 1;
+
+    /** {@link #mount} option of an {@link MountKind#OVERLAY}: {@code userxattr} (needed in a user namespace, Linux 5.11+). */
+    public static final int MOUNT_USERXATTR = 2;
 
     /** Mount flags of mount(2), from {@code <sys/mount.h>}. */
     public static final long MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_BIND = 4096, MS_REC = 16384;

@@ -22,6 +22,7 @@ final class JnrKernel implements Kernel {
     private static final int EINTR = 4;
     private static final int EWOULDBLOCK = 11;
     private static final int LOCK_EX = 2, LOCK_NB = 4;
+    private static final int AT_FDCWD = -100, S_IFCHR = 0020000;
     /** posix_spawn_file_actions_t is 80 bytes on 64-bit glibc; room to spare. */
     private static final int FILE_ACTIONS_SIZE = 256;
 
@@ -138,6 +139,20 @@ final class JnrKernel implements Kernel {
             throw failure("open", path);
         }
         return fd;
+    }
+
+    @Override
+    public void mknodWhiteout(String path) {
+        if (libc.mknodat(AT_FDCWD, path, S_IFCHR, 0) < 0) {
+            throw failure("mknod", path + " (whiteout, 0:0)");
+        }
+    }
+
+    @Override
+    public void setXattr(String path, String name, byte[] value) {
+        if (libc.lsetxattr(path, name, value, value.length, 0) < 0) {
+            throw failure("lsetxattr", path + " " + name);
+        }
     }
 
     @Override

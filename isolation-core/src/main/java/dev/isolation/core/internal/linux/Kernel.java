@@ -78,4 +78,10 @@ public interface Kernel {
 
     /** Waits for events; fills {@code fds} with the descriptors that are ready and returns how many. */
     int epollWait(int epfd, int[] fds, int timeoutMillis);
+
+    /** mknod(path, S_IFCHR | 0, makedev(0, 0)): an overlayfs whiteout (allowed without CAP_MKNOD since Linux 5.8). */
+    void mknodWhiteout(String path);
+
+    /** lsetxattr(path, name, value, size, 0), on the path itself (a symlink is not followed). */
+    void setXattr(String path, String name, byte[] value);
 }

@@ -33,6 +33,12 @@ public interface LibC {
 
     int open(String path, int flags, int mode);
 
+    // <sys/stat.h> (glibc 2.33+ exports mknodat itself)
+    int mknodat(int dirfd, String path, int mode, long dev);
+
+    // <sys/xattr.h>
+    int lsetxattr(String path, String name, @In byte[] value, long size, int flags);
+
     // <sys/file.h>
     int flock(int fd, int operation);
 
