@@ -1,6 +1,9 @@
 package dev.isolation.examples.cli;
 
 import dev.isolation.examples.judge.Judge;
+import dev.isolation.examples.scale.JudgeStatusCommand;
+import dev.isolation.examples.scale.JudgeSubmitCommand;
+import dev.isolation.examples.scale.JudgeWorkerCommand;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -19,7 +22,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "isolation",
         description = "Run programs in Linux namespaces.",
         synopsisSubcommandLabel = "COMMAND",
-        subcommands = {RunCommand.class, DoctorCommand.class, Judge.class},
+        subcommands = {RunCommand.class, DoctorCommand.class, Judge.class, JudgeWorkerCommand.class, JudgeSubmitCommand.class,
+            JudgeStatusCommand.class},
         footer = {"", "Run 'isolation COMMAND --help' for the options of a command."})
 public final class IsolationCli implements Runnable {
     /** Exit status when {@code isolation} itself fails: bad options or a sandbox that cannot be set up. */
