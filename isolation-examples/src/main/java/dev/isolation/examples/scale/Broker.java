@@ -365,6 +365,19 @@ public final class Broker implements AutoCloseable {
         }
     }
 
+    /** How many of {@code tokens} have their result. */
+    public synchronized int countDone(Collection<UUID> tokens) throws BrokerException {
+        try (PreparedStatement st = db.prepareStatement("SELECT count(*) FROM isolation_results WHERE token = ANY(?)")) {
+            st.setArray(1, uuids(tokens));
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        } catch (SQLException e) {
+            throw failure("count results", e);
+        }
+    }
+
     /**
      * Waits up to {@code timeout} for a submission to be announced; returns whether one was. Wakes
      * early for any announcement, so the caller claims to find out what there is.

@@ -1,5 +1,6 @@
 package dev.isolation.examples.scale;
 
+import dev.isolation.cgroups.CgroupHost;
 import dev.isolation.examples.judge.Judge;
 import dev.isolation.examples.judge.Verdict;
 import java.io.IOException;
@@ -35,9 +36,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       its attempts (its workers kept dying), ends it with an internal-error result.
  *   <li>{@link #stop(Duration)} stops claiming, lets what is being judged finish within the
  *       grace period, and gives the rest back at once, its attempt not counted.
+ *   <li>It removes the sandbox cgroups that dead JVMs on this host left behind, at its start and
+ *       every lease period (or 5 s).
  * </ul>
  */
-final class JudgeWorker {
+public final class JudgeWorker {
     /** How long an idle worker waits for an announcement before it looks again (expired leases are not announced). */
     private static final Duration IDLE_POLL = Duration.ofMillis(500);
 
@@ -57,9 +60,24 @@ final class JudgeWorker {
     private volatile boolean abandoning;
     private volatile Duration grace = Duration.ZERO;
 
-    JudgeWorker(String url, ProblemStore problems, int pool, Duration lease, PrintWriter log) {
+    /**
+     * A worker that has not started yet.
+     *
+     * @param url the broker, as {@link Broker#connect} takes it
+     * @param problems the problems directory ({@code ID/tests/N.in, N.out}, {@code ID/limits.properties})
+     * @param pool how many submissions it judges, and so holds, at once
+     * @param lease how long a submission stays its own without a renewal
+     * @param log where it reports what it does
+     */
+    public JudgeWorker(String url, Path problems, int pool, Duration lease, PrintWriter log) {
+        if (pool < 1) {
+            throw new IllegalArgumentException("pool " + pool + ": must be at least 1");
+        }
+        if (lease.toMillis() < 300) {
+            throw new IllegalArgumentException("lease " + lease + ": must be at least 300 ms");
+        }
         this.url = url;
-        this.problems = problems;
+        this.problems = new ProblemStore(problems);
         this.pool = pool;
         this.lease = lease;
         this.log = log;
@@ -69,7 +87,7 @@ final class JudgeWorker {
     }
 
     /** {@code HOST:PID:RANDOM}, as the queue's {@code leased_by} and the results name this worker. */
-    String id() {
+    public String id() {
         return id;
     }
 
@@ -78,7 +96,7 @@ final class JudgeWorker {
      *
      * @throws BrokerException if the broker cannot be reached at the start
      */
-    void run() throws BrokerException, InterruptedException {
+    public void run() throws BrokerException, InterruptedException {
         try {
             broker = Broker.connect(url);
         } catch (BrokerException e) {
@@ -90,13 +108,15 @@ final class JudgeWorker {
             t.setDaemon(true);
             return t;
         });
-        ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor(r -> {
+        ScheduledExecutorService renewer = Executors.newScheduledThreadPool(2, r -> {
             Thread t = new Thread(r, "isolation-lease-renewer");
             t.setDaemon(true);
             return t;
         });
         long every = Math.max(100, lease.toMillis() / 3);
         renewer.scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MILLISECONDS);
+        long cleanEvery = Math.max(5000, lease.toMillis());
+        renewer.scheduleWithFixedDelay(this::cleanLeftovers, 0, cleanEvery, TimeUnit.MILLISECONDS);
         log.printf("judge-worker %s: pool %d, lease %d ms, problems %s%n", id, pool, lease.toMillis(), problems.root());
         try {
             while (!stopping) {
@@ -222,6 +242,22 @@ final class JudgeWorker {
         }
     }
 
+    /**
+     * Removes the sandbox cgroups that dead JVMs on this host left ({@link CgroupHost#cleanLeftovers()},
+     * which never touches a live JVM's): a worker killed at the moment it was creating one leaves
+     * it behind, and its siblings on the host, or its own restart, remove it.
+     */
+    private void cleanLeftovers() {
+        try {
+            List<Path> removed = CgroupHost.detect().cleanLeftovers();
+            if (!removed.isEmpty()) {
+                log.printf("judge-worker %s: removed %d sandbox cgroups that dead JVMs left: %s%n", id, removed.size(), removed);
+            }
+        } catch (IOException | RuntimeException e) {
+            log.printf("judge-worker %s: cannot remove the cgroups dead JVMs left: %s%n", id, e.getMessage());
+        }
+    }
+
     private void reconnect() {
         try {
             Broker fresh = Broker.connect(url);
@@ -237,7 +273,7 @@ final class JudgeWorker {
      * Stops the worker and waits until it has: no more claims; what is being judged has
      * {@code grace} to finish, and what has not by then is given back.
      */
-    void stop(Duration grace) throws InterruptedException {
+    public void stop(Duration grace) throws InterruptedException {
         this.grace = grace;
         stopping = true;
         finished.await();

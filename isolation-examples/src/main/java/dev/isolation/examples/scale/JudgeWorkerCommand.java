@@ -61,7 +61,7 @@ public final class JudgeWorkerCommand implements Callable<Integer> {
         Duration leaseTime = seconds("--lease", lease, BigDecimal.ONE);
         Duration graceTime = seconds("--grace", grace, BigDecimal.ZERO);
         Broker.jdbcUrl(broker); // a bad URL is a usage error, before anything starts
-        JudgeWorker worker = new JudgeWorker(broker, new ProblemStore(problems), pool, leaseTime, spec.commandLine().getOut());
+        JudgeWorker worker = new JudgeWorker(broker, problems, pool, leaseTime, spec.commandLine().getOut());
         Thread stopper = new Thread(() -> {
             try {
                 worker.stop(graceTime);
