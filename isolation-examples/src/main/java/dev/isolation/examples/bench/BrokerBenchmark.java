@@ -2,6 +2,7 @@ package dev.isolation.examples.bench;
 
 import dev.isolation.examples.judge.Judge;
 import dev.isolation.examples.scale.Broker;
+import dev.isolation.examples.scale.BrokerCapacity;
 import dev.isolation.examples.scale.JudgeWorker;
 import dev.isolation.examples.scale.SubmissionRequest;
 import java.io.PrintWriter;
@@ -25,7 +26,8 @@ import java.util.stream.Stream;
  * problem: one session, a syntax check and two runs each) judged by a pool of POOL threads calling
  * {@link Judge#judge} directly, then by a {@link JudgeWorker} with the same pool, in this JVM,
  * through the PostgreSQL broker at URL (submitted in one batch, results read back). Prints
- * submissions per second of both and their ratio; asserts nothing. Needs root and a PostgreSQL
+ * submissions per second of both (two alternating rounds) and their ratio, then what the broker
+ * alone sustains ({@link BrokerCapacity}: claim and publish with no judging); asserts nothing. Needs root and a PostgreSQL
  * server ({@code .ci/broker.sh start} prints a URL); it adds its submissions to that database's
  * {@code isolation_*} tables.
  *
@@ -70,6 +72,10 @@ public final class BrokerBenchmark {
             }
             System.out.printf(Locale.ROOT, "both rounds: no broker %.1f/s, through the broker %.1f/s = %.0f%% of the pool's rate%n",
                     2 * n / directSeconds, 2 * n / brokeredSeconds, 100 * directSeconds / brokeredSeconds);
+            // the broker's own ceiling: claim + publish with no judging, as many connections as 8 workers hold
+            int cycles = Math.max(1000, 10 * n);
+            System.out.printf(Locale.ROOT, "%-45s %8.0f submissions/s (claim + publish, %d submissions, 8 connections)%n",
+                    "the broker alone (BrokerCapacity)", BrokerCapacity.cyclesPerSecond(url, cycles, 8), cycles);
         } finally {
             try (Stream<Path> files = Files.walk(problems)) {
                 for (Path p : (Iterable<Path>) files.sorted(Comparator.reverseOrder())::iterator) {

@@ -166,12 +166,16 @@ final class Workers implements AutoCloseable {
 
     /** Kills (SIGKILL) every worker this started that is still running, and waits for it. */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         for (Worker w : started) {
             w.process().destroyForcibly();
         }
-        for (Worker w : started) {
-            w.process().waitFor(30, TimeUnit.SECONDS);
+        try {
+            for (Worker w : started) {
+                w.process().waitFor(30, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }
