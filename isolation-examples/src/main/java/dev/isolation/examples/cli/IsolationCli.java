@@ -2,6 +2,10 @@ package dev.isolation.examples.cli;
 
 import dev.isolation.core.SandboxSetupException;
 import dev.isolation.examples.judge.Judge;
+import dev.isolation.examples.scale.JudgeHttpCommand;
+import dev.isolation.examples.scale.JudgeStatusCommand;
+import dev.isolation.examples.scale.JudgeSubmitCommand;
+import dev.isolation.examples.scale.JudgeWorkerCommand;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -24,7 +28,8 @@ import picocli.CommandLine.Spec;
         description = "Run programs in Linux namespaces.",
         synopsisSubcommandLabel = "COMMAND",
         versionProvider = IsolationCli.Version.class,
-        subcommands = {RunCommand.class, DoctorCommand.class, Judge.class},
+        subcommands = {RunCommand.class, DoctorCommand.class, Judge.class, JudgeWorkerCommand.class, JudgeSubmitCommand.class,
+            JudgeStatusCommand.class, JudgeHttpCommand.class},
         footer = {"", "Run 'isolation COMMAND --help' for the options of a command."})
 public final class IsolationCli implements Runnable {
     /** Exit status when {@code isolation} itself fails: bad options or a sandbox that cannot be set up (Docker's 125). */

@@ -256,9 +256,25 @@ public final class Judge implements Callable<Integer> {
     /** {@link #judge(Path, Path, Limits, Optional)}, telling {@code listener} each step as it ends, on this thread. */
     public static Judgement judge(Path source, Path testDir, Limits limits, Optional<OciImage> image, Listener listener)
             throws IOException {
-        Language language = Language.of(source);
+        return judge(Language.of(source), Files.readAllBytes(source), testDir, limits, image, listener);
+    }
+
+    /**
+     * Compiles {@code code}, written in the language {@code language} names ({@code c},
+     * {@code cpp} or {@code sh}), and runs it on every test of {@code testDir} in one persistent
+     * sandbox, which is gone when this returns.
+     *
+     * @throws SandboxException if the sandbox cannot be set up
+     * @throws IOException if a test cannot be read
+     * @throws IllegalArgumentException if the language is none of those
+     */
+    public static Judgement judge(String language, byte[] code, Path testDir, Limits limits) throws IOException {
+        return judge(Language.named(language), code, testDir, limits, Optional.empty(), new Listener() {});
+    }
+
+    private static Judgement judge(Language language, byte[] code, Path testDir, Limits limits, Optional<OciImage> image,
+            Listener listener) throws IOException {
         List<TestCase> tests = TestCase.in(testDir);
-        byte[] code = Files.readAllBytes(source);
         Sandbox.Builder root = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs();
         Sandbox box = (image.isPresent() ? root.image(image.get()) : root.minimalRoot()).build();
         // the binary is compiled in one run and executed in the next: a persistent /box; what it
@@ -413,7 +429,7 @@ public final class Judge implements Callable<Integer> {
     }
 
     /** What the memory limit measures: the cgroup's peak, where the host reports it; else the largest process. */
-    static long memoryKib(Outcome o) {
+    public static long memoryKib(Outcome o) {
         return o.cgroupStats().flatMap(CgroupStats::memoryPeak).orElse(o.maxRss()).bytes() / 1024;
     }
 }

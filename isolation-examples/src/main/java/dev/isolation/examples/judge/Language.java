@@ -3,10 +3,16 @@ package dev.isolation.examples.judge;
 import java.nio.file.Path;
 import java.util.List;
 
-/** The languages the judge compiles, by the source file's extension. */
+/** The languages the judge compiles, by the source file's extension or by name. */
 enum Language {
     C("main.c", "gcc", "-std=gnu17"),
-    CPP("main.cpp", "g++", "-std=gnu++17");
+    CPP("main.cpp", "g++", "-std=gnu++17"),
+    /**
+     * A POSIX shell script: its "compilation" is {@code sh -n} (a syntax check, so a script that
+     * does not parse is a compile error), after which it is installed as the program with a
+     * {@code #!/bin/sh} line. Cheap to judge, which makes it the language of the scale tests.
+     */
+    SH("main.sh", "sh", "-n");
 
     /** Where the compiled program is, inside the sandbox. */
     static final String PROGRAM = "/box/main";
@@ -35,12 +41,31 @@ enum Language {
                 + " .cxx (C++)");
     }
 
+    /**
+     * The language named {@code name} as submissions name it: {@code c}, {@code cpp} (or
+     * {@code c++}), {@code sh}; case does not matter.
+     *
+     * @throws IllegalArgumentException naming the accepted names if {@code name} is none of them
+     */
+    static Language named(String name) {
+        return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+            case "c" -> C;
+            case "cpp", "c++" -> CPP;
+            case "sh" -> SH;
+            default -> throw new IllegalArgumentException("unknown language \"" + name + "\": expected c, cpp or sh");
+        };
+    }
+
     /** Where the source goes, inside the sandbox. */
     String sourcePath() {
         return "/box/" + sourceFile;
     }
 
     List<String> compileCommand() {
+        if (this == SH) {
+            return List.of("sh", "-c", "sh -n " + sourcePath() + " && { echo '#!/bin/sh'; cat " + sourcePath() + "; } > "
+                    + PROGRAM + " && chmod 755 " + PROGRAM);
+        }
         return List.of(compiler, standard, "-O2", "-pipe", "-o", PROGRAM, sourcePath(), "-lm");
     }
 }
