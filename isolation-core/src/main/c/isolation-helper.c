@@ -20,6 +20,7 @@
  * here. The plan and report formats are defined in LaunchPlan.java and HelperReport.java.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -1800,6 +1801,56 @@ static void thaw_cgroups(const struct plan *p)
  * each pid, thaw); then remove the directories in the order given. No cgroup file name is known
  * here: Java named them all.
  */
+/* The name of file in dir, if file is a path directly in dir; else NULL. */
+static const char *name_in(const char *file, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(file, dir, n) == 0 && file[n] == '/' && !strchr(file + n + 1, '/') ? file + n + 1 : NULL;
+}
+
+/*
+ * Cgroups made below dir after the plan was written (a session's runs whose JVM died before their
+ * helpers started) are killed and removed, deepest first, through the files Java named for dir,
+ * by the same names in each nested directory. Returns how many are left.
+ */
+static int remove_nested(const struct plan *p, const char *dir, const char *nested, int depth)
+{
+	DIR *d = opendir(nested);
+	if (!d)
+		return 0;
+	int left = 0;
+	struct dirent *e;
+	char path[PATH_MAX], file[PATH_MAX];
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof path, "%s/%s", nested, e->d_name) >= (int)sizeof path) {
+			left++;
+			continue;
+		}
+		if (depth < 8)
+			left += remove_nested(p, dir, path, depth + 1);
+		for (int i = 0; i < p->nteardown_freezers; i++) {
+			const char *name = name_in(p->teardown_freezers[i].file, dir);
+			if (name && snprintf(file, sizeof file, "%s/%s", path, name) < (int)sizeof file)
+				write_cgroup_file(file, p->teardown_freezers[i].thaw);
+		}
+		for (int i = 0; i < p->nteardown_procs; i++) {
+			const char *name = name_in(p->teardown_procs[i], dir);
+			FILE *f = name && snprintf(file, sizeof file, "%s/%s", path, name) < (int)sizeof file ? fopen(file, "re") : NULL;
+			int pid;
+			while (f && fscanf(f, "%d", &pid) == 1)
+				kill(pid, SIGKILL);
+			if (f)
+				fclose(f);
+		}
+		if (rmdir(path) < 0 && errno != ENOENT)
+			left++;
+	}
+	closedir(d);
+	return left;
+}
+
 static void remove_orphan_cgroups(const struct plan *p)
 {
 	for (int round = 0; round < 400; round++) {
@@ -1829,9 +1880,11 @@ static void remove_orphan_cgroups(const struct plan *p)
 		}
 		if (!pids) {
 			int left = 0;
-			for (int i = 0; i < p->nteardown_remove; i++)
+			for (int i = 0; i < p->nteardown_remove; i++) {
+				left += remove_nested(p, p->teardown_remove[i], p->teardown_remove[i], 0);
 				if (rmdir(p->teardown_remove[i]) < 0 && errno != ENOENT)
 					left++;
+			}
 			if (!left)
 				return;
 		}

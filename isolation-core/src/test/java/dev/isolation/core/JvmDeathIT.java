@@ -9,6 +9,7 @@ import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -67,6 +68,61 @@ class JvmDeathIT {
             assertThat(ms).as("everything gone %d ms after the JVM's death", ms).isLessThanOrEqualTo(BOUND_MS);
         } finally {
             jvm.destroyForcibly();
+        }
+    }
+
+    /**
+     * A run's cgroup is made by the JVM before the run's helper exists: a JVM killed in between
+     * leaves it with no monitor of its own. The session's monitor removes it with the session's
+     * cgroup (it used to stay, and keep the session's cgroup too: rmdir of a non-empty cgroup fails).
+     */
+    @Test
+    @Timeout(120)
+    void aRunsCgroupMadeBeforeItsHelperIsRemovedWithTheSession() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process jvm = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), HalfStartedRun.class.getName())
+                .redirectErrorStream(true).start();
+        List<Path> cgroups = new ArrayList<>();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(jvm.getInputStream()));
+            String line;
+            while ((line = out.readLine()) != null && !line.equals("started")) {
+                assertThat(line).as("the child JVM").doesNotContain("Exception");
+                cgroups.add(Path.of(line));
+            }
+            assertThat(line).as("the child JVM made the run's cgroup").isEqualTo("started");
+            assertThat(cgroups).as("the session's and the run's cgroup directories").hasSizeGreaterThanOrEqualTo(2)
+                    .allMatch(Files::isDirectory);
+            jvm.destroyForcibly(); // SIGKILL
+            assertThat(jvm.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            long died = System.nanoTime();
+            while (cgroups.stream().anyMatch(Files::exists) && System.nanoTime() - died < TimeUnit.SECONDS.toNanos(20)) {
+                Thread.sleep(10);
+            }
+            assertThat(cgroups.stream().filter(Files::exists)).as("cgroups left").isEmpty();
+        } finally {
+            jvm.destroyForcibly();
+            jvm.waitFor(30, TimeUnit.SECONDS);
+            for (Path dir : cgroups.stream().sorted(Comparator.comparing(Path::getNameCount).reversed()).toList()) {
+                Files.deleteIfExists(dir); // what a failure left: rmdir, deepest first
+            }
+        }
+    }
+
+    /** The child JVM: a session with a cgroup, and a run's cgroup in it whose helper never starts. */
+    static final class HalfStartedRun {
+        public static void main(String[] args) throws Exception {
+            SandboxSession box = Sandbox.builder().pidNs().mountNs().minimalRoot().memoryLimit(ByteSize.mb(64)).build().open();
+            dev.isolation.cgroups.SandboxCgroup session = box.cgroup().orElseThrow();
+            // what a run's start does first (Launcher), then the JVM dies before it spawns the run's helper
+            dev.isolation.cgroups.SandboxCgroup run = Launcher.createCgroup(
+                    dev.isolation.cgroups.CgroupLimits.builder().pidsLimit(16).build(), java.util.Optional.empty(),
+                    java.util.Optional.of(session));
+            session.directories().forEach(System.out::println);
+            run.directories().forEach(System.out::println);
+            System.out.println("started");
+            System.out.flush();
+            Thread.sleep(Long.MAX_VALUE);
         }
     }
 
