@@ -51,46 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PLAN_MAGIC 0x4c4f5349u /* "ISOL" */
-#define PLAN_VERSION 1u
-
-enum plan_tag {
-	TAG_END = 0,
-	TAG_CLONE_FLAGS = 1,   /* u64: CLONE_NEW* flags */
-	TAG_ARG = 2,           /* string, repeated: argv */
-	TAG_ENV = 3,           /* string, repeated: envp */
-	TAG_EXEC_FILE = 4,     /* string: program; searched in TAG_SEARCH_PATH if it has no '/' */
-	TAG_SEARCH_PATH = 5,   /* string: colon-separated directories */
-	TAG_CWD = 6,           /* string */
-	TAG_HOSTNAME = 7,      /* string */
-	TAG_UID_MAP = 8,       /* string written to /proc/PID/uid_map */
-	TAG_GID_MAP = 9,       /* string written to /proc/PID/gid_map */
-	TAG_SETGROUPS_DENY = 10,
-	TAG_MOUNT_PROC = 11,
-	TAG_LOOPBACK_UP = 12,
-	TAG_INIT = 13,         /* run a pid-1 init that forks the program */
-	TAG_CGROUP_PROCS = 14, /* string, repeated: cgroup.procs files the child joins */
-	TAG_CGROUP_NS = 15,    /* unshare a cgroup namespace after joining the cgroups */
-	TAG_MAKE_PRIVATE = 16, /* make / recursively private in the new mount namespace */
-	TAG_USERNS_IDS = 17,   /* u32 uid, u32 gid: become these ids of the new user namespace */
-	TAG_CLONE_INTO_CGROUP = 18, /* string: cgroup2 directory the child is created in (clone3) */
-	TAG_ORPHAN_CGROUP = 19,     /* string, repeated: cgroup directories to remove if the JVM is gone */
-	TAG_NEW_ROOT = 20,          /* build a new root at /newroot of a staging tmpfs, then pivot into it */
-	TAG_MOUNT = 21,             /* struct mount_op, repeated, in order (paths of the staging root) */
-	TAG_RUN_AS = 22,            /* u32 uid, u32 gid, u32 clear supplementary groups */
-	TAG_CAPS = 23,              /* u64: capabilities kept; every other one is dropped */
-	TAG_NO_NEW_PRIVS = 24,
-	TAG_SECCOMP = 25,           /* struct sock_filter[]: installed last, right before execve */
-	TAG_RLIMIT = 26,            /* u32 resource, u32 0, u64 soft, u64 hard; repeated */
-	TAG_WALL_LIMIT = 27,        /* u64 ns: the monitor kills the sandbox this long after exec */
-	TAG_CPU_LIMIT = 28,         /* u64 ns, u32 kind, then the cgroup file with the sandbox's CPU usage */
-	TAG_SESSION = 29,           /* keep the set-up namespaces alive: no program, reap what joins them */
-	TAG_JOIN = 30,              /* u32 pid, u32 0, u64 CLONE_NEW* flags: enter that process's namespaces */
-	TAG_SECCOMP_NOTIFY = 31,    /* the filter's kills are notifications: the monitor kills, naming the call */
-	TAG_SETUP_TIMEOUT = 32,     /* u64 ns: the setup steps must be done this long after the clone */
-	TAG_SWEEP_UID = 40,         /* u32 uid: before the sandbox exists, kill every process of this host uid */
-	TAG_OUTPUT_RELAY = 44,      /* u32 fd, u32 also, u64 limit: relay the program's fd (and fds in mask also) unless a regular file */
-};
+#include "plan.h"
 
 /* Why the monitor killed the sandbox; reported to the JVM. */
 enum kill_reason {
@@ -98,79 +59,7 @@ enum kill_reason {
 	KILLED_OUTPUT_LIMIT = 5
 };
 
-/* How TAG_CPU_LIMIT's file reports usage. */
-enum cpu_usage_kind { CPU_USAGE_NS = 0 /* v1 cpuacct.usage */, CPU_STAT_USEC = 1 /* v2 cpu.stat usage_usec */ };
-
-/* What a TAG_MOUNT record asks for. */
-enum mount_kind {
-	MOUNT_DIR = 0,     /* on a directory: a bind of a directory (MS_BIND) or a new fstype file system */
-	MOUNT_FILE = 1,    /* a bind of a file onto a regular file (created empty where missing) */
-	MOUNT_REMOUNT = 2, /* add the flags' attributes to the mount at target (not to those below it) */
-	MOUNT_SYMLINK = 3, /* symlink(source, target) */
-	MOUNT_MKDIR = 4,   /* mkdir -p target */
-	MOUNT_WRITE = 5,   /* create target with data as its content */
-	MOUNT_DETACH = 6,  /* umount2(target, MNT_DETACH): the mount at target and those below it */
-	MOUNT_UNSHARE = 7, /* go on in a private copy of the mount namespace (a session run's own mounts) */
-	MOUNT_KEEP = 8,    /* a detached copy of the mounts at target, for a MOUNT_REATTACH (same order) */
-	MOUNT_REATTACH = 9, /* attach the next MOUNT_KEEP copy at target, once a fresh mount covered it */
-};
-
-struct mount_op {
-	uint64_t flags;
-	uint32_t kind, options;
-	const char *source, *target, *fstype, *data, *display;
-};
-
-struct rlimit_op {
-	uint32_t resource;
-	uint64_t soft, hard;
-};
-
-struct relay_op {
-	uint32_t fd, also; /* the program's descriptor (1 or 2); bit n of also: descriptor n shares it */
-	uint64_t limit;    /* bytes the program may write to it */
-};
-
 enum report_type { REPORT_ERROR = 1, REPORT_STARTED = 2, REPORT_EXIT = 3 };
-
-#define MAX_LIST 4096
-
-struct plan {
-	uint64_t clone_flags;
-	char *argv[MAX_LIST + 1];
-	int argc;
-	char *envp[MAX_LIST + 1];
-	int envc;
-	char *cgroup_procs[64];
-	int ncgroup_procs;
-	char *orphan_cgroups[64];
-	int norphan_cgroups;
-	const char *exec_file, *search_path, *cwd, *hostname, *uid_map, *gid_map, *clone_into_cgroup;
-	int setgroups_deny, mount_proc, loopback_up, init, cgroup_ns, make_private;
-	int userns_ids;
-	uint32_t userns_uid, userns_gid;
-	int new_root;
-	struct mount_op mounts[256];
-	int nmounts;
-	int run_as, clear_groups;
-	uint32_t uid, gid;
-	int caps;
-	uint64_t keep_caps;
-	int no_new_privs;
-	struct sock_fprog seccomp;
-	struct rlimit_op rlimits[16];
-	int nrlimits;
-	int session, seccomp_notify;
-	uint32_t join_pid;
-	uint64_t join_flags;
-	uint64_t wall_limit_ns, cpu_limit_ns, setup_timeout_ns;
-	uint32_t cpu_usage_kind;
-	const char *cpu_usage_file;
-	int sweep;
-	uint32_t sweep_uid;
-	struct relay_op relay_ops[2];
-	int nrelays;
-};
 
 static int status_fd = -1; /* the monitor's report pipe to the JVM */
 static int child_fd = -1;  /* in the sandbox: the report socket to the monitor */
@@ -242,155 +131,27 @@ static int read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-static void add_to_list(char **list, int *count, int max, char *s, const char *what)
+/* Reads one plan message of kind `kind` into p (which keeps what earlier messages set). */
+static void read_plan(int fd, uint32_t kind, struct plan *p)
 {
-	if (*count >= max) {
-		errno = E2BIG;
-		die("plan", what);
-	}
-	list[(*count)++] = s;
-	list[*count] = NULL;
-}
-
-/* A mount record: u64 flags, u32 kind, u32 options, then source, target, fstype, data, display (NUL-terminated). */
-static void read_mount(struct plan *p, char *val, uint32_t len)
-{
-	if (p->nmounts >= 256 || len < 16) {
-		errno = E2BIG;
-		die("plan", "mounts");
-	}
-	struct mount_op *m = &p->mounts[p->nmounts++];
-	memcpy(&m->flags, val, 8);
-	memcpy(&m->kind, val + 8, 4);
-	memcpy(&m->options, val + 12, 4);
-	const char **fields[] = { &m->source, &m->target, &m->fstype, &m->data, &m->display };
-	char *s = val + 16, *end = val + len;
-	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
-		if (s >= end) {
-			errno = EPROTO;
-			die("plan", "truncated mount");
-		}
-		*fields[i] = *s ? s : NULL;
-		s += strlen(s) + 1;
-	}
-}
-
-/* Reads one plan message into p (which keeps what earlier messages set). */
-static void read_plan(int fd, struct plan *p)
-{
-	uint32_t head[3];
+	char head[PLAN_HEADER];
+	const char *why = NULL;
 	if (read_full(fd, head, sizeof head) < 0) {
 		if (status_fd < 0) /* in the sandbox: the JVM closed an unused prewarmed sandbox */
 			_exit(0);
 		die("read", "launch plan");
 	}
-	if (head[0] != PLAN_MAGIC || head[1] != PLAN_VERSION) {
-		errno = EPROTO;
-		die("plan", "magic or version mismatch");
-	}
-	char *buf = malloc(head[2] + 1);
+	long body = plan_check_header(head, sizeof head, kind, &why);
+	if (body < 0)
+		die("plan", why);
+	char *buf = malloc(PLAN_HEADER + (size_t)body);
 	if (!buf)
 		die("malloc", "launch plan");
-	if (read_full(fd, buf, head[2]) < 0)
+	memcpy(buf, head, sizeof head);
+	if (read_full(fd, buf + PLAN_HEADER, (size_t)body) < 0)
 		die("read", "launch plan");
-	buf[head[2]] = 0;
-
-	size_t off = 0;
-	while (off + 8 <= head[2]) {
-		uint32_t tag, len;
-		memcpy(&tag, buf + off, 4);
-		memcpy(&len, buf + off + 4, 4);
-		off += 8;
-		if (len > head[2] - off) {
-			errno = EPROTO;
-			die("plan", "truncated record");
-		}
-		char *val = buf + off; /* strings arrive NUL-terminated */
-		off += len;
-		switch (tag) {
-		case TAG_END: return;
-		case TAG_CLONE_FLAGS: memcpy(&p->clone_flags, val, 8); break;
-		case TAG_ARG: add_to_list(p->argv, &p->argc, MAX_LIST, val, "argv"); break;
-		case TAG_ENV: add_to_list(p->envp, &p->envc, MAX_LIST, val, "environment"); break;
-		case TAG_EXEC_FILE: p->exec_file = val; break;
-		case TAG_SEARCH_PATH: p->search_path = val; break;
-		case TAG_CWD: p->cwd = val; break;
-		case TAG_HOSTNAME: p->hostname = val; break;
-		case TAG_UID_MAP: p->uid_map = val; break;
-		case TAG_GID_MAP: p->gid_map = val; break;
-		case TAG_SETGROUPS_DENY: p->setgroups_deny = 1; break;
-		case TAG_MOUNT_PROC: p->mount_proc = 1; break;
-		case TAG_LOOPBACK_UP: p->loopback_up = 1; break;
-		case TAG_INIT: p->init = 1; break;
-		case TAG_CGROUP_PROCS: add_to_list(p->cgroup_procs, &p->ncgroup_procs, 63, val, "cgroups"); break;
-		case TAG_CGROUP_NS: p->cgroup_ns = 1; break;
-		case TAG_ORPHAN_CGROUP: add_to_list(p->orphan_cgroups, &p->norphan_cgroups, 63, val, "cgroups"); break;
-		case TAG_MAKE_PRIVATE: p->make_private = 1; break;
-		case TAG_CLONE_INTO_CGROUP: p->clone_into_cgroup = val; break;
-		case TAG_NEW_ROOT: p->new_root = 1; break;
-		case TAG_MOUNT: read_mount(p, val, len); break;
-		case TAG_RUN_AS:
-			p->run_as = 1;
-			memcpy(&p->uid, val, 4);
-			memcpy(&p->gid, val + 4, 4);
-			memcpy(&p->clear_groups, val + 8, 4);
-			break;
-		case TAG_CAPS: p->caps = 1; memcpy(&p->keep_caps, val, 8); break;
-		case TAG_NO_NEW_PRIVS: p->no_new_privs = 1; break;
-		case TAG_SECCOMP:
-			p->seccomp.len = (unsigned short)(len / sizeof(struct sock_filter));
-			p->seccomp.filter = (struct sock_filter *)val; /* the buffer is malloc'ed: aligned */
-			break;
-		case TAG_WALL_LIMIT: memcpy(&p->wall_limit_ns, val, 8); break;
-		case TAG_SETUP_TIMEOUT: memcpy(&p->setup_timeout_ns, val, 8); break;
-		case TAG_SESSION: p->session = 1; break;
-		case TAG_SECCOMP_NOTIFY: p->seccomp_notify = 1; break;
-		case TAG_JOIN:
-			memcpy(&p->join_pid, val, 4);
-			memcpy(&p->join_flags, val + 8, 8);
-			break;
-		case TAG_CPU_LIMIT:
-			memcpy(&p->cpu_limit_ns, val, 8);
-			memcpy(&p->cpu_usage_kind, val + 8, 4);
-			p->cpu_usage_file = val + 16;
-			break;
-		case TAG_RLIMIT:
-			if (p->nrlimits >= 16) {
-				errno = E2BIG;
-				die("plan", "rlimits");
-			}
-			memcpy(&p->rlimits[p->nrlimits].resource, val, 4);
-			memcpy(&p->rlimits[p->nrlimits].soft, val + 8, 8);
-			memcpy(&p->rlimits[p->nrlimits].hard, val + 16, 8);
-			p->nrlimits++;
-			break;
-		case TAG_SWEEP_UID: p->sweep = 1; memcpy(&p->sweep_uid, val, 4); break;
-		case TAG_OUTPUT_RELAY: {
-			struct relay_op *r = &p->relay_ops[p->nrelays];
-			if (p->nrelays >= 2 || len < 16) {
-				errno = E2BIG;
-				die("plan", "output relays");
-			}
-			memcpy(&r->fd, val, 4);
-			memcpy(&r->also, val + 4, 4);
-			memcpy(&r->limit, val + 8, 8);
-			if ((r->fd != 1 && r->fd != 2) || (r->also & ~(1u << 2))) {
-				errno = EPROTO;
-				die("plan", "output relay descriptor");
-			}
-			p->nrelays++;
-			break;
-		}
-		case TAG_USERNS_IDS:
-			p->userns_ids = 1;
-			memcpy(&p->userns_uid, val, 4);
-			memcpy(&p->userns_gid, val + 4, 4);
-			break;
-		default: errno = EPROTO; die("plan", "unknown record");
-		}
-	}
-	errno = EPROTO;
-	die("plan", "missing end record");
+	if (plan_decode(p, kind, buf, PLAN_HEADER + (size_t)body, &why) < 0)
+		die("plan", why);
 }
 
 /*
@@ -1106,15 +867,19 @@ static void step_exec(const struct plan *p)
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die("prctl(PR_SET_NO_NEW_PRIVS)", NULL);
 	/* last: from here on only the program's own system calls are made, execve first */
-	if (p->seccomp.len && !p->seccomp_notify && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->seccomp) < 0)
+	static struct sock_filter filter[MAX_BPF_INSNS];
+	struct sock_fprog prog = { (unsigned short)p->seccomp_insns, filter };
+	if (p->seccomp_insns)
+		memcpy(filter, p->seccomp_bpf, p->seccomp_insns * sizeof *filter); /* aligned: the plan's is not */
+	if (p->seccomp_insns && !p->seccomp_notify && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
 		die("seccomp(SECCOMP_SET_MODE_FILTER)", NULL);
-	if (p->seccomp.len && p->seccomp_notify) {
+	if (p->seccomp_insns && p->seccomp_notify) {
 		/*
 		 * A forbidden call waits for the monitor, which kills the sandbox and names the call. The
 		 * listener travels to the monitor over the report socket (the policy allows sendmsg, Java
 		 * checks); in flight it stays open after we close it, so exec need not wait for the monitor.
 		 */
-		int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p->seccomp);
+		int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 		if (listener < 0)
 			die("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)", NULL);
 		if (send_ancillary('N', SCM_RIGHTS, &listener, sizeof listener) < 0)
@@ -1425,7 +1190,7 @@ static void run_child(struct plan *p, int sync_fd, int init_report_fd)
 		die("send", "setup done");
 	if (p->session)
 		run_session_keeper();
-	read_plan(3, p); /* the exec plan: blocks while the sandbox is prewarmed */
+	read_plan(3, MESSAGE_EXEC, p); /* the exec plan: blocks while the sandbox is prewarmed */
 	close(3);
 	if (!p->exec_file || p->argc == 0) {
 		errno = EINVAL;
@@ -1656,7 +1421,7 @@ static int64_t cpu_usage_ns(const struct plan *p)
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
-	if (p->cpu_usage_kind == CPU_USAGE_NS)
+	if (p->cpu_usage_kind == CPU_USAGE_NANOSECONDS)
 		return strtoll(buf, NULL, 10);
 	char *u = strstr(buf, "usage_usec ");
 	return u ? strtoll(u + 11, NULL, 10) * 1000 : -1;
@@ -1842,7 +1607,7 @@ int main(int argc, char **argv)
 		fcntl(lease_fd, F_SETFD, FD_CLOEXEC);
 
 	static struct plan plan;
-	read_plan(control_fd, &plan);
+	read_plan(control_fd, MESSAGE_SETUP, &plan);
 	step_sweep(&plan);
 	relay_prepare(&plan);
 

@@ -552,7 +552,7 @@ public final class Sandbox {
     }
 
     static byte[] execPlan(List<String> command, Map<String, String> environment, File directory) {
-        LaunchPlan plan = new LaunchPlan();
+        LaunchPlan plan = LaunchPlan.forExec();
         command.forEach(plan::arg);
         environment.forEach((k, v) -> plan.env(k + "=" + v));
         plan.execFile(command.get(0));

@@ -1,0 +1,86 @@
+/*
+ * The launch plan's record tags, mount kinds and CPU usage formats: the C side of Tag.java and
+ * LaunchPlan.java. PlanFormatTest reads this file and checks it against the Java enums (names,
+ * numbers, phases), so a tag cannot change on one side only. Numbers are never reused.
+ *
+ * X(name, number, phase): the phase says which message may carry the record (see plan.c):
+ *   MONITOR  setup plan; read by the monitor
+ *   SETUP    setup plan; a step of the sandbox's first process
+ *   PROGRAM  setup or exec plan; a step of the program's own process
+ *   EXEC     exec plan; the program's command, environment, directory
+ *   ANY      every message (the end record)
+ */
+#ifndef ISOLATION_PLAN_TAGS_H
+#define ISOLATION_PLAN_TAGS_H
+
+#define PLAN_TAGS(X) \
+	X(END, 0, ANY) \
+	X(CLONE_FLAGS, 1, MONITOR) \
+	X(ARG, 2, EXEC) \
+	X(ENV, 3, EXEC) \
+	X(EXEC_FILE, 4, EXEC) \
+	X(SEARCH_PATH, 5, EXEC) \
+	X(CWD, 6, EXEC) \
+	X(HOSTNAME, 7, SETUP) \
+	X(UID_MAP, 8, MONITOR) \
+	X(GID_MAP, 9, MONITOR) \
+	X(SETGROUPS_DENY, 10, MONITOR) \
+	X(MOUNT_PROC, 11, SETUP) \
+	X(LOOPBACK_UP, 12, SETUP) \
+	X(INIT, 13, SETUP) \
+	X(CGROUP_PROCS, 14, SETUP) \
+	X(CGROUP_NS, 15, SETUP) \
+	X(MAKE_PRIVATE, 16, SETUP) \
+	X(USERNS_IDS, 17, SETUP) \
+	X(CLONE_INTO_CGROUP, 18, MONITOR) \
+	X(ORPHAN_CGROUP, 19, MONITOR) \
+	X(NEW_ROOT, 20, SETUP) \
+	X(MOUNT, 21, SETUP) \
+	X(RUN_AS, 22, PROGRAM) \
+	X(CAPS, 23, PROGRAM) \
+	X(NO_NEW_PRIVS, 24, PROGRAM) \
+	X(SECCOMP, 25, PROGRAM) \
+	X(RLIMIT, 26, PROGRAM) \
+	X(WALL_LIMIT, 27, MONITOR) \
+	X(CPU_LIMIT, 28, MONITOR) \
+	X(SESSION, 29, SETUP) \
+	X(JOIN, 30, SETUP) \
+	X(SECCOMP_NOTIFY, 31, PROGRAM) \
+	X(SETUP_TIMEOUT, 32, MONITOR) \
+	X(SWEEP_UID, 40, MONITOR) \
+	X(OUTPUT_RELAY, 44, MONITOR)
+
+#define PLAN_TAG_ENUM(name, number, phase) TAG_##name = number,
+enum plan_tag { PLAN_TAGS(PLAN_TAG_ENUM) TAG_LIMIT };
+#undef PLAN_TAG_ENUM
+
+/* The message kinds of the plan header. */
+enum plan_message { MESSAGE_SETUP = 1, MESSAGE_EXEC = 2 };
+
+/* X(name, number): what a TAG_MOUNT record asks for (LaunchPlan.MountKind). */
+#define MOUNT_KINDS(X) \
+	X(DIR, 0)      /* on a directory: a bind of a directory (MS_BIND) or a new fstype file system */ \
+	X(FILE, 1)     /* a bind of a file onto a regular file */ \
+	X(REMOUNT, 2)  /* add the flags' attributes to the mount at target (not to those below it) */ \
+	X(SYMLINK, 3)  /* symlink(source, target) */ \
+	X(MKDIR, 4)    /* mkdir -p target */ \
+	X(WRITE, 5)    /* create target with data as its content */ \
+	X(DETACH, 6)   /* umount2(target, MNT_DETACH): the mount at target and those below it */ \
+	X(UNSHARE, 7)  /* go on in a private copy of the mount namespace (a session run's own mounts) */ \
+	X(KEEP, 8)     /* a detached copy of the mounts at target, for a MOUNT_REATTACH (same order) */ \
+	X(REATTACH, 9) /* attach the next MOUNT_KEEP copy at target, once a fresh mount covered it */
+
+#define MOUNT_KIND_ENUM(name, number) MOUNT_##name = number,
+enum mount_kind { MOUNT_KINDS(MOUNT_KIND_ENUM) MOUNT_KIND_LIMIT };
+#undef MOUNT_KIND_ENUM
+
+/* X(name, number): how TAG_CPU_LIMIT's file reports usage (LaunchPlan.CpuUsageFormat). */
+#define CPU_USAGE_FORMATS(X) \
+	X(NANOSECONDS, 0) /* v1 cpuacct.usage */ \
+	X(CPU_STAT, 1)    /* v2 cpu.stat usage_usec */
+
+#define CPU_USAGE_ENUM(name, number) CPU_USAGE_##name = number,
+enum cpu_usage_kind { CPU_USAGE_FORMATS(CPU_USAGE_ENUM) CPU_USAGE_LIMIT };
+#undef CPU_USAGE_ENUM
+
+#endif

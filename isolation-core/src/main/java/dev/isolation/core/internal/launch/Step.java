@@ -1,0 +1,206 @@
+package dev.isolation.core.internal.launch;
+
+import java.util.Arrays;
+import java.util.HexFormat;
+
+/**
+ * One record of a launch plan, typed: what the helper is told, in the order it is told. Each
+ * record type has one {@link Tag}; {@link PlanCodec} writes and reads them. Strings hold no NUL.
+ */
+public sealed interface Step {
+    Tag tag();
+
+    /** The namespaces to create: {@code CLONE_NEW*} flags. */
+    record CloneNamespaces(long flags) implements Step {
+        public Tag tag() { return Tag.CLONE_FLAGS; }
+    }
+
+    record Arg(String value) implements Step {
+        public Tag tag() { return Tag.ARG; }
+    }
+
+    record Env(String keyEqualsValue) implements Step {
+        public Tag tag() { return Tag.ENV; }
+    }
+
+    /** The program; searched in {@link SearchPath} when it contains no '/'. */
+    record ExecFile(String file) implements Step {
+        public Tag tag() { return Tag.EXEC_FILE; }
+    }
+
+    /** Where the helper looks for a program named without '/': colon-separated directories, as execvp does. */
+    record SearchPath(String colonSeparated) implements Step {
+        public Tag tag() { return Tag.SEARCH_PATH; }
+    }
+
+    record WorkingDirectory(String dir) implements Step {
+        public Tag tag() { return Tag.CWD; }
+    }
+
+    record SetHostname(String name) implements Step {
+        public Tag tag() { return Tag.HOSTNAME; }
+    }
+
+    /** Lines of {@code /proc/PID/uid_map} ("inside outside count"), written by the monitor. */
+    record UidMap(String map) implements Step {
+        public Tag tag() { return Tag.UID_MAP; }
+    }
+
+    record GidMap(String map) implements Step {
+        public Tag tag() { return Tag.GID_MAP; }
+    }
+
+    /** The monitor writes "deny" to the child's {@code /proc/PID/setgroups} before its gid map. */
+    record SetgroupsDeny() implements Step {
+        public Tag tag() { return Tag.SETGROUPS_DENY; }
+    }
+
+    /** Mount a fresh proc on /proc (needs a new mount namespace). */
+    record MountProc() implements Step {
+        public Tag tag() { return Tag.MOUNT_PROC; }
+    }
+
+    record LoopbackUp() implements Step {
+        public Tag tag() { return Tag.LOOPBACK_UP; }
+    }
+
+    /** Run a PID-1 init that reaps, forwards signals and exits with the program. */
+    record Init() implements Step {
+        public Tag tag() { return Tag.INIT; }
+    }
+
+    /** A cgroup.procs (or tasks) file the sandbox joins before anything else runs in it. */
+    record JoinCgroup(String procsFile) implements Step {
+        public Tag tag() { return Tag.CGROUP_PROCS; }
+    }
+
+    /** Unshare a cgroup namespace after joining the cgroups, so the sandbox's cgroup is its root. */
+    record UnshareCgroupNamespace() implements Step {
+        public Tag tag() { return Tag.CGROUP_NS; }
+    }
+
+    /** Make / recursively private, so that mounts do not propagate to the host. */
+    record MakeRootPrivate() implements Step {
+        public Tag tag() { return Tag.MAKE_PRIVATE; }
+    }
+
+    /** Inside a new user namespace, become these ids (of that namespace) once the maps are written. */
+    record UserNamespaceIds(int uid, int gid) implements Step {
+        public Tag tag() { return Tag.USERNS_IDS; }
+    }
+
+    /** Create the sandbox's first process directly in this cgroup2 directory (clone3 CLONE_INTO_CGROUP, Linux 5.7+). */
+    record CloneIntoCgroup(String directory) implements Step {
+        public Tag tag() { return Tag.CLONE_INTO_CGROUP; }
+    }
+
+    /** A cgroup directory the monitor removes (killing what is in it) if the JVM dies: nothing else would. */
+    record OrphanCgroup(String directory) implements Step {
+        public Tag tag() { return Tag.ORPHAN_CGROUP; }
+    }
+
+    /** Assemble a new root (the targets of {@link Mount}) in a staging tmpfs, then pivot into it and detach the host's. */
+    record NewRoot() implements Step {
+        public Tag tag() { return Tag.NEW_ROOT; }
+    }
+
+    /**
+     * One mount operation (see {@link LaunchPlan.MountKind}); empty strings are none. {@code display}
+     * is how errors name it, e.g. {@code "/data" -> "/mnt"}.
+     */
+    record Mount(LaunchPlan.MountKind kind, long flags, int options, String source, String target, String fstype, String data,
+            String display) implements Step {
+        public Tag tag() { return Tag.MOUNT; }
+    }
+
+    /** Run the program as these ids (of the namespace it is in), optionally with no supplementary groups. */
+    record SetIds(int uid, int gid, boolean clearGroups) implements Step {
+        public Tag tag() { return Tag.RUN_AS; }
+    }
+
+    /** Drop every capability but those in {@code keepMask}; lock securebits. */
+    record DropCapabilities(long keepMask) implements Step {
+        public Tag tag() { return Tag.CAPS; }
+    }
+
+    record NoNewPrivs() implements Step {
+        public Tag tag() { return Tag.NO_NEW_PRIVS; }
+    }
+
+    /** A seccomp BPF program (struct sock_filter[]), installed right before execve. */
+    record InstallSeccomp(byte[] bpf) implements Step {
+        public InstallSeccomp {
+            if (bpf.length % 8 != 0) {
+                throw new IllegalArgumentException("a BPF program is a multiple of 8 bytes, not " + bpf.length);
+            }
+            bpf = bpf.clone();
+        }
+
+        @Override
+        public byte[] bpf() {
+            return bpf.clone();
+        }
+
+        public Tag tag() { return Tag.SECCOMP; }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof InstallSeccomp s && Arrays.equals(bpf, s.bpf);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(bpf);
+        }
+
+        @Override
+        public String toString() {
+            return "InstallSeccomp[" + bpf.length / 8 + " instructions, " + HexFormat.of().formatHex(bpf, 0, Math.min(16, bpf.length)) + "...]";
+        }
+    }
+
+    /** The filter of {@link InstallSeccomp} notifies instead of killing: the monitor kills and names the call. */
+    record SeccompNotify() implements Step {
+        public Tag tag() { return Tag.SECCOMP_NOTIFY; }
+    }
+
+    /** setrlimit(resource, {soft, hard}); -1 is RLIM_INFINITY. */
+    record SetRlimit(int resource, long soft, long hard) implements Step {
+        public Tag tag() { return Tag.RLIMIT; }
+    }
+
+    /** The monitor kills the sandbox this long after the program's exec. */
+    record WallLimit(long nanos) implements Step {
+        public Tag tag() { return Tag.WALL_LIMIT; }
+    }
+
+    /** The monitor kills the sandbox once the CPU usage in {@code usageFile} reaches {@code nanos}. */
+    record CpuLimit(long nanos, LaunchPlan.CpuUsageFormat format, String usageFile) implements Step {
+        public Tag tag() { return Tag.CPU_LIMIT; }
+    }
+
+    /** Keep the set-up namespaces alive with a PID 1 that runs no program (a persistent sandbox). */
+    record Session() implements Step {
+        public Tag tag() { return Tag.SESSION; }
+    }
+
+    /** Enter the namespaces ({@code CLONE_NEW*} flags) of process {@code pid}, a persistent sandbox's PID 1. */
+    record JoinNamespaces(int pid, long namespaceFlags) implements Step {
+        public Tag tag() { return Tag.JOIN; }
+    }
+
+    /** The setup steps must be done this long after the sandbox's first process was cloned. */
+    record SetupTimeout(long nanos) implements Step {
+        public Tag tag() { return Tag.SETUP_TIMEOUT; }
+    }
+
+    /** Before the sandbox exists, the monitor kills every process of host uid {@code uid}. */
+    record SweepUid(int uid) implements Step {
+        public Tag tag() { return Tag.SWEEP_UID; }
+    }
+
+    /** The program's descriptor {@code fd} (with {@code withStderr}, 1 and 2 on one pipe) goes through the monitor, capped at {@code limit} bytes. */
+    record OutputRelay(int fd, boolean withStderr, long limit) implements Step {
+        public Tag tag() { return Tag.OUTPUT_RELAY; }
+    }
+}
