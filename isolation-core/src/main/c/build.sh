@@ -4,7 +4,7 @@
 set -eu
 out_root="$1"
 dir0="$(dirname "$0")"
-src="$dir0/isolation-helper.c $dir0/plan.c"
+src="$dir0/monitor.c $dir0/steps.c $dir0/plan.c"
 CC="${CC:-cc}"
 if ! command -v "$CC" >/dev/null 2>&1; then
   echo "isolation-core: no C compiler ('$CC') found. The native helper is built from $src;" >&2

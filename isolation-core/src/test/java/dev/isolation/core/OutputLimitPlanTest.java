@@ -49,7 +49,7 @@ class OutputLimitPlanTest {
     @Test
     void everyKillReasonHasTheNumberTheHelperGivesIt() throws Exception {
         Map<String, Integer> helper = new TreeMap<>();
-        String c = Files.readString(Path.of("src/main/c/isolation-helper.c"));
+        String c = Files.readString(Path.of("src/main/c/helper.h"));
         String reasons = c.substring(c.indexOf("enum kill_reason {"), c.indexOf("};", c.indexOf("enum kill_reason {")));
         for (Matcher m = Pattern.compile("\\b(KILLED_[A-Z_]+) = (\\d+)").matcher(reasons); m.find(); ) {
             if (!m.group(1).equals("KILLED_NOT")) {

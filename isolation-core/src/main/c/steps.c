@@ -1,0 +1,804 @@
+/*
+ * The sandbox's side of the helper: its first process's setup steps, the PID-1 inits, and the
+ * program's own steps right before execve. One function per step; each fails loudly with the
+ * system call, errno and argument (die). The plan is plan.c's; the monitor is monitor.c.
+ */
+#include "helper.h"
+
+/* ---- steps in the sandbox (child and program) ----------------------------------------------- */
+
+static void write_file(const char *path, const char *content)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("open", path);
+	size_t len = strlen(content);
+	if (write(fd, content, len) != (ssize_t)len)
+		die("write", path);
+	close(fd);
+}
+
+static void step_join_cgroups(const struct plan *p)
+{
+	for (int i = 0; i < p->ncgroup_procs; i++)
+		write_file(p->cgroup_procs[i], "0");
+}
+
+/*
+ * ---- mounts ------------------------------------------------------------------------------------
+ * Every path a sandbox (or a user's rootfs) could have written is hostile. A mount target is
+ * resolved inside the new root with openat2(RESOLVE_IN_ROOT) (a symlink resolves as if the new root
+ * were /: it cannot lead out), a bind source is the path Java resolved when the policy was built,
+ * opened with RESOLVE_NO_SYMLINKS (a symlink that appeared since is an error), and every mount is
+ * made through descriptors (open_tree/fsmount + mount_setattr + move_mount), never by path. Missing
+ * mount points are created only on a tmpfs this setup mounted itself: never in a host directory,
+ * never in a user's rootfs. Targets are opened with O_PATH, so a FIFO or device there cannot block
+ * or act; only directories and regular files are accepted.
+ */
+
+#define OPT_DEVICE_SOURCE 1u /* mount_op.options: the bind source may be a character device (/dev) */
+
+static int host_root_fd = -1; /* the host's root: /oldroot while a new root is assembled, else / */
+static int new_root_mode;     /* mount targets are inside /newroot of the staging root */
+static dev_t own_fs[64];      /* the tmpfs mounts this setup made: the only places it creates anything */
+static int nown_fs;
+
+void fail(int err, const char *call, const char *arg)
+{
+	errno = err;
+	die(call, arg);
+}
+
+/* die() with the reason appended to the mount's display name. */
+static void fail_because(int err, const char *call, const char *display, const char *why)
+{
+	char arg[PATH_MAX];
+	snprintf(arg, sizeof arg, "%s: %s", display, why);
+	fail(err, call, arg);
+}
+
+static int openat2_path(int dirfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof how);
+	how.flags = O_PATH | O_CLOEXEC | flags;
+	how.resolve = resolve;
+	return (int)syscall(SYS_openat2, dirfd, *path ? path : ".", &how, sizeof how);
+}
+
+static unsigned int mount_attrs(uint64_t ms)
+{
+	return (ms & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) | (ms & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0)
+		| (ms & MS_NODEV ? MOUNT_ATTR_NODEV : 0) | (ms & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
+}
+
+static int is_own_fs(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return 0;
+	for (int i = 0; i < nown_fs; i++)
+		if (own_fs[i] == st.st_dev)
+			return 1;
+	return 0;
+}
+
+/*
+ * The mount point `target` (absolute; "/" is the new root), resolved inside the new root. A missing
+ * component is created (a directory; with want == S_IFREG the last one as an empty file) only where
+ * its parent is on one of our own tmpfs mounts. Returns an O_PATH descriptor of what is there, which
+ * must be a directory (want S_IFDIR), a regular file (S_IFREG) or either (0).
+ */
+static int mount_point(const char *target, mode_t want, const char *display)
+{
+	int root = open(new_root_mode ? "/newroot" : "/", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (root < 0)
+		die("open", new_root_mode ? "/newroot" : "/");
+	char rel[PATH_MAX];
+	if (snprintf(rel, sizeof rel, "%s", target[0] == '/' ? target + 1 : target) >= (int)sizeof rel)
+		fail(ENAMETOOLONG, "mount point", display);
+	int cur = root, creating = 0;
+	for (char *name = rel; *name;) {
+		char *slash = strchr(name, '/');
+		int last = slash == NULL;
+		if (slash)
+			*slash = 0;
+		int fd = -1;
+		if (!creating) {
+			fd = openat2_path(root, rel, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+			if (fd < 0 && errno != ENOENT)
+				die("openat2", display);
+		}
+		if (fd < 0) { /* missing: create it, on our own tmpfs only */
+			struct stat st;
+			if (fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				fail_because(ENOENT, "mount point", display,
+					"passes through a symlink that leads nowhere inside the sandbox's root: refused");
+			if (!is_own_fs(cur))
+				fail_because(ENOENT, "mount point", display,
+					"missing, and only the sandbox's own tmpfs mounts get new mount points (not a host directory or a rootfs)");
+			if (last && want == S_IFREG) {
+				int w = openat(cur, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+				if (w < 0)
+					die("open", display);
+				close(w);
+			} else if (mkdirat(cur, name, 0755) < 0) {
+				die("mkdir", display);
+			}
+			if ((fd = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				die("open", display);
+			creating = 1;
+		}
+		if (cur != root)
+			close(cur);
+		cur = fd;
+		if (last)
+			break;
+		*slash = '/';
+		name = slash + 1;
+	}
+	if (cur != root)
+		close(root);
+	struct stat st;
+	if (fstat(cur, &st) < 0)
+		die("fstat", display);
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		fail_because(EINVAL, "mount point", display, "neither a directory nor a regular file (a FIFO, socket, device or symlink): refused");
+	if (want == S_IFDIR && !S_ISDIR(st.st_mode))
+		fail_because(ENOTDIR, "mount point", display, "not a directory");
+	if (want == S_IFREG && !S_ISREG(st.st_mode))
+		fail_because(EISDIR, "mount point", display, "not a regular file");
+	return cur;
+}
+
+/* A bind source: the host path resolved when the policy was built, opened without following any symlink. */
+static int bind_source(const struct mount_op *m, struct stat *st, const char *display)
+{
+	static const char *symlinked = "the bind source is or passes through a symlink that was not there when the policy was built: refused";
+	int fd = openat2_path(host_root_fd, m->source[0] == '/' ? m->source + 1 : m->source, O_NOFOLLOW,
+			RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (fd < 0 && errno == ELOOP)
+		fail_because(ELOOP, "open", display, symlinked);
+	if (fd < 0)
+		die("open", display);
+	if (fstat(fd, st) < 0)
+		die("fstat", display);
+	if (S_ISLNK(st->st_mode))
+		fail_because(ELOOP, "open", display, symlinked);
+	if (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode) && !((m->options & OPT_DEVICE_SOURCE) && S_ISCHR(st->st_mode)))
+		fail_because(EINVAL, "open", display, "the bind source is neither a directory nor a regular file: refused");
+	if ((m->kind == MOUNT_DIR) != (S_ISDIR(st->st_mode) != 0))
+		fail_because(m->kind == MOUNT_DIR ? ENOTDIR : EISDIR, "open", display,
+			"the bind source changed between a directory and a file since the policy was built: refused");
+	return fd;
+}
+
+/* Attaches the detached mount `tree` at the mount point `target`. */
+static void attach(int tree, const char *target, mode_t want, const char *display)
+{
+	int at = mount_point(target, want, display);
+	if (move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		die("move_mount", display);
+	close(at);
+}
+
+static void bind_mount(const struct mount_op *m, const char *display)
+{
+	struct stat st;
+	int src = bind_source(m, &st, display);
+	unsigned int rec = m->flags & MS_REC ? AT_RECURSIVE : 0;
+	int tree = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+	if (tree < 0)
+		die("open_tree", display);
+	close(src);
+	struct mount_attr attr;
+	memset(&attr, 0, sizeof attr);
+	attr.attr_set = mount_attrs(m->flags); /* recursive with MS_REC: read-only all the way down */
+	if (attr.attr_set && mount_setattr(tree, "", AT_EMPTY_PATH | rec, &attr, sizeof attr) < 0)
+		die("mount_setattr", display);
+	attach(tree, m->target, S_ISDIR(st.st_mode) ? S_IFDIR : S_IFREG, display);
+	close(tree);
+}
+
+/* A fresh file system (tmpfs, proc, devpts); data is "key=value,flag,..." as mount(8) takes it. */
+static void new_fs_mount(const struct mount_op *m, const char *display)
+{
+	int fs = fsopen(m->fstype, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		die("fsopen", display);
+	if (m->source && fsconfig(fs, FSCONFIG_SET_STRING, "source", m->source, 0) < 0)
+		die("fsconfig", display);
+	char data[1024];
+	snprintf(data, sizeof data, "%s", m->data ? m->data : "");
+	for (char *opt = strtok(data, ","); opt; opt = strtok(NULL, ",")) {
+		char *eq = strchr(opt, '=');
+		if (eq)
+			*eq = 0;
+		if ((eq ? fsconfig(fs, FSCONFIG_SET_STRING, opt, eq + 1, 0) : fsconfig(fs, FSCONFIG_SET_FLAG, opt, NULL, 0)) < 0)
+			fail_because(errno, "fsconfig", display, opt);
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		die("fsconfig", display);
+	int mnt = fsmount(fs, FSMOUNT_CLOEXEC, mount_attrs(m->flags));
+	if (mnt < 0)
+		die("fsmount", display);
+	close(fs);
+	struct stat st;
+	if (!strcmp(m->fstype, "tmpfs") && fstat(mnt, &st) == 0 && nown_fs < (int)(sizeof own_fs / sizeof *own_fs))
+		own_fs[nown_fs++] = st.st_dev;
+	attach(mnt, m->target, S_IFDIR, display);
+	close(mnt);
+}
+
+/* The parent directory of target (which must exist or be creatable) and target's last component. */
+static int parent_of(const char *target, char *name, size_t size, const char *display)
+{
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s", target);
+	char *slash = strrchr(parent, '/');
+	if (!slash || !slash[1])
+		fail(EINVAL, "mount point", display);
+	snprintf(name, size, "%s", slash + 1);
+	*slash = 0;
+	int fd = mount_point(*parent ? parent : "/", S_IFDIR, display);
+	if (!is_own_fs(fd))
+		fail_because(EROFS, "mount point", display, "files are made only on the sandbox's own tmpfs mounts");
+	return fd;
+}
+
+static int kept[16]; /* MOUNT_KEEP copies, attached again in the same order */
+static int nkept, nreattached;
+
+static void mount_op(const struct mount_op *m)
+{
+	const char *display = m->display ? m->display : m->target;
+	char name[NAME_MAX + 1];
+	struct stat st;
+	int fd;
+	switch (m->kind) {
+	case MOUNT_DETACH:
+		if (umount2(m->target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+			die("umount2", display);
+		return;
+	case MOUNT_UNSHARE:
+		if (unshare(CLONE_NEWNS) < 0)
+			die("unshare", "CLONE_NEWNS");
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			die("mount", "/ (MS_REC|MS_PRIVATE)");
+		return;
+	case MOUNT_KEEP:
+		if (nkept >= (int)(sizeof kept / sizeof *kept))
+			fail(E2BIG, "plan", display);
+		fd = mount_point(m->target, 0, display);
+		if ((kept[nkept] = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE)) < 0)
+			die("open_tree", display);
+		nkept++;
+		close(fd);
+		return;
+	case MOUNT_REATTACH:
+		if (nreattached >= nkept)
+			fail(EPROTO, "plan", display);
+		fd = kept[nreattached++];
+		if (fstat(fd, &st) < 0)
+			die("fstat", display);
+		attach(fd, m->target, S_ISDIR(st.st_mode) ? S_IFDIR : S_IFREG, display);
+		close(fd);
+		return;
+	case MOUNT_MKDIR:
+		close(mount_point(m->target, S_IFDIR, display));
+		return;
+	case MOUNT_SYMLINK:
+		fd = parent_of(m->target, name, sizeof name, display);
+		if (symlinkat(m->source, fd, name) < 0)
+			die("symlink", display);
+		close(fd);
+		return;
+	case MOUNT_WRITE: {
+		fd = parent_of(m->target, name, sizeof name, display);
+		int w = openat(fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		size_t len = m->data ? strlen(m->data) : 0;
+		if (w < 0 || (len && write(w, m->data, len) != (ssize_t)len))
+			die("write", display);
+		close(w);
+		close(fd);
+		return;
+	}
+	case MOUNT_REMOUNT: { /* attributes added to the mount at target itself (not those below it) */
+		fd = mount_point(m->target, 0, display);
+		struct mount_attr attr;
+		memset(&attr, 0, sizeof attr);
+		attr.attr_set = mount_attrs(m->flags);
+		if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+			die("mount_setattr", display);
+		close(fd);
+		return;
+	}
+	case MOUNT_FILE:
+	case MOUNT_DIR:
+		if (m->flags & MS_BIND)
+			bind_mount(m, display);
+		else if (m->kind == MOUNT_DIR && m->fstype)
+			new_fs_mount(m, display);
+		else
+			fail(EINVAL, "plan", display);
+		return;
+	default:
+		fail(EPROTO, "plan", "unknown mount kind");
+	}
+}
+
+/*
+ * The new root is assembled at /newroot of a staging tmpfs while the host's root is reachable at
+ * /oldroot (where bind sources are opened); then /newroot becomes / and the rest is detached.
+ */
+static void enter_staging(void)
+{
+	if (mount("isolation-staging", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k") < 0)
+		die("mount", "\"tmpfs\" -> staging root");
+	if (chdir("/tmp") < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
+		die("mkdir", "staging root");
+	if (syscall(SYS_pivot_root, ".", "oldroot") < 0)
+		die("pivot_root", "staging root");
+	if (chdir("/") < 0)
+		die("chdir", "/");
+}
+
+static void finish_pivot(void)
+{
+	if (chdir("/newroot") < 0)
+		die("chdir", "/newroot");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		die("pivot_root", "new root");
+	if (umount2(".", MNT_DETACH) < 0) /* the staging root, and the host's root with it */
+		die("umount2", "old root");
+	if (chdir("/") < 0)
+		die("chdir", "/");
+}
+
+static void step_mounts(const struct plan *p)
+{
+	if (p->make_private && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die("mount", "/ (MS_REC|MS_PRIVATE)");
+	new_root_mode = p->new_root;
+	if (p->new_root)
+		enter_staging();
+	if (p->nmounts && (host_root_fd = open(p->new_root ? "/oldroot" : "/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die("open", "host root");
+	for (int i = 0; i < p->nmounts; i++)
+		mount_op(&p->mounts[i]);
+	if (host_root_fd >= 0)
+		close(host_root_fd);
+	if (p->new_root)
+		finish_pivot();
+	if (p->mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die("mount", "\"proc\" -> \"/proc\"");
+}
+
+static void step_hostname(const struct plan *p)
+{
+	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
+		die("sethostname", p->hostname);
+}
+
+static void step_loopback(const struct plan *p)
+{
+	if (!p->loopback_up)
+		return;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die("socket", "AF_INET");
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		die("ioctl(SIOCGIFFLAGS)", "lo");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		die("ioctl(SIOCSIFFLAGS)", "lo");
+	close(s);
+}
+
+void reset_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Sends the monitor a one-byte tag with one ancillary item (credentials or a descriptor). */
+static int send_ancillary(char tag, int type, const void *data, size_t len)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { &tag, 1 };
+	struct msghdr msg = { 0 };
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = CMSG_SPACE(len);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	return (int)sendmsg(child_fd, &msg, MSG_NOSIGNAL);
+}
+
+/* Tells the monitor the program's pid as the monitor sees it (the kernel translates it). */
+static void send_own_pid(void)
+{
+	struct ucred cred = { getpid(), getuid(), getgid() };
+	if (send_ancillary('P', SCM_CREDENTIALS, &cred, sizeof cred) < 0)
+		die("sendmsg", "SCM_CREDENTIALS");
+}
+
+static void step_rlimits(const struct plan *p)
+{
+	for (int i = 0; i < p->nrlimits; i++) {
+		struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
+		if (setrlimit((int)p->rlimits[i].resource, &rl) < 0) {
+			char what[32];
+			snprintf(what, sizeof what, "resource %u", p->rlimits[i].resource);
+			die("setrlimit", what);
+		}
+	}
+}
+
+/*
+ * Identity and privilege, while we still hold CAP_SETPCAP: bounding set and ambient set emptied
+ * but for the kept capabilities, securebits locked so that uid 0 never regains capabilities on
+ * exec, then the ids, then exactly the kept capabilities.
+ */
+static void step_identity(const struct plan *p)
+{
+	if (p->caps) {
+		for (int cap = 0; cap < 64; cap++)
+			if (!(p->keep_caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+				die("prctl(PR_CAPBSET_DROP)", "capabilities");
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+			die("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", "capabilities");
+		unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED;
+		bits |= p->keep_caps ? SECBIT_KEEP_CAPS : SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE
+				| SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+		if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+			die("prctl(PR_SET_SECUREBITS)", "securebits");
+	}
+	if (p->run_as) {
+		if (p->clear_groups && setgroups(0, NULL) < 0)
+			die("setgroups", "[]");
+		if (setresgid(p->gid, p->gid, p->gid) < 0)
+			die("setresgid", "run as");
+		if (setresuid(p->uid, p->uid, p->uid) < 0)
+			die("setresuid", "run as");
+	}
+	if (p->caps) {
+		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2];
+		memset(d, 0, sizeof d);
+		for (int i = 0; i < 2; i++)
+			d[i].effective = d[i].permitted = d[i].inheritable = (uint32_t)(p->keep_caps >> (32 * i));
+		if (syscall(SYS_capset, &h, d) < 0)
+			die("capset", "kept capabilities");
+		for (int cap = 0; cap < 64; cap++)
+			if ((p->keep_caps & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+				die("prctl(PR_CAP_AMBIENT_RAISE)", "kept capabilities");
+	}
+}
+
+static void step_exec(const struct plan *p)
+{
+	if (p->cwd && chdir(p->cwd) < 0)
+		die("chdir", p->cwd);
+	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die("prctl(PR_SET_NO_NEW_PRIVS)", NULL);
+	/* last: from here on only the program's own system calls are made, execve first */
+	static struct sock_filter filter[MAX_BPF_INSNS];
+	struct sock_fprog prog = { (unsigned short)p->seccomp_insns, filter };
+	if (p->seccomp_insns)
+		memcpy(filter, p->seccomp_bpf, p->seccomp_insns * sizeof *filter); /* aligned: the plan's is not */
+	if (p->seccomp_insns && !p->seccomp_notify && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		die("seccomp(SECCOMP_SET_MODE_FILTER)", NULL);
+	if (p->seccomp_insns && p->seccomp_notify) {
+		/*
+		 * A forbidden call waits for the monitor, which kills the sandbox and names the call. The
+		 * listener travels to the monitor over the report socket (the policy allows sendmsg, Java
+		 * checks); in flight it stays open after we close it, so exec need not wait for the monitor.
+		 */
+		int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+		if (listener < 0)
+			die("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)", NULL);
+		if (send_ancillary('N', SCM_RIGHTS, &listener, sizeof listener) < 0)
+			die("sendmsg", "seccomp listener");
+		close(listener);
+	}
+	if (strchr(p->exec_file, '/') || !p->search_path) {
+		execve(p->exec_file, p->argv, p->envp);
+		die("execve", p->exec_file);
+	}
+	/* execvpe's search, with the failure naming the path: EACCES wins over a later ENOENT. */
+	char path[PATH_MAX];
+	int saved = ENOENT;
+	const char *dir = p->search_path;
+	char last[PATH_MAX] = "";
+	while (1) {
+		const char *end = strchrnul(dir, ':');
+		size_t dl = (size_t)(end - dir);
+		if (dl == 0)
+			snprintf(path, sizeof path, "%s", p->exec_file);
+		else
+			snprintf(path, sizeof path, "%.*s/%s", (int)dl, dir, p->exec_file);
+		execve(path, p->argv, p->envp);
+		if (errno == EACCES) {
+			saved = EACCES;
+			snprintf(last, sizeof last, "%s", path);
+		} else if (errno != ENOENT && errno != ENOTDIR) {
+			die("execve", path);
+		}
+		if (!*end)
+			break;
+		dir = end + 1;
+	}
+	errno = saved;
+	die("execve", saved == EACCES ? last : p->exec_file);
+}
+
+/*
+ * SIGKILL when the parent (the monitor, or the sandbox's init) dies. Any change of credentials
+ * clears the parent-death signal, so it is set again after each; a parent that died meanwhile is
+ * seen in getppid() (not for a pid namespace's init, whose parent is outside: 0 either way).
+ */
+static void die_with_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		die("prctl", "PR_SET_PDEATHSIG");
+	if (getppid() != parent)
+		_exit(127);
+}
+
+static void run_program(const struct plan *p)
+{
+	pid_t parent = getppid();
+	reset_signals();
+	send_own_pid();
+	step_rlimits(p);
+	step_identity(p);
+	die_with_parent(parent); /* the ids changed: the program dies with its monitor or init */
+	step_exec(p);
+}
+
+/* SIGKILL to every child of this (single-threaded) process; returns how many there were. */
+int kill_children(void)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n = 0;
+	if (fd < 0)
+		return -1;
+	ssize_t len = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[len > 0 ? len : 0] = 0;
+	for (char *s = buf, *end; *s; s = end) {
+		long pid = strtol(s, &end, 10);
+		if (end == s)
+			break;
+		kill((pid_t)pid, SIGKILL);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The signal that asks a pid namespace's init to kill everything in it and reap it before it
+ * exits: killed by SIGKILL, the init would leave the reaping to the kernel, and the CPU time and
+ * max RSS of the killed processes would be lost to the sandbox's figures.
+ */
+int end_signal(void)
+{
+	return SIGRTMIN + 2;
+}
+
+/* PID 1 of the sandbox: forward signals to the program, reap everything, exit with the program. */
+static void run_init(const struct plan *p, int init_report_fd)
+{
+	static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+		sigaddset(&set, forwarded[i]);
+	sigaddset(&set, end_signal());
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		die("sigprocmask", "init");
+
+	if (p->join_pid) {
+		/*
+		 * A run in a session: we are in the host's pid namespace, our children in the session's.
+		 * What the program leaves behind goes to the nearest subreaper of its own pid namespace,
+		 * so the run's reaper (the rest of this function) is our child, there; we relay signals
+		 * to it and end with it.
+		 */
+		pid_t reaper = fork();
+		if (reaper < 0)
+			die("fork", "run reaper");
+		if (reaper > 0) {
+			close(child_fd);
+			close(init_report_fd);
+			for (;;) {
+				siginfo_t si;
+				int sig = sigwaitinfo(&set, &si);
+				if (sig > 0 && sig != SIGCHLD)
+					kill(reaper, sig);
+				else if (sig == SIGCHLD && waitpid(reaper, NULL, WNOHANG) == reaper)
+					_exit(0);
+			}
+		}
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+			die("prctl", "run reaper");
+	}
+	pid_t program = fork();
+	if (program < 0)
+		die("fork", "program");
+	if (program == 0) {
+		close(init_report_fd);
+		run_program(p);
+	}
+	prctl(PR_SET_NAME, "isolation-init");
+	close(child_fd);
+
+	int program_status = 0, program_done = 0;
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+		if (sig < 0)
+			continue;
+		if (sig == end_signal() && !p->join_pid) {
+			kill(-1, SIGKILL); /* everything but us; reaped below, so that their figures count */
+			continue;
+		}
+		if (sig != SIGCHLD) {
+			if (!program_done)
+				kill(program, sig);
+			continue;
+		}
+		for (;;) {
+			int st;
+			pid_t r = waitpid(-1, &st, WNOHANG);
+			if (r == program || (r > 0 && program_done)) {
+				if (r == program) {
+					program_status = st;
+					program_done = 1;
+				}
+				/* nothing outlives the program: in a session, what this run started (a subreaper's) */
+				if (p->join_pid)
+					kill_children();
+				else
+					kill(-1, SIGKILL);
+			} else if (r < 0 && errno == ECHILD && program_done) {
+				int32_t s = program_status;
+				if (write(init_report_fd, &s, sizeof s) != sizeof s)
+					_exit(126);
+				_exit(0);
+			} else if (r <= 0) {
+				break;
+			}
+		}
+	}
+}
+
+/* Writing the maps (or entering a user namespace) does not change our credentials: take the mapped ids. */
+static void become_userns_ids(const struct plan *p)
+{
+	if (p->userns_ids && setresgid(p->userns_gid, p->userns_gid, p->userns_gid) < 0)
+		die("setresgid", "user namespace");
+	if (p->userns_ids && setresuid(p->userns_uid, p->userns_uid, p->userns_uid) < 0)
+		die("setresuid", "user namespace");
+}
+
+/* A persistent sandbox's PID 1: no program of its own; reaps whatever runs in it until it is ended. */
+static void run_session_keeper(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, end_signal());
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	send_own_pid();
+	close(child_fd); /* the monitor reports the sandbox started */
+	prctl(PR_SET_NAME, "isolation-init");
+	int ending = 0;
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+		if (sig == end_signal()) {
+			ending = 1;
+			kill(-1, SIGKILL); /* every run in the session; reaped below */
+		}
+		pid_t r;
+		while ((r = waitpid(-1, NULL, WNOHANG)) > 0)
+			;
+		if (ending && r < 0 && errno == ECHILD)
+			_exit(0);
+	}
+}
+
+/* Enters the namespaces of a persistent sandbox's keeper: the user namespace first. */
+static void step_join(const struct plan *p)
+{
+	static const struct { uint64_t flag; const char *name; } order[] = {
+		{ CLONE_NEWUSER, "user" }, { CLONE_NEWNS, "mnt" }, { CLONE_NEWPID, "pid" }, { CLONE_NEWNET, "net" },
+		{ CLONE_NEWUTS, "uts" }, { CLONE_NEWIPC, "ipc" }, { CLONE_NEWCGROUP, "cgroup" },
+	};
+	int fds[7];
+	char path[64];
+	/* open them all first: once in the sandbox's mount namespace, /proc is the sandbox's */
+	for (int i = 0; i < 7; i++) {
+		fds[i] = -1;
+		if (!(p->join_flags & order[i].flag))
+			continue;
+		snprintf(path, sizeof path, "/proc/%u/ns/%s", p->join_pid, order[i].name);
+		if ((fds[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			die("open", path);
+	}
+	for (int i = 0; i < 7; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (setns(fds[i], (int)order[i].flag) < 0) {
+			snprintf(path, sizeof path, "/proc/%u/ns/%s", p->join_pid, order[i].name);
+			die("setns", path);
+		}
+		close(fds[i]);
+	}
+	pid_t monitor = getppid();
+	become_userns_ids(p);
+	die_with_parent(monitor);
+}
+
+void run_child(struct plan *p, int sync_fd, int init_report_fd)
+{
+	pid_t monitor = getppid();
+	relay_attach();
+	die_with_parent(monitor);
+	if (sync_fd >= 0) { /* wait until the monitor wrote our id maps */
+		char c;
+		if (read(sync_fd, &c, 1) != 1)
+			_exit(127);
+		close(sync_fd);
+	}
+	become_userns_ids(p);
+	die_with_parent(monitor);
+	if (setsid() < 0)
+		die("setsid", NULL);
+	step_join_cgroups(p);
+	if (p->join_pid) {
+		step_join(p);
+		/* a run's cgroup namespace has its own cgroup as root; then the run's own mounts */
+		if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
+			die("unshare", "CLONE_NEWCGROUP");
+		step_mounts(p);
+	} else {
+		if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
+			die("unshare", "CLONE_NEWCGROUP");
+		step_mounts(p);
+		step_hostname(p);
+		step_loopback(p);
+	}
+	char done = 'S'; /* setup is done: the monitor's setup deadline ends here */
+	if (send(child_fd, &done, 1, MSG_NOSIGNAL) != 1)
+		die("send", "setup done");
+	if (p->session)
+		run_session_keeper();
+	read_plan(PLAN_FD, MESSAGE_EXEC, p); /* the exec plan: blocks while the sandbox is prewarmed */
+	close(PLAN_FD);
+	if (!p->exec_file || p->argc == 0) {
+		errno = EINVAL;
+		die("plan", "empty command");
+	}
+	if (p->init)
+		run_init(p, init_report_fd);
+	run_program(p);
+}
