@@ -346,16 +346,17 @@ static void add_rusage(struct rusage *sum, const struct rusage *ru)
 }
 
 /* Their rusage is added to *sum: the figures are the whole sandbox's. */
-static void reap_descendants(struct rusage *sum)
+static void reap_descendants(struct rusage *sum, int kill_them)
 {
 	for (;;) {
-		kill_children();
+		if (kill_them)
+			kill_children();
 		pid_t r;
 		struct rusage ru;
 		while ((r = wait4(-1, NULL, WNOHANG, &ru)) > 0)
 			add_rusage(sum, &ru);
-		if (r < 0 && errno == ECHILD)
-			return;
+		if ((r < 0 && errno == ECHILD) || !kill_them)
+			return; /* left alone, the rest is the system's once we exit */
 		usleep(1000);
 	}
 }
@@ -815,7 +816,7 @@ int main(int argc, char **argv)
 		waitpid(child, NULL, 0);
 		struct rusage unused;
 		memset(&unused, 0, sizeof unused);
-		reap_descendants(&unused);
+		reap_descendants(&unused, 1);
 		char c;
 		/*
 		 * The JVM is gone, or closed the plans of a sandbox that never got its exec plan (a
@@ -911,9 +912,11 @@ int main(int argc, char **argv)
 	if (reaped != child && wait4(child, &status, 0, &ru) < 0)
 		die("wait4", "sandbox");
 	int64_t wall = now_ns() - started;
-	if (!ns_init)
-		kill(-child, SIGKILL); /* stragglers in the program's session */
-	reap_descendants(&ru);     /* and those that left it: re-parented to us, the subreaper */
+	/* RUN_END_KILL_REST: stragglers in the program's session, and those that left it (re-parented to us, the subreaper) */
+	int kill_rest = (plan.run_end & RUN_END_KILL_REST) != 0;
+	if (!ns_init && kill_rest)
+		kill(-child, SIGKILL);
+	reap_descendants(&ru, kill_rest);
 	int64_t deadline = plan.wall_limit_ns ? started + (int64_t)plan.wall_limit_ns : 0;
 	/* killed on request, the run is over: what is left is dropped (the destination may never read) */
 	if (!jvm_gone && killed != KILLED_ON_REQUEST && relay_drain(control_fd, deadline, &killed, &jvm_gone))

@@ -21,8 +21,8 @@ static int phase_allowed(uint32_t tag, uint32_t kind)
 		return -1;
 	switch (tag_phase[tag]) {
 	case PHASE_MONITOR:
-	case PHASE_SETUP: return kind == MESSAGE_SETUP;
-	case PHASE_PROGRAM: return kind == MESSAGE_SETUP || kind == MESSAGE_EXEC;
+	case PHASE_SETUP:
+	case PHASE_PROGRAM: return kind == MESSAGE_SETUP;
 	case PHASE_EXEC: return kind == MESSAGE_EXEC;
 	case PHASE_ANY: return 1;
 	default: return -1; /* a number no tag has */
@@ -88,21 +88,25 @@ static long fixed_size(uint32_t tag)
 	case TAG_SETGROUPS_DENY:
 	case TAG_MOUNT_PROC:
 	case TAG_LOOPBACK_UP:
-	case TAG_INIT:
 	case TAG_CGROUP_NS:
 	case TAG_MAKE_PRIVATE:
 	case TAG_NEW_ROOT:
+	case TAG_PIVOT_ROOT:
 	case TAG_NO_NEW_PRIVS:
-	case TAG_SESSION:
-	case TAG_SECCOMP_NOTIFY: return 0;
-	case TAG_SWEEP_UID: return 4;
+	case TAG_SET_CAPS:
+	case TAG_CHDIR:
+	case TAG_EXEC:
+	case TAG_SESSION: return 0;
+	case TAG_SWEEP_UID:
+	case TAG_RUN_END: return 4;
 	case TAG_CLONE_FLAGS:
 	case TAG_USERNS_IDS:
-	case TAG_CAPS:
 	case TAG_WALL_LIMIT:
 	case TAG_SETUP_TIMEOUT: return 8;
 	case TAG_RUN_AS: return 12;
 	case TAG_JOIN:
+	case TAG_CAPS:
+	case TAG_INIT:
 	case TAG_OUTPUT_RELAY: return 16;
 	case TAG_RLIMIT: return 24;
 	default: return -1;
@@ -137,14 +141,14 @@ static int decode_mount(struct plan *p, char *v, uint32_t len, const char **why)
 	return 0;
 }
 
-static int decode_record(struct plan *p, uint32_t tag, char *v, uint32_t len, const char **why)
+static int decode_value(struct plan *p, uint32_t tag, char *v, uint32_t len, const char **why)
 {
 	long fixed = fixed_size(tag);
 	if (fixed >= 0 && len != (uint32_t)fixed)
 		return bad(EPROTO, why, "record of the wrong size for its tag");
 	const char *str = NULL;
 	switch (tag) {
-	case TAG_ARG: case TAG_ENV: case TAG_EXEC_FILE: case TAG_SEARCH_PATH: case TAG_CWD: case TAG_HOSTNAME:
+	case TAG_ARG: case TAG_ENV: case TAG_EXEC_FILE: case TAG_EXEC_PATH: case TAG_CWD: case TAG_HOSTNAME:
 	case TAG_UID_MAP: case TAG_GID_MAP: case TAG_CGROUP_PROCS: case TAG_CLONE_INTO_CGROUP: case TAG_ORPHAN_CGROUP:
 		if (!(str = whole_string(v, len)))
 			return bad(EPROTO, why, "string record not ending in its only NUL");
@@ -156,7 +160,8 @@ static int decode_record(struct plan *p, uint32_t tag, char *v, uint32_t len, co
 	case TAG_ARG: return add_to_list(p->argv, &p->argc, MAX_LIST, v) ? bad(E2BIG, why, "argv") : 0;
 	case TAG_ENV: return add_to_list(p->envp, &p->envc, MAX_LIST, v) ? bad(E2BIG, why, "environment") : 0;
 	case TAG_EXEC_FILE: p->exec_file = str; return 0;
-	case TAG_SEARCH_PATH: p->search_path = str; return 0;
+	case TAG_EXEC_PATH:
+		return add_to_list(p->exec_paths, &p->nexec_paths, MAX_EXEC_PATHS, v) ? bad(E2BIG, why, "exec paths") : 0;
 	case TAG_CWD: p->cwd = str; return 0;
 	case TAG_HOSTNAME: p->hostname = str; return 0;
 	case TAG_UID_MAP: p->uid_map = str; return 0;
@@ -164,7 +169,22 @@ static int decode_record(struct plan *p, uint32_t tag, char *v, uint32_t len, co
 	case TAG_SETGROUPS_DENY: p->setgroups_deny = 1; return 0;
 	case TAG_MOUNT_PROC: p->mount_proc = 1; return 0;
 	case TAG_LOOPBACK_UP: p->loopback_up = 1; return 0;
-	case TAG_INIT: p->init = 1; return 0;
+	case TAG_INIT: /* u64 signals forwarded to the program, u32 INIT_* flags, u32 0 */
+		p->init = 1;
+		p->init_signals = u64(v);
+		p->init_flags = u32(v + 8);
+		if (p->init_flags & ~INIT_KILL_REST)
+			return bad(EPROTO, why, "unknown init flags");
+		return 0;
+	case TAG_RUN_END:
+		p->run_end = u32(v);
+		if (p->run_end & ~RUN_END_KILL_REST)
+			return bad(EPROTO, why, "unknown run end flags");
+		return 0;
+	case TAG_PIVOT_ROOT:
+	case TAG_SET_CAPS:
+	case TAG_CHDIR:
+	case TAG_EXEC: return 0; /* steps without values */
 	case TAG_CGROUP_PROCS:
 		return add_to_list(p->cgroup_procs, &p->ncgroup_procs, MAX_CGROUPS, v) ? bad(E2BIG, why, "cgroups") : 0;
 	case TAG_CGROUP_NS: p->cgroup_ns = 1; return 0;
@@ -180,18 +200,24 @@ static int decode_record(struct plan *p, uint32_t tag, char *v, uint32_t len, co
 		p->gid = u32(v + 4);
 		p->clear_groups = u32(v + 8) != 0;
 		return 0;
-	case TAG_CAPS: p->caps = 1; p->keep_caps = u64(v); return 0;
+	case TAG_CAPS: /* u64 capabilities kept, u64 securebits */
+		p->caps = 1;
+		p->keep_caps = u64(v);
+		p->securebits = u64(v + 8);
+		return 0;
 	case TAG_NO_NEW_PRIVS: p->no_new_privs = 1; return 0;
-	case TAG_SECCOMP:
-		if (len == 0 || len % 8 != 0 || len / 8 > MAX_BPF_INSNS)
+	case TAG_SECCOMP: /* u32 mode, u32 0, then struct sock_filter[] */
+		if (len < 8 + 8 || (len - 8) % 8 != 0 || (len - 8) / 8 > MAX_BPF_INSNS)
 			return bad(EPROTO, why, "seccomp program: not 1 to 4096 instructions of 8 bytes");
-		p->seccomp_bpf = v;
-		p->seccomp_insns = len / 8;
+		p->seccomp_mode = u32(v);
+		if (p->seccomp_mode >= SECCOMP_MODE_LIMIT)
+			return bad(EPROTO, why, "unknown seccomp mode");
+		p->seccomp_bpf = v + 8;
+		p->seccomp_insns = (len - 8) / 8;
 		return 0;
 	case TAG_WALL_LIMIT: p->wall_limit_ns = u64(v); return 0;
 	case TAG_SETUP_TIMEOUT: p->setup_timeout_ns = u64(v); return 0;
 	case TAG_SESSION: p->session = 1; return 0;
-	case TAG_SECCOMP_NOTIFY: p->seccomp_notify = 1; return 0;
 	case TAG_JOIN:
 		p->join_pid = u32(v);
 		p->join_flags = u64(v + 8);
@@ -236,6 +262,45 @@ static int decode_record(struct plan *p, uint32_t tag, char *v, uint32_t len, co
 		return 0;
 	default: return bad(EPROTO, why, "unknown record");
 	}
+}
+
+/* Appends a step of the SETUP or PROGRAM phase, refusing an order the helper cannot execute. */
+static int add_step(struct plan *p, uint32_t tag, const char **why)
+{
+	struct step s = { tag, 0, 0, 0 };
+	switch (tag) {
+	case TAG_MOUNT: s.index = (uint32_t)p->nmounts - 1; break;
+	case TAG_RLIMIT: s.index = (uint32_t)p->nrlimits - 1; break;
+	case TAG_CGROUP_PROCS: s.index = (uint32_t)p->ncgroup_procs - 1; break;
+	case TAG_USERNS_IDS: s.uid = p->userns_uid; s.gid = p->userns_gid; break;
+	default: break;
+	}
+	if (tag_phase[tag] == PHASE_SETUP) {
+		if (p->nprogram_steps)
+			return bad(EPROTO, why, "a setup step after a program step");
+		if (p->nsetup_steps >= MAX_STEPS)
+			return bad(E2BIG, why, "setup steps");
+		p->setup_steps[p->nsetup_steps++] = s;
+		return 0;
+	}
+	if (tag == TAG_INIT && p->nprogram_steps)
+		return bad(EPROTO, why, "init not the first program step");
+	if (p->nprogram_steps && p->program_steps[p->nprogram_steps - 1].tag == TAG_EXEC)
+		return bad(EPROTO, why, "a program step after exec");
+	if (p->nprogram_steps >= MAX_STEPS)
+		return bad(E2BIG, why, "program steps");
+	p->program_steps[p->nprogram_steps++] = s;
+	return 0;
+}
+
+/* Decodes a record's value into p; a step of the setup plan is also listed, in order. */
+static int decode_record(struct plan *p, uint32_t tag, char *v, uint32_t len, const char **why)
+{
+	if (decode_value(p, tag, v, len, why) < 0)
+		return -1;
+	if (tag_phase[tag] == PHASE_SETUP || tag_phase[tag] == PHASE_PROGRAM)
+		return add_step(p, tag, why);
+	return 0;
 }
 
 long plan_check_header(const void *header, size_t len, uint32_t kind, const char **why)

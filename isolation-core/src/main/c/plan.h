@@ -10,7 +10,7 @@
 #include "plan_tags.h"
 
 #define PLAN_MAGIC 0x4c4f5349u /* "ISOL" */
-#define PLAN_VERSION 2u
+#define PLAN_VERSION 3u
 #define PLAN_HEADER 16u                /* u32 magic, version, message kind, body length */
 #define PLAN_MAX_BYTES (64u << 20)     /* a longer body is refused before it is read */
 #define MAX_LIST 4096                  /* argv, environment */
@@ -18,6 +18,8 @@
 #define MAX_MOUNTS 256
 #define MAX_RLIMITS 16
 #define MAX_BPF_INSNS 4096             /* BPF_MAXINSNS */
+#define MAX_STEPS 512                  /* steps of each phase */
+#define MAX_EXEC_PATHS 1024
 
 struct mount_op {
 	uint64_t flags;
@@ -35,6 +37,16 @@ struct relay_op {
 	uint64_t limit;    /* bytes the program may write to it */
 };
 
+/*
+ * One step, in the order the setup plan lists it: the record's tag, and for records that repeat,
+ * its index (into mounts, rlimits, cgroup_procs) or its values (the ids of USERNS_IDS).
+ */
+struct step {
+	uint32_t tag;
+	uint32_t index;
+	uint32_t uid, gid;
+};
+
 /* What the records of the setup and exec plans said; strings point into the messages' buffers. */
 struct plan {
 	uint64_t clone_flags;
@@ -46,7 +58,13 @@ struct plan {
 	int ncgroup_procs;
 	char *orphan_cgroups[MAX_CGROUPS + 1];
 	int norphan_cgroups;
-	const char *exec_file, *search_path, *cwd, *hostname, *uid_map, *gid_map, *clone_into_cgroup;
+	const char *exec_file, *cwd, *hostname, *uid_map, *gid_map, *clone_into_cgroup;
+	char *exec_paths[MAX_EXEC_PATHS + 1]; /* where to look for the program, in order */
+	int nexec_paths;
+	struct step setup_steps[MAX_STEPS];    /* SETUP records, in order */
+	int nsetup_steps;
+	struct step program_steps[MAX_STEPS];  /* PROGRAM records, in order */
+	int nprogram_steps;
 	int setgroups_deny, mount_proc, loopback_up, init, cgroup_ns, make_private;
 	int userns_ids;
 	uint32_t userns_uid, userns_gid;
@@ -56,13 +74,17 @@ struct plan {
 	int run_as, clear_groups;
 	uint32_t uid, gid;
 	int caps;
-	uint64_t keep_caps;
+	uint64_t keep_caps, securebits;
 	int no_new_privs;
 	const char *seccomp_bpf; /* struct sock_filter[], unaligned: copied before it is installed */
 	uint32_t seccomp_insns;
 	struct rlimit_op rlimits[MAX_RLIMITS];
 	int nrlimits;
-	int session, seccomp_notify;
+	uint32_t seccomp_mode;
+	uint64_t init_signals; /* bit n: the init forwards signal n to the program */
+	uint32_t init_flags;   /* INIT_* */
+	uint32_t run_end;      /* RUN_END_* */
+	int session;
 	uint32_t join_pid;
 	uint64_t join_flags;
 	uint64_t wall_limit_ns, cpu_limit_ns, setup_timeout_ns;

@@ -3,12 +3,15 @@
  * LaunchPlan.java. PlanFormatTest reads this file and checks it against the Java enums (names,
  * numbers, phases), so a tag cannot change on one side only. Numbers are never reused.
  *
- * X(name, number, phase): the phase says which message may carry the record (see plan.c):
- *   MONITOR  setup plan; read by the monitor
- *   SETUP    setup plan; a step of the sandbox's first process
- *   PROGRAM  setup or exec plan; a step of the program's own process
- *   EXEC     exec plan; the program's command, environment, directory
+ * X(name, number, phase): the phase says which message may carry the record, and where (plan.c):
+ *   MONITOR  setup plan; read by the monitor (what it must do: limits, kills, teardown)
+ *   SETUP    setup plan; a step of the sandbox's first process, executed in the order listed
+ *   PROGRAM  setup plan, after every SETUP step; a step of the program's own process, executed in
+ *            the order listed once the exec plan arrived, ending with EXEC
+ *   EXEC     exec plan; the program's command, environment, directory (data, no step)
  *   ANY      every message (the end record)
+ * Retired numbers, never to be reused: 5 (search path, now EXEC_PATH), 31 (seccomp notify, now
+ * SECCOMP's mode).
  */
 #ifndef ISOLATION_PLAN_TAGS_H
 #define ISOLATION_PLAN_TAGS_H
@@ -19,7 +22,6 @@
 	X(ARG, 2, EXEC) \
 	X(ENV, 3, EXEC) \
 	X(EXEC_FILE, 4, EXEC) \
-	X(SEARCH_PATH, 5, EXEC) \
 	X(CWD, 6, EXEC) \
 	X(HOSTNAME, 7, SETUP) \
 	X(UID_MAP, 8, MONITOR) \
@@ -27,7 +29,7 @@
 	X(SETGROUPS_DENY, 10, MONITOR) \
 	X(MOUNT_PROC, 11, SETUP) \
 	X(LOOPBACK_UP, 12, SETUP) \
-	X(INIT, 13, SETUP) \
+	X(INIT, 13, PROGRAM) \
 	X(CGROUP_PROCS, 14, SETUP) \
 	X(CGROUP_NS, 15, SETUP) \
 	X(MAKE_PRIVATE, 16, SETUP) \
@@ -45,10 +47,15 @@
 	X(CPU_LIMIT, 28, MONITOR) \
 	X(SESSION, 29, SETUP) \
 	X(JOIN, 30, SETUP) \
-	X(SECCOMP_NOTIFY, 31, PROGRAM) \
 	X(SETUP_TIMEOUT, 32, MONITOR) \
 	X(SWEEP_UID, 40, MONITOR) \
-	X(OUTPUT_RELAY, 44, MONITOR)
+	X(OUTPUT_RELAY, 44, MONITOR) \
+	X(PIVOT_ROOT, 45, SETUP) \
+	X(SET_CAPS, 46, PROGRAM) \
+	X(CHDIR, 47, PROGRAM) \
+	X(EXEC, 48, PROGRAM) \
+	X(EXEC_PATH, 49, EXEC) \
+	X(RUN_END, 50, MONITOR)
 
 #define PLAN_TAG_ENUM(name, number, phase) TAG_##name = number,
 enum plan_tag { PLAN_TAGS(PLAN_TAG_ENUM) TAG_LIMIT };
@@ -82,5 +89,20 @@ enum mount_kind { MOUNT_KINDS(MOUNT_KIND_ENUM) MOUNT_KIND_LIMIT };
 #define CPU_USAGE_ENUM(name, number) CPU_USAGE_##name = number,
 enum cpu_usage_kind { CPU_USAGE_FORMATS(CPU_USAGE_ENUM) CPU_USAGE_LIMIT };
 #undef CPU_USAGE_ENUM
+
+/* X(name, number): TAG_SECCOMP's mode, and what the monitor does (LaunchPlan.SeccompMode). */
+#define SECCOMP_MODES(X) \
+	X(KERNEL_KILLS, 0)  /* the filter's kills are the kernel's */ \
+	X(MONITOR_KILLS, 1) /* the filter notifies: the monitor kills the sandbox at the first notification, naming the call */
+
+#define SECCOMP_MODE_ENUM(name, number) SECCOMP_##name = number,
+enum seccomp_mode { SECCOMP_MODES(SECCOMP_MODE_ENUM) SECCOMP_MODE_LIMIT };
+#undef SECCOMP_MODE_ENUM
+
+/* TAG_INIT's flags: what the sandbox's init does. */
+#define INIT_KILL_REST 1u /* once the program ended, kill everything else in the sandbox (reaped, counted) */
+
+/* TAG_RUN_END's flags: what the monitor does once the sandbox's first process ended. */
+#define RUN_END_KILL_REST 1u /* kill what is left (its session, and what was re-parented to the monitor) and reap it */
 
 #endif

@@ -18,12 +18,6 @@ static void write_file(const char *path, const char *content)
 	close(fd);
 }
 
-static void step_join_cgroups(const struct plan *p)
-{
-	for (int i = 0; i < p->ncgroup_procs; i++)
-		write_file(p->cgroup_procs[i], "0");
-}
-
 /*
  * ---- mounts ------------------------------------------------------------------------------------
  * Every path a sandbox (or a user's rootfs) could have written is hostile. A mount target is
@@ -355,35 +349,68 @@ static void finish_pivot(void)
 		die("chdir", "/");
 }
 
-static void step_mounts(const struct plan *p)
+/* NEW_ROOT: a new root is assembled at /newroot of a staging root; bind sources come from /oldroot. */
+static void step_new_root(void)
 {
-	if (p->make_private && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		die("mount", "/ (MS_REC|MS_PRIVATE)");
-	new_root_mode = p->new_root;
-	if (p->new_root)
-		enter_staging();
-	if (p->nmounts && (host_root_fd = open(p->new_root ? "/oldroot" : "/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+	new_root_mode = 1;
+	enter_staging();
+	if ((host_root_fd = open("/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die("open", "host root");
-	for (int i = 0; i < p->nmounts; i++)
-		mount_op(&p->mounts[i]);
+}
+
+static void step_mount(const struct mount_op *m)
+{
+	if (host_root_fd < 0 && (host_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die("open", "host root");
+	mount_op(m);
+}
+
+static void close_host_root(void)
+{
 	if (host_root_fd >= 0)
 		close(host_root_fd);
-	if (p->new_root)
-		finish_pivot();
-	if (p->mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+	host_root_fd = -1;
+}
+
+/* PIVOT_ROOT: the new root becomes /, the staging root and the host's are detached. */
+static void step_pivot_root(void)
+{
+	close_host_root();
+	finish_pivot();
+	new_root_mode = 0;
+}
+
+static void step_make_private(void)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die("mount", "/ (MS_REC|MS_PRIVATE)");
+}
+
+static void step_mount_proc(void)
+{
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		die("mount", "\"proc\" -> \"/proc\"");
 }
 
-static void step_hostname(const struct plan *p)
+static void step_hostname(const char *name)
 {
-	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
-		die("sethostname", p->hostname);
+	if (sethostname(name, strlen(name)) < 0)
+		die("sethostname", name);
 }
 
-static void step_loopback(const struct plan *p)
+static void step_unshare_cgroup_ns(void)
 {
-	if (!p->loopback_up)
-		return;
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		die("unshare", "CLONE_NEWCGROUP");
+}
+
+static void step_join_cgroup(const char *procs)
+{
+	write_file(procs, "0");
+}
+
+static void step_loopback(void)
+{
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		die("socket", "AF_INET");
@@ -437,111 +464,114 @@ static void send_own_pid(void)
 		die("sendmsg", "SCM_CREDENTIALS");
 }
 
-static void step_rlimits(const struct plan *p)
+static void step_rlimit(const struct rlimit_op *r)
 {
-	for (int i = 0; i < p->nrlimits; i++) {
-		struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
-		if (setrlimit((int)p->rlimits[i].resource, &rl) < 0) {
-			char what[32];
-			snprintf(what, sizeof what, "resource %u", p->rlimits[i].resource);
-			die("setrlimit", what);
-		}
+	struct rlimit rl = { r->soft, r->hard };
+	if (setrlimit((int)r->resource, &rl) < 0) {
+		char what[32];
+		snprintf(what, sizeof what, "resource %u", r->resource);
+		die("setrlimit", what);
 	}
 }
 
 /*
- * Identity and privilege, while we still hold CAP_SETPCAP: bounding set and ambient set emptied
- * but for the kept capabilities, securebits locked so that uid 0 never regains capabilities on
- * exec, then the ids, then exactly the kept capabilities.
+ * CAPS, while we still hold CAP_SETPCAP: the bounding set and the ambient set emptied but for the
+ * kept capabilities, then the plan's securebits (Java chooses them: locked so that uid 0 never
+ * regains capabilities on exec).
  */
-static void step_identity(const struct plan *p)
+static void step_drop_capabilities(const struct plan *p)
 {
-	if (p->caps) {
-		for (int cap = 0; cap < 64; cap++)
-			if (!(p->keep_caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-				die("prctl(PR_CAPBSET_DROP)", "capabilities");
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-			die("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", "capabilities");
-		unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED;
-		bits |= p->keep_caps ? SECBIT_KEEP_CAPS : SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE
-				| SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
-		if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
-			die("prctl(PR_SET_SECUREBITS)", "securebits");
-	}
-	if (p->run_as) {
-		if (p->clear_groups && setgroups(0, NULL) < 0)
-			die("setgroups", "[]");
-		if (setresgid(p->gid, p->gid, p->gid) < 0)
-			die("setresgid", "run as");
-		if (setresuid(p->uid, p->uid, p->uid) < 0)
-			die("setresuid", "run as");
-	}
-	if (p->caps) {
-		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-		struct __user_cap_data_struct d[2];
-		memset(d, 0, sizeof d);
-		for (int i = 0; i < 2; i++)
-			d[i].effective = d[i].permitted = d[i].inheritable = (uint32_t)(p->keep_caps >> (32 * i));
-		if (syscall(SYS_capset, &h, d) < 0)
-			die("capset", "kept capabilities");
-		for (int cap = 0; cap < 64; cap++)
-			if ((p->keep_caps & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-				die("prctl(PR_CAP_AMBIENT_RAISE)", "kept capabilities");
-	}
+	for (int cap = 0; cap < 64; cap++)
+		if (!(p->keep_caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			die("prctl(PR_CAPBSET_DROP)", "capabilities");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		die("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", "capabilities");
+	if (prctl(PR_SET_SECUREBITS, (unsigned long)p->securebits, 0, 0, 0) < 0)
+		die("prctl(PR_SET_SECUREBITS)", "securebits");
 }
 
-static void step_exec(const struct plan *p)
+/* RUN_AS: the program's ids (of the namespace it is in). */
+static void step_set_ids(const struct plan *p)
+{
+	if (p->clear_groups && setgroups(0, NULL) < 0)
+		die("setgroups", "[]");
+	if (setresgid(p->gid, p->gid, p->gid) < 0)
+		die("setresgid", "run as");
+	if (setresuid(p->uid, p->uid, p->uid) < 0)
+		die("setresuid", "run as");
+}
+
+/* SET_CAPS: exactly the kept capabilities (CAPS' mask): effective, permitted, inheritable, ambient. */
+static void step_set_capabilities(const struct plan *p)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof d);
+	for (int i = 0; i < 2; i++)
+		d[i].effective = d[i].permitted = d[i].inheritable = (uint32_t)(p->keep_caps >> (32 * i));
+	if (syscall(SYS_capset, &h, d) < 0)
+		die("capset", "kept capabilities");
+	for (int cap = 0; cap < 64; cap++)
+		if ((p->keep_caps & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			die("prctl(PR_CAP_AMBIENT_RAISE)", "kept capabilities");
+}
+
+static void step_chdir(const struct plan *p)
 {
 	if (p->cwd && chdir(p->cwd) < 0)
 		die("chdir", p->cwd);
-	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+}
+
+static void step_no_new_privs(void)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die("prctl(PR_SET_NO_NEW_PRIVS)", NULL);
-	/* last: from here on only the program's own system calls are made, execve first */
+}
+
+/* SECCOMP: from here on only the program's own system calls are made, execve first. */
+static void step_seccomp(const struct plan *p)
+{
 	static struct sock_filter filter[MAX_BPF_INSNS];
 	struct sock_fprog prog = { (unsigned short)p->seccomp_insns, filter };
-	if (p->seccomp_insns)
-		memcpy(filter, p->seccomp_bpf, p->seccomp_insns * sizeof *filter); /* aligned: the plan's is not */
-	if (p->seccomp_insns && !p->seccomp_notify && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-		die("seccomp(SECCOMP_SET_MODE_FILTER)", NULL);
-	if (p->seccomp_insns && p->seccomp_notify) {
-		/*
-		 * A forbidden call waits for the monitor, which kills the sandbox and names the call. The
-		 * listener travels to the monitor over the report socket (the policy allows sendmsg, Java
-		 * checks); in flight it stays open after we close it, so exec need not wait for the monitor.
-		 */
-		int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
-		if (listener < 0)
-			die("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)", NULL);
-		if (send_ancillary('N', SCM_RIGHTS, &listener, sizeof listener) < 0)
-			die("sendmsg", "seccomp listener");
-		close(listener);
+	memcpy(filter, p->seccomp_bpf, p->seccomp_insns * sizeof *filter); /* aligned: the plan's is not */
+	if (p->seccomp_mode == SECCOMP_KERNEL_KILLS) {
+		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+			die("seccomp(SECCOMP_SET_MODE_FILTER)", NULL);
+		return;
 	}
-	if (strchr(p->exec_file, '/') || !p->search_path) {
-		execve(p->exec_file, p->argv, p->envp);
-		die("execve", p->exec_file);
-	}
-	/* execvpe's search, with the failure naming the path: EACCES wins over a later ENOENT. */
-	char path[PATH_MAX];
+	/*
+	 * SECCOMP_MONITOR_KILLS: a forbidden call waits for the monitor, which kills the sandbox and
+	 * names the call. The listener travels to the monitor over the report socket (the policy
+	 * allows sendmsg, Java checks); in flight it stays open after we close it, so exec need not
+	 * wait for the monitor.
+	 */
+	int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (listener < 0)
+		die("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)", NULL);
+	if (send_ancillary('N', SCM_RIGHTS, &listener, sizeof listener) < 0)
+		die("sendmsg", "seccomp listener");
+	close(listener);
+}
+
+/*
+ * EXEC: the exec plan's paths in their order (Java made them from PATH, as execvp would); ENOENT
+ * and ENOTDIR try the next, EACCES is remembered (it wins over a later ENOENT), anything else
+ * fails at once. The failure names the path.
+ */
+static void step_exec(const struct plan *p)
+{
+	if (!p->exec_file || p->argc == 0 || p->nexec_paths == 0)
+		fail(EINVAL, "plan", "empty command");
 	int saved = ENOENT;
-	const char *dir = p->search_path;
-	char last[PATH_MAX] = "";
-	while (1) {
-		const char *end = strchrnul(dir, ':');
-		size_t dl = (size_t)(end - dir);
-		if (dl == 0)
-			snprintf(path, sizeof path, "%s", p->exec_file);
-		else
-			snprintf(path, sizeof path, "%.*s/%s", (int)dl, dir, p->exec_file);
-		execve(path, p->argv, p->envp);
+	const char *last = p->exec_file;
+	for (int i = 0; i < p->nexec_paths; i++) {
+		execve(p->exec_paths[i], p->argv, p->envp);
 		if (errno == EACCES) {
 			saved = EACCES;
-			snprintf(last, sizeof last, "%s", path);
+			last = p->exec_paths[i];
 		} else if (errno != ENOENT && errno != ENOTDIR) {
-			die("execve", path);
+			die("execve", p->exec_paths[i]);
 		}
-		if (!*end)
-			break;
-		dir = end + 1;
 	}
 	errno = saved;
 	die("execve", saved == EACCES ? last : p->exec_file);
@@ -560,15 +590,44 @@ static void die_with_parent(pid_t parent)
 		_exit(127);
 }
 
-static void run_program(const struct plan *p)
+/*
+ * The program's own process: its steps in the plan's order, from step `from` on (after INIT, which
+ * forked it), ending with EXEC. The parent-death signal is set again once the credential steps
+ * are done (they clear it), before the first of the final steps.
+ */
+static void run_program(const struct plan *p, int from)
 {
 	pid_t parent = getppid();
 	reset_signals();
 	send_own_pid();
-	step_rlimits(p);
-	step_identity(p);
-	die_with_parent(parent); /* the ids changed: the program dies with its monitor or init */
-	step_exec(p);
+	int armed = 0;
+	for (int i = from; i < p->nprogram_steps; i++) {
+		const struct step *s = &p->program_steps[i];
+		switch (s->tag) {
+		case TAG_RLIMIT: step_rlimit(&p->rlimits[s->index]); break;
+		case TAG_CAPS: step_drop_capabilities(p); armed = 0; break;
+		case TAG_RUN_AS: step_set_ids(p); armed = 0; break;
+		case TAG_SET_CAPS: step_set_capabilities(p); armed = 0; break;
+		case TAG_CHDIR:
+		case TAG_NO_NEW_PRIVS:
+		case TAG_SECCOMP:
+		case TAG_EXEC:
+			if (!armed) /* the ids changed: the program dies with its monitor or init */
+				die_with_parent(parent);
+			armed = 1;
+			if (s->tag == TAG_CHDIR)
+				step_chdir(p);
+			else if (s->tag == TAG_NO_NEW_PRIVS)
+				step_no_new_privs();
+			else if (s->tag == TAG_SECCOMP)
+				step_seccomp(p);
+			else
+				step_exec(p);
+			break;
+		default: fail(EPROTO, "plan", "a step the program cannot take");
+		}
+	}
+	fail(EPROTO, "plan", "no exec step");
 }
 
 /* SIGKILL to every child of this (single-threaded) process; returns how many there were. */
@@ -602,15 +661,19 @@ int end_signal(void)
 	return SIGRTMIN + 2;
 }
 
-/* PID 1 of the sandbox: forward signals to the program, reap everything, exit with the program. */
+/*
+ * INIT, the first program step: PID 1 of the sandbox (or of a session's run). Forwards the plan's
+ * signals to the program, reaps everything, exits with the program; with INIT_KILL_REST, what
+ * the program leaves behind is killed once it ended. Its child goes on with the next steps.
+ */
 static void run_init(const struct plan *p, int init_report_fd)
 {
-	static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
-	for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
-		sigaddset(&set, forwarded[i]);
+	for (int sig = 1; sig < 64 && sig < NSIG; sig++)
+		if ((p->init_signals & (1ULL << sig)) && sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+			sigaddset(&set, sig);
 	sigaddset(&set, end_signal());
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		die("sigprocmask", "init");
@@ -645,7 +708,7 @@ static void run_init(const struct plan *p, int init_report_fd)
 		die("fork", "program");
 	if (program == 0) {
 		close(init_report_fd);
-		run_program(p);
+		run_program(p, 1);
 	}
 	prctl(PR_SET_NAME, "isolation-init");
 	close(child_fd);
@@ -674,7 +737,9 @@ static void run_init(const struct plan *p, int init_report_fd)
 					program_done = 1;
 				}
 				/* nothing outlives the program: in a session, what this run started (a subreaper's) */
-				if (p->join_pid)
+				if (!(p->init_flags & INIT_KILL_REST))
+					;
+				else if (p->join_pid)
 					kill_children();
 				else
 					kill(-1, SIGKILL);
@@ -690,13 +755,19 @@ static void run_init(const struct plan *p, int init_report_fd)
 	}
 }
 
-/* Writing the maps (or entering a user namespace) does not change our credentials: take the mapped ids. */
-static void become_userns_ids(const struct plan *p)
+static pid_t monitor_pid; /* the sandbox's first process's parent */
+
+/*
+ * USERNS_IDS: writing the maps (or entering a user namespace) does not change our credentials:
+ * take the mapped ids. That clears the parent-death signal: set it again.
+ */
+static void step_userns_ids(const struct step *s)
 {
-	if (p->userns_ids && setresgid(p->userns_gid, p->userns_gid, p->userns_gid) < 0)
+	if (setresgid(s->gid, s->gid, s->gid) < 0)
 		die("setresgid", "user namespace");
-	if (p->userns_ids && setresuid(p->userns_uid, p->userns_uid, p->userns_uid) < 0)
+	if (setresuid(s->uid, s->uid, s->uid) < 0)
 		die("setresuid", "user namespace");
+	die_with_parent(monitor_pid);
 }
 
 /* A persistent sandbox's PID 1: no program of its own; reaps whatever runs in it until it is ended. */
@@ -726,7 +797,7 @@ static void run_session_keeper(void)
 	}
 }
 
-/* Enters the namespaces of a persistent sandbox's keeper: the user namespace first. */
+/* JOIN: enters the namespaces of a persistent sandbox's keeper, the user namespace first. */
 static void step_join(const struct plan *p)
 {
 	static const struct { uint64_t flag; const char *name; } order[] = {
@@ -753,52 +824,68 @@ static void step_join(const struct plan *p)
 		}
 		close(fds[i]);
 	}
-	pid_t monitor = getppid();
-	become_userns_ids(p);
-	die_with_parent(monitor);
 }
 
+/* The setup steps are done: the monitor's setup deadline ends here. */
+static void setup_done(void)
+{
+	char done = 'S';
+	if (send(child_fd, &done, 1, MSG_NOSIGNAL) != 1)
+		die("send", "setup done");
+}
+
+/* One setup step of the sandbox's first process. */
+static void run_setup_step(const struct plan *p, const struct step *s)
+{
+	switch (s->tag) {
+	case TAG_USERNS_IDS: step_userns_ids(s); return;
+	case TAG_CGROUP_PROCS: step_join_cgroup(p->cgroup_procs[s->index]); return;
+	case TAG_JOIN: step_join(p); return;
+	case TAG_CGROUP_NS: step_unshare_cgroup_ns(); return;
+	case TAG_MAKE_PRIVATE: step_make_private(); return;
+	case TAG_NEW_ROOT: step_new_root(); return;
+	case TAG_MOUNT: step_mount(&p->mounts[s->index]); return;
+	case TAG_PIVOT_ROOT: step_pivot_root(); return;
+	case TAG_MOUNT_PROC: step_mount_proc(); return;
+	case TAG_HOSTNAME: step_hostname(p->hostname); return;
+	case TAG_LOOPBACK_UP: step_loopback(); return;
+	case TAG_SESSION:
+		close_host_root();
+		setup_done();
+		run_session_keeper();
+		return;
+	default: fail(EPROTO, "plan", "a step the sandbox's setup cannot take");
+	}
+}
+
+/*
+ * The sandbox's first process: the setup plan's steps in its order, then, once the exec plan
+ * arrived, the program's steps (INIT first, if listed, forks the program and stays as its PID 1).
+ */
 void run_child(struct plan *p, int sync_fd, int init_report_fd)
 {
-	pid_t monitor = getppid();
+	monitor_pid = getppid();
 	relay_attach();
-	die_with_parent(monitor);
+	die_with_parent(monitor_pid);
 	if (sync_fd >= 0) { /* wait until the monitor wrote our id maps */
 		char c;
 		if (read(sync_fd, &c, 1) != 1)
 			_exit(127);
 		close(sync_fd);
 	}
-	become_userns_ids(p);
-	die_with_parent(monitor);
-	if (setsid() < 0)
+	if (setsid() < 0) /* the sandbox's session, which the monitor kills */
 		die("setsid", NULL);
-	step_join_cgroups(p);
-	if (p->join_pid) {
-		step_join(p);
-		/* a run's cgroup namespace has its own cgroup as root; then the run's own mounts */
-		if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
-			die("unshare", "CLONE_NEWCGROUP");
-		step_mounts(p);
-	} else {
-		if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
-			die("unshare", "CLONE_NEWCGROUP");
-		step_mounts(p);
-		step_hostname(p);
-		step_loopback(p);
-	}
-	char done = 'S'; /* setup is done: the monitor's setup deadline ends here */
-	if (send(child_fd, &done, 1, MSG_NOSIGNAL) != 1)
-		die("send", "setup done");
-	if (p->session)
-		run_session_keeper();
+	for (int i = 0; i < p->nsetup_steps; i++)
+		run_setup_step(p, &p->setup_steps[i]);
+	close_host_root();
+	setup_done();
 	read_plan(PLAN_FD, MESSAGE_EXEC, p); /* the exec plan: blocks while the sandbox is prewarmed */
 	close(PLAN_FD);
 	if (!p->exec_file || p->argc == 0) {
 		errno = EINVAL;
 		die("plan", "empty command");
 	}
-	if (p->init)
+	if (p->nprogram_steps && p->program_steps[0].tag == TAG_INIT)
 		run_init(p, init_report_fd);
-	run_program(p);
+	run_program(p, 0);
 }

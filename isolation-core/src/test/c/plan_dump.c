@@ -11,6 +11,9 @@
 #include <string.h>
 #include "plan.h"
 
+#define TAG_NAME(name, number, phase) [number] = #name,
+static const char *tag_names[TAG_LIMIT] = { PLAN_TAGS(TAG_NAME) };
+
 static const char *str(const char *s)
 {
 	return s ? s : "(none)";
@@ -42,13 +45,17 @@ int main(int argc, char **argv)
 		printf("arg %s\n", p.argv[i]);
 	for (int i = 0; i < p.envc; i++)
 		printf("env %s\n", p.envp[i]);
-	printf("exec_file %s\nsearch_path %s\ncwd %s\nhostname %s\n", str(p.exec_file), str(p.search_path), str(p.cwd),
-		str(p.hostname));
+	for (int i = 0; i < p.nexec_paths; i++)
+		printf("exec_path %s\n", p.exec_paths[i]);
+	printf("exec_file %s\ncwd %s\nhostname %s\n", str(p.exec_file), str(p.cwd), str(p.hostname));
 	printf("uid_map %s", p.uid_map ? p.uid_map : "(none)\n");
 	printf("gid_map %s", p.gid_map ? p.gid_map : "(none)\n");
 	printf("flags setgroups_deny=%d mount_proc=%d loopback_up=%d init=%d cgroup_ns=%d make_private=%d new_root=%d"
-		" no_new_privs=%d session=%d seccomp_notify=%d\n", p.setgroups_deny, p.mount_proc, p.loopback_up, p.init,
-		p.cgroup_ns, p.make_private, p.new_root, p.no_new_privs, p.session, p.seccomp_notify);
+		" no_new_privs=%d session=%d\n", p.setgroups_deny, p.mount_proc, p.loopback_up, p.init,
+		p.cgroup_ns, p.make_private, p.new_root, p.no_new_privs, p.session);
+	if (p.init)
+		printf("init signals=%#llx flags=%u\n", (unsigned long long)p.init_signals, p.init_flags);
+	printf("run_end %u\n", p.run_end);
 	for (int i = 0; i < p.ncgroup_procs; i++)
 		printf("cgroup_procs %s\n", p.cgroup_procs[i]);
 	for (int i = 0; i < p.norphan_cgroups; i++)
@@ -64,8 +71,8 @@ int main(int argc, char **argv)
 	if (p.run_as)
 		printf("run_as %u %u %d\n", p.uid, p.gid, p.clear_groups);
 	if (p.caps)
-		printf("caps %#llx\n", (unsigned long long)p.keep_caps);
-	printf("seccomp_insns %u\n", p.seccomp_insns);
+		printf("caps %#llx securebits %#llx\n", (unsigned long long)p.keep_caps, (unsigned long long)p.securebits);
+	printf("seccomp_insns %u mode %u\n", p.seccomp_insns, p.seccomp_mode);
 	for (int i = 0; i < p.nrlimits; i++)
 		printf("rlimit %u %lld %lld\n", p.rlimits[i].resource, (long long)p.rlimits[i].soft, (long long)p.rlimits[i].hard);
 	if (p.join_pid)
@@ -78,5 +85,9 @@ int main(int argc, char **argv)
 		printf("sweep_uid %u\n", p.sweep_uid);
 	for (int i = 0; i < p.nrelays; i++)
 		printf("relay %u %u %llu\n", p.relay_ops[i].fd, p.relay_ops[i].also, (unsigned long long)p.relay_ops[i].limit);
+	for (int i = 0; i < p.nsetup_steps; i++)
+		printf("setup step %s %u\n", tag_names[p.setup_steps[i].tag], p.setup_steps[i].index);
+	for (int i = 0; i < p.nprogram_steps; i++)
+		printf("program step %s %u\n", tag_names[p.program_steps[i].tag], p.program_steps[i].index);
 	return 0;
 }

@@ -39,8 +39,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				sum += touch(p.cgroup_procs[i]);
 			for (int i = 0; i < p.norphan_cgroups; i++)
 				sum += touch(p.orphan_cgroups[i]);
-			sum += touch(p.exec_file) + touch(p.search_path) + touch(p.cwd) + touch(p.hostname) + touch(p.uid_map)
+			for (int i = 0; i < p.nexec_paths; i++)
+				sum += touch(p.exec_paths[i]);
+			sum += touch(p.exec_file) + touch(p.cwd) + touch(p.hostname) + touch(p.uid_map)
 				+ touch(p.gid_map) + touch(p.clone_into_cgroup) + touch(p.cpu_usage_file);
+			for (int i = 0; i < p.nsetup_steps; i++) /* every step's index names an entry its tag's list has */
+				if ((p.setup_steps[i].tag == TAG_MOUNT && (int)p.setup_steps[i].index >= p.nmounts)
+					|| (p.setup_steps[i].tag == TAG_CGROUP_PROCS && (int)p.setup_steps[i].index >= p.ncgroup_procs))
+					abort();
+			for (int i = 0; i < p.nprogram_steps; i++)
+				if (p.program_steps[i].tag == TAG_RLIMIT && (int)p.program_steps[i].index >= p.nrlimits)
+					abort();
 			if (p.seccomp_insns)
 				sum += (unsigned char)p.seccomp_bpf[p.seccomp_insns * 8 - 1];
 		} else if (!why) {

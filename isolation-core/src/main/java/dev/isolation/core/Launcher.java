@@ -8,6 +8,7 @@ import dev.isolation.cgroups.ByteSize;
 import dev.isolation.core.internal.launch.Capture;
 import dev.isolation.core.internal.launch.HelperProcess;
 import dev.isolation.core.internal.launch.LaunchPlan;
+import dev.isolation.core.internal.launch.Step;
 import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.core.internal.linux.Kernel.FileAction;
 import dev.isolation.core.internal.linux.NativeCallException;
@@ -119,7 +120,7 @@ final class Launcher {
      * in it (without limits if {@code policy} has none), so that whatever the run leaves charged
      * behind is the session's.
      */
-    static IsolatedProcess startJoined(Sandbox policy, LaunchPlan setup, byte[] execPlan, ProcessBuilder pb, boolean capture,
+    static IsolatedProcess startJoined(Sandbox policy, SetupCompiler setup, byte[] execPlan, ProcessBuilder pb, boolean capture,
             Optional<SandboxCgroup> outer) throws SandboxException {
         if (capture) {
             Capture.budget();
@@ -132,7 +133,7 @@ final class Launcher {
     private static Idle launch(Sandbox sandbox, ProcessBuilder pb) throws SandboxException {
         Optional<SandboxIds.Lease> ids = sandbox.leaseIds(false);
         try {
-            return launch(sandbox, sandbox.setupPlan(ids), ids, pb); // may compile the seccomp filter, once per policy
+            return launch(sandbox, placement -> sandbox.setupPlan(ids, placement), ids, pb); // may compile the seccomp filter, once per policy
         } catch (NativeCallException e) {
             throw new SandboxSetupException(e);
         } finally {
@@ -159,7 +160,8 @@ final class Launcher {
         Optional<SandboxIds.Lease> ids = Optional.empty();
         try {
             ids = sandbox.leaseIds(false);
-            entry = launch(sandbox, sandbox.setupPlan(ids), ids, stdio);
+            Optional<SandboxIds.Lease> leased = ids;
+            entry = launch(sandbox, placement -> sandbox.setupPlan(leased, placement), ids, stdio);
         } catch (NativeCallException e) {
             stdio.closeParentEnds();
             throw new SandboxSetupException(e);
@@ -173,12 +175,17 @@ final class Launcher {
         return started(sandbox, entry, false);
     }
 
-    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, ProcessBuilder pb)
+    /** Compiles the setup plan once the sandbox's cgroup exists: {@code placement} says where it is. */
+    interface SetupCompiler {
+        LaunchPlan compile(PlanCompiler.Placement placement) throws UnsupportedHostException;
+    }
+
+    private static Idle launch(Sandbox sandbox, SetupCompiler setup, Optional<SandboxIds.Lease> ids, ProcessBuilder pb)
             throws SandboxException {
         return launch(sandbox, setup, ids, pb, Optional.empty());
     }
 
-    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, ProcessBuilder pb,
+    private static Idle launch(Sandbox sandbox, SetupCompiler setup, Optional<SandboxIds.Lease> ids, ProcessBuilder pb,
             Optional<SandboxCgroup> outer) throws SandboxException {
         Stdio stdio = new Stdio();
         try {
@@ -190,13 +197,13 @@ final class Launcher {
         return launch(sandbox, setup, ids, stdio, outer);
     }
 
-    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, Stdio stdio)
+    private static Idle launch(Sandbox sandbox, SetupCompiler setup, Optional<SandboxIds.Lease> ids, Stdio stdio)
             throws SandboxException {
         return launch(sandbox, setup, ids, stdio, Optional.empty());
     }
 
     /** Spawns the monitor; it inherits the lease of {@code ids}, which the caller closes after. */
-    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, Stdio stdio,
+    private static Idle launch(Sandbox sandbox, SetupCompiler compiler, Optional<SandboxIds.Lease> ids, Stdio stdio,
             Optional<SandboxCgroup> outer) throws SandboxException {
         Optional<SandboxCgroup> cgroup;
         try {
@@ -208,13 +215,12 @@ final class Launcher {
             throw e;
         }
         try { // from here on, whatever fails must remove the cgroup and close the descriptors
-            cgroup.ifPresent(cg -> {
-                placeIn(setup, cg);
-                sandbox.cpuTimeLimit().ifPresent(limit -> cpuUsageFile(cg).ifPresent(f -> setup.cpuLimit(limit.toNanos(),
-                        f.getFileName().toString().equals("cpu.stat") ? LaunchPlan.CpuUsageFormat.CPU_STAT
-                                : LaunchPlan.CpuUsageFormat.NANOSECONDS, f.toString())));
-            });
-            sandbox.outputLimit().ifPresent(limit -> stdio.relay(setup, limit.bytes()));
+            PlanCompiler.Placement p = placement(cgroup);
+            Optional<Step.CpuLimit> cpu = cgroup.flatMap(cg -> sandbox.cpuTimeLimit().flatMap(limit -> cpuUsageFile(cg).map(
+                    f -> new Step.CpuLimit(limit.toNanos(), f.getFileName().toString().equals("cpu.stat")
+                            ? LaunchPlan.CpuUsageFormat.CPU_STAT : LaunchPlan.CpuUsageFormat.NANOSECONDS, f.toString()))));
+            List<Step.OutputRelay> relays = sandbox.outputLimit().map(limit -> stdio.relays(limit.bytes())).orElse(List.of());
+            LaunchPlan setup = compiler.compile(new PlanCompiler.Placement(p.cloneInto(), p.procsFiles(), p.orphans(), cpu, relays));
             HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions,
                     ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
             ids.ifPresent(l -> l.handedOver(helper.exited()));
@@ -223,7 +229,7 @@ final class Launcher {
             stdio.closeParentEnds();
             closeCgroup(cgroup, e);
             throw new SandboxSetupException(e);
-        } catch (RuntimeException e) {
+        } catch (SandboxException | RuntimeException e) {
             stdio.closeParentEnds();
             closeCgroup(cgroup, e);
             throw e;
@@ -245,18 +251,20 @@ final class Launcher {
     }
 
     /**
-     * Puts the sandbox's first process in {@code cg} (clone3 {@code CLONE_INTO_CGROUP} on cgroup v2
-     * with Linux 5.7+, else it joins each hierarchy), and lets the monitor remove its directories
-     * if the JVM dies.
+     * Where the sandbox's first process goes: created in {@code cg} (clone3 {@code
+     * CLONE_INTO_CGROUP} on cgroup v2 with Linux 5.7+), else it joins each hierarchy; the monitor
+     * removes its directories if the JVM dies.
      */
-    static void placeIn(LaunchPlan setup, SandboxCgroup cg) {
-        Optional<Path> unified = cg.unifiedDirectory();
-        if (unified.isPresent() && KernelVersion.atLeast(5, 7)) {
-            setup.cloneIntoCgroup(unified.get().toString());
-        } else {
-            cg.procsFiles().forEach(f -> setup.joinCgroup(f.toString()));
+    static PlanCompiler.Placement placement(Optional<SandboxCgroup> cgroup) {
+        if (cgroup.isEmpty()) {
+            return PlanCompiler.Placement.NONE;
         }
-        cg.directories().forEach(d -> setup.orphanCgroup(d.toString()));
+        SandboxCgroup cg = cgroup.get();
+        Optional<Path> unified = cg.unifiedDirectory();
+        boolean cloneInto = unified.isPresent() && KernelVersion.atLeast(5, 7);
+        return new PlanCompiler.Placement(cloneInto ? unified.map(Path::toString) : Optional.empty(),
+                cloneInto ? List.of() : cg.procsFiles().stream().map(Path::toString).toList(),
+                cg.directories().stream().map(Path::toString).toList(), Optional.empty(), List.of());
     }
 
     private static Optional<SandboxCgroup> createCgroup(Sandbox sandbox) throws SandboxException {
@@ -396,13 +404,15 @@ final class Launcher {
          * read by the other program, and a relay would make each exchange several times slower
          * (measured: 20000 round trips took 0.2 s direct, 0.6 to 3 s relayed, on 2 busy cores).
          */
-        void relay(LaunchPlan plan, long limit) {
+        List<Step.OutputRelay> relays(long limit) {
+            List<Step.OutputRelay> out = new ArrayList<>(2);
             if (parentEnds[1] < 0 && !outputReadByASandbox) {
-                plan.outputRelay(1, errorIntoOutput, limit);
+                out.add(new Step.OutputRelay(1, errorIntoOutput, limit));
             }
             if (!errorIntoOutput && parentEnds[2] < 0) {
-                plan.outputRelay(2, false, limit);
+                out.add(new Step.OutputRelay(2, false, limit));
             }
+            return out;
         }
 
         void redirect(int target, Redirect r) throws SandboxException {

@@ -65,14 +65,15 @@ class PlanFormatTest {
                 .mount(MountKind.DIR, LaunchPlan.MS_NOSUID | LaunchPlan.MS_NODEV, "isolation-tmpfs", "/", "tmpfs",
                         "mode=0755,size=1m", "\"tmpfs\" -> \"/\"")
                 .mount(MountKind.FILE, LaunchPlan.MS_BIND, LaunchPlan.MOUNT_DEVICE_SOURCE, "/dev/null", "/dev/null", null, null, null)
-                .mountProc().hostname("box").loopbackUp().init().rlimit(4, 0, 0).wallLimit(2_000_000_000L)
+                .mountProc().pivotRoot().hostname("box").loopbackUp().wallLimit(2_000_000_000L).runEnd(true)
                 .cpuLimit(1_000_000_000L, CpuUsageFormat.CPU_STAT, "/sys/fs/cgroup/isolation-1/cpu.stat")
-                .outputRelay(1, true, 1 << 20).capabilities(1L << 10).runAs(1000, 1000, true).noNewPrivs()
-                .seccomp(new byte[] {6, 0, 0, 0, 0, 0, (byte) 0xff, 0x7f}).seccompNotify();
+                .outputRelay(1, true, 1 << 20).init(PlanCompiler.FORWARDED_SIGNALS, true).rlimit(4, 0, 0)
+                .capabilities(1L << 10, 0x1b).runAs(1000, 1000, true).setCapabilities().enterWorkingDirectory().noNewPrivs()
+                .seccomp(LaunchPlan.SeccompMode.MONITOR_KILLS, new byte[] {6, 0, 0, 0, 0, 0, (byte) 0xff, 0x7f}).exec();
     }
 
     private static LaunchPlan execPlan() {
-        return LaunchPlan.forExec().arg("sh").arg("-c").arg("echo é").env("PATH=/bin").execFile("sh").searchPath("/usr/bin:/bin")
+        return LaunchPlan.forExec().arg("sh").arg("-c").arg("echo é").env("PATH=/bin").execFile("sh").execPath("/usr/bin/sh").execPath("/bin/sh")
                 .workingDirectory("/box");
     }
 
@@ -143,16 +144,16 @@ class PlanFormatTest {
 
     @Test
     void theHeaderNamesMagicVersionKindAndLength() {
-        byte[] bytes = new LaunchPlan().cloneFlags(LaunchPlan.CLONE_NEWPID).init().encode();
+        byte[] bytes = new LaunchPlan().cloneFlags(LaunchPlan.CLONE_NEWPID).noNewPrivs().encode();
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder());
         assertThat(b.getInt()).isEqualTo(0x4c4f5349);
-        assertThat(b.getInt()).isEqualTo(2);
+        assertThat(b.getInt()).isEqualTo(3);
         assertThat(b.getInt()).isEqualTo(Tag.Message.SETUP.number);
         assertThat(b.getInt()).isEqualTo(bytes.length - 16);
         assertThat(b.getInt()).isEqualTo(1); // clone flags
         assertThat(b.getInt()).isEqualTo(8);
         assertThat(b.getLong()).isEqualTo(0x20000000L);
-        assertThat(b.getInt()).isEqualTo(13); // init
+        assertThat(b.getInt()).isEqualTo(24); // no_new_privs
         assertThat(b.getInt()).isZero();
         assertThat(b.getInt()).isZero(); // end
         assertThat(b.getInt()).isZero();
@@ -164,12 +165,13 @@ class PlanFormatTest {
         assertThat(helperReads("setup", setupPlan().encode())).isEqualTo("""
                 clone_flags 0x20020000
                 exec_file (none)
-                search_path (none)
                 cwd (none)
                 hostname box
                 uid_map 0 1000 1
                 gid_map 0 1000 1
-                flags setgroups_deny=1 mount_proc=1 loopback_up=1 init=1 cgroup_ns=1 make_private=1 new_root=1 no_new_privs=1 session=0 seccomp_notify=1
+                flags setgroups_deny=1 mount_proc=1 loopback_up=1 init=1 cgroup_ns=1 make_private=1 new_root=1 no_new_privs=1 session=0
+                init signals=0x940e flags=1
+                run_end 1
                 cgroup_procs /sys/fs/cgroup/pids/isolation-1/cgroup.procs
                 orphan_cgroup /sys/fs/cgroup/isolation-1
                 clone_into_cgroup /sys/fs/cgroup/isolation-1
@@ -177,14 +179,34 @@ class PlanFormatTest {
                 mount 0 0x6 0 isolation-tmpfs / tmpfs mode=0755,size=1m "tmpfs" -> "/"
                 mount 1 0x1000 1 /dev/null /dev/null (none) (none) (none)
                 run_as 1000 1000 1
-                caps 0x400
-                seccomp_insns 1
+                caps 0x400 securebits 0x1b
+                seccomp_insns 1 mode 1
                 rlimit 4 0 0
                 wall_limit_ns 2000000000
                 setup_timeout_ns 5000000000
                 cpu_limit 1000000000 1 /sys/fs/cgroup/isolation-1/cpu.stat
                 sweep_uid 2130706433
                 relay 1 4 1048576
+                setup step USERNS_IDS 0
+                setup step CGROUP_PROCS 0
+                setup step CGROUP_NS 0
+                setup step MAKE_PRIVATE 0
+                setup step NEW_ROOT 0
+                setup step MOUNT 0
+                setup step MOUNT 1
+                setup step MOUNT_PROC 0
+                setup step PIVOT_ROOT 0
+                setup step HOSTNAME 0
+                setup step LOOPBACK_UP 0
+                program step INIT 0
+                program step RLIMIT 0
+                program step CAPS 0
+                program step RUN_AS 0
+                program step SET_CAPS 0
+                program step CHDIR 0
+                program step NO_NEW_PRIVS 0
+                program step SECCOMP 0
+                program step EXEC 0
                 """);
         assertThat(helperReads("exec", execPlan().encode())).isEqualTo("""
                 clone_flags 0
@@ -192,15 +214,17 @@ class PlanFormatTest {
                 arg -c
                 arg echo é
                 env PATH=/bin
+                exec_path /usr/bin/sh
+                exec_path /bin/sh
                 exec_file sh
-                search_path /usr/bin:/bin
                 cwd /box
                 hostname (none)
                 uid_map (none)
                 gid_map (none)
-                flags setgroups_deny=0 mount_proc=0 loopback_up=0 init=0 cgroup_ns=0 make_private=0 new_root=0 no_new_privs=0 session=0 seccomp_notify=0
+                flags setgroups_deny=0 mount_proc=0 loopback_up=0 init=0 cgroup_ns=0 make_private=0 new_root=0 no_new_privs=0 session=0
+                run_end 0
                 clone_into_cgroup (none)
-                seccomp_insns 0
+                seccomp_insns 0 mode 0
                 wall_limit_ns 0
                 setup_timeout_ns 0
                 """);
@@ -215,7 +239,7 @@ class PlanFormatTest {
         }
         body.flip();
         ByteBuffer out = ByteBuffer.allocate(16 + body.remaining()).order(ByteOrder.nativeOrder());
-        return out.putInt(0x4c4f5349).putInt(2).putInt(kind.number).putInt(body.remaining()).put(body).array();
+        return out.putInt(0x4c4f5349).putInt(3).putInt(kind.number).putInt(body.remaining()).put(body).array();
     }
 
     private static final byte[] NONE = new byte[0];
@@ -234,7 +258,13 @@ class PlanFormatTest {
         cases.put("a record of the setup plan in the exec plan", new byte[][] {raw(Tag.Message.EXEC, 1, new byte[8], 0, NONE)});
         cases.put("a record of the exec plan in the setup plan", new byte[][] {raw(Tag.Message.SETUP, 2, bytes("sh\0"), 0, NONE)});
         cases.put("unknown record", new byte[][] {raw(Tag.Message.SETUP, 33, NONE, 0, NONE), raw(Tag.Message.SETUP, 1 << 30, NONE, 0, NONE)});
-        cases.put("missing end record", new byte[][] {raw(Tag.Message.SETUP, 13, NONE)});
+        cases.put("missing end record", new byte[][] {raw(Tag.Message.SETUP, 24, NONE)});
+        cases.put("a setup step after a program step", new byte[][] {raw(Tag.Message.SETUP, 24, NONE, 11, NONE, 0, NONE)});
+        cases.put("a program step after exec", new byte[][] {raw(Tag.Message.SETUP, 48, NONE, 24, NONE, 0, NONE)});
+        cases.put("init not the first program step", new byte[][] {raw(Tag.Message.SETUP, 24, NONE, 13, new byte[16], 0, NONE)});
+        cases.put("unknown init flags", new byte[][] {raw(Tag.Message.SETUP, 13, ByteBuffer.allocate(16).put(8, (byte) 2).array(), 0, NONE)});
+        cases.put("seccomp program: not 1 to 4096 instructions", new byte[][] {raw(Tag.Message.SETUP, 25, new byte[12], 0, NONE),
+                raw(Tag.Message.SETUP, 25, new byte[8], 0, NONE)});
         cases.put("bytes after the end record", new byte[][] {raw(Tag.Message.SETUP, 0, NONE, 13, NONE)});
         cases.put("mount record: a string runs past its end", new byte[][] {
                 raw(Tag.Message.SETUP, 21, ByteBuffer.allocate(20).put(16, bytes("/\0\0\0")).array(), 0, NONE)});
@@ -261,7 +291,13 @@ class PlanFormatTest {
                 .hasMessageContaining("ARG");
         assertThatThrownBy(() -> LaunchPlan.forExec().cloneFlags(0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("CLONE_FLAGS");
-        assertThat(LaunchPlan.forExec().rlimit(4, 0, 0).noNewPrivs().steps()).as("the program's steps go in either message")
-                .containsExactly(new Step.SetRlimit(4, 0, 0), new Step.NoNewPrivs());
+        assertThatThrownBy(() -> LaunchPlan.forExec().noNewPrivs()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("NO_NEW_PRIVS");
+        assertThatThrownBy(() -> new LaunchPlan().noNewPrivs().mountProc()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("a setup step (MOUNT_PROC) after a program step");
+        assertThatThrownBy(() -> new LaunchPlan().exec().noNewPrivs()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("after exec");
+        assertThat(new LaunchPlan().noNewPrivs().wallLimit(1).exec().runEnd(true).steps()).as("monitor records go anywhere")
+                .containsExactly(new Step.NoNewPrivs(), new Step.WallLimit(1), new Step.Exec(), new Step.RunEnd(true));
     }
 }

@@ -79,6 +79,34 @@ public final class LaunchPlan {
         }
     }
 
+    /** Who kills the sandbox on a call its seccomp filter forbids (the helper's {@code enum seccomp_mode}). */
+    public enum SeccompMode {
+        /** The kernel, by the filter's own action. */
+        KERNEL_KILLS(0),
+        /** The filter notifies; the monitor kills the sandbox at the first notification and reports the call. */
+        MONITOR_KILLS(1);
+
+        public final int code;
+
+        SeccompMode(int code) {
+            this.code = code;
+        }
+
+        static SeccompMode of(int code) {
+            for (SeccompMode m : values()) {
+                if (m.code == code) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("unknown seccomp mode " + code);
+        }
+    }
+
+    /** Securebits of {@code <linux/securebits.h>}, for {@link #capabilities}. */
+    public static final long SECBIT_NOROOT = 1, SECBIT_NOROOT_LOCKED = 2, SECBIT_NO_SETUID_FIXUP = 4,
+            SECBIT_NO_SETUID_FIXUP_LOCKED = 8, SECBIT_KEEP_CAPS = 16, SECBIT_KEEP_CAPS_LOCKED = 32,
+            SECBIT_NO_CAP_AMBIENT_RAISE = 64, SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED = 128;
+
     /** {@link #mount} option: the bind source may be a character device (a minimal /dev's nodes). */
     public static final int MOUNT_DEVICE_SOURCE = 1;
 
@@ -111,11 +139,12 @@ public final class LaunchPlan {
         return new LaunchPlan(Tag.Message.EXEC);
     }
 
-    /** Appends {@code step}, refusing one that does not belong in this message. */
+    /** Appends {@code step}, refusing one that does not belong in this message or at this place. */
     public LaunchPlan add(Step step) {
         if (!step.tag().phase.allowedIn(message)) {
             throw new IllegalArgumentException(step.tag() + " (" + step.tag().phase + ") does not belong in a " + message + " plan");
         }
+        PlanCodec.checkOrder(steps, step);
         steps.add(step);
         return this;
     }
@@ -147,13 +176,14 @@ public final class LaunchPlan {
         return add(new Step.Env(checked(keyEqualsValue)));
     }
 
-    /** The program; searched in {@link #searchPath} when it contains no '/'. */
+    /** The program as the command names it (how failures name it); {@link #execPath} says where it is looked for. */
     public LaunchPlan execFile(String file) {
         return add(new Step.ExecFile(checked(file)));
     }
 
-    public LaunchPlan searchPath(String colonSeparated) {
-        return add(new Step.SearchPath(checked(colonSeparated)));
+    /** A path the {@link #exec} step tries, in the order given. */
+    public LaunchPlan execPath(String path) {
+        return add(new Step.ExecPath(checked(path)));
     }
 
     public LaunchPlan workingDirectory(String dir) {
@@ -196,9 +226,9 @@ public final class LaunchPlan {
         return add(new Step.LoopbackUp());
     }
 
-    /** Run a PID-1 init that reaps, forwards signals and exits with the program. */
-    public LaunchPlan init() {
-        return add(new Step.Init());
+    /** See {@link Step.Init}. */
+    public LaunchPlan init(long forwardedSignals, boolean killRest) {
+        return add(new Step.Init(forwardedSignals, killRest));
     }
 
     /** A cgroup.procs (or tasks) file the sandbox joins before anything else runs in it. */
@@ -216,9 +246,13 @@ public final class LaunchPlan {
         return add(new Step.OrphanCgroup(checked(directory)));
     }
 
-    /** Assemble a new root (the targets of {@link #mount}) in a staging tmpfs, then pivot into it and detach the host's. */
+    /** Assemble a new root (the targets of the {@link #mount}s that follow) in a staging tmpfs, until {@link #pivotRoot}. */
     public LaunchPlan newRoot() {
         return add(new Step.NewRoot());
+    }
+
+    public LaunchPlan pivotRoot() {
+        return add(new Step.PivotRoot());
     }
 
     /**
@@ -249,9 +283,29 @@ public final class LaunchPlan {
         return add(new Step.SetIds(uid, gid, clearGroups));
     }
 
-    /** Drop every capability (bounding, ambient, permitted, effective, inheritable) but those in {@code keepMask}; lock securebits. */
-    public LaunchPlan capabilities(long keepMask) {
-        return add(new Step.DropCapabilities(keepMask));
+    /** See {@link Step.DropCapabilities}. */
+    public LaunchPlan capabilities(long keepMask, long securebits) {
+        return add(new Step.DropCapabilities(keepMask, securebits));
+    }
+
+    /** See {@link Step.SetCapabilities}. */
+    public LaunchPlan setCapabilities() {
+        return add(new Step.SetCapabilities());
+    }
+
+    /** See {@link Step.EnterWorkingDirectory}. */
+    public LaunchPlan enterWorkingDirectory() {
+        return add(new Step.EnterWorkingDirectory());
+    }
+
+    /** See {@link Step.Exec}: the last step. */
+    public LaunchPlan exec() {
+        return add(new Step.Exec());
+    }
+
+    /** See {@link Step.RunEnd}. */
+    public LaunchPlan runEnd(boolean killRest) {
+        return add(new Step.RunEnd(killRest));
     }
 
     public LaunchPlan noNewPrivs() {
@@ -259,13 +313,8 @@ public final class LaunchPlan {
     }
 
     /** A seccomp BPF program (struct sock_filter[]), installed right before execve. */
-    public LaunchPlan seccomp(byte[] bpf) {
-        return add(new Step.InstallSeccomp(bpf));
-    }
-
-    /** The filter of {@link #seccomp} notifies instead of killing: the monitor kills and names the call. */
-    public LaunchPlan seccompNotify() {
-        return add(new Step.SeccompNotify());
+    public LaunchPlan seccomp(SeccompMode mode, byte[] bpf) {
+        return add(new Step.InstallSeccomp(mode, bpf));
     }
 
     /** setrlimit(resource, {soft, hard}); -1 is RLIM_INFINITY. */

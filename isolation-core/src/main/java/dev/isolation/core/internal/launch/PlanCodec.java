@@ -20,7 +20,7 @@ import java.util.List;
  */
 public final class PlanCodec {
     public static final int MAGIC = 0x4c4f5349; // "ISOL"
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
     static final int HEADER = 16;
 
     private PlanCodec() {
@@ -32,7 +32,9 @@ public final class PlanCodec {
 
     public static byte[] encode(Tag.Message message, List<Step> steps) {
         ByteArrayOutputStream body = new ByteArrayOutputStream(512);
-        for (Step s : steps) {
+        for (int i = 0; i < steps.size(); i++) {
+            Step s = steps.get(i);
+            checkOrder(steps.subList(0, i), s);
             if (!s.tag().phase.allowedIn(message)) {
                 throw new IllegalArgumentException(s.tag() + " (" + s.tag().phase + ") does not belong in a " + message + " plan");
             }
@@ -68,8 +70,8 @@ public final class PlanCodec {
             return string(e.keyEqualsValue());
         } else if (s instanceof ExecFile e) {
             return string(e.file());
-        } else if (s instanceof SearchPath p) {
-            return string(p.colonSeparated());
+        } else if (s instanceof ExecPath p) {
+            return string(p.path());
         } else if (s instanceof WorkingDirectory w) {
             return string(w.dir());
         } else if (s instanceof SetHostname h) {
@@ -96,9 +98,14 @@ public final class PlanCodec {
         } else if (s instanceof SetIds i) {
             return le(12).putInt(i.uid()).putInt(i.gid()).putInt(i.clearGroups() ? 1 : 0).array();
         } else if (s instanceof DropCapabilities c) {
-            return le(8).putLong(c.keepMask()).array();
+            return le(16).putLong(c.keepMask()).putLong(c.securebits()).array();
         } else if (s instanceof InstallSeccomp f) {
-            return f.bpf();
+            byte[] bpf = f.bpf();
+            return le(8 + bpf.length).putInt(f.mode().code).putInt(0).put(bpf).array();
+        } else if (s instanceof Init i) {
+            return le(16).putLong(i.forwardedSignals()).putInt(i.killRest() ? 1 : 0).putInt(0).array();
+        } else if (s instanceof RunEnd r) {
+            return le(4).putInt(r.killRest() ? 1 : 0).array();
         } else if (s instanceof SetRlimit r) {
             return le(24).putInt(r.resource()).putInt(0).putLong(r.soft()).putLong(r.hard()).array();
         } else if (s instanceof WallLimit w) {
@@ -149,10 +156,30 @@ public final class PlanCodec {
                     }
                     return new Plan(message, List.copyOf(steps));
                 }
-                steps.add(step(tag, v));
+                Step step = step(tag, v);
+                checkOrder(steps, step);
+                steps.add(step);
             }
         } catch (BufferUnderflowException e) {
             throw new IllegalArgumentException("truncated plan", e);
+        }
+    }
+
+    /** The helper's order rules: setup steps before program steps, INIT first of those, nothing after EXEC. */
+    static void checkOrder(List<Step> before, Step next) {
+        Tag.Phase phase = next.tag().phase;
+        if (phase != Tag.Phase.SETUP && phase != Tag.Phase.PROGRAM) {
+            return;
+        }
+        List<Step> program = before.stream().filter(s -> s.tag().phase == Tag.Phase.PROGRAM).toList();
+        if (phase == Tag.Phase.SETUP && !program.isEmpty()) {
+            throw new IllegalArgumentException("a setup step (" + next.tag() + ") after a program step");
+        }
+        if (next.tag() == Tag.INIT && !program.isEmpty()) {
+            throw new IllegalArgumentException("init not the first program step");
+        }
+        if (phase == Tag.Phase.PROGRAM && !program.isEmpty() && program.get(program.size() - 1).tag() == Tag.EXEC) {
+            throw new IllegalArgumentException("a program step (" + next.tag() + ") after exec");
         }
     }
 
@@ -163,7 +190,7 @@ public final class PlanCodec {
             case ARG -> new Arg(string(v, tag));
             case ENV -> new Env(string(v, tag));
             case EXEC_FILE -> new ExecFile(string(v, tag));
-            case SEARCH_PATH -> new SearchPath(string(v, tag));
+            case EXEC_PATH -> new ExecPath(string(v, tag));
             case CWD -> new WorkingDirectory(string(v, tag));
             case HOSTNAME -> new SetHostname(string(v, tag));
             case UID_MAP -> new UidMap(string(v, tag));
@@ -171,7 +198,17 @@ public final class PlanCodec {
             case SETGROUPS_DENY -> flag(v, new SetgroupsDeny());
             case MOUNT_PROC -> flag(v, new MountProc());
             case LOOPBACK_UP -> flag(v, new LoopbackUp());
-            case INIT -> flag(v, new Init());
+            case INIT -> {
+                fixed(v, 16);
+                long signals = v.getLong();
+                int flags = v.getInt();
+                yield new Init(signals, known(flags, 1, tag) != 0);
+            }
+            case RUN_END -> new RunEnd(known(fixed(v, 4).getInt(), 1, tag) != 0);
+            case PIVOT_ROOT -> flag(v, new PivotRoot());
+            case SET_CAPS -> flag(v, new SetCapabilities());
+            case CHDIR -> flag(v, new EnterWorkingDirectory());
+            case EXEC -> flag(v, new Exec());
             case CGROUP_PROCS -> new JoinCgroup(string(v, tag));
             case CGROUP_NS -> flag(v, new UnshareCgroupNamespace());
             case MAKE_PRIVATE -> flag(v, new MakeRootPrivate());
@@ -196,12 +233,17 @@ public final class PlanCodec {
                 yield new Mount(kind, flags, options, f[0], f[1], f[2], f[3], f[4]);
             }
             case RUN_AS -> new SetIds(fixed(v, 12).getInt(), v.getInt(), v.getInt() != 0);
-            case CAPS -> new DropCapabilities(fixed(v, 8).getLong());
+            case CAPS -> new DropCapabilities(fixed(v, 16).getLong(), v.getLong());
             case NO_NEW_PRIVS -> flag(v, new NoNewPrivs());
             case SECCOMP -> {
-                byte[] bpf = new byte[n];
+                if (n < 16 || n % 8 != 0) {
+                    throw new IllegalArgumentException("SECCOMP record of " + n + " bytes");
+                }
+                LaunchPlan.SeccompMode mode = LaunchPlan.SeccompMode.of(v.getInt());
+                v.getInt();
+                byte[] bpf = new byte[n - 8];
                 v.get(bpf);
-                yield new InstallSeccomp(bpf);
+                yield new InstallSeccomp(mode, bpf);
             }
             case RLIMIT -> {
                 fixed(v, 24);
@@ -226,7 +268,6 @@ public final class PlanCodec {
                 v.getInt();
                 yield new JoinNamespaces(pid, v.getLong());
             }
-            case SECCOMP_NOTIFY -> flag(v, new SeccompNotify());
             case SETUP_TIMEOUT -> new SetupTimeout(fixed(v, 8).getLong());
             case SWEEP_UID -> new SweepUid(fixed(v, 4).getInt());
             case OUTPUT_RELAY -> {
@@ -238,6 +279,13 @@ public final class PlanCodec {
             case END -> throw new AssertionError();
         };
         return s;
+    }
+
+    private static int known(int flags, int mask, Tag tag) {
+        if ((flags & ~mask) != 0) {
+            throw new IllegalArgumentException("unknown " + tag + " flags " + flags);
+        }
+        return flags;
     }
 
     private static ByteBuffer fixed(ByteBuffer v, int size) {

@@ -23,14 +23,14 @@ public sealed interface Step {
         public Tag tag() { return Tag.ENV; }
     }
 
-    /** The program; searched in {@link SearchPath} when it contains no '/'. */
+    /** The program as the command names it: how a failure names it. */
     record ExecFile(String file) implements Step {
         public Tag tag() { return Tag.EXEC_FILE; }
     }
 
-    /** Where the helper looks for a program named without '/': colon-separated directories, as execvp does. */
-    record SearchPath(String colonSeparated) implements Step {
-        public Tag tag() { return Tag.SEARCH_PATH; }
+    /** A path {@link Exec} tries, in order (from PATH, as execvp would). */
+    record ExecPath(String path) implements Step {
+        public Tag tag() { return Tag.EXEC_PATH; }
     }
 
     record WorkingDirectory(String dir) implements Step {
@@ -64,8 +64,12 @@ public sealed interface Step {
         public Tag tag() { return Tag.LOOPBACK_UP; }
     }
 
-    /** Run a PID-1 init that reaps, forwards signals and exits with the program. */
-    record Init() implements Step {
+    /**
+     * The first program step: a PID-1 init that forks the program, forwards it the signals of
+     * {@code forwardedSignals} (bit n: signal n), reaps everything and exits with the program;
+     * with {@code killRest}, what the program leaves behind is killed once it ended.
+     */
+    record Init(long forwardedSignals, boolean killRest) implements Step {
         public Tag tag() { return Tag.INIT; }
     }
 
@@ -99,9 +103,14 @@ public sealed interface Step {
         public Tag tag() { return Tag.ORPHAN_CGROUP; }
     }
 
-    /** Assemble a new root (the targets of {@link Mount}) in a staging tmpfs, then pivot into it and detach the host's. */
+    /** Assemble a new root (the targets of the {@link Mount}s that follow) in a staging tmpfs; bind sources are the host's. */
     record NewRoot() implements Step {
         public Tag tag() { return Tag.NEW_ROOT; }
+    }
+
+    /** The new root of {@link NewRoot} becomes /; the staging root and the host's are detached. */
+    record PivotRoot() implements Step {
+        public Tag tag() { return Tag.PIVOT_ROOT; }
     }
 
     /**
@@ -118,18 +127,44 @@ public sealed interface Step {
         public Tag tag() { return Tag.RUN_AS; }
     }
 
-    /** Drop every capability but those in {@code keepMask}; lock securebits. */
-    record DropCapabilities(long keepMask) implements Step {
+    /**
+     * Empty the bounding and ambient sets but for {@code keepMask}, then set {@code securebits}
+     * ({@code prctl(PR_SET_SECUREBITS)}); before {@link SetIds}, while CAP_SETPCAP is held.
+     */
+    record DropCapabilities(long keepMask, long securebits) implements Step {
         public Tag tag() { return Tag.CAPS; }
+    }
+
+    /** After {@link SetIds}: exactly {@link DropCapabilities}'s kept capabilities, effective, permitted, inheritable and ambient. */
+    record SetCapabilities() implements Step {
+        public Tag tag() { return Tag.SET_CAPS; }
+    }
+
+    /** chdir to the exec plan's {@link WorkingDirectory}, if it has one. */
+    record EnterWorkingDirectory() implements Step {
+        public Tag tag() { return Tag.CHDIR; }
+    }
+
+    /** The last step: execve the exec plan's command, trying its {@link ExecPath}s in order. */
+    record Exec() implements Step {
+        public Tag tag() { return Tag.EXEC; }
+    }
+
+    /** What the monitor does once the sandbox's first process ended: with {@code killRest}, kill and reap what is left. */
+    record RunEnd(boolean killRest) implements Step {
+        public Tag tag() { return Tag.RUN_END; }
     }
 
     record NoNewPrivs() implements Step {
         public Tag tag() { return Tag.NO_NEW_PRIVS; }
     }
 
-    /** A seccomp BPF program (struct sock_filter[]), installed right before execve. */
-    record InstallSeccomp(byte[] bpf) implements Step {
+    /** A seccomp BPF program (struct sock_filter[]); {@code mode} says who kills on a forbidden call. */
+    record InstallSeccomp(LaunchPlan.SeccompMode mode, byte[] bpf) implements Step {
         public InstallSeccomp {
+            if (bpf.length == 0) {
+                throw new IllegalArgumentException("an empty BPF program");
+            }
             if (bpf.length % 8 != 0) {
                 throw new IllegalArgumentException("a BPF program is a multiple of 8 bytes, not " + bpf.length);
             }
@@ -145,23 +180,18 @@ public sealed interface Step {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof InstallSeccomp s && Arrays.equals(bpf, s.bpf);
+            return o instanceof InstallSeccomp s && mode == s.mode && Arrays.equals(bpf, s.bpf);
         }
 
         @Override
         public int hashCode() {
-            return Arrays.hashCode(bpf);
+            return mode.hashCode() * 31 + Arrays.hashCode(bpf);
         }
 
         @Override
         public String toString() {
-            return "InstallSeccomp[" + bpf.length / 8 + " instructions, " + HexFormat.of().formatHex(bpf, 0, Math.min(16, bpf.length)) + "...]";
+            return "InstallSeccomp[" + mode + ", " + bpf.length / 8 + " instructions, " + HexFormat.of().formatHex(bpf, 0, Math.min(16, bpf.length)) + "...]";
         }
-    }
-
-    /** The filter of {@link InstallSeccomp} notifies instead of killing: the monitor kills and names the call. */
-    record SeccompNotify() implements Step {
-        public Tag tag() { return Tag.SECCOMP_NOTIFY; }
     }
 
     /** setrlimit(resource, {soft, hard}); -1 is RLIM_INFINITY. */

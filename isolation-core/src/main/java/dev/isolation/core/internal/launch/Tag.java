@@ -6,7 +6,7 @@ import java.util.Set;
 /**
  * The record tags of a launch plan, with their wire numbers and the phase each belongs to. The
  * helper's table is {@code src/main/c/plan_tags.h}; {@code PlanFormatTest} checks that both list
- * the same names, numbers and phases. Numbers are explicit and never reused.
+ * the same names, numbers and phases. Numbers are explicit and never reused (5 and 31 are retired).
  */
 public enum Tag {
     END(0, Phase.ANY),
@@ -14,7 +14,6 @@ public enum Tag {
     ARG(2, Phase.EXEC),
     ENV(3, Phase.EXEC),
     EXEC_FILE(4, Phase.EXEC),
-    SEARCH_PATH(5, Phase.EXEC),
     CWD(6, Phase.EXEC),
     HOSTNAME(7, Phase.SETUP),
     UID_MAP(8, Phase.MONITOR),
@@ -22,7 +21,7 @@ public enum Tag {
     SETGROUPS_DENY(10, Phase.MONITOR),
     MOUNT_PROC(11, Phase.SETUP),
     LOOPBACK_UP(12, Phase.SETUP),
-    INIT(13, Phase.SETUP),
+    INIT(13, Phase.PROGRAM),
     CGROUP_PROCS(14, Phase.SETUP),
     CGROUP_NS(15, Phase.SETUP),
     MAKE_PRIVATE(16, Phase.SETUP),
@@ -40,24 +39,31 @@ public enum Tag {
     CPU_LIMIT(28, Phase.MONITOR),
     SESSION(29, Phase.SETUP),
     JOIN(30, Phase.SETUP),
-    SECCOMP_NOTIFY(31, Phase.PROGRAM),
     SETUP_TIMEOUT(32, Phase.MONITOR),
     SWEEP_UID(40, Phase.MONITOR),
-    OUTPUT_RELAY(44, Phase.MONITOR);
+    OUTPUT_RELAY(44, Phase.MONITOR),
+    PIVOT_ROOT(45, Phase.SETUP),
+    SET_CAPS(46, Phase.PROGRAM),
+    CHDIR(47, Phase.PROGRAM),
+    EXEC(48, Phase.PROGRAM),
+    EXEC_PATH(49, Phase.EXEC),
+    RUN_END(50, Phase.MONITOR);
 
     /**
      * Who acts on a record, and so in which message it may appear: the setup plan carries
-     * {@link #MONITOR}, {@link #SETUP} and {@link #PROGRAM} records, the exec plan {@link #PROGRAM}
-     * and {@link #EXEC} records. The helper refuses a record in a message its phase does not allow.
+     * {@link #MONITOR} records anywhere, then the {@link #SETUP} steps, then the {@link #PROGRAM}
+     * steps (ending with {@link Tag#EXEC}); the exec plan only {@link #EXEC} records, the data of
+     * one run, so that a set-up sandbox could take many. The helper refuses a record in a message
+     * its phase does not allow, and a step out of that order.
      */
     public enum Phase {
         /** Read by the monitor, in the host's namespaces. */
         MONITOR(EnumSet.of(Message.SETUP)),
         /** A step of the sandbox's first process, before the exec plan. */
         SETUP(EnumSet.of(Message.SETUP)),
-        /** A step of the program's own process, right before execve. */
-        PROGRAM(EnumSet.of(Message.SETUP, Message.EXEC)),
-        /** The program itself: command, environment, directory. */
+        /** A step of the program's own process, after the exec plan arrived, ending with execve. */
+        PROGRAM(EnumSet.of(Message.SETUP)),
+        /** The program itself: command, environment, directory, where to find it. */
         EXEC(EnumSet.of(Message.EXEC)),
         /** The end record, in every message. */
         ANY(EnumSet.allOf(Message.class));
