@@ -59,32 +59,31 @@ final class Launcher {
 
     private Launcher() {}
 
-    /** Starts a program; with {@code capture}, the monitor thread collects its piped stdout and stderr. */
-    static IsolatedProcess start(Sandbox sandbox, byte[] execPlan, ProcessBuilder pb, boolean capture)
-            throws SandboxException {
-        if (capture) {
+    /** Starts the program of {@code r}: the one path of every start. */
+    static IsolatedProcess start(LaunchRequest r) throws SandboxException {
+        if (r.capture()) {
             Capture.budget(); // a bad isolation.captureMemory fails here, before anything exists
         }
-        Key key = PREWARM && Stdio.poolable(pb) ? new Key(sandbox, Stdio.signature(pb)) : null;
+        Key key = PREWARM && r.prewarmable() ? new Key(r.policy(), Stdio.signature(r.pb())) : null;
         Idle entry = key == null ? null : take(key);
         boolean prewarmed = entry != null;
         if (entry == null) {
-            entry = launch(sandbox, pb);
+            entry = launch(r);
         }
-        entry.helper.exec(execPlan);
+        entry.helper.exec(r.execPlan());
         if (key != null) {
-            prewarm(key, pb); // the next sandbox's namespaces are made while this program starts (measured: faster than after)
+            prewarm(key, r); // the next sandbox's namespaces are made while this program starts (measured: faster than after)
         }
         try {
-            return started(sandbox, entry, capture);
+            return started(r.policy(), entry, r.capture());
         } catch (SandboxException e) {
             if (!prewarmed || e instanceof SandboxSetupException s && (s.call().equals("execve") || s.call().equals("chdir"))) {
                 throw e; // a command that cannot run would fail the same way in a fresh sandbox
             }
             // set up earlier: the host may have changed since; the fresh attempt's answer counts
-            Idle fresh = launch(sandbox, pb);
-            fresh.helper.exec(execPlan);
-            return started(sandbox, fresh, capture);
+            Idle fresh = launch(r);
+            fresh.helper.exec(r.execPlan());
+            return started(r.policy(), fresh, r.capture());
         }
     }
 
@@ -115,53 +114,29 @@ final class Launcher {
     }
 
     /**
-     * Starts a program in the namespaces of a persistent sandbox: {@code setup} joins them. No
-     * prewarming. With the session's cgroup {@code outer}, the run always gets a cgroup of its own
-     * in it (without limits if {@code policy} has none), so that whatever the run leaves charged
-     * behind is the session's.
+     * Spawns the monitor of {@code r}'s sandbox, set up and waiting for its exec plan. A fresh
+     * sandbox leases its ids (the monitor holds the lease from here on); a run in a persistent
+     * sandbox runs as the session's ids, leased by its keeper, and always gets a cgroup of its own
+     * in the session's (without limits if the policy has none), so that whatever the run leaves
+     * charged behind is the session's.
      */
-    static IsolatedProcess startJoined(Sandbox policy, SetupCompiler setup, byte[] execPlan, ProcessBuilder pb, boolean capture,
-            Optional<SandboxCgroup> outer) throws SandboxException {
-        if (capture) {
-            Capture.budget();
-        }
-        Idle entry = launch(policy, setup, Optional.empty(), pb, outer); // runs as the session's ids, leased by its keeper
-        entry.helper.exec(execPlan);
-        return started(policy, entry, capture);
-    }
-
-    private static Idle launch(Sandbox sandbox, ProcessBuilder pb) throws SandboxException {
-        Optional<SandboxIds.Lease> ids = sandbox.leaseIds(false);
-        try {
-            return launch(sandbox, placement -> sandbox.setupPlan(ids, placement), ids, pb); // may compile the seccomp filter, once per policy
-        } catch (NativeCallException e) {
-            throw new SandboxSetupException(e);
-        } finally {
-            ids.ifPresent(SandboxIds.Lease::close); // unless the monitor holds it now
-        }
-    }
-
-    /**
-     * Starts a program whose standard input and output are the given descriptors (the JVM keeps its
-     * own copies; the caller closes them), e.g. one end each of two pipes to another sandbox.
-     */
-    static IsolatedProcess startConnected(Sandbox sandbox, byte[] execPlan, ProcessBuilder pb, int stdinFd, int stdoutFd)
-            throws SandboxException {
+    private static Idle launch(LaunchRequest r) throws SandboxException {
+        Sandbox sandbox = r.policy();
         Stdio stdio = new Stdio();
-        stdio.actions.add(new FileAction.Dup2(stdinFd, 0));
-        stdio.actions.add(new FileAction.Dup2(stdoutFd, 1));
-        stdio.outputReadByASandbox = true;
-        if (pb.redirectErrorStream()) {
-            stdio.mergeErrorIntoOutput();
-        } else {
-            stdio.redirect(2, pb.redirectError());
-        }
-        Idle entry;
         Optional<SandboxIds.Lease> ids = Optional.empty();
         try {
+            if (r.connection().isPresent()) {
+                stdio.connect(r.connection().get(), r.pb());
+            } else {
+                stdio.prepare(r.pb());
+            }
+            if (r.session().isPresent()) {
+                return launch(sandbox, r.session().get().setup(), ids, stdio, r.session().get().outer());
+            }
             ids = sandbox.leaseIds(false);
             Optional<SandboxIds.Lease> leased = ids;
-            entry = launch(sandbox, placement -> sandbox.setupPlan(leased, placement), ids, stdio);
+            // may compile the seccomp filter, once per policy
+            return launch(sandbox, placement -> sandbox.setupPlan(leased, placement), ids, stdio, Optional.empty());
         } catch (NativeCallException e) {
             stdio.closeParentEnds();
             throw new SandboxSetupException(e);
@@ -171,35 +146,11 @@ final class Launcher {
         } finally {
             ids.ifPresent(SandboxIds.Lease::close); // unless the monitor holds it now
         }
-        entry.helper.exec(execPlan);
-        return started(sandbox, entry, false);
     }
 
     /** Compiles the setup plan once the sandbox's cgroup exists: {@code placement} says where it is. */
     interface SetupCompiler {
         LaunchPlan compile(PlanCompiler.Placement placement) throws UnsupportedHostException;
-    }
-
-    private static Idle launch(Sandbox sandbox, SetupCompiler setup, Optional<SandboxIds.Lease> ids, ProcessBuilder pb)
-            throws SandboxException {
-        return launch(sandbox, setup, ids, pb, Optional.empty());
-    }
-
-    private static Idle launch(Sandbox sandbox, SetupCompiler setup, Optional<SandboxIds.Lease> ids, ProcessBuilder pb,
-            Optional<SandboxCgroup> outer) throws SandboxException {
-        Stdio stdio = new Stdio();
-        try {
-            stdio.prepare(pb);
-        } catch (SandboxException | RuntimeException e) {
-            stdio.closeParentEnds();
-            throw e;
-        }
-        return launch(sandbox, setup, ids, stdio, outer);
-    }
-
-    private static Idle launch(Sandbox sandbox, SetupCompiler setup, Optional<SandboxIds.Lease> ids, Stdio stdio)
-            throws SandboxException {
-        return launch(sandbox, setup, ids, stdio, Optional.empty());
     }
 
     /** Spawns the monitor; it inherits the lease of {@code ids}, which the caller closes after. */
@@ -298,10 +249,10 @@ final class Launcher {
         });
     }
 
-    private static void prewarm(Key key, ProcessBuilder pb) {
+    private static void prewarm(Key key, LaunchRequest r) {
         Idle idle;
         try {
-            idle = launch(key.sandbox, pb);
+            idle = launch(r);
         } catch (SandboxException | RuntimeException e) {
             return; // the next start launches afresh and reports the problem
         }
@@ -379,6 +330,18 @@ final class Launcher {
 
         static String signature(ProcessBuilder pb) {
             return pb.redirectInput() + "|" + pb.redirectOutput() + "|" + pb.redirectError() + "|" + pb.redirectErrorStream();
+        }
+
+        /** Standard input and output from the connection's descriptors; standard error as {@code pb} says. */
+        void connect(LaunchRequest.Connection c, ProcessBuilder pb) throws SandboxException {
+            actions.add(new FileAction.Dup2(c.stdinFd(), 0));
+            actions.add(new FileAction.Dup2(c.stdoutFd(), 1));
+            outputReadByASandbox = true;
+            if (pb.redirectErrorStream()) {
+                mergeErrorIntoOutput();
+            } else {
+                redirect(2, pb.redirectError());
+            }
         }
 
         void prepare(ProcessBuilder pb) throws SandboxException {

@@ -293,7 +293,7 @@ public final class Sandbox {
     }
 
     IsolatedProcess start(ProcessBuilder pb, boolean capture) throws SandboxException {
-        return Launcher.start(this, execPlan(pb), pb, capture);
+        return Launcher.start(LaunchRequest.fresh(this, execPlan(pb), pb, capture));
     }
 
     /** The exec plan of {@code pb} in a sandbox of this policy: with a root of its own, it starts in {@code /}. */

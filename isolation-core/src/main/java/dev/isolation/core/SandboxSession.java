@@ -298,8 +298,8 @@ public final class SandboxSession implements AutoCloseable {
         Launcher.SetupCompiler setup = placement -> PlanCompiler.sessionRun(layout, run, keeperPid, host, placement,
                 options.persistentWorkDir(), resetWorkDir);
         File directory = pb.directory() == null ? new File(WORK_DIR) : pb.directory();
-        return Launcher.startJoined(run, setup, Sandbox.execPlan(pb.command(), run.environmentFor(pb, WORK_DIR), directory), pb,
-                capture, cgroup);
+        return Launcher.start(LaunchRequest.inSession(run, Sandbox.execPlan(pb.command(), run.environmentFor(pb, WORK_DIR), directory),
+                pb, capture, setup, cgroup));
     }
 
     private void checkOpen() {
