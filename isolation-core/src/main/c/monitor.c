@@ -720,23 +720,28 @@ int main(int argc, char **argv)
 		fprintf(stderr, "isolation-helper: started by the isolation library only\n");
 		return 2;
 	}
-	/* PLAN_FD, STATUS_FD, CONTROL_FD, LEASE_FD: out of the way first, then in place */
+	/* PLAN_FD, STATUS_FD, CONTROL_FD, LEASE_FD in place; moved out of the way first only if one is in the way */
 	static const int targets[] = { PLAN_FD, STATUS_FD, CONTROL_FD, LEASE_FD };
-	int nfds = argc - 1, high[4];
+	int nfds = argc - 1, given[4], in_the_way = 0;
 	for (int i = 0; i < nfds; i++) {
-		int fd = atoi(argv[i + 1]);
-		if ((high[i] = fcntl(fd, F_DUPFD_CLOEXEC, 16)) < 0) {
-			fprintf(stderr, "isolation-helper: descriptor %d: %s\n", fd, strerror(errno));
+		given[i] = atoi(argv[i + 1]);
+		in_the_way |= given[i] >= PLAN_FD && given[i] <= LEASE_FD;
+	}
+	for (int i = 0; i < nfds && in_the_way; i++) {
+		int high = fcntl(given[i], F_DUPFD_CLOEXEC, 16);
+		if (high < 0) {
+			fprintf(stderr, "isolation-helper: descriptor %d: %s\n", given[i], strerror(errno));
 			return 2;
 		}
-		close(fd);
+		close(given[i]);
+		given[i] = high;
 	}
 	for (int i = 0; i < nfds; i++) {
-		if (dup3(high[i], targets[i], O_CLOEXEC) < 0) {
-			fprintf(stderr, "isolation-helper: dup3: %s\n", strerror(errno));
+		if (dup3(given[i], targets[i], O_CLOEXEC) < 0) {
+			fprintf(stderr, "isolation-helper: descriptor %d: dup3: %s\n", given[i], strerror(errno));
 			return 2;
 		}
-		close(high[i]);
+		close(given[i]);
 	}
 	status_fd = STATUS_FD;
 	int control_fd = CONTROL_FD;
