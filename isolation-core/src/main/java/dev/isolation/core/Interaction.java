@@ -34,11 +34,11 @@ public final class Interaction implements AutoCloseable {
             throw new SandboxSetupException(e);
         }
         try {
-            IsolatedProcess i = Launcher.startConnected(interactorSandbox, interactorSandbox.execPlan(interactor), interactor,
-                    toInteractor[0], toSolution[1]);
+            IsolatedProcess i = Launcher.start(LaunchRequest.connected(interactorSandbox, interactorSandbox.execPlan(interactor),
+                    interactor, toInteractor[0], toSolution[1]));
             try {
-                IsolatedProcess s = Launcher.startConnected(solutionSandbox, solutionSandbox.execPlan(solution), solution,
-                        toSolution[0], toInteractor[1]);
+                IsolatedProcess s = Launcher.start(LaunchRequest.connected(solutionSandbox, solutionSandbox.execPlan(solution),
+                        solution, toSolution[0], toInteractor[1]));
                 return new Interaction(i, s);
             } catch (SandboxException | RuntimeException e) {
                 try {

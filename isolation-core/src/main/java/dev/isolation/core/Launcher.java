@@ -9,6 +9,7 @@ import dev.isolation.cgroups.ByteSize;
 import dev.isolation.core.internal.launch.Capture;
 import dev.isolation.core.internal.launch.HelperProcess;
 import dev.isolation.core.internal.launch.LaunchPlan;
+import dev.isolation.core.internal.launch.Step;
 import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.core.internal.linux.Kernel.FileAction;
 import dev.isolation.core.internal.linux.NativeCallException;
@@ -60,32 +61,31 @@ final class Launcher {
 
     private Launcher() {}
 
-    /** Starts a program; with {@code capture}, the monitor thread collects its piped stdout and stderr. */
-    static IsolatedProcess start(Sandbox sandbox, byte[] execPlan, ProcessBuilder pb, boolean capture)
-            throws SandboxException {
-        if (capture) {
+    /** Starts the program of {@code r}: the one path of every start. */
+    static IsolatedProcess start(LaunchRequest r) throws SandboxException {
+        if (r.capture()) {
             Capture.budget(); // a bad isolation.captureMemory fails here, before anything exists
         }
-        Key key = PREWARM && Stdio.poolable(pb) ? new Key(sandbox, Stdio.signature(pb)) : null;
+        Key key = PREWARM && r.prewarmable() ? new Key(r.policy(), Stdio.signature(r.pb())) : null;
         Idle entry = key == null ? null : take(key);
         boolean prewarmed = entry != null;
         if (entry == null) {
-            entry = launch(sandbox, pb);
+            entry = launch(r);
         }
-        entry.helper.exec(execPlan);
+        entry.helper.exec(r.execPlan());
         if (key != null) {
-            prewarm(key, pb); // the next sandbox's namespaces are made while this program starts (measured: faster than after)
+            prewarm(key, r); // the next sandbox's namespaces are made while this program starts (measured: faster than after)
         }
         try {
-            return started(sandbox, entry, capture);
+            return started(r.policy(), entry, r.capture());
         } catch (SandboxException e) {
             if (!prewarmed || e instanceof SandboxSetupException s && (s.call().equals("execve") || s.call().equals("chdir"))) {
                 throw e; // a command that cannot run would fail the same way in a fresh sandbox
             }
             // set up earlier: the host may have changed since; the fresh attempt's answer counts
-            Idle fresh = launch(sandbox, pb);
-            fresh.helper.exec(execPlan);
-            return started(sandbox, fresh, capture);
+            Idle fresh = launch(r);
+            fresh.helper.exec(r.execPlan());
+            return started(r.policy(), fresh, r.capture());
         }
     }
 
@@ -116,52 +116,29 @@ final class Launcher {
     }
 
     /**
-     * Starts a program in the namespaces of a persistent sandbox: {@code setup} joins them. No
-     * prewarming. With the session's cgroup {@code outer}, the run always gets a cgroup of its own
-     * in it (without limits if {@code policy} has none), so that whatever the run leaves charged
-     * behind is the session's.
+     * Spawns the monitor of {@code r}'s sandbox, set up and waiting for its exec plan. A fresh
+     * sandbox leases its ids (the monitor holds the lease from here on); a run in a persistent
+     * sandbox runs as the session's ids, leased by its keeper, and always gets a cgroup of its own
+     * in the session's (without limits if the policy has none), so that whatever the run leaves
+     * charged behind is the session's.
      */
-    static IsolatedProcess startJoined(Sandbox policy, LaunchPlan setup, byte[] execPlan, ProcessBuilder pb, boolean capture,
-            Optional<SandboxCgroup> outer) throws SandboxException {
-        if (capture) {
-            Capture.budget();
-        }
-        Idle entry = launch(policy, setup, Optional.empty(), pb, outer); // runs as the session's ids, leased by its keeper
-        entry.helper.exec(execPlan);
-        return started(policy, entry, capture);
-    }
-
-    private static Idle launch(Sandbox sandbox, ProcessBuilder pb) throws SandboxException {
-        Optional<SandboxIds.Lease> ids = sandbox.leaseIds(false);
-        try {
-            return launch(sandbox, sandbox.setupPlan(ids), ids, pb); // may compile the seccomp filter, once per policy
-        } catch (NativeCallException e) {
-            throw new SandboxSetupException(e);
-        } finally {
-            ids.ifPresent(SandboxIds.Lease::close); // unless the monitor holds it now
-        }
-    }
-
-    /**
-     * Starts a program whose standard input and output are the given descriptors (the JVM keeps its
-     * own copies; the caller closes them), e.g. one end each of two pipes to another sandbox.
-     */
-    static IsolatedProcess startConnected(Sandbox sandbox, byte[] execPlan, ProcessBuilder pb, int stdinFd, int stdoutFd)
-            throws SandboxException {
+    private static Idle launch(LaunchRequest r) throws SandboxException {
+        Sandbox sandbox = r.policy();
         Stdio stdio = new Stdio();
-        stdio.actions.add(new FileAction.Dup2(stdinFd, 0));
-        stdio.actions.add(new FileAction.Dup2(stdoutFd, 1));
-        stdio.outputReadByASandbox = true;
-        if (pb.redirectErrorStream()) {
-            stdio.mergeErrorIntoOutput();
-        } else {
-            stdio.redirect(2, pb.redirectError());
-        }
-        Idle entry;
         Optional<SandboxIds.Lease> ids = Optional.empty();
         try {
+            if (r.connection().isPresent()) {
+                stdio.connect(r.connection().get(), r.pb());
+            } else {
+                stdio.prepare(r.pb());
+            }
+            if (r.session().isPresent()) {
+                return launch(sandbox, r.session().get().setup(), ids, stdio, r.session().get().outer());
+            }
             ids = sandbox.leaseIds(false);
-            entry = launch(sandbox, sandbox.setupPlan(ids), ids, stdio);
+            Optional<SandboxIds.Lease> leased = ids;
+            // may compile the seccomp filter, once per policy
+            return launch(sandbox, placement -> sandbox.setupPlan(leased, placement), ids, stdio, Optional.empty());
         } catch (NativeCallException e) {
             stdio.closeParentEnds();
             throw new SandboxSetupException(e);
@@ -171,34 +148,15 @@ final class Launcher {
         } finally {
             ids.ifPresent(SandboxIds.Lease::close); // unless the monitor holds it now
         }
-        entry.helper.exec(execPlan);
-        return started(sandbox, entry, false);
     }
 
-    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, ProcessBuilder pb)
-            throws SandboxException {
-        return launch(sandbox, setup, ids, pb, Optional.empty());
-    }
-
-    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, ProcessBuilder pb,
-            Optional<SandboxCgroup> outer) throws SandboxException {
-        Stdio stdio = new Stdio();
-        try {
-            stdio.prepare(pb);
-        } catch (SandboxException | RuntimeException e) {
-            stdio.closeParentEnds();
-            throw e;
-        }
-        return launch(sandbox, setup, ids, stdio, outer);
-    }
-
-    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, Stdio stdio)
-            throws SandboxException {
-        return launch(sandbox, setup, ids, stdio, Optional.empty());
+    /** Compiles the setup plan once the sandbox's cgroup exists: {@code placement} says where it is. */
+    interface SetupCompiler {
+        LaunchPlan compile(PlanCompiler.Placement placement) throws UnsupportedHostException;
     }
 
     /** Spawns the monitor; it inherits the lease of {@code ids}, which the caller closes after. */
-    private static Idle launch(Sandbox sandbox, LaunchPlan setup, Optional<SandboxIds.Lease> ids, Stdio stdio,
+    private static Idle launch(Sandbox sandbox, SetupCompiler compiler, Optional<SandboxIds.Lease> ids, Stdio stdio,
             Optional<SandboxCgroup> outer) throws SandboxException {
         Optional<SandboxCgroup> cgroup;
         try {
@@ -210,11 +168,9 @@ final class Launcher {
             throw e;
         }
         try { // from here on, whatever fails must remove the cgroup and close the descriptors
-            cgroup.ifPresent(cg -> {
-                placeIn(setup, cg);
-                sandbox.cpuTimeLimit().ifPresent(limit -> cpuLimit(setup, cg, limit));
-            });
-            sandbox.outputLimit().ifPresent(limit -> stdio.relay(setup, limit.bytes()));
+            Optional<Step.CpuCounter> cpu = cgroup.flatMap(cg -> sandbox.cpuTimeLimit().flatMap(limit -> cpuCounter(cg, limit)));
+            List<Step.OutputRelay> relays = sandbox.outputLimit().map(limit -> stdio.relays(limit.bytes())).orElse(List.of());
+            LaunchPlan setup = compiler.compile(placement(cgroup).withCpuCounter(cpu).withRelays(relays));
             HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions,
                     ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
             ids.ifPresent(l -> l.handedOver(helper.exited()));
@@ -223,7 +179,7 @@ final class Launcher {
             stdio.closeParentEnds();
             closeCgroup(cgroup, e);
             throw new SandboxSetupException(e);
-        } catch (RuntimeException e) {
+        } catch (SandboxException | RuntimeException e) {
             stdio.closeParentEnds();
             closeCgroup(cgroup, e);
             throw e;
@@ -233,36 +189,40 @@ final class Launcher {
     }
 
     /**
-     * Lets the monitor kill the sandbox once {@code cg}'s CPU counter (as the cgroup library names
-     * it) reaches {@code limit}; without a counter the RLIMIT_CPU backstop is all there is.
+     * The monitor's CPU counter of {@code cg} (as the cgroup library names it), killing the sandbox
+     * once it reaches {@code limit}; without a counter the RLIMIT_CPU backstop is all there is.
      */
-    static void cpuLimit(LaunchPlan setup, SandboxCgroup cg, Duration limit) {
-        cg.cpuCounter().ifPresent(c -> setup.cpuCounter(limit.toNanos(), c.file().toString(), c.key().orElse(""),
-                c.nanosPerUnit()));
+    static Optional<Step.CpuCounter> cpuCounter(SandboxCgroup cg, Duration limit) {
+        return cg.cpuCounter().map(c -> new Step.CpuCounter(limit.toNanos(), c.nanosPerUnit(), c.file().toString(),
+                c.key().orElse("")));
     }
 
-    /** Lets the monitor kill what is in {@code cg} and remove it, as {@code cg.close()} would, if the JVM dies. */
-    static void teardownOnJvmDeath(LaunchPlan setup, SandboxCgroup cg) {
+    /** The records that let the monitor kill what is in {@code cg} and remove it, as {@code cg.close()} would, if the JVM dies. */
+    static List<Step> teardownOnJvmDeath(SandboxCgroup cg) {
         Teardown t = cg.teardown();
-        t.killFile().ifPresent(f -> setup.teardownKillFile(f.toString()));
-        t.freezers().forEach(f -> setup.teardownFreezer(f.file().toString(), f.freezeValue(), f.thawValue()));
-        t.procsFiles().forEach(f -> setup.teardownProcs(f.toString()));
-        t.directories().forEach(d -> setup.teardownRemove(d.toString()));
+        List<Step> out = new ArrayList<>();
+        t.killFile().ifPresent(f -> out.add(new Step.TeardownKill(f.toString())));
+        t.freezers().forEach(f -> out.add(new Step.TeardownFreezer(f.file().toString(), f.freezeValue(), f.thawValue())));
+        t.procsFiles().forEach(f -> out.add(new Step.TeardownProcs(f.toString())));
+        t.directories().forEach(d -> out.add(new Step.TeardownRemove(d.toString())));
+        return List.copyOf(out);
     }
 
     /**
-     * Puts the sandbox's first process in {@code cg} (clone3 {@code CLONE_INTO_CGROUP} on cgroup v2
-     * with Linux 5.7+, else it joins each hierarchy), and lets the monitor remove its directories
-     * if the JVM dies.
+     * Where the sandbox's first process goes: created in {@code cg} (clone3 {@code
+     * CLONE_INTO_CGROUP} on cgroup v2 with Linux 5.7+), else it joins each hierarchy; the monitor
+     * kills what is in it and removes it if the JVM dies ({@link #teardownOnJvmDeath}).
      */
-    static void placeIn(LaunchPlan setup, SandboxCgroup cg) {
-        Optional<Path> unified = cg.unifiedDirectory();
-        if (unified.isPresent() && KernelVersion.atLeast(5, 7)) {
-            setup.cloneIntoCgroup(unified.get().toString());
-        } else {
-            cg.procsFiles().forEach(f -> setup.joinCgroup(f.toString()));
+    static PlanCompiler.Placement placement(Optional<SandboxCgroup> cgroup) {
+        if (cgroup.isEmpty()) {
+            return PlanCompiler.Placement.NONE;
         }
-        teardownOnJvmDeath(setup, cg);
+        SandboxCgroup cg = cgroup.get();
+        Optional<Path> unified = cg.unifiedDirectory();
+        boolean cloneInto = unified.isPresent() && KernelVersion.atLeast(5, 7);
+        return new PlanCompiler.Placement(cloneInto ? unified.map(Path::toString) : Optional.empty(),
+                cloneInto ? List.of() : cg.procsFiles().stream().map(Path::toString).toList(),
+                teardownOnJvmDeath(cg), Optional.empty(), List.of());
     }
 
     private static Optional<SandboxCgroup> createCgroup(Sandbox sandbox) throws SandboxException {
@@ -296,10 +256,10 @@ final class Launcher {
         });
     }
 
-    private static void prewarm(Key key, ProcessBuilder pb) {
+    private static void prewarm(Key key, LaunchRequest r) {
         Idle idle;
         try {
-            idle = launch(key.sandbox, pb);
+            idle = launch(r);
         } catch (SandboxException | RuntimeException e) {
             return; // the next start launches afresh and reports the problem
         }
@@ -379,6 +339,18 @@ final class Launcher {
             return pb.redirectInput() + "|" + pb.redirectOutput() + "|" + pb.redirectError() + "|" + pb.redirectErrorStream();
         }
 
+        /** Standard input and output from the connection's descriptors; standard error as {@code pb} says. */
+        void connect(LaunchRequest.Connection c, ProcessBuilder pb) throws SandboxException {
+            actions.add(new FileAction.Dup2(c.stdinFd(), 0));
+            actions.add(new FileAction.Dup2(c.stdoutFd(), 1));
+            outputReadByASandbox = true;
+            if (pb.redirectErrorStream()) {
+                mergeErrorIntoOutput();
+            } else {
+                redirect(2, pb.redirectError());
+            }
+        }
+
         void prepare(ProcessBuilder pb) throws SandboxException {
             redirect(0, pb.redirectInput());
             redirect(1, pb.redirectOutput());
@@ -402,13 +374,15 @@ final class Launcher {
          * read by the other program, and a relay would make each exchange several times slower
          * (measured: 20000 round trips took 0.2 s direct, 0.6 to 3 s relayed, on 2 busy cores).
          */
-        void relay(LaunchPlan plan, long limit) {
+        List<Step.OutputRelay> relays(long limit) {
+            List<Step.OutputRelay> out = new ArrayList<>(2);
             if (parentEnds[1] < 0 && !outputReadByASandbox) {
-                plan.outputRelay(1, errorIntoOutput, limit);
+                out.add(new Step.OutputRelay(1, errorIntoOutput, limit));
             }
             if (!errorIntoOutput && parentEnds[2] < 0) {
-                plan.outputRelay(2, false, limit);
+                out.add(new Step.OutputRelay(2, false, limit));
             }
+            return out;
         }
 
         void redirect(int target, Redirect r) throws SandboxException {

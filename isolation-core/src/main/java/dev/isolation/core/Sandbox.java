@@ -122,10 +122,10 @@ public final class Sandbox {
     private final SandboxIds.Range idRange;
 
     /** A uid and gid. */
-    private record Ids(int uid, int gid) {}
+    record Ids(int uid, int gid) {}
 
     /** A line of /proc/PID/uid_map or gid_map: {@code count} ids from {@code inside} map to those from {@code outside}. */
-    private record IdRange(long inside, long outside, long count) {
+    record IdRange(long inside, long outside, long count) {
         @Override
         public String toString() {
             return inside + " " + outside + " " + count + "\n";
@@ -306,9 +306,8 @@ public final class Sandbox {
     }
 
     IsolatedProcess start(ProcessBuilder pb, boolean capture) throws SandboxException {
-        byte[] plan = execPlan(pb);
         try {
-            return Launcher.start(this, plan, pb, capture);
+            return Launcher.start(LaunchRequest.fresh(this, execPlan(pb), pb, capture));
         } catch (SandboxSetupException e) {
             throw HostDiagnostics.explainStart(e, this, pb.command(), environmentFor(pb));
         }
@@ -422,79 +421,66 @@ public final class Sandbox {
     }
 
     /**
-     * The setup part of the launch plan: namespaces, id maps, mounts, identity, privileges. Built
-     * for each sandbox, as bind sources are checked when it is created, with the ids it leased
-     * ({@link #leaseIds}).
+     * The setup plan of a fresh sandbox of this policy with the ids it leased ({@link #leaseIds})
+     * and its cgroup's {@code placement}; see {@link PlanCompiler}. Built for each sandbox, as bind
+     * sources are checked when it is created.
      *
      * @throws dev.isolation.core.internal.linux.NativeCallException naming a missing bind source
      */
-    LaunchPlan setupPlan(Optional<SandboxIds.Lease> lease) throws UnsupportedHostException {
-        return setupPlan(lease, outputLimit); // a fresh sandbox's storage is its one program's
-    }
-
-    /**
-     * {@link #setupPlan(Optional)} with {@code storageCap} the most each writable tmpfs may hold:
-     * none for a persistent sandbox, whose storage serves all its runs (a run's output limit cannot
-     * size it; RLIMIT_FSIZE still limits each file the run writes).
-     */
-    LaunchPlan setupPlan(Optional<SandboxIds.Lease> lease, Optional<ByteSize> storageCap) throws UnsupportedHostException {
-        LaunchPlan plan = new LaunchPlan();
-        plan.cloneFlags(cloneFlags()).setupTimeout(setupTimeout.toNanos());
-        Kernel k = Kernel.get();
-        boolean root = k.getuid() == 0;
-        boolean userNs = namespaces.contains(Namespace.USER);
+    LaunchPlan setupPlan(Optional<SandboxIds.Lease> lease, PlanCompiler.Placement placement) throws UnsupportedHostException {
         OptionalInt leased = lease.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty());
-        if (leased.isPresent()) {
-            plan.sweepUid(leased.getAsInt()); // the sandbox's processes may run as it: nothing else may
-        }
-        if (userNs) {
-            String uids = uidMap.isEmpty() ? "0 " + (root ? leasedId(leased) : k.getuid()) + " 1\n"
-                    : uidMap.stream().map(IdRange::toString).collect(Collectors.joining());
-            String gids = gidMap.isEmpty() ? "0 " + (root ? leasedId(leased) : k.getgid()) + " 1\n"
-                    : gidMap.stream().map(IdRange::toString).collect(Collectors.joining());
-            plan.setgroupsDeny().uidMap(uids).gidMap(gids).userNamespaceIds(0, 0);
-        }
-        if (namespaces.contains(Namespace.CGROUP)) {
-            plan.cgroupNamespace();
-        }
-        if (namespaces.contains(Namespace.MOUNT)) {
-            plan.makeRootPrivate();
-            if (newRoot) {
-                Ids owner = programIds(root, leased).orElse(userNs ? new Ids(0, 0) : new Ids(k.getuid(), k.getgid()));
-                if (image.isPresent() && userNs && !KernelVersion.atLeast(5, 11)) {
-                    throw new UnsupportedHostException("image(" + image.get().reference() + ") in a user namespace needs overlayfs there,"
-                            + " which Linux supports since 5.11 (this is " + System.getProperty("os.version") + "): run the JVM as root"
-                            + " (without userNs), or on a newer kernel");
-                }
-                Optional<FilesystemPlan.ImageRoot> imageRoot = image.map(i -> new FilesystemPlan.ImageRoot(i.layerDirectories(),
-                        i.keepsSetuid(), userNs));
-                FilesystemPlan.append(plan, rootfs, imageRoot, binds, tmpfs, noexec, tmpSize, storageCap, namespaces.contains(Namespace.PID),
-                        owner.uid(), owner.gid());
-            } else {
-                // the host's file system stays visible: not its cgroup file systems (a program able
-                // to write there could leave its cgroup)
-                for (Path dir : CgroupMounts.toHide(CgroupMounts.mountPoints())) {
-                    plan.mount(LaunchPlan.MountKind.DIR, LaunchPlan.MS_RDONLY | LaunchPlan.MS_NOSUID | LaunchPlan.MS_NODEV
-                            | LaunchPlan.MS_NOEXEC, "isolation-tmpfs", dir.toString(), "tmpfs", "mode=0555,size=4k",
-                            "\"tmpfs\" -> \"" + dir + "\" (read-only, hides the cgroup file system)");
-                }
-                if (namespaces.contains(Namespace.PID)) {
-                    plan.mountProc();
-                }
-            }
-        }
-        hostname.ifPresent(plan::hostname);
-        if (namespaces.contains(Namespace.NETWORK)) {
-            plan.loopbackUp();
-        }
-        if (namespaces.contains(Namespace.PID)) {
-            plan.init();
-        }
-        return processPlan(plan, leased);
+        // a fresh sandbox's storage is its one program's
+        return PlanCompiler.freshWithProgram(this, PlanCompiler.HostFacts.of(this, leased), placement, outputLimit);
     }
 
-    private static int leasedId(OptionalInt leased) {
-        return leased.orElseThrow(() -> new IllegalStateException("no sandbox id was leased for a root JVM's sandbox"));
+    // what PlanCompiler reads of the policy
+    boolean newRoot() {
+        return newRoot;
+    }
+
+    Optional<Path> rootfs() {
+        return rootfs;
+    }
+
+    List<FilesystemPlan.Bind> binds() {
+        return binds;
+    }
+
+    List<FilesystemPlan.Tmpfs> tmpfsMounts() {
+        return tmpfs;
+    }
+
+    Set<String> noexec() {
+        return noexec;
+    }
+
+    ByteSize tmpSize() {
+        return tmpSize;
+    }
+
+    /** Who the program runs as when told: {@link Builder#runAs}, else the image's {@code User}. */
+    Optional<Ids> runAs() {
+        return effectiveRunAs;
+    }
+
+    Optional<OciImage> image() {
+        return image;
+    }
+
+    Set<String> keptCapabilities() {
+        return keptCapabilities;
+    }
+
+    Map<Rlimit, long[]> rlimits() {
+        return rlimits;
+    }
+
+    List<IdRange> uidMap() {
+        return uidMap;
+    }
+
+    List<IdRange> gidMap() {
+        return gidMap;
     }
 
     long cloneFlags() {
@@ -503,57 +489,6 @@ public final class Sandbox {
             flags |= ns == Namespace.CGROUP ? 0 : ns.cloneFlag;
         }
         return flags;
-    }
-
-    /**
-     * Who the program runs as: inside a user namespace its root unless told; a root JVM's program
-     * as its sandbox's leased id unless told; an ordinary JVM's program as the JVM's user.
-     */
-    private Optional<Ids> programIds(boolean root, OptionalInt leased) {
-        return effectiveRunAs.isPresent() ? effectiveRunAs
-                : root && !namespaces.contains(Namespace.USER) ? Optional.of(new Ids(leasedId(leased), leasedId(leased)))
-                : Optional.empty();
-    }
-
-    /**
-     * The steps of the program's own process, in a new sandbox or one it joins: rlimits, time
-     * limits, identity, capabilities, no_new_privs, seccomp. {@code leased}: the sandbox's leased id
-     * (a persistent sandbox's, for a run in it).
-     */
-    LaunchPlan processPlan(LaunchPlan plan, OptionalInt leased) throws UnsupportedHostException {
-        boolean root = Kernel.get().getuid() == 0;
-        boolean userNs = namespaces.contains(Namespace.USER);
-        for (Map.Entry<Rlimit, long[]> r : rlimits.entrySet()) {
-            plan.rlimit(r.getKey().resource, r.getValue()[0], r.getValue()[1]);
-        }
-        if (!rlimits.containsKey(Rlimit.CORE)) {
-            plan.rlimit(Rlimit.CORE.resource, 0, 0);
-        }
-        if (outputLimit.isPresent() && !rlimits.containsKey(Rlimit.FSIZE)) { // the output limit of file redirects
-            plan.rlimit(Rlimit.FSIZE.resource, outputLimit.get().bytes(), outputLimit.get().bytes());
-        }
-        if (cpuTimeLimit.isPresent() && !rlimits.containsKey(Rlimit.CPU)) {
-            // a backstop per process; the monitor enforces the limit on the whole sandbox
-            long seconds = (cpuTimeLimit.get().toMillis() + 999) / 1000 + 1;
-            plan.rlimit(Rlimit.CPU.resource, seconds, seconds + 1);
-        }
-        wallTimeLimit.ifPresent(w -> plan.wallLimit(w.toNanos()));
-        if (root || userNs) { // only then are there capabilities to drop, and the right to drop them
-            long keep = 0;
-            for (String cap : keptCapabilities) {
-                keep |= 1L << Capabilities.number(cap);
-            }
-            plan.capabilities(keep);
-        }
-        programIds(root, leased).ifPresent(i -> plan.runAs(i.uid(), i.gid(), !userNs));
-        plan.noNewPrivs();
-        if (!seccomp.isNone() && seccomp.allows("sendmsg")) {
-            // kills carried out by the monitor, which names the call; the listener travels by sendmsg
-            plan.seccomp(seccomp.compileForMonitor()).seccompNotify();
-        } else if (!seccomp.isNone()) {
-            plan.seccomp(seccomp.compile()); // the kernel kills: RESTRICTED_SYSCALL without the call's name
-        }
-        return plan;
     }
 
     /**
@@ -610,15 +545,7 @@ public final class Sandbox {
     }
 
     static byte[] execPlan(List<String> command, Map<String, String> environment, File directory) {
-        LaunchPlan plan = new LaunchPlan();
-        command.forEach(plan::arg);
-        environment.forEach((k, v) -> plan.env(k + "=" + v));
-        plan.execFile(command.get(0));
-        plan.searchPath(environment.getOrDefault("PATH", DEFAULT_PATH));
-        if (directory != null) {
-            plan.workingDirectory(directory.getPath());
-        }
-        return plan.encode();
+        return PlanCompiler.exec(command, environment, directory);
     }
 
     /**

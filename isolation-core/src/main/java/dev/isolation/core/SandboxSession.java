@@ -112,10 +112,11 @@ public final class SandboxSession implements AutoCloseable {
                 keeperCgroup = Optional.of(Launcher.createCgroup(CgroupLimits.none(), Optional.empty(), cgroup));
             }
             ids = layout.leaseIds(true);
-            LaunchPlan setup = layout.setupPlan(ids, Optional.empty()).session(); // sized by open(workSize) and tmpSize alone
             // the monitor removes the keeper's leaf, then the session's cgroup, if the JVM dies (the runs' monitors theirs)
-            keeperCgroup.ifPresent(k -> Launcher.placeIn(setup, k));
-            cgroup.ifPresent(cg -> Launcher.teardownOnJvmDeath(setup, cg));
+            PlanCompiler.Placement placement = Launcher.placement(keeperCgroup)
+                    .withTeardown(cgroup.map(Launcher::teardownOnJvmDeath).orElse(List.of()));
+            LaunchPlan setup = PlanCompiler.sessionKeeper(layout,
+                    PlanCompiler.HostFacts.of(layout, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty())), placement);
             List<FileAction> devNull = List.of(new FileAction.Open("/dev/null", 0, Kernel.O_RDONLY, 0),
                     new FileAction.Open("/dev/null", 1, Kernel.O_WRONLY, 0), new FileAction.Open("/dev/null", 2, Kernel.O_WRONLY, 0));
             HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull, ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
@@ -299,25 +300,14 @@ public final class SandboxSession implements AutoCloseable {
     }
 
     private IsolatedProcess launch(Sandbox run, ProcessBuilder pb, boolean capture, boolean resetWorkDir) throws SandboxException {
-        LaunchPlan setup = new LaunchPlan().cloneFlags(0).setupTimeout(run.setupTimeout().toNanos())
-                .join(keeperPid, keeperStart, layout.cloneFlags())
-                .init(); // forks the program inside the session's pid namespace, waits for it
-        if (layout.namespaces().contains(Sandbox.Namespace.CGROUP)) {
-            setup.cgroupNamespace(); // of its own, rooted at the run's cgroup
-        }
-        if (layout.namespaces().contains(Sandbox.Namespace.USER)) {
-            setup.userNamespaceIds(0, 0);
-        }
-        layout.appendRunMounts(setup, options.persistentWorkDir(), resetWorkDir);
-        try {
-            run.processPlan(setup, leasedId);
-        } catch (NativeCallException e) {
-            throw new SandboxSetupException(e);
-        }
+        PlanCompiler.HostFacts host = PlanCompiler.HostFacts.withoutMounts(leasedId); // a run sees the session's mounts
+        Launcher.SetupCompiler setup = placement -> PlanCompiler.sessionRun(layout, run, keeperPid, keeperStart, host, placement,
+                options.persistentWorkDir(), resetWorkDir);
         File directory = pb.directory() == null ? new File(WORK_DIR) : pb.directory();
         Map<String, String> environment = run.environmentFor(pb, WORK_DIR);
         try {
-            return Launcher.startJoined(run, setup, Sandbox.execPlan(pb.command(), environment, directory), pb, capture, cgroup);
+            return Launcher.start(LaunchRequest.inSession(run, Sandbox.execPlan(pb.command(), environment, directory),
+                    pb, capture, setup, cgroup));
         } catch (SandboxSetupException e) {
             throw HostDiagnostics.explainStart(e, layout, pb.command(), environment);
         }

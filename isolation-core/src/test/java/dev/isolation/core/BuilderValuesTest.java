@@ -41,7 +41,7 @@ class BuilderValuesTest {
                     rejected++;
                     continue;
                 }
-                sandbox.setupPlan(java.util.Optional.of(SandboxIds.Lease.unlocked(Sandbox.DEFAULT_FIRST_ID))).encode(); // every value converted to its wire form
+                sandbox.setupPlan(java.util.Optional.of(SandboxIds.Lease.unlocked(Sandbox.DEFAULT_FIRST_ID)), PlanCompiler.Placement.NONE).encode(); // every value converted to its wire form
                 sandbox.execPlan(new ProcessBuilder("true"));
                 sandbox.cgroupLimits().map(CgroupLimits::toString);
                 sandbox.cgroupLimits().flatMap(CgroupLimits::cpuQuota);
@@ -76,7 +76,7 @@ class BuilderValuesTest {
                 assertThat(e.getMessage()).as("seed %d", seed).containsAnyOf(applied.toArray(String[]::new));
                 continue;
             }
-            sandbox.setupPlan(java.util.Optional.of(SandboxIds.Lease.unlocked(Sandbox.DEFAULT_FIRST_ID))).encode();
+            sandbox.setupPlan(java.util.Optional.of(SandboxIds.Lease.unlocked(Sandbox.DEFAULT_FIRST_ID)), PlanCompiler.Placement.NONE).encode();
             sandbox.execPlan(new ProcessBuilder("true"));
         }
     }

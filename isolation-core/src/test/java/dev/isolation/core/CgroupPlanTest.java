@@ -6,6 +6,8 @@ import dev.isolation.cgroups.CgroupHost;
 import dev.isolation.cgroups.CgroupLimits;
 import dev.isolation.cgroups.SandboxCgroup;
 import dev.isolation.core.internal.launch.LaunchPlan;
+import dev.isolation.core.internal.launch.PlanCodec;
+import dev.isolation.core.internal.launch.Tag;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -24,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  * and the teardown, exactly as the cgroup library names them, on a fixture host (no root).
  */
 class CgroupPlanTest {
-    private static final int TAG_TEARDOWN_KILL = 45, TAG_TEARDOWN_FREEZER = 46, TAG_TEARDOWN_PROCS = 47,
-            TAG_TEARDOWN_REMOVE = 48, TAG_CPU_COUNTER = 49;
+    private static final int TAG_TEARDOWN_KILL = Tag.TEARDOWN_KILL.number, TAG_TEARDOWN_FREEZER = Tag.TEARDOWN_FREEZER.number,
+            TAG_TEARDOWN_PROCS = Tag.TEARDOWN_PROCS.number, TAG_TEARDOWN_REMOVE = Tag.TEARDOWN_REMOVE.number,
+            TAG_CPU_COUNTER = Tag.CPU_COUNTER.number;
 
     @TempDir
     Path root;
@@ -49,8 +52,10 @@ class CgroupPlanTest {
     }
 
     private static List<Rec> records(LaunchPlan plan) {
-        ByteBuffer b = ByteBuffer.wrap(plan.encode()).order(ByteOrder.nativeOrder());
-        b.position(12);
+        byte[] bytes = plan.encode();
+        PlanCodec.decode(bytes); // what the helper would accept
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder());
+        b.position(16); // the header: magic, version, message kind, length
         List<Rec> out = new ArrayList<>();
         while (true) {
             int tag = b.getInt();
@@ -96,7 +101,7 @@ class CgroupPlanTest {
             Files.writeString(v1cpu.resolve("cpu.stat"), "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n");
             Files.writeString(v2.resolve("cpu.stat"), "usage_usec 10\nuser_usec 5\nsystem_usec 5\n");
             LaunchPlan plan = new LaunchPlan();
-            Launcher.cpuLimit(plan, cg, Duration.ofSeconds(2));
+            Launcher.cpuCounter(cg, Duration.ofSeconds(2)).ifPresent(plan::add);
             List<Rec> cpu = records(plan).stream().filter(r -> r.tag() == TAG_CPU_COUNTER).toList();
             assertThat(cpu).hasSize(1);
             assertThat(cpu.get(0).longAt(0)).isEqualTo(2_000_000_000L);
@@ -121,7 +126,7 @@ class CgroupPlanTest {
             Files.writeString(v2.resolve("cgroup.freeze"), "0");
             Files.writeString(freezer.resolve("freezer.state"), "THAWED");
             LaunchPlan plan = new LaunchPlan();
-            Launcher.teardownOnJvmDeath(plan, cg);
+            Launcher.teardownOnJvmDeath(cg).forEach(plan::add);
             List<Rec> recs = records(plan);
             assertThat(recs.stream().filter(r -> r.tag() == TAG_TEARDOWN_KILL).map(r -> r.strings(0).get(0)))
                     .containsExactly(v2.resolve("cgroup.kill").toString());

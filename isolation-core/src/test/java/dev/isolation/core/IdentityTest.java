@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.core.internal.launch.LaunchPlan;
+import dev.isolation.core.internal.launch.PlanCodec;
+import dev.isolation.core.internal.launch.Step;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -170,12 +172,13 @@ class IdentityTest {
     @Test
     void theSweepOfTheLeasedUidIsAPlanRecordTheHelperKnows() throws Exception {
         byte[] bytes = new LaunchPlan().sweepUid(2130706432).encode();
+        assertThat(PlanCodec.decode(bytes).steps()).containsExactly(new Step.SweepUid(2130706432));
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder());
-        b.position(12);
+        b.position(16);
         assertThat(b.getInt()).isEqualTo(40);
         assertThat(b.getInt()).isEqualTo(4);
         assertThat(b.getInt()).isEqualTo(2130706432);
-        String helper = Files.readString(Path.of("src/main/c/isolation-helper.c"));
-        assertThat(helper).contains("TAG_SWEEP_UID = 40,").contains("case TAG_SWEEP_UID:");
+        assertThat(Files.readString(Path.of("src/main/c/plan_tags.h"))).contains("X(SWEEP_UID, 40, MONITOR)");
+        assertThat(Files.readString(Path.of("src/main/c/plan.c"))).contains("case TAG_SWEEP_UID:");
     }
 }

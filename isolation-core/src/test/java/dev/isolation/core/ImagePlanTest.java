@@ -4,9 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.core.internal.launch.LaunchPlan;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
+import dev.isolation.core.internal.launch.PlanCodec;
+import dev.isolation.core.internal.launch.Step;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,34 +20,25 @@ import org.junit.jupiter.api.Test;
 class ImagePlanTest {
     @Test
     void everyMountKindHasTheNumberTheHelperGivesIt() throws Exception {
-        String c = Files.readString(Path.of("src/main/c/isolation-helper.c"));
-        Matcher m = Pattern.compile("\\bMOUNT_([A-Z]+) = (\\d+),").matcher(c);
+        String c = Files.readString(Path.of("src/main/c/plan_tags.h"));
+        String table = c.substring(c.indexOf("#define MOUNT_KINDS(X)"), c.indexOf("#define MOUNT_KIND_ENUM"));
+        Matcher m = Pattern.compile("\\bX\\(([A-Z]+), (\\d+)\\)").matcher(table);
         int found = 0;
         while (m.find()) {
-            assertThat(LaunchPlan.MountKind.valueOf(m.group(1)).ordinal()).as(m.group(1)).isEqualTo(Integer.parseInt(m.group(2)));
+            assertThat(LaunchPlan.MountKind.valueOf(m.group(1)).code).as(m.group(1)).isEqualTo(Integer.parseInt(m.group(2)));
             found++;
         }
         assertThat(found).isEqualTo(LaunchPlan.MountKind.values().length);
-        assertThat(c).contains("#define OPT_USERXATTR " + LaunchPlan.MOUNT_USERXATTR + "u");
+        assertThat(LaunchPlan.MountKind.OVERLAY.code).isEqualTo(10);
+        assertThat(Files.readString(Path.of("src/main/c/steps.c"))).contains("#define OPT_USERXATTR " + LaunchPlan.MOUNT_USERXATTR + "u");
     }
 
-    /** The mount records of a plan: kind, flags, options, then source, target, fstype, data. */
+    /** The mount records of a plan, as the helper would read them: kind, flags, options, then source, target, data. */
     private static List<String> mounts(LaunchPlan plan) {
-        ByteBuffer b = ByteBuffer.wrap(plan.encode()).order(ByteOrder.nativeOrder());
-        b.position(12);
         List<String> out = new ArrayList<>();
-        while (b.remaining() >= 8) {
-            int tag = b.getInt();
-            int len = b.getInt();
-            byte[] v = new byte[len];
-            b.get(v);
-            if (tag == 21) {
-                ByteBuffer r = ByteBuffer.wrap(v).order(ByteOrder.nativeOrder());
-                long flags = r.getLong();
-                int kind = r.getInt();
-                int options = r.getInt();
-                String[] fields = new String(v, 16, v.length - 16, StandardCharsets.UTF_8).split("\0", -1);
-                out.add(LaunchPlan.MountKind.values()[kind] + " " + flags + " " + options + " " + fields[0] + " " + fields[1] + " " + fields[3]);
+        for (Step s : PlanCodec.decode(plan.encode()).steps()) {
+            if (s instanceof Step.Mount m) {
+                out.add(m.kind() + " " + m.flags() + " " + m.options() + " " + m.source() + " " + m.target() + " " + m.data());
             }
         }
         return out;

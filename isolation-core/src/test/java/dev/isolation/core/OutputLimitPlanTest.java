@@ -7,6 +7,9 @@ import dev.isolation.cgroups.ByteSize;
 import dev.isolation.core.internal.launch.CapturedBytes;
 import dev.isolation.core.internal.launch.ExitReport;
 import dev.isolation.core.internal.launch.LaunchPlan;
+import dev.isolation.core.internal.launch.PlanCodec;
+import dev.isolation.core.internal.launch.Step;
+import dev.isolation.core.internal.launch.Tag;
 import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -25,9 +28,10 @@ class OutputLimitPlanTest {
     @Test
     void theRelayRecordCarriesDescriptorSharedDescriptorsAndLimit() {
         byte[] bytes = new LaunchPlan().outputRelay(1, true, 1 << 20).encode();
+        assertThat(PlanCodec.decode(bytes).steps()).containsExactly(new Step.OutputRelay(1, true, 1 << 20));
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder());
-        b.position(12); // magic, version, length
-        assertThat(b.getInt()).isEqualTo(44); // TAG_OUTPUT_RELAY
+        b.position(16); // magic, version, message kind, length
+        assertThat(b.getInt()).isEqualTo(Tag.OUTPUT_RELAY.number);
         assertThat(b.getInt()).isEqualTo(16);
         assertThat(b.getInt()).as("fd").isEqualTo(1);
         assertThat(b.getInt()).as("stderr on the same pipe").isEqualTo(1 << 2);
@@ -45,7 +49,7 @@ class OutputLimitPlanTest {
     @Test
     void everyKillReasonHasTheNumberTheHelperGivesIt() throws Exception {
         Map<String, Integer> helper = new TreeMap<>();
-        String c = Files.readString(Path.of("src/main/c/isolation-helper.c"));
+        String c = Files.readString(Path.of("src/main/c/helper.h"));
         String reasons = c.substring(c.indexOf("enum kill_reason {"), c.indexOf("};", c.indexOf("enum kill_reason {")));
         for (Matcher m = Pattern.compile("\\b(KILLED_[A-Z_]+) = (\\d+)").matcher(reasons); m.find(); ) {
             if (!m.group(1).equals("KILLED_NOT")) {

@@ -13,9 +13,11 @@ import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * One running native helper: the monitor of one sandbox. Owns the two pipes to it: the control
- * pipe (plan, then commands; closing it kills the sandbox) and the status pipe (reports). Its end
- * is observed by {@link Monitor}'s single thread, not by a thread of its own.
+ * One running native helper: the monitor of one sandbox. Owns the three pipes to it, one per
+ * protocol: the plan pipe (the setup plan, read by the monitor, then the exec plan, read by the
+ * sandbox), the control pipe (one-byte commands to the monitor; closing it kills the sandbox) and
+ * the status pipe (reports). Its end is observed by {@link Monitor}'s single thread, not by a
+ * thread of its own.
  */
 public final class HelperProcess implements Monitor.Watched {
     static final int REPORT_ERROR = 1;
@@ -26,14 +28,16 @@ public final class HelperProcess implements Monitor.Watched {
 
     private final int helperPid;
     private final int statusFd;
+    private int planFd; // guarded by this; -1 once closed
     private int controlFd; // guarded by this; -1 once closed
     private int programPid;
     private ExitReport exit;
     private final Reports reports = new Reports();
     private final CompletableFuture<ExitReport> exited = new CompletableFuture<>();
 
-    private HelperProcess(int helperPid, int controlFd, int statusFd) {
+    private HelperProcess(int helperPid, int planFd, int controlFd, int statusFd) {
         this.helperPid = helperPid;
+        this.planFd = planFd;
         this.controlFd = controlFd;
         this.statusFd = statusFd;
     }
@@ -54,48 +58,60 @@ public final class HelperProcess implements Monitor.Watched {
      */
     public static HelperProcess spawn(byte[] setupPlan, List<FileAction> stdio, OptionalInt lease) {
         String path = HelperBinary.get().path();
-        int[] control = K.pipe();
-        int[] status;
+        List<int[]> pipes = new ArrayList<>(3); // plan, status, control
         try {
-            status = K.pipe();
+            for (int i = 0; i < 3; i++) {
+                pipes.add(K.pipe());
+            }
         } catch (NativeCallException e) {
-            K.close(control[0]);
-            K.close(control[1]);
+            pipes.forEach(p -> {
+                K.close(p[0]);
+                K.close(p[1]);
+            });
             throw e;
         }
+        int[] plan = pipes.get(0), status = pipes.get(1), control = pipes.get(2);
         int pid;
         try {
             List<FileAction> actions = new ArrayList<>(stdio);
-            actions.add(new FileAction.Dup2(control[0], control[0])); // same fd: clears close-on-exec
-            actions.add(new FileAction.Dup2(status[1], status[1]));
-            List<String> argv = new ArrayList<>(List.of("isolation-helper", Integer.toString(control[0]), Integer.toString(status[1])));
+            List<String> argv = new ArrayList<>(List.of("isolation-helper"));
+            for (int fd : new int[] {plan[0], status[1], control[0]}) {
+                actions.add(new FileAction.Dup2(fd, fd)); // same fd: clears close-on-exec
+                argv.add(Integer.toString(fd));
+            }
             lease.ifPresent(fd -> {
                 actions.add(new FileAction.Dup2(fd, fd));
                 argv.add(Integer.toString(fd));
             });
             pid = K.spawn(path, actions, argv.toArray(new String[0]), new String[0]);
         } catch (NativeCallException e) {
-            K.close(control[1]);
+            K.close(plan[1]);
             K.close(status[0]);
+            K.close(control[1]);
             throw e;
         } finally {
-            K.close(control[0]);
+            K.close(plan[0]);
             K.close(status[1]);
+            K.close(control[0]);
         }
-        HelperProcess helper = new HelperProcess(pid, control[1], status[0]);
-        helper.send(setupPlan);
+        HelperProcess helper = new HelperProcess(pid, plan[1], control[1], status[0]);
+        helper.sendPlan(setupPlan);
         return helper;
     }
 
     /** Hands the sandbox its exec plan: the program starts. */
     public void exec(byte[] execPlan) {
-        send(execPlan);
+        sendPlan(execPlan);
     }
 
-    private synchronized void send(byte[] message) {
-        if (controlFd >= 0) {
+    private synchronized void sendPlan(byte[] message) {
+        send(planFd, message);
+    }
+
+    private static void send(int fd, byte[] message) {
+        if (fd >= 0) {
             try {
-                K.write(controlFd, message);
+                K.write(fd, message);
             } catch (NativeCallException e) {
                 // EPIPE: the helper is gone; its report says why
             }
@@ -230,12 +246,16 @@ public final class HelperProcess implements Monitor.Watched {
         command('K');
     }
 
-    private void command(char c) {
-        send(new byte[] {(byte) c});
+    private synchronized void command(char c) {
+        send(controlFd, new byte[] {(byte) c});
     }
 
     /** Closing the control pipe makes the helper kill the sandbox. */
     public synchronized void closeFds() {
+        if (planFd >= 0) {
+            K.close(planFd);
+            planFd = -1;
+        }
         if (controlFd >= 0) {
             K.close(controlFd);
             controlFd = -1;

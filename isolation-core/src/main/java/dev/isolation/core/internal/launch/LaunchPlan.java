@@ -1,58 +1,14 @@
 package dev.isolation.core.internal.launch;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * Encodes the steps the native helper executes, in the format {@code isolation-helper.c} reads:
- * a header (magic, version, length) and records of (tag, length, value), strings NUL-terminated,
- * integers in native byte order. The helper executes the steps in its own fixed order; this class
- * only records what they are.
+ * Builds one message of a launch plan: an ordered list of {@link Step}s, written by {@link
+ * PlanCodec} in the format {@code plan.c} reads. {@code new LaunchPlan()} is a setup plan, {@link
+ * #forExec()} an exec plan; a step whose phase does not belong in the message is refused.
  */
 public final class LaunchPlan {
-    static final int MAGIC = 0x4c4f5349; // "ISOL"
-    static final int VERSION = 1;
-
-    static final int TAG_END = 0;
-    static final int TAG_CLONE_FLAGS = 1;
-    static final int TAG_ARG = 2;
-    static final int TAG_ENV = 3;
-    static final int TAG_EXEC_FILE = 4;
-    static final int TAG_SEARCH_PATH = 5;
-    static final int TAG_CWD = 6;
-    static final int TAG_HOSTNAME = 7;
-    static final int TAG_UID_MAP = 8;
-    static final int TAG_GID_MAP = 9;
-    static final int TAG_SETGROUPS_DENY = 10;
-    static final int TAG_MOUNT_PROC = 11;
-    static final int TAG_LOOPBACK_UP = 12;
-    static final int TAG_INIT = 13;
-    static final int TAG_CGROUP_PROCS = 14;
-    static final int TAG_CGROUP_NS = 15;
-    static final int TAG_MAKE_PRIVATE = 16;
-    static final int TAG_USERNS_IDS = 17;
-    static final int TAG_CLONE_INTO_CGROUP = 18;
-    static final int TAG_NEW_ROOT = 20;
-    static final int TAG_MOUNT = 21;
-    static final int TAG_RUN_AS = 22;
-    static final int TAG_CAPS = 23;
-    static final int TAG_NO_NEW_PRIVS = 24;
-    static final int TAG_SECCOMP = 25;
-    static final int TAG_RLIMIT = 26;
-    static final int TAG_WALL_LIMIT = 27;
-    static final int TAG_SESSION = 29;
-    static final int TAG_JOIN = 30;
-    static final int TAG_SECCOMP_NOTIFY = 31;
-    static final int TAG_SETUP_TIMEOUT = 32;
-    static final int TAG_SWEEP_UID = 40;
-    static final int TAG_OUTPUT_RELAY = 44;
-    static final int TAG_TEARDOWN_KILL = 45;
-    static final int TAG_TEARDOWN_FREEZER = 46;
-    static final int TAG_TEARDOWN_PROCS = 47;
-    static final int TAG_TEARDOWN_REMOVE = 48;
-    static final int TAG_CPU_COUNTER = 49;
 
     /**
      * Kinds of {@link #mount} operation, as the helper's {@code enum mount_kind}. Targets are paths
@@ -63,31 +19,75 @@ public final class LaunchPlan {
      */
     public enum MountKind {
         /** On a directory: a bind of a host directory ({@code MS_BIND}) or a new {@code fstype} file system. */
-        DIR,
+        DIR(0),
         /** A bind of a host file onto a regular file. */
-        FILE,
+        FILE(1),
         /** Add the flags' attributes (read-only, nosuid, ...) to the mount at the target, not to those below it. */
-        REMOUNT,
+        REMOUNT(2),
         /** symlink(source, target). */
-        SYMLINK,
+        SYMLINK(3),
         /** mkdir -p the target. */
-        MKDIR,
+        MKDIR(4),
         /** create the target file with {@code data} as its content. */
-        WRITE,
+        WRITE(5),
         /** umount2(target, MNT_DETACH): the mount at the target and every mount below it. */
-        DETACH,
+        DETACH(6),
         /** Go on in a private copy of the mount namespace (a persistent sandbox's run: mounts of its own); target {@code /}. */
-        UNSHARE,
+        UNSHARE(7),
         /** Keep a detached copy of the mounts at the target, for the next {@link #REATTACH} (in the same order). */
-        KEEP,
+        KEEP(8),
         /** Attach the next {@link #KEEP} copy at the target (after a fresh mount has covered the place it was). */
-        REATTACH,
+        REATTACH(9),
         /**
          * An overlayfs at the target: {@code source} the read-only layers (host directories, topmost
          * first, ':'-separated), the upper and work directories on a fresh tmpfs of {@code data} bytes.
          */
-        OVERLAY
+        OVERLAY(10);
+
+        /** The helper's {@code enum mount_kind} value. */
+        public final int code;
+
+        MountKind(int code) {
+            this.code = code;
+        }
+
+        static MountKind of(int code) {
+            for (MountKind k : values()) {
+                if (k.code == code) {
+                    return k;
+                }
+            }
+            throw new IllegalArgumentException("unknown mount kind " + code);
+        }
     }
+
+    /** Who kills the sandbox on a call its seccomp filter forbids (the helper's {@code enum seccomp_mode}). */
+    public enum SeccompMode {
+        /** The kernel, by the filter's own action. */
+        KERNEL_KILLS(0),
+        /** The filter notifies; the monitor kills the sandbox at the first notification and reports the call. */
+        MONITOR_KILLS(1);
+
+        public final int code;
+
+        SeccompMode(int code) {
+            this.code = code;
+        }
+
+        static SeccompMode of(int code) {
+            for (SeccompMode m : values()) {
+                if (m.code == code) {
+                    return m;
+                }
+            }
+            throw new IllegalArgumentException("unknown seccomp mode " + code);
+        }
+    }
+
+    /** Securebits of {@code <linux/securebits.h>}, for {@link #capabilities}. */
+    public static final long SECBIT_NOROOT = 1, SECBIT_NOROOT_LOCKED = 2, SECBIT_NO_SETUID_FIXUP = 4,
+            SECBIT_NO_SETUID_FIXUP_LOCKED = 8, SECBIT_KEEP_CAPS = 16, SECBIT_KEEP_CAPS_LOCKED = 32,
+            SECBIT_NO_CAP_AMBIENT_RAISE = 64, SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED = 128;
 
     /** {@link #mount} option: the bind source may be a character device (a minimal /dev's nodes). */
     public static final int MOUNT_DEVICE_SOURCE = 1;
@@ -107,150 +107,158 @@ public final class LaunchPlan {
     public static final long CLONE_NEWPID = 0x20000000L;
     public static final long CLONE_NEWNET = 0x40000000L;
 
-    private final ByteArrayOutputStream records = new ByteArrayOutputStream(512);
+    private final Tag.Message message;
+    private final List<Step> steps = new ArrayList<>();
 
-    private LaunchPlan record(int tag, byte[] value) {
-        ByteBuffer head = ByteBuffer.allocate(8).order(ByteOrder.nativeOrder());
-        head.putInt(tag).putInt(value.length);
-        records.writeBytes(head.array());
-        records.writeBytes(value);
+    /** A setup plan. */
+    public LaunchPlan() {
+        this(Tag.Message.SETUP);
+    }
+
+    private LaunchPlan(Tag.Message message) {
+        this.message = message;
+    }
+
+    /** An exec plan: the program's own steps, then its command, environment and directory. */
+    public static LaunchPlan forExec() {
+        return new LaunchPlan(Tag.Message.EXEC);
+    }
+
+    /** Appends {@code step}, refusing one that does not belong in this message or at this place. */
+    public LaunchPlan add(Step step) {
+        if (!step.tag().phase.allowedIn(message)) {
+            throw new IllegalArgumentException(step.tag() + " (" + step.tag().phase + ") does not belong in a " + message + " plan");
+        }
+        PlanCodec.checkOrder(steps, step);
+        steps.add(step);
         return this;
     }
 
-    private LaunchPlan string(int tag, String value) {
-        if (value.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("NUL character in " + value.replace('\0', '?'));
-        }
-        byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
-        byte[] z = new byte[utf8.length + 1];
-        System.arraycopy(utf8, 0, z, 0, utf8.length);
-        return record(tag, z);
+    /** The steps so far, in order. */
+    public List<Step> steps() {
+        return List.copyOf(steps);
     }
 
-    private LaunchPlan flag(int tag) {
-        return record(tag, new byte[0]);
+    public Tag.Message message() {
+        return message;
+    }
+
+    private static String checked(String s) {
+        PlanCodec.string(s); // refuses a NUL
+        return s;
     }
 
     /** The namespaces to create: {@code CLONE_NEW*} flags ({@code CLONE_NEWCGROUP} goes by {@link #cgroupNamespace()}). */
     public LaunchPlan cloneFlags(long flags) {
-        return record(TAG_CLONE_FLAGS, ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(flags).array());
+        return add(new Step.CloneNamespaces(flags));
     }
 
     public LaunchPlan arg(String arg) {
-        return string(TAG_ARG, arg);
+        return add(new Step.Arg(checked(arg)));
     }
 
     public LaunchPlan env(String keyEqualsValue) {
-        return string(TAG_ENV, keyEqualsValue);
+        return add(new Step.Env(checked(keyEqualsValue)));
     }
 
-    /** The program; searched in {@link #searchPath} when it contains no '/'. */
+    /** The program as the command names it (how failures name it); {@link #execPath} says where it is looked for. */
     public LaunchPlan execFile(String file) {
-        return string(TAG_EXEC_FILE, file);
+        return add(new Step.ExecFile(checked(file)));
     }
 
-    public LaunchPlan searchPath(String colonSeparated) {
-        return string(TAG_SEARCH_PATH, colonSeparated);
+    /** A path the {@link #exec} step tries, in the order given. */
+    public LaunchPlan execPath(String path) {
+        return add(new Step.ExecPath(checked(path)));
     }
 
     public LaunchPlan workingDirectory(String dir) {
-        return string(TAG_CWD, dir);
+        return add(new Step.WorkingDirectory(checked(dir)));
     }
 
     public LaunchPlan hostname(String name) {
-        return string(TAG_HOSTNAME, name);
+        return add(new Step.SetHostname(checked(name)));
     }
 
     /** Lines of {@code /proc/PID/uid_map}: "inside outside count". */
     public LaunchPlan uidMap(String map) {
-        return string(TAG_UID_MAP, map);
+        return add(new Step.UidMap(checked(map)));
     }
 
     public LaunchPlan gidMap(String map) {
-        return string(TAG_GID_MAP, map);
+        return add(new Step.GidMap(checked(map)));
     }
 
     /** Inside a new user namespace, become {@code uid}/{@code gid} (ids of that namespace) once the maps are written. */
     public LaunchPlan userNamespaceIds(int uid, int gid) {
-        return record(TAG_USERNS_IDS, ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putInt(uid).putInt(gid).array());
+        return add(new Step.UserNamespaceIds(uid, gid));
     }
 
     public LaunchPlan setgroupsDeny() {
-        return flag(TAG_SETGROUPS_DENY);
+        return add(new Step.SetgroupsDeny());
     }
 
     /** Mount a fresh proc on /proc (needs a new mount namespace). */
     public LaunchPlan mountProc() {
-        return flag(TAG_MOUNT_PROC);
+        return add(new Step.MountProc());
     }
 
     /** Make / recursively private, so that mounts do not propagate to the host. */
     public LaunchPlan makeRootPrivate() {
-        return flag(TAG_MAKE_PRIVATE);
+        return add(new Step.MakeRootPrivate());
     }
 
     public LaunchPlan loopbackUp() {
-        return flag(TAG_LOOPBACK_UP);
+        return add(new Step.LoopbackUp());
     }
 
-    /** Run a PID-1 init that reaps, forwards signals and exits with the program. */
-    public LaunchPlan init() {
-        return flag(TAG_INIT);
+    /** See {@link Step.Init}. */
+    public LaunchPlan init(long forwardedSignals, boolean killRest) {
+        return add(new Step.Init(forwardedSignals, killRest));
     }
 
     /** A cgroup.procs (or tasks) file the sandbox joins before anything else runs in it. */
     public LaunchPlan joinCgroup(String procsFile) {
-        return string(TAG_CGROUP_PROCS, procsFile);
+        return add(new Step.JoinCgroup(checked(procsFile)));
     }
 
     /** Create the sandbox's first process directly in this cgroup2 directory (clone3 CLONE_INTO_CGROUP, Linux 5.7+). */
     public LaunchPlan cloneIntoCgroup(String directory) {
-        return string(TAG_CLONE_INTO_CGROUP, directory);
+        return add(new Step.CloneIntoCgroup(checked(directory)));
     }
 
     /*
      * What the helper does with the sandbox's cgroups when the JVM is gone (nothing else would),
-     * as the cgroup library describes it (its Teardown): in bounded rounds, write every freezer's
-     * thaw value; while a procs file lists a pid, write "1" to every kill file, or (without one)
-     * the first freezer's freeze value, SIGKILL each pid, thaw; then rmdir the directories in the
-     * order given. Records of several cgroups (a session's keeper, then the session) add up.
+     * as the cgroup library describes it (its Teardown): see Step.TeardownKill and the records
+     * after it. Records of several cgroups (a session's keeper, then the session) add up.
      */
 
     /** A file that kills every process of a cgroup when {@code 1} is written to it (cgroup2 {@code cgroup.kill}). */
     public LaunchPlan teardownKillFile(String file) {
-        return string(TAG_TEARDOWN_KILL, file);
+        return add(new Step.TeardownKill(checked(file)));
     }
 
     /** A freezer: {@code file} and the values that freeze and thaw it; the first one given freezes. */
     public LaunchPlan teardownFreezer(String file, String freezeValue, String thawValue) {
-        return strings(TAG_TEARDOWN_FREEZER, file, freezeValue, thawValue);
+        return add(new Step.TeardownFreezer(checked(file), checked(freezeValue), checked(thawValue)));
     }
 
     /** A file listing a cgroup's pids, one a line. */
     public LaunchPlan teardownProcs(String file) {
-        return string(TAG_TEARDOWN_PROCS, file);
+        return add(new Step.TeardownProcs(checked(file)));
     }
 
     /** A cgroup directory to remove, after those given before it. */
     public LaunchPlan teardownRemove(String directory) {
-        return string(TAG_TEARDOWN_REMOVE, directory);
+        return add(new Step.TeardownRemove(checked(directory)));
     }
 
-    private LaunchPlan strings(int tag, String... values) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (String v : values) {
-            if (v.indexOf('\0') >= 0) {
-                throw new IllegalArgumentException("NUL character in " + v.replace('\0', '?'));
-            }
-            out.writeBytes(v.getBytes(StandardCharsets.UTF_8));
-            out.write(0);
-        }
-        return record(tag, out.toByteArray());
-    }
-
-    /** Assemble a new root (the targets of {@link #mount}) in a staging tmpfs, then pivot into it and detach the host's. */
+    /** Assemble a new root (the targets of the {@link #mount}s that follow) in a staging tmpfs, until {@link #pivotRoot}. */
     public LaunchPlan newRoot() {
-        return flag(TAG_NEW_ROOT);
+        return add(new Step.NewRoot());
+    }
+
+    public LaunchPlan pivotRoot() {
+        return add(new Step.PivotRoot());
     }
 
     /**
@@ -268,56 +276,61 @@ public final class LaunchPlan {
         if (!target.startsWith("/")) {
             throw new IllegalArgumentException("mount target must be absolute: " + target);
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(flags).putInt(kind.ordinal()).putInt(options).array());
-        for (String s : new String[] {source, target, fstype, data, display}) {
-            String v = s == null ? "" : s;
-            if (v.indexOf('\0') >= 0) {
-                throw new IllegalArgumentException("NUL character in " + v.replace('\0', '?'));
-            }
-            out.writeBytes(v.getBytes(StandardCharsets.UTF_8));
-            out.write(0);
-        }
-        return record(TAG_MOUNT, out.toByteArray());
+        return add(new Step.Mount(kind, flags, options, orEmpty(source), checked(target), orEmpty(fstype), orEmpty(data),
+                orEmpty(display)));
+    }
+
+    private static String orEmpty(String s) {
+        return s == null ? "" : checked(s);
     }
 
     /** Run the program as these ids (of the namespace it is in), optionally with no supplementary groups. */
     public LaunchPlan runAs(int uid, int gid, boolean clearGroups) {
-        return record(TAG_RUN_AS, ByteBuffer.allocate(12).order(ByteOrder.nativeOrder())
-                .putInt(uid).putInt(gid).putInt(clearGroups ? 1 : 0).array());
+        return add(new Step.SetIds(uid, gid, clearGroups));
     }
 
-    /** Drop every capability (bounding, ambient, permitted, effective, inheritable) but those in {@code keepMask}; lock securebits. */
-    public LaunchPlan capabilities(long keepMask) {
-        return record(TAG_CAPS, ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(keepMask).array());
+    /** See {@link Step.DropCapabilities}. */
+    public LaunchPlan capabilities(long keepMask, long securebits) {
+        return add(new Step.DropCapabilities(keepMask, securebits));
+    }
+
+    /** See {@link Step.SetCapabilities}. */
+    public LaunchPlan setCapabilities() {
+        return add(new Step.SetCapabilities());
+    }
+
+    /** See {@link Step.EnterWorkingDirectory}. */
+    public LaunchPlan enterWorkingDirectory() {
+        return add(new Step.EnterWorkingDirectory());
+    }
+
+    /** See {@link Step.Exec}: the last step. */
+    public LaunchPlan exec() {
+        return add(new Step.Exec());
+    }
+
+    /** See {@link Step.RunEnd}. */
+    public LaunchPlan runEnd(boolean killRest) {
+        return add(new Step.RunEnd(killRest));
     }
 
     public LaunchPlan noNewPrivs() {
-        return flag(TAG_NO_NEW_PRIVS);
+        return add(new Step.NoNewPrivs());
     }
 
     /** A seccomp BPF program (struct sock_filter[]), installed right before execve. */
-    public LaunchPlan seccomp(byte[] bpf) {
-        if (bpf.length % 8 != 0) {
-            throw new IllegalArgumentException("a BPF program is a multiple of 8 bytes, not " + bpf.length);
-        }
-        return record(TAG_SECCOMP, bpf);
-    }
-
-    /** The filter of {@link #seccomp} notifies instead of killing: the monitor kills and names the call. */
-    public LaunchPlan seccompNotify() {
-        return flag(TAG_SECCOMP_NOTIFY);
+    public LaunchPlan seccomp(SeccompMode mode, byte[] bpf) {
+        return add(new Step.InstallSeccomp(mode, bpf));
     }
 
     /** setrlimit(resource, {soft, hard}); -1 is RLIM_INFINITY. */
     public LaunchPlan rlimit(int resource, long soft, long hard) {
-        return record(TAG_RLIMIT, ByteBuffer.allocate(24).order(ByteOrder.nativeOrder())
-                .putInt(resource).putInt(0).putLong(soft).putLong(hard).array());
+        return add(new Step.SetRlimit(resource, soft, hard));
     }
 
     /** Keep the set-up namespaces alive with a PID 1 that runs no program (a persistent sandbox). */
     public LaunchPlan session() {
-        return flag(TAG_SESSION);
+        return add(new Step.Session());
     }
 
     /**
@@ -326,18 +339,17 @@ public final class LaunchPlan {
      * {@code startTime}: the helper refuses a process that reused the pid.
      */
     public LaunchPlan join(int pid, long startTime, long namespaceFlags) {
-        return record(TAG_JOIN, ByteBuffer.allocate(24).order(ByteOrder.nativeOrder()).putInt(pid).putInt(0)
-                .putLong(namespaceFlags).putLong(startTime).array());
+        return add(new Step.JoinNamespaces(pid, namespaceFlags, startTime));
     }
 
     /** The setup steps must be done this long after the sandbox's first process was cloned; past it setup fails. */
     public LaunchPlan setupTimeout(long nanos) {
-        return record(TAG_SETUP_TIMEOUT, ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(nanos).array());
+        return add(new Step.SetupTimeout(nanos));
     }
 
     /** The monitor kills the sandbox this long after the program's exec. */
     public LaunchPlan wallLimit(long nanos) {
-        return record(TAG_WALL_LIMIT, ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(nanos).array());
+        return add(new Step.WallLimit(nanos));
     }
 
     /**
@@ -346,19 +358,7 @@ public final class LaunchPlan {
      * empty), times {@code nanosPerUnit}, as the cgroup library's CpuCounter describes it.
      */
     public LaunchPlan cpuCounter(long nanos, String file, String key, long nanosPerUnit) {
-        if (nanosPerUnit < 1 || key.indexOf(' ') >= 0) {
-            throw new IllegalArgumentException("CPU counter key \"" + key + "\", " + nanosPerUnit + " ns per unit");
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(nanos).putLong(nanosPerUnit).array());
-        for (String v : new String[] {file, key}) {
-            if (v.indexOf('\0') >= 0) {
-                throw new IllegalArgumentException("NUL character in " + v.replace('\0', '?'));
-            }
-            out.writeBytes(v.getBytes(StandardCharsets.UTF_8));
-            out.write(0);
-        }
-        return record(TAG_CPU_COUNTER, out.toByteArray());
+        return add(new Step.CpuCounter(nanos, nanosPerUnit, checked(file), checked(key)));
     }
 
     /**
@@ -366,7 +366,7 @@ public final class LaunchPlan {
      * sandbox's leased uid, which nothing else may run as (leftovers of an earlier holder).
      */
     public LaunchPlan sweepUid(int uid) {
-        return record(TAG_SWEEP_UID, ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(uid).array());
+        return add(new Step.SweepUid(uid));
     }
 
     /**
@@ -379,19 +379,15 @@ public final class LaunchPlan {
         if ((fd != 1 && fd != 2) || (withStderr && fd != 1) || limit < 0) {
             throw new IllegalArgumentException("output relay of descriptor " + fd + (withStderr ? " with 2" : "") + ", limit " + limit);
         }
-        return record(TAG_OUTPUT_RELAY, ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putInt(fd)
-                .putInt(withStderr ? 1 << 2 : 0).putLong(limit).array());
+        return add(new Step.OutputRelay(fd, withStderr, limit));
     }
 
     /** Unshare a cgroup namespace after joining the cgroups, so the sandbox's cgroup is its root. */
     public LaunchPlan cgroupNamespace() {
-        return flag(TAG_CGROUP_NS);
+        return add(new Step.UnshareCgroupNamespace());
     }
 
     public byte[] encode() {
-        byte[] body = records.toByteArray();
-        ByteBuffer out = ByteBuffer.allocate(12 + body.length + 8).order(ByteOrder.nativeOrder());
-        out.putInt(MAGIC).putInt(VERSION).putInt(body.length + 8).put(body).putInt(TAG_END).putInt(0);
-        return out.array();
+        return PlanCodec.encode(message, steps);
     }
 }
