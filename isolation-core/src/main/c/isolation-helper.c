@@ -1796,8 +1796,8 @@ static void thaw_cgroups(const struct plan *p)
 
 /*
  * The JVM is gone (or dropped a prewarmed sandbox) and cannot remove the sandbox's cgroups, so
- * this runs Java's Teardown (SandboxCgroup.close()'s algorithm) from the plan: in bounded rounds
- * (about 2 s), thaw; while a procs file lists a pid, kill (every kill file, else freeze, SIGKILL
+ * this runs Java's Teardown (SandboxCgroup.close()'s algorithm) from the plan: in rounds for up
+ * to 10 s, thaw; while a procs file lists a pid, kill (every kill file, else freeze, SIGKILL
  * each pid, thaw); then remove the directories in the order given. No cgroup file name is known
  * here: Java named them all.
  */
@@ -1853,7 +1853,9 @@ static int remove_nested(const struct plan *p, const char *dir, const char *nest
 
 static void remove_orphan_cgroups(const struct plan *p)
 {
-	for (int round = 0; round < 400; round++) {
+	/* as long as SandboxCgroup.close() waits: a session's directories go once its runs' monitors removed theirs */
+	int64_t give_up = now_ns() + 10 * (int64_t)1000000000;
+	while (now_ns() < give_up) {
 		thaw_cgroups(p);
 		int pids = 0;
 		for (int pass = 0; pass < 2 && (pass == 0 || pids); pass++) {
