@@ -25,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * plan and an exec plan, and reports the failure of the exec step the way the library reads it
  * (errno, call, argument). The x86_64 one is what every other test runs.
  */
+@KernelTest
 class CrossHelperIT {
     private static final String QEMU = "/usr/bin/qemu-aarch64-static";
     private static final int REPORT_ERROR = 1;

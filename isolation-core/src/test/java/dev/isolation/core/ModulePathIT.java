@@ -72,6 +72,7 @@ class ModulePathIT {
     }
 
     @Test
+    @Timeout(60)
     void eachModuleExportsItsApiPackagesAndTheBindingPackagesOnly() {
         ModuleDescriptor core = descriptor("dev.isolation.core");
         assertThat(core.exports().stream().filter(e -> !e.isQualified()).map(ModuleDescriptor.Exports::source))

@@ -29,6 +29,7 @@ class IsolationJarJava25IT {
     }
 
     @Test
+    @Timeout(60)
     void theManifestEnablesNativeAccess() throws Exception {
         try (JarFile jar = new JarFile(IsolationJar.JAR.toFile())) {
             assertThat(jar.getManifest().getMainAttributes().getValue("Enable-Native-Access")).isEqualTo("ALL-UNNAMED");
