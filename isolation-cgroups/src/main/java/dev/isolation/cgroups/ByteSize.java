@@ -116,8 +116,7 @@ public final class ByteSize implements Comparable<ByteSize> {
     public static ByteSize parse(String text) {
         java.util.regex.Matcher m = SIZE.matcher(text.trim());
         if (!m.matches()) {
-            throw new IllegalArgumentException("not a size: \"" + text
-                    + "\" (expected a number and an optional binary unit, e.g. 512, 64K, 200M, 1.5G, 2GiB)");
+            throw new IllegalArgumentException("not a size: \"" + text + "\" (expected e.g. 512, 64K, 200M, 1G)");
         }
         String unit = m.group(2) == null ? "" : m.group(2).toLowerCase(java.util.Locale.ROOT);
         if (m.group(1).contains(".") && unit.isEmpty()) {
