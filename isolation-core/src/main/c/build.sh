@@ -1,18 +1,43 @@
 #!/bin/sh
-# Builds the native helper as a static binary into the jar's per-architecture resource folder.
-# Called by the Maven build (exec-maven-plugin) with the classes output directory.
+# Builds the native helper as a static binary into the jar's per-architecture resource folders:
+# linux-<this machine's architecture> with $CC (default cc), and the other of x86_64/aarch64 with
+# Debian's cross compiler where it is installed (gcc-aarch64-linux-gnu + libc6-dev-arm64-cross,
+# gcc-x86-64-linux-gnu + libc6-dev-amd64-cross). Every *.c file of this directory is compiled
+# into the one binary (monitor.c, steps.c, plan.c). Called by the Maven build (exec-maven-plugin) with the classes output
+# directory. ISOLATION_CROSS=require makes a missing cross compiler an error (CI), =skip skips it.
 set -eu
 out_root="$1"
-dir0="$(dirname "$0")"
-src="$dir0/monitor.c $dir0/steps.c $dir0/plan.c"
+here="$(dirname "$0")"
 CC="${CC:-cc}"
+srcs=$(ls "$here"/*.c)
+flags="-static -O2 -s -Wall -Wextra -Werror -I$here" # plan.h, plan_tags.h, helper.h beside the sources
+resources="$out_root/dev/isolation/core/internal/launch/native"
+
 if ! command -v "$CC" >/dev/null 2>&1; then
-  echo "isolation-core: no C compiler ('$CC') found. The native helper is built from $src;" >&2
+  echo "isolation-core: no C compiler ('$CC') found. The native helper is built from $here/*.c;" >&2
   echo "install one (Debian/Ubuntu: apt-get install -y gcc libc6-dev) or set CC." >&2
   exit 1
 fi
 arch="$(uname -m)"
-dir="$out_root/dev/isolation/core/internal/launch/native/linux-$arch"
-mkdir -p "$dir"
+mkdir -p "$resources/linux-$arch"
+# shellcheck disable=SC2086 # the flags and the source list are word lists
+"$CC" $flags -o "$resources/linux-$arch/isolation-helper" $srcs
+
+case "$arch" in
+  x86_64) other=aarch64; cross=aarch64-linux-gnu-gcc; pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
+  aarch64) other=x86_64; cross=x86_64-linux-gnu-gcc; pkgs="gcc-x86-64-linux-gnu libc6-dev-amd64-cross" ;;
+  *) exit 0 ;;
+esac
+mode="${ISOLATION_CROSS:-auto}"
+[ "$mode" != skip ] || exit 0
+if ! command -v "$cross" >/dev/null 2>&1; then
+  if [ "$mode" = require ]; then
+    echo "isolation-core: ISOLATION_CROSS=require but $cross is missing: apt-get install -y $pkgs" >&2
+    exit 1
+  fi
+  echo "isolation-core: $cross not found: the jar gets no linux-$other helper (apt-get install -y $pkgs)" >&2
+  exit 0
+fi
+mkdir -p "$resources/linux-$other"
 # shellcheck disable=SC2086
-"$CC" -static -O2 -s -Wall -Wextra -Werror -I"$dir0" -o "$dir/isolation-helper" $src
+"$cross" $flags -o "$resources/linux-$other/isolation-helper" $srcs

@@ -840,11 +840,6 @@ int main(int argc, char **argv)
 	int control_fd = CONTROL_FD;
 	int lease_fd = nfds == 4 ? LEASE_FD : -1;
 	prctl(PR_SET_NAME, "isolation-mon");
-	/* what the sandbox leaves behind without a pid namespace (setsid daemons) is re-parented to us */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
-		fprintf(stderr, "isolation-helper: prctl(PR_SET_CHILD_SUBREAPER): %s\n", strerror(errno));
-		return 2;
-	}
 	reset_signals();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTTOU, SIG_IGN); /* a relay may write to the JVM's terminal from a background process group */
@@ -857,6 +852,10 @@ int main(int argc, char **argv)
 
 	static struct plan plan;
 	read_plan(PLAN_FD, MESSAGE_SETUP, &plan);
+	/* what the sandbox leaves behind without a pid namespace (setsid daemons) is re-parented to us;
+	 * set before the first fork, after the plan is read, so that a refusal is reported to the JVM */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		die("prctl", "PR_SET_CHILD_SUBREAPER");
 	step_sweep(&plan);
 	relay_prepare(&plan);
 

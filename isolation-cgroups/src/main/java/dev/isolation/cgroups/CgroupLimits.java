@@ -169,11 +169,18 @@ public final class CgroupLimits {
         return ioWeight != null || !ioThrottles.isEmpty();
     }
 
+    /**
+     * The limits that are set, in their units, e.g. {@code CgroupLimits{memory=64 MiB, swap=0 B,
+     * cpuQuota=50 ms per 100 ms, pids=32, bestEffort=false}}.
+     */
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder("CgroupLimits{");
         if (memory != null) {
-            sb.append("memory=").append(memory).append(", swap=").append(swap).append(", ");
+            sb.append("memory=").append(memory).append(", ");
+        }
+        if (swap != null) {
+            sb.append("swap=").append(swap).append(", ");
         }
         if (cpuShares != null) {
             sb.append("cpuShares=").append(cpuShares).append(", ");
@@ -182,7 +189,7 @@ public final class CgroupLimits {
             sb.append("cpuWeight=").append(cpuWeight).append(", ");
         }
         if (cpuQuotaMicros != null) {
-            sb.append("cpuQuota=").append(cpuQuotaMicros).append("us/").append(Units.toMicros(cpuPeriod)).append("us, ");
+            sb.append("cpuQuota=").append(micros(cpuQuotaMicros)).append(" per ").append(micros(Units.toMicros(cpuPeriod))).append(", ");
         }
         if (cpusetCpus != null) {
             sb.append("cpusetCpus=").append(cpusetCpus).append(", ");
@@ -205,6 +212,11 @@ public final class CgroupLimits {
         return sb.append("bestEffort=").append(bestEffort).append('}').toString();
     }
 
+    /** {@code 50 ms}, {@code 1500 us}. */
+    private static String micros(long us) {
+        return us % 1000 == 0 ? us / 1000 + " ms" : us + " us";
+    }
+
     /**
      * I/O throttles for one block device ({@code major:minor}), v1
      * blkio.throttle.*_device, v2 io.max. Unset fields mean no throttle.
@@ -217,6 +229,17 @@ public final class CgroupLimits {
             Objects.requireNonNull(writeBytesPerSecond, "writeBytesPerSecond");
             Objects.requireNonNull(readIops, "readIops");
             Objects.requireNonNull(writeIops, "writeIops");
+        }
+
+        /** As io.max writes it, e.g. {@code 8:16 rbps=1048576 wiops=100}. */
+        @Override
+        public String toString() {
+            StringBuilder sb = new StringBuilder(device());
+            readBytesPerSecond.ifPresent(v -> sb.append(" rbps=").append(v));
+            writeBytesPerSecond.ifPresent(v -> sb.append(" wbps=").append(v));
+            readIops.ifPresent(v -> sb.append(" riops=").append(v));
+            writeIops.ifPresent(v -> sb.append(" wiops=").append(v));
+            return sb.toString();
         }
 
         /** {@code "MAJ:MIN"}. */

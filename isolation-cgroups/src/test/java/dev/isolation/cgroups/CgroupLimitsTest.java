@@ -125,4 +125,13 @@ class CgroupLimitsTest {
         assertThatThrownBy(() -> b.cpusetMems("0-65536")).hasMessageContaining("cpusetMems");
         assertThat(b.cpusetCpus("0-65535").build().cpusetCpus()).contains("0-65535");
     }
+
+    @Test
+    void toStringNamesEachLimitInItsUnit() {
+        CgroupLimits l = CgroupLimits.builder().memoryLimit(ByteSize.mib(64)).cpuQuota(0.5).pidsLimit(32)
+                .ioReadBandwidth(8, 16, ByteSize.mib(1)).build();
+        assertThat(l).hasToString("CgroupLimits{memory=64 MiB, swap=0 B, cpuQuota=50 ms per 100 ms, pids=32,"
+                + " ioThrottles=[8:16 rbps=1048576], bestEffort=false}");
+        assertThat(CgroupLimits.none()).hasToString("CgroupLimits{bestEffort=false}");
+    }
 }

@@ -200,6 +200,44 @@ public final class Sandbox {
         return b;
     }
 
+    /**
+     * The policy in words, for logs: its namespaces, limits and file system, leaving out what is at
+     * its default. E.g. {@code Sandbox{namespaces=[MOUNT, NETWORK, PID], cpuTimeLimit=PT2S,
+     * cgroup=CgroupLimits{memory=64 MiB, swap=0 B, bestEffort=false}, seccomp=SeccompPolicy[...]}}.
+     */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("Sandbox{namespaces=");
+        sb.append(namespaces.stream().map(Enum::name).sorted().collect(Collectors.toList()));
+        hostname.ifPresent(h -> sb.append(", hostname=").append(h));
+        cpuTimeLimit.ifPresent(d -> sb.append(", cpuTimeLimit=").append(d));
+        wallTimeLimit.ifPresent(d -> sb.append(", wallTimeLimit=").append(d));
+        outputLimit.ifPresent(o -> sb.append(", outputLimit=").append(o));
+        if (!setupTimeout.equals(DEFAULT_SETUP_TIMEOUT)) {
+            sb.append(", setupTimeout=").append(setupTimeout);
+        }
+        cgroupLimits.ifPresent(l -> sb.append(", cgroup=").append(l));
+        cgroupParent.ifPresent(p -> sb.append(", cgroupParent=").append(p));
+        rootfs.ifPresent(r -> sb.append(", rootfs=").append(r));
+        if (!newRoot) {
+            sb.append(", hostRoot");
+        }
+        binds.forEach(b -> sb.append(b.writable() ? ", bindWritable " : ", bind ").append(b.host()).append(" -> ").append(b.inside()));
+        tmpfs.forEach(t -> sb.append(", tmpfs ").append(t.inside()).append(" (").append(t.size()).append(')'));
+        if (!noexec.isEmpty()) {
+            sb.append(", noexec=").append(new TreeSet<>(noexec));
+        }
+        sb.append(", tmpSize=").append(tmpSize);
+        runAs.ifPresent(ids -> sb.append(", runAs=").append(ids.uid()).append(':').append(ids.gid()));
+        if (!keptCapabilities.isEmpty()) {
+            sb.append(", keptCapabilities=").append(new TreeSet<>(keptCapabilities));
+        }
+        new java.util.TreeMap<>(rlimits).forEach((r, v) -> sb.append(", ").append(r).append('=').append(v[0]).append('/').append(v[1]));
+        sb.append(", seccomp=").append(seccomp);
+        sb.append(", environment=").append(environment);
+        return sb.append('}').toString();
+    }
+
     public Set<Namespace> namespaces() {
         return namespaces;
     }

@@ -260,6 +260,132 @@ public final class SandboxSession implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies {@code content} into the sandbox as the regular file {@code inside} (mode 0644), as
+     * go-judge's {@code copyIn} does: {@code inside} is a path in {@value #WORK_DIR}, absolute
+     * ({@code /box/src/main.c}) or relative to it ({@code src/main.c}), whose missing parent
+     * directories are created (0755). Whatever is at {@code inside} (a file, a symbolic link, a FIFO)
+     * is replaced, never written through: nothing a program of the sandbox planted there or above it
+     * makes this write outside {@value #WORK_DIR} (a symbolic link or a non-directory among the
+     * parents fails the copy). A root JVM gives the file and the directories it made to the
+     * session's own id, which its runs without {@code runAs} run as. If a {@link #resetWorkDir()} is
+     * pending, {@value #WORK_DIR} is emptied first.
+     *
+     * @throws IllegalArgumentException if {@code inside} is not a plain path in {@value #WORK_DIR},
+     *     or {@code content} is larger than {@link Options#copyLimit()}
+     * @throws IllegalStateException without {@link Options.Builder#persistentWorkDir()} or a
+     *     {@link Sandbox.Builder#bindWritable} at {@value #WORK_DIR} (each run's {@value #WORK_DIR}
+     *     would be empty anyway), while a run is live or starting, or once the session is closed
+     * @throws SandboxException naming the path if a parent is a link or not a directory, or {@value
+     *     #WORK_DIR} is full; nothing is left of the copy then
+     */
+    public void copyIn(byte[] content, String inside) throws SandboxException {
+        checkCopySize(content.length, "copyIn(" + content.length + " bytes)");
+        try {
+            copyIn(new java.io.ByteArrayInputStream(content), content.length, 0644, inside);
+        } catch (SandboxException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new SandboxException("copyIn(\"" + inside + "\"): " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Copies the host's regular file {@code host} into the sandbox as {@code inside}, as {@link
+     * #copyIn(byte[], String)} does; mode 0755 if {@code host} is executable by its owner, else 0644.
+     *
+     * @throws java.nio.file.NoSuchFileException if {@code host} does not exist
+     * @throws IllegalArgumentException if {@code host} is not a regular file or is larger than
+     *     {@link Options#copyLimit()}
+     */
+    public void copyIn(Path host, String inside) throws IOException {
+        java.nio.file.attribute.PosixFileAttributes attrs = Files.readAttributes(host, java.nio.file.attribute.PosixFileAttributes.class);
+        if (!attrs.isRegularFile()) {
+            throw new IllegalArgumentException("copyIn(" + host + "): not a regular file");
+        }
+        checkCopySize(attrs.size(), "copyIn(" + host + ")");
+        int mode = attrs.permissions().contains(java.nio.file.attribute.PosixFilePermission.OWNER_EXECUTE) ? 0755 : 0644;
+        try (java.io.InputStream in = Files.newInputStream(host)) {
+            copyIn(in, attrs.size(), mode, inside);
+        }
+    }
+
+    /**
+     * The bytes of the regular file {@code inside} of the sandbox ({@code /box/out.txt} or {@code
+     * out.txt}), as go-judge's {@code copyOut} does, at most {@link Options#copyLimit()} of them. It
+     * is opened without following a symbolic link, neither at its place nor above it, and without
+     * blocking: a link, a FIFO, a device or a directory there fails the copy, so nothing a program
+     * of the sandbox planted makes this read outside {@value #WORK_DIR}.
+     *
+     * @throws java.nio.file.NoSuchFileException if there is no such file
+     * @throws SandboxException naming the path if it is a link or not a regular file, or is larger
+     *     than the copy limit
+     * @throws IllegalStateException as {@link #copyIn(byte[], String)}
+     */
+    public byte[] copyOut(String inside) throws IOException {
+        List<String> parts = WorkDirFiles.components(inside);
+        synchronized (lock) {
+            checkCopyAllowed("copyOut");
+            if (resetPending) {
+                throw new java.nio.file.NoSuchFileException(WORK_DIR + "/" + String.join("/", parts), null,
+                        "resetWorkDir() emptied " + WORK_DIR);
+            }
+            int box = openWorkDir("copyOut");
+            try {
+                return WorkDirFiles.copyOut(box, parts, options.copyLimit(), "copyOut(\"" + inside + "\")");
+            } finally {
+                Kernel.get().close(box);
+            }
+        }
+    }
+
+    private void copyIn(java.io.InputStream in, long size, int mode, String inside) throws IOException {
+        List<String> parts = WorkDirFiles.components(inside);
+        synchronized (lock) {
+            checkCopyAllowed("copyIn");
+            int box = openWorkDir("copyIn");
+            try {
+                if (resetPending) {
+                    WorkDirFiles.empty(box, 0);
+                    resetPending = false;
+                }
+                OptionalInt owner = Kernel.get().getuid() == 0 ? leasedId : OptionalInt.empty();
+                WorkDirFiles.copyIn(box, parts, in, size, mode, owner, "copyIn(\"" + inside + "\")");
+            } finally {
+                Kernel.get().close(box);
+            }
+        }
+    }
+
+    private void checkCopySize(long size, String what) {
+        if (size > options.copyLimit().bytes()) {
+            throw new IllegalArgumentException(what + ": " + ByteSize.ofBytes(size) + " is above the copy limit of "
+                    + options.copyLimit() + ": raise SandboxSession.Options.Builder.copyLimit");
+        }
+    }
+
+    /** Guarded by {@link #lock}: a persistent work directory, and no run that could change it meanwhile. */
+    private void checkCopyAllowed(String what) {
+        checkOpen();
+        if (!options.persistentWorkDir() && !layout.workDirIsBound()) {
+            throw new IllegalStateException(what + " needs SandboxSession.Options.builder().persistentWorkDir(): without it each run"
+                    + " starts with an empty " + WORK_DIR + " of its own");
+        }
+        runs.removeIf(r -> !r.isAlive());
+        if (starting > 0 || !runs.isEmpty()) {
+            throw new IllegalStateException(what + " while a run of the session is live: " + (starting + runs.size())
+                    + " live or starting; wait for them (or destroy them) first");
+        }
+    }
+
+    private int openWorkDir(String what) throws SandboxException {
+        try {
+            return WorkDirFiles.openWorkDir(keeperPid);
+        } catch (NativeCallException e) {
+            throw new SandboxException(what + ": cannot open the session's " + WORK_DIR + ": " + e.getMessage(), e);
+        }
+    }
+
     private IsolatedProcess start(Sandbox limits, ProcessBuilder pb, boolean capture) throws SandboxException {
         if (pb.command().isEmpty()) {
             throw new IllegalArgumentException("command must not be empty");
@@ -409,15 +535,18 @@ public final class SandboxSession implements AutoCloseable {
      */
     public static final class Options {
         private static final ByteSize DEFAULT_WORK_SIZE = ByteSize.mb(256);
+        private static final ByteSize DEFAULT_COPY_LIMIT = ByteSize.mib(64);
 
         private final ByteSize workSize;
         private final Optional<ByteSize> memoryLimit;
         private final boolean persistentWorkDir;
+        private final ByteSize copyLimit;
 
         private Options(Builder b) {
             this.workSize = b.workSize;
             this.memoryLimit = b.memoryLimit;
             this.persistentWorkDir = b.persistentWorkDir;
+            this.copyLimit = b.copyLimit;
         }
 
         /** A builder with the defaults: a 256 MiB work directory, fresh for each run; the policy's memory limit. */
@@ -431,6 +560,7 @@ public final class SandboxSession implements AutoCloseable {
             b.workSize = workSize;
             b.memoryLimit = memoryLimit;
             b.persistentWorkDir = persistentWorkDir;
+            b.copyLimit = copyLimit;
             return b;
         }
 
@@ -449,10 +579,15 @@ public final class SandboxSession implements AutoCloseable {
             return persistentWorkDir;
         }
 
+        /** The most {@link SandboxSession#copyIn} and {@link SandboxSession#copyOut} copy in one call (default 64 MiB). */
+        public ByteSize copyLimit() {
+            return copyLimit;
+        }
+
         @Override
         public String toString() {
             return "SandboxSession.Options{workSize=" + workSize + ", memoryLimit=" + memoryLimit.map(ByteSize::toString).orElse("policy's")
-                    + ", persistentWorkDir=" + persistentWorkDir + "}";
+                    + ", persistentWorkDir=" + persistentWorkDir + ", copyLimit=" + copyLimit + "}";
         }
 
         /** Builds {@link Options}; not thread-safe. */
@@ -460,8 +595,19 @@ public final class SandboxSession implements AutoCloseable {
             private ByteSize workSize = DEFAULT_WORK_SIZE;
             private Optional<ByteSize> memoryLimit = Optional.empty();
             private boolean persistentWorkDir;
+            private ByteSize copyLimit = DEFAULT_COPY_LIMIT;
 
             private Builder() {}
+
+            /**
+             * The most one {@link SandboxSession#copyIn} or {@link SandboxSession#copyOut} copies
+             * (default 64 MiB): a larger file is refused, not truncated. The work directory's own
+             * size ({@link #workSize}) bounds what fits in it.
+             */
+            public Builder copyLimit(ByteSize limit) {
+                copyLimit = Objects.requireNonNull(limit, "copyLimit");
+                return this;
+            }
 
             /**
              * The size of the {@value #WORK_DIR} tmpfs, at least 4 KiB (default 256 MiB); past it a

@@ -11,7 +11,8 @@ public class SandboxSetupException extends SandboxException {
 
     private final NativeCallException failure;
 
-    public SandboxSetupException(NativeCallException failure) {
+    /** Made by the library only: the failure it wraps is an internal type. */
+    SandboxSetupException(NativeCallException failure) {
         super(failure.getMessage(), failure);
         this.failure = failure;
     }
@@ -32,6 +33,7 @@ public class SandboxSetupException extends SandboxException {
         return failure.argument();
     }
 
+    /** The error number the call failed with, e.g. 2 for {@code ENOENT}; see {@link #errnoName()}. */
     public int errno() {
         return failure.errno();
     }

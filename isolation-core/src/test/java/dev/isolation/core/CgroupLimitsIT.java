@@ -277,8 +277,7 @@ class CgroupLimitsIT {
     @Test
     @Timeout(300)
     void aJvmKilledWithSigkillLeavesNoCgroup() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process jvm = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Holder.class.getName())
+        Process jvm = new ProcessBuilder(JavaCommand.of("-cp", System.getProperty("java.class.path"), Holder.class.getName()))
                 .redirectErrorStream(true).start();
         try {
             assertThat(Bounded.line(new BufferedReader(new InputStreamReader(jvm.getInputStream())))).isEqualTo("started");

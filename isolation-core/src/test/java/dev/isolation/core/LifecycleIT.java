@@ -164,8 +164,8 @@ class LifecycleIT {
     @Timeout(120)
     void killingTheJvmWithSigkillLeavesNoSandboxedProcess() throws Exception {
         String marker = uniqueSleep();
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process jvm = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), SandboxHolder.class.getName(), marker)
+        Process jvm = new ProcessBuilder(JavaCommand.of("-cp", System.getProperty("java.class.path"), SandboxHolder.class.getName(),
+                marker))
                 .redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(jvm.getInputStream()));

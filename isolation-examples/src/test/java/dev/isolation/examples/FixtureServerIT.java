@@ -3,9 +3,13 @@ package dev.isolation.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.isolation.cgroups.ByteSize;
+import dev.isolation.cgroups.CgroupController;
 import dev.isolation.core.IsolatedProcess;
 import dev.isolation.core.Outcome;
 import dev.isolation.core.Sandbox;
+import dev.isolation.core.junit.EnabledIfCgroupsAvailable;
+import dev.isolation.core.junit.EnabledIfSandboxAvailable;
+import dev.isolation.core.junit.SandboxedProcess;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -20,7 +24,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -31,7 +34,14 @@ import org.junit.jupiter.api.Timeout;
  * requests that let the test check those claims from the inside: {@code !connect PORT} (to the
  * host's loopback), {@code !alloc MIB} (touches that much memory; answers the status) and
  * {@code !child COMMAND} (starts it in the background).
+ *
+ * <p>It uses the library's JUnit 5 support: the conditions skip it, saying what is missing and
+ * how to fix it, where this host cannot run sandboxes with a memory limit (and fail it under CI),
+ * and the fixture is a {@link SandboxedProcess} field, started before the test and closed after
+ * it; had the test failed, the fixture's standard error and outcome would be in its report.
  */
+@EnabledIfSandboxAvailable
+@EnabledIfCgroupsAvailable(CgroupController.MEMORY)
 class FixtureServerIT {
     private static final String UPPER_CASE_SERVER = "while IFS= read -r line; do case $line in\n"
             + "'!connect '*) python3 -c \"import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 5)\" "
@@ -40,13 +50,11 @@ class FixtureServerIT {
             + "'!child '*) ${line#!child } </dev/null >/dev/null 2>&1 & echo started ;;\n"
             + "*) printf '%s\\n' \"$line\" | tr a-z A-Z ;;\n"
             + "esac; done";
-    private static final Sandbox SANDBOX =
-            Sandbox.builder().pidNs().mountNs().netNs().minimalRoot().memoryLimit(ByteSize.mb(64)).build();
+    static final Sandbox SANDBOX =
+            Sandbox.builder().pidNs().mountNs().netNs().minimalRoot().memoryLimit(ByteSize.mib(64)).build();
 
-    @BeforeAll
-    static void requireKernel() {
-        RealKernel.require();
-    }
+    @SandboxedProcess(sandbox = "SANDBOX", command = {"sh", "-c", UPPER_CASE_SERVER})
+    IsolatedProcess server;
 
     @Test
     @Timeout(120)
@@ -54,8 +62,8 @@ class FixtureServerIT {
         String child = "sleep 600." + System.nanoTime() % 1000;
         try (ServerSocket hostService = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
             String connect = "!connect " + hostService.getLocalPort();
-            IsolatedProcess server = SANDBOX.start("sh", "-c", UPPER_CASE_SERVER);
-            try (server) {
+            IsolatedProcess server = this.server; // started by the extension, which closes it after the test too
+            try (server) { // closed here to check what close() leaves (nothing); closing again is harmless
                 PrintWriter requests = new PrintWriter(server.getOutputStream(), true, StandardCharsets.UTF_8);
                 BufferedReader answers = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
                 requests.println("hello");

@@ -53,6 +53,8 @@ public final class IsolationCli implements Runnable {
     private IsolationCli() {}
 
     public static void main(String[] args) {
+        // jffi's memory access without sun.misc.Unsafe, whose use Java 24+ warns about (no manifest attribute for it)
+        System.setProperty("jffi.unsafe.disabled", System.getProperty("jffi.unsafe.disabled", "true"));
         System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
 

@@ -281,11 +281,8 @@ public final class Judge implements Callable<Integer> {
         // holds is charged to the session's memory, whose limit bounds every run
         ByteSize sessionMemory = limits.memory().compareTo(COMPILER_MEMORY) > 0 ? limits.memory() : COMPILER_MEMORY;
         try (SandboxSession session = box.open(SandboxSession.Options.builder().persistentWorkDir().memoryLimit(sessionMemory).build())) {
-            // the sandbox cannot see the host's files: the source goes in as standard input
-            Outcome upload = session.run(COMPILER_LIMITS, command("sh", "-c", "cat > " + language.sourcePath()), code);
-            if (upload.status() != Outcome.Status.OK) {
-                return new Judgement(upload, List.of());
-            }
+            // the sandbox cannot see the host's files: the source is copied into its /box
+            session.copyIn(code, language.sourcePath());
             Outcome compilation = session.run(COMPILER_LIMITS, command(language.compileCommand()), new byte[0]);
             listener.compiled(compilation, tests.size());
             if (compilation.status() != Outcome.Status.OK) {

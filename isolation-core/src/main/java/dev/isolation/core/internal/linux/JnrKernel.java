@@ -1,14 +1,29 @@
 package dev.isolation.core.internal.linux;
 
+import java.io.File;
+import java.io.InputStream;
+import java.io.PrintStream;
 import java.nio.ByteOrder;
 import java.util.List;
+import jnr.constants.platform.Errno;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
 import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
+import jnr.posix.FileStat;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
+import jnr.posix.POSIXHandler;
 
-/** {@link Kernel} through jnr-ffi bindings of glibc. */
+/**
+ * {@link Kernel} through jnr-posix where it has the call (read, write, open, close, flock, waitpid,
+ * fstat, fchown, the ids), and through jnr-ffi bindings of glibc ({@link LibC}) for what it lacks:
+ * {@code pipe2}, {@code memfd_create}, {@code fcntl(F_ADD_SEALS)}, the {@code *at} calls, epoll,
+ * and {@code posix_spawn}, whose jnr-posix form ({@code POSIX.posix_spawnp}) returns -1 and drops
+ * the error number that posix_spawn returns (it does not set errno), so a failed spawn could not
+ * say why.
+ */
 final class JnrKernel implements Kernel {
     static final JnrKernel INSTANCE = new JnrKernel();
 
@@ -22,11 +37,12 @@ final class JnrKernel implements Kernel {
     private static final int EINTR = 4;
     private static final int EWOULDBLOCK = 11;
     private static final int LOCK_EX = 2, LOCK_NB = 4;
-    private static final int AT_FDCWD = -100, S_IFCHR = 0020000;
+    private static final int AT_FDCWD = -100, S_IFCHR = 0020000, AT_REMOVEDIR = 0x200;
     /** posix_spawn_file_actions_t is 80 bytes on 64-bit glibc; room to spare. */
     private static final int FILE_ACTIONS_SIZE = 256;
 
     private final LibC libc;
+    private final POSIX posix;
     private final Runtime runtime;
     /** struct epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16 bytes). */
     private final int epollEventSize;
@@ -34,6 +50,7 @@ final class JnrKernel implements Kernel {
 
     private JnrKernel() {
         libc = LibraryLoader.create(LibC.class).searchDefault().load("c");
+        posix = POSIXFactory.getNativePOSIX(new Failures());
         runtime = Runtime.getRuntime(libc);
         boolean x86 = Platform.getNativePlatform().getCPU() == Platform.CPU.X86_64;
         epollEventSize = x86 ? 12 : 16;
@@ -62,13 +79,13 @@ final class JnrKernel implements Kernel {
 
     @Override
     public void close(int fd) {
-        libc.close(fd); // Linux releases the descriptor even when close reports an error
+        posix.close(fd); // Linux releases the descriptor even when close reports an error
     }
 
     @Override
     public int read(int fd, byte[] buf) {
         while (true) {
-            long n = libc.read(fd, buf, buf.length);
+            long n = posix.read(fd, buf, buf.length);
             if (n >= 0) {
                 return (int) n;
             }
@@ -82,7 +99,7 @@ final class JnrKernel implements Kernel {
     public void write(int fd, byte[] buf) {
         byte[] rest = buf;
         while (rest.length > 0) {
-            long n = libc.write(fd, rest, rest.length);
+            long n = posix.write(fd, rest, rest.length);
             if (n < 0) {
                 if (errno() == EINTR) {
                     continue;
@@ -95,17 +112,17 @@ final class JnrKernel implements Kernel {
 
     @Override
     public int getpid() {
-        return libc.getpid();
+        return posix.getpid();
     }
 
     @Override
     public int getuid() {
-        return libc.getuid();
+        return posix.getuid();
     }
 
     @Override
     public int getgid() {
-        return libc.getgid();
+        return posix.getgid();
     }
 
     @Override
@@ -128,13 +145,13 @@ final class JnrKernel implements Kernel {
             // exec refuses a file that is open for writing (ETXTBSY): keep a read-only descriptor only
             return open("/proc/self/fd/" + fd, O_RDONLY, 0);
         } finally {
-            libc.close(fd);
+            posix.close(fd);
         }
     }
 
     @Override
     public int open(String path, int flags, int mode) {
-        int fd = libc.open(path, flags | O_CLOEXEC, mode);
+        int fd = posix.open(path, flags | O_CLOEXEC, mode);
         if (fd < 0) {
             throw failure("open", path);
         }
@@ -157,7 +174,7 @@ final class JnrKernel implements Kernel {
 
     @Override
     public boolean tryLockExclusive(int fd) {
-        while (libc.flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        while (posix.flock(fd, LOCK_EX | LOCK_NB) < 0) {
             int e = errno();
             if (e == EWOULDBLOCK) {
                 return false;
@@ -172,7 +189,7 @@ final class JnrKernel implements Kernel {
     @Override
     public int waitpid(int pid) {
         int[] status = new int[1];
-        while (libc.waitpid(pid, status, 0) < 0) {
+        while (posix.waitpid(pid, status, 0) < 0) {
             if (errno() != EINTR) {
                 throw failure("waitpid", Integer.toString(pid));
             }
@@ -206,6 +223,46 @@ final class JnrKernel implements Kernel {
             return pid[0];
         } finally {
             libc.posix_spawn_file_actions_destroy(fa);
+        }
+    }
+
+    @Override
+    public int openat(int dirfd, String name, int flags, int mode) {
+        while (true) {
+            int fd = libc.openat(dirfd, name, flags | O_CLOEXEC, mode);
+            if (fd >= 0) {
+                return fd;
+            }
+            if (errno() != EINTR) {
+                throw failure("openat", name);
+            }
+        }
+    }
+
+    @Override
+    public void mkdirat(int dirfd, String name, int mode) {
+        if (libc.mkdirat(dirfd, name, mode) < 0) {
+            throw failure("mkdirat", name);
+        }
+    }
+
+    @Override
+    public void unlinkat(int dirfd, String name, boolean directory) {
+        if (libc.unlinkat(dirfd, name, directory ? AT_REMOVEDIR : 0) < 0) {
+            throw failure("unlinkat", name);
+        }
+    }
+
+    @Override
+    public Stat fstat(int fd) {
+        FileStat st = posix.fstat(fd); // failures reach Failures.error
+        return new Stat(st.mode(), st.st_size(), st.uid(), st.gid());
+    }
+
+    @Override
+    public void fchown(int fd, int uid, int gid) {
+        if (posix.fchown(fd, uid, gid) < 0) {
+            throw failure("fchown", "fd " + fd + " to " + uid + ":" + gid);
         }
     }
 
@@ -255,5 +312,61 @@ final class JnrKernel implements Kernel {
             fds[i] = (int) events.getLong((long) i * epollEventSize + epollDataOffset);
         }
         return n;
+    }
+
+    /** jnr-posix reports some failures (fstat) through its handler: as the one exception of this interface. */
+    private static final class Failures implements POSIXHandler {
+        @Override
+        public void error(Errno error, String call) {
+            throw new NativeCallException(call, "", error.intValue());
+        }
+
+        @Override
+        public void error(Errno error, String call, String argument) {
+            throw new NativeCallException(call, argument, error.intValue());
+        }
+
+        @Override
+        public void unimplementedError(String call) {
+            throw new UnsupportedOperationException("jnr-posix: " + call + " is not implemented on this platform");
+        }
+
+        @Override
+        public void warn(WARNING_ID id, String message, Object... data) {}
+
+        @Override
+        public boolean isVerbose() {
+            return false;
+        }
+
+        @Override
+        public File getCurrentWorkingDirectory() {
+            return new File(System.getProperty("user.dir"));
+        }
+
+        @Override
+        public String[] getEnv() {
+            return new String[0];
+        }
+
+        @Override
+        public InputStream getInputStream() {
+            return System.in;
+        }
+
+        @Override
+        public PrintStream getOutputStream() {
+            return System.out;
+        }
+
+        @Override
+        public int getPID() {
+            return (int) ProcessHandle.current().pid();
+        }
+
+        @Override
+        public PrintStream getErrorStream() {
+            return System.err;
+        }
     }
 }

@@ -16,6 +16,10 @@ public interface Kernel {
     int O_CLOEXEC = 02000000;
     int O_RDWR = 2;
     int O_NOFOLLOW = 0400000;
+    int O_EXCL = 0200;
+    int O_NONBLOCK = 04000;
+    int O_DIRECTORY = 0200000;
+    int O_PATH = 010000000;
 
     static Kernel get() {
         return JnrKernel.INSTANCE;
@@ -47,6 +51,32 @@ public interface Kernel {
 
     /** Opens {@code path}; the descriptor is close-on-exec. */
     int open(String path, int flags, int mode);
+
+    /** openat(2) relative to {@code dirfd}; the descriptor is close-on-exec. */
+    int openat(int dirfd, String name, int flags, int mode);
+
+    /** mkdirat(2). */
+    void mkdirat(int dirfd, String name, int mode);
+
+    /** unlinkat(2); with {@code directory}, AT_REMOVEDIR (an empty directory). */
+    void unlinkat(int dirfd, String name, boolean directory);
+
+    /** What fstat(2) says of an open file. */
+    record Stat(int mode, long size, int uid, int gid) {
+        private static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFDIR = 0040000;
+
+        public boolean regularFile() {
+            return (mode & S_IFMT) == S_IFREG;
+        }
+
+        public boolean directory() {
+            return (mode & S_IFMT) == S_IFDIR;
+        }
+    }
+
+    Stat fstat(int fd);
+
+    void fchown(int fd, int uid, int gid);
 
     /**
      * flock(fd, LOCK_EX | LOCK_NB): an exclusive lock of the open file description, shared by every

@@ -7,46 +7,34 @@ import jnr.ffi.annotations.SaveError;
 import jnr.ffi.annotations.Variadic;
 
 /**
- * glibc functions the Java side uses, declared as in the C headers. Public because jnr-ffi
- * generates its implementation in another class loader; not part of the API.
+ * glibc functions the Java side uses that jnr-posix does not have (or, for posix_spawn, does not
+ * report the failure of), declared as in the C headers. Public because jnr-ffi generates its
+ * implementation in another class loader; not part of the API.
  */
 @SaveError
 public interface LibC {
     // <unistd.h>
     int pipe2(@Out int[] fds, int flags);
 
-    int close(int fd);
-
-    long read(int fd, @Out byte[] buf, long count);
-
-    long write(int fd, @In byte[] buf, long count);
-
-    int getpid();
-
-    int getuid();
-
-    int getgid();
+    int unlinkat(int dirfd, String path, int flags);
 
     // <fcntl.h>
     @Variadic(fixedCount = 2)
     int fcntl(int fd, int cmd, int arg);
 
-    int open(String path, int flags, int mode);
+    @Variadic(fixedCount = 3)
+    int openat(int dirfd, String path, int flags, int mode);
 
     // <sys/stat.h> (glibc 2.33+ exports mknodat itself)
     int mknodat(int dirfd, String path, int mode, long dev);
 
+    int mkdirat(int dirfd, String path, int mode);
+
     // <sys/xattr.h>
     int lsetxattr(String path, String name, @In byte[] value, long size, int flags);
 
-    // <sys/file.h>
-    int flock(int fd, int operation);
-
     // <sys/mman.h>
     int memfd_create(String name, int flags);
-
-    // <sys/wait.h>
-    int waitpid(int pid, @Out int[] status, int options);
 
     // <spawn.h>; posix_spawn returns an error number instead of setting errno
     int posix_spawn(@Out int[] pid, String path, Pointer fileActions, Pointer attr, String[] argv, String[] envp);
