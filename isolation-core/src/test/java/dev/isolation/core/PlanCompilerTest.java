@@ -2,19 +2,27 @@ package dev.isolation.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.gson.JsonObject;
 import dev.isolation.cgroups.ByteSize;
+import dev.isolation.core.image.ImageFixture;
+import dev.isolation.core.image.ImageFixture.Compression;
+import dev.isolation.core.image.ImageFixture.Tar;
+import dev.isolation.core.image.OciImage;
 import dev.isolation.core.internal.launch.LaunchPlan;
 import dev.isolation.core.internal.launch.PlanCodec;
 import dev.isolation.core.internal.launch.Step;
 import dev.isolation.core.internal.launch.Tag;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** What {@link PlanCompiler} makes of a policy and the host's facts: ordered typed steps, without root or a kernel. */
 class PlanCompilerTest {
@@ -129,6 +137,33 @@ class PlanCompilerTest {
     void aPlacementRefusesARecordThatIsNotATeardownsAmongItsTeardown() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> PlanCompiler.Placement.NONE.withTeardown(List.of(new Step.Session())))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a teardown record");
+    }
+
+    @Test
+    void anImagePolicyCompilesToAnOverlayRootOfItsLayersAndRunsAsTheImagesUser(@TempDir Path dir) throws Exception {
+        byte[] base = new Tar().dir("etc", 0755).file("etc/passwd", 0644, "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n")
+                .file("etc/group", 0644, "root:x:0:\napp:x:1001:\n").bytes();
+        byte[] top = new Tar().dir("opt", 0755).file("opt/x", 0644, "x\n").bytes();
+        ImageFixture.layout(dir.resolve("layout"), "v1", List.of(base, top), Compression.NONE, c -> {
+            JsonObject cfg = new JsonObject();
+            cfg.addProperty("User", "app");
+            c.add("config", cfg);
+            return c;
+        });
+        OciImage image = OciImage.reader().cache(dir.resolve("cache")).open(dir.resolve("layout"), "v1");
+        LaunchPlan plan = PlanCompiler.freshWithProgram(Sandbox.builder().pidNs().mountNs().image(image).build(), ROOT,
+                PlanCompiler.Placement.NONE, Optional.empty());
+        Step.Mount root = all(plan, Step.Mount.class).get(0);
+        List<String> topmostFirst = new ArrayList<>(image.layerDirectories().stream().map(Path::toString).toList());
+        Collections.reverse(topmostFirst);
+        assertThat(root.kind()).isEqualTo(LaunchPlan.MountKind.OVERLAY);
+        assertThat(root.target()).isEqualTo("/");
+        assertThat(root.source()).isEqualTo(String.join(":", topmostFirst));
+        assertThat(root.options() & LaunchPlan.MOUNT_USERXATTR).as("no user namespace: trusted xattrs").isZero();
+        assertThat(plan.steps()).as("the image's User, looked up in its /etc/passwd and /etc/group")
+                .contains(new Step.SetIds(1000, 1001, true));
+        assertThat(tags(plan, Tag.Phase.SETUP)).startsWith("MAKE_PRIVATE NEW_ROOT MOUNT ").endsWith(" PIVOT_ROOT");
+        assertThat(PlanCodec.decode(plan.encode()).steps()).isEqualTo(plan.steps());
     }
 
     @Test
