@@ -31,11 +31,17 @@ class JudgeHttpIT {
 
     @AfterEach
     void tearDown() throws Exception {
-        try {
-            server.stop(0);
-            client.close();
+        try { // setUp may have skipped (no broker) or failed before some of these existed
+            if (server != null) {
+                server.stop(0);
+            }
+            if (client != null) {
+                client.close();
+            }
         } finally {
-            broker.close();
+            if (broker != null) {
+                broker.close();
+            }
         }
     }
 

@@ -97,10 +97,14 @@ class JudgeScaleIT {
 
     @AfterEach
     void tearDown() throws Exception {
-        try {
-            workers.close();
+        try { // setUp may have skipped (no broker) before these existed
+            if (workers != null) {
+                workers.close();
+            }
         } finally {
-            broker.close();
+            if (broker != null) {
+                broker.close();
+            }
         }
     }
 
