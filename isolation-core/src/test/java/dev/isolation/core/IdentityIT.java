@@ -534,32 +534,7 @@ class IdentityIT {
     private static List<String> runAsNobody(Class<?> probe) throws Exception {
         Path dir = Files.createTempDirectory("isolation-identity");
         try {
-            List<String> classpath = new ArrayList<>();
-            int i = 0;
-            for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-                Path src = Path.of(entry);
-                Path copy = dir.resolve(i++ + "-" + src.getFileName());
-                if (Files.isDirectory(src)) {
-                    try (Stream<Path> all = Files.walk(src)) {
-                        for (Path f : (Iterable<Path>) all::iterator) {
-                            Path target = copy.resolve(src.relativize(f).toString());
-                            if (Files.isDirectory(f)) {
-                                Files.createDirectories(target);
-                            } else {
-                                Files.copy(f, target, StandardCopyOption.COPY_ATTRIBUTES);
-                            }
-                        }
-                    }
-                } else if (Files.exists(src)) {
-                    Files.copy(src, copy);
-                }
-                classpath.add(copy.toString());
-            }
-            try (Stream<Path> all = Files.walk(dir)) {
-                for (Path f : (Iterable<Path>) all::iterator) {
-                    Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(Files.isDirectory(f) ? "rwxr-xr-x" : "rw-r--r--"));
-                }
-            }
+            List<String> classpath = NobodyClassPath.copyInto(dir);
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
                     "--bounding-set=-all", java, "-Duser.home=" + dir, "-cp", String.join(File.pathSeparator, classpath),

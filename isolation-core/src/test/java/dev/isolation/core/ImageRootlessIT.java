@@ -33,32 +33,7 @@ class ImageRootlessIT {
         Skip.unless(KernelVersion.atLeast(5, 11), "overlayfs in a user namespace (Linux 5.11+; this is " + System.getProperty("os.version") + ")");
         Path dir = Files.createTempDirectory("isolation-image-rootless");
         try {
-            List<String> classpath = new ArrayList<>();
-            int i = 0;
-            for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-                Path src = Path.of(entry);
-                Path copy = dir.resolve(i++ + "-" + src.getFileName());
-                if (Files.isDirectory(src)) {
-                    try (Stream<Path> all = Files.walk(src)) {
-                        for (Path f : (Iterable<Path>) all::iterator) {
-                            Path target = copy.resolve(src.relativize(f).toString());
-                            if (Files.isDirectory(f)) {
-                                Files.createDirectories(target);
-                            } else {
-                                Files.copy(f, target, StandardCopyOption.COPY_ATTRIBUTES);
-                            }
-                        }
-                    }
-                } else if (Files.exists(src)) {
-                    Files.copy(src, copy);
-                }
-                classpath.add(copy.toString());
-            }
-            try (Stream<Path> all = Files.walk(dir)) {
-                for (Path f : (Iterable<Path>) all::iterator) {
-                    Files.setAttribute(f, "unix:mode", Files.isDirectory(f) ? 0755 : 0644);
-                }
-            }
+            List<String> classpath = NobodyClassPath.copyInto(dir);
             Path home = Files.createDirectory(dir.resolve("home"));
             Files.setAttribute(home, "unix:uid", 65534);
             Files.setAttribute(home, "unix:gid", 65534);

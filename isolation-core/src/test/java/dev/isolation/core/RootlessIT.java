@@ -38,19 +38,7 @@ class RootlessIT {
         assertThat(mknod.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(mknod.exitValue()).as("mknod").isZero();
         try (ServerSocket hostService = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
-            List<String> classpath = new ArrayList<>();
-            int i = 0;
-            for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-                Path src = Path.of(entry);
-                Path copy = dir.resolve(i++ + "-" + src.getFileName());
-                if (Files.isDirectory(src)) {
-                    copyTree(src, copy);
-                } else if (Files.exists(src)) {
-                    Files.copy(src, copy);
-                }
-                classpath.add(copy.toString());
-            }
-            makeReadableByAll(dir);
+            List<String> classpath = NobodyClassPath.copyInto(dir);
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
                     "--bounding-set=-all", java, "-Duser.home=" + dir, "-cp", String.join(File.pathSeparator, classpath),
@@ -68,27 +56,6 @@ class RootlessIT {
                 try (Stream<Path> all = Files.walk(d)) {
                     all.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
                 }
-            }
-        }
-    }
-
-    private static void copyTree(Path src, Path dst) throws Exception {
-        try (Stream<Path> all = Files.walk(src)) {
-            for (Path f : (Iterable<Path>) all::iterator) {
-                Path target = dst.resolve(src.relativize(f).toString());
-                if (Files.isDirectory(f)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(f, target, StandardCopyOption.COPY_ATTRIBUTES);
-                }
-            }
-        }
-    }
-
-    private static void makeReadableByAll(Path dir) throws Exception {
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path f : (Iterable<Path>) all::iterator) {
-                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(Files.isDirectory(f) ? "rwxr-xr-x" : "rw-r--r--"));
             }
         }
     }

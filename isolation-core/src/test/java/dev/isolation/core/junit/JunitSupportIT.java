@@ -122,33 +122,6 @@ class JunitSupportIT {
 
     /** A copy of this JVM's class path that nobody can read. */
     private static List<String> readableClassPath(Path dir) throws IOException {
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        List<String> classpath = new ArrayList<>();
-        int i = 0;
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            Path src = Path.of(entry);
-            Path copy = dir.resolve(i++ + "-" + src.getFileName());
-            if (Files.isDirectory(src)) {
-                try (Stream<Path> all = Files.walk(src)) {
-                    for (Path f : (Iterable<Path>) all::iterator) {
-                        Path target = copy.resolve(src.relativize(f).toString());
-                        if (Files.isDirectory(f)) {
-                            Files.createDirectories(target);
-                        } else {
-                            Files.copy(f, target, StandardCopyOption.COPY_ATTRIBUTES);
-                        }
-                    }
-                }
-            } else if (Files.exists(src)) {
-                Files.copy(src, copy);
-            }
-            classpath.add(copy.toString());
-        }
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path f : (Iterable<Path>) all::iterator) {
-                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString(Files.isDirectory(f) ? "rwxr-xr-x" : "rw-r--r--"));
-            }
-        }
-        return classpath;
+        return dev.isolation.core.NobodyClassPath.copyInto(dir);
     }
 }
