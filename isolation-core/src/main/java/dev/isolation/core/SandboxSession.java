@@ -380,7 +380,9 @@ public final class SandboxSession implements AutoCloseable {
 
     private int openWorkDir(String what) throws SandboxException {
         try {
-            return WorkDirFiles.openWorkDir(keeperPid);
+            return WorkDirFiles.openWorkDir(keeperPid, keeperStart);
+        } catch (IllegalStateException e) {
+            throw new SandboxException(what + ": " + e.getMessage(), e);
         } catch (NativeCallException e) {
             throw new SandboxException(what + ": cannot open the session's " + WORK_DIR + ": " + e.getMessage(), e);
         }
@@ -442,12 +444,16 @@ public final class SandboxSession implements AutoCloseable {
     /** The 22nd field of {@code /proc/PID/stat}: when the process started, in clock ticks after boot. */
     static long startTime(int pid) throws SandboxException {
         try {
-            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
-            String[] after = stat.substring(stat.lastIndexOf(')') + 2).split(" "); // the command name may hold anything
-            return Long.parseLong(after[19]); // fields 3.. after it: starttime is the 22nd
+            return startTimeOf(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat")));
         } catch (IOException | RuntimeException e) {
             throw new SandboxException("the session's PID 1 (pid " + pid + ") is gone: " + e, e);
         }
+    }
+
+    /** The start time in a {@code /proc/PID/stat} line. */
+    static long startTimeOf(String stat) {
+        String[] after = stat.substring(stat.lastIndexOf(')') + 2).split(" "); // the command name may hold anything
+        return Long.parseLong(after[19].trim()); // fields 3.. after it: starttime is the 22nd
     }
 
     private void checkOpen() {

@@ -59,13 +59,58 @@ final class WorkDirFiles {
         return parts;
     }
 
-    /** The work directory of the keeper {@code pid}, opened without following a link at its own place. */
-    static int openWorkDir(int pid) {
-        int root = K.open("/proc/" + pid + "/root", Kernel.O_PATH | Kernel.O_DIRECTORY, 0);
+    /**
+     * The work directory of the keeper {@code pid} that started at {@code startTime} (clock ticks
+     * after boot, as {@code /proc/PID/stat} says), opened without following a link at its own place.
+     * The keeper's {@code /proc/PID} directory is opened first and everything else relative to it:
+     * that descriptor stays bound to the process it named when it was opened, so a keeper that died
+     * and whose pid was reused by another process fails the start-time check, and one that dies
+     * afterwards fails the open of {@code root}; the copy never reaches another process's files.
+     */
+    static int openWorkDir(int pid, long startTime) {
+        int proc = openProcess(pid, startTime);
         try {
-            return K.openat(root, SandboxSession.WORK_DIR.substring(1), DIR_FLAGS, 0);
+            int root = K.openat(proc, "root", Kernel.O_PATH | Kernel.O_DIRECTORY, 0);
+            try {
+                return K.openat(root, SandboxSession.WORK_DIR.substring(1), DIR_FLAGS, 0);
+            } finally {
+                K.close(root);
+            }
         } finally {
-            K.close(root);
+            K.close(proc);
+        }
+    }
+
+    /**
+     * {@code /proc/PID} of the process {@code pid} that started at {@code startTime}, as an {@code
+     * O_PATH} descriptor; an {@link IllegalStateException} if that pid is now another process's.
+     */
+    static int openProcess(int pid, long startTime) {
+        int proc = K.open("/proc/" + pid, Kernel.O_PATH | Kernel.O_DIRECTORY, 0);
+        try {
+            long now = SandboxSession.startTimeOf(readStat(proc));
+            if (now != startTime) {
+                throw new IllegalStateException("pid " + pid + " is no longer the session's PID 1 (it started at tick " + now
+                        + ", the session's at " + startTime + "): the session's sandbox is gone");
+            }
+            return proc;
+        } catch (RuntimeException e) {
+            K.close(proc);
+            throw e;
+        }
+    }
+
+    private static String readStat(int proc) {
+        int fd = K.openat(proc, "stat", Kernel.O_RDONLY, 0);
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            byte[] buf = new byte[1024];
+            for (int n; (n = K.read(fd, buf)) > 0; ) {
+                out.write(buf, 0, n);
+            }
+            return out.toString(java.nio.charset.StandardCharsets.UTF_8);
+        } finally {
+            K.close(fd);
         }
     }
 
