@@ -184,9 +184,7 @@ final class PlanCompiler {
         placement.relays().forEach(plan::add);
         run.wallTimeLimit().ifPresent(w -> plan.wallLimit(w.toNanos()));
         boolean userNs = layout.namespaces().contains(Sandbox.Namespace.USER);
-        if (userNs) {
-            plan.userNamespaceIds(0, 0);
-        }
+        // no ids to take before the join: this process is in the JVM's user namespace, with the JVM's ids
         placement.procsFiles().forEach(plan::joinCgroup);
         plan.join(keeperPid, keeperStart, layout.cloneFlags());
         if (userNs) {

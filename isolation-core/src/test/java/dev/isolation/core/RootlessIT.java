@@ -39,10 +39,10 @@ class RootlessIT {
         assertThat(mknod.exitValue()).as("mknod").isZero();
         try (ServerSocket hostService = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
             List<String> classpath = NobodyClassPath.copyInto(dir);
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                    "--bounding-set=-all", java, "-Duser.home=" + dir, "-cp", String.join(File.pathSeparator, classpath),
-                    RootlessProbe.class.getName(), Integer.toString(hostService.getLocalPort()), node.toString())
+            Process p = new ProcessBuilder(
+                    JavaCommand.after(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"),
+                        "-Duser.home=" + dir, "-cp", String.join(File.pathSeparator, classpath), RootlessProbe.class.getName(),
+                        Integer.toString(hostService.getLocalPort()), node.toString()))
                     .directory(dir.toFile()).redirectErrorStream(true).start();
             java.util.concurrent.Future<String> output = Bounded.drain(p.getInputStream());
             assertThat(p.waitFor(240, TimeUnit.SECONDS)).as("the probe JVM ended").isTrue();
@@ -62,7 +62,7 @@ class RootlessIT {
 
     /** Runs as nobody; prints PASS or FAIL per check. */
     static final class RootlessProbe {
-        static final long CHECKS = 22;
+        static final long CHECKS = 23;
 
         public static void main(String[] args) throws Exception {
             int hostPort = Integer.parseInt(args[0]);
@@ -143,6 +143,21 @@ class RootlessIT {
             System.out.println((nested.status() == Outcome.Status.RESTRICTED_SYSCALL
                     && nested.forbiddenSyscall().equals(java.util.Optional.of("unshare")) ? "PASS" : "FAIL")
                     + " the default seccomp policy kills a nested user namespace: " + nested);
+            // a persistent session: each run joins the session's user namespace, and the host copies files in and out
+            try (SandboxSession session = sandbox.open(SandboxSession.Options.builder().persistentWorkDir().build())) {
+                session.copyIn("from the host".getBytes(java.nio.charset.StandardCharsets.UTF_8), "in.txt");
+                Outcome first = session.run(new ProcessBuilder("sh", "-c", "id -u; cat /box/in.txt; echo; echo from the run > /box/out.txt"),
+                        new byte[0]);
+                Outcome second = session.run(new ProcessBuilder("cat", "/proc/self/uid_map"), new byte[0]);
+                String copied = new String(session.copyOut("out.txt"), java.nio.charset.StandardCharsets.UTF_8);
+                System.out.println((first.status() == Outcome.Status.OK && first.stdoutText().equals("0\nfrom the host\n")
+                        && second.status() == Outcome.Status.OK && second.stdoutText().contains("0      65534          1")
+                        && copied.equals("from the run\n") ? "PASS" : "FAIL")
+                        + " a session's runs and copies work for an ordinary user: " + first + " " + first.message() + " "
+                        + first.stdoutText() + " " + second + " " + second.message() + " " + copied);
+            } catch (Exception e) {
+                System.out.println("FAIL a session's runs and copies work for an ordinary user: " + e);
+            }
             try {
                 Sandbox.builder().pidNs().netNs().build().start("true").close();
                 System.out.println("FAIL namespaces without a user namespace must be refused to an ordinary user");
