@@ -28,10 +28,9 @@ class ClonePathCgroupIT {
     void theSandboxIsClonedWithAPidfdAndOnCgroupV2IntoItsCgroup(@TempDir Path dir) throws Exception {
         Skip.unless(Files.isExecutable(Path.of("/usr/bin/strace")), "strace (apt-get install strace)");
         Path trace = dir.resolve("trace");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process jvm = new ProcessBuilder("/usr/bin/strace", "-f", "-qq", "-s", "512", "-e", "trace=clone,clone3,openat,write",
-                "-e", "signal=none", "-o", trace.toString(), java, "-XX:TieredStopAtLevel=1", "-cp",
-                System.getProperty("java.class.path"), Holder.class.getName()).redirectErrorStream(true).start();
+        Process jvm = new ProcessBuilder(
+                JavaCommand.after(List.of("/usr/bin/strace", "-f", "-qq", "-s", "512", "-e", "trace=clone,clone3,openat,write", "-e", "signal=none", "-o", trace.toString()),
+                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Holder.class.getName())).redirectErrorStream(true).start();
         java.util.concurrent.Future<String> out = Bounded.drain(jvm.getInputStream());
         try {
             assertThat(jvm.waitFor(540, TimeUnit.SECONDS)).as("the traced JVM ended").isTrue();

@@ -34,8 +34,8 @@ class EnvironmentIT {
     @BeforeAll
     @Timeout(120)
     static void runTheProbeInAJvmWithSecrets() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), EnvironmentProbe.class.getName())
+        ProcessBuilder pb = new ProcessBuilder(JavaCommand.of("-cp", System.getProperty("java.class.path"),
+                EnvironmentProbe.class.getName()))
                 .redirectErrorStream(true);
         pb.environment().clear();
         pb.environment().put("PATH", System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));

@@ -87,6 +87,7 @@ class HelperBinaryIT {
     private static String helperOfAJvm(Path cacheHome, List<String> prefix, String... properties) throws Exception {
         List<String> command = new ArrayList<>(prefix);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(JavaCommand.flags());
         command.addAll(List.of(properties));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), Holder.class.getName()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);

@@ -185,8 +185,7 @@ class IdentityIT {
     @Test
     @Timeout(120)
     void whenTheJvmIsKilledItsSandboxDiesAndTheIdIsFreeAgain() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process jvm = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), HoldingJvm.class.getName())
+        Process jvm = new ProcessBuilder(JavaCommand.of("-cp", System.getProperty("java.class.path"), HoldingJvm.class.getName()))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             String[] started = new BufferedReader(new InputStreamReader(jvm.getInputStream())).readLine().split(" ");
@@ -535,10 +534,9 @@ class IdentityIT {
         Path dir = Files.createTempDirectory("isolation-identity");
         try {
             List<String> classpath = NobodyClassPath.copyInto(dir);
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                    "--bounding-set=-all", java, "-Duser.home=" + dir, "-cp", String.join(File.pathSeparator, classpath),
-                    probe.getName()).directory(dir.toFile()).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(
+                    JavaCommand.after(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"),
+                        "-Duser.home=" + dir, "-cp", String.join(File.pathSeparator, classpath), probe.getName())).directory(dir.toFile()).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertThat(p.waitFor(120, TimeUnit.SECONDS)).as(out).isTrue();
             assertThat(p.exitValue()).as(out).isZero();

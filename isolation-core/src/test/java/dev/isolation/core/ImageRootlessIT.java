@@ -37,10 +37,10 @@ class ImageRootlessIT {
             Path home = Files.createDirectory(dir.resolve("home"));
             Files.setAttribute(home, "unix:uid", 65534);
             Files.setAttribute(home, "unix:gid", 65534);
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process p = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                    "--bounding-set=-all", java, "-Duser.home=" + home, "-cp", String.join(File.pathSeparator, classpath),
-                    Probe.class.getName(), home.toString()).directory(home.toFile()).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(
+                    JavaCommand.after(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"),
+                        "-Duser.home=" + home, "-cp", String.join(File.pathSeparator, classpath), Probe.class.getName(),
+                        home.toString())).directory(home.toFile()).redirectErrorStream(true).start();
             java.util.concurrent.Future<String> output = Bounded.drain(p.getInputStream());
             assertThat(p.waitFor(240, TimeUnit.SECONDS)).as("the probe JVM ended").isTrue();
             String out = Bounded.get(output, "the probe's output");

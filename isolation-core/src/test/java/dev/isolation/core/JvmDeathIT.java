@@ -29,8 +29,8 @@ class JvmDeathIT {
     @Timeout(300)
     void everythingIsGoneWithinOneSecondOfTheJvmsDeath() throws Exception {
         String marker = "1000." + System.nanoTime() % 1_000_000_000;
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process jvm = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Holder.class.getName(), marker)
+        Process jvm = new ProcessBuilder(JavaCommand.of("-cp", System.getProperty("java.class.path"), Holder.class.getName(),
+                marker))
                 .redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(jvm.getInputStream()));
@@ -79,8 +79,8 @@ class JvmDeathIT {
     @Test
     @Timeout(120)
     void aRunsCgroupMadeBeforeItsHelperIsRemovedWithTheSession() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process jvm = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), HalfStartedRun.class.getName())
+        Process jvm = new ProcessBuilder(JavaCommand.of("-cp", System.getProperty("java.class.path"),
+                HalfStartedRun.class.getName()))
                 .redirectErrorStream(true).start();
         List<Path> cgroups = new ArrayList<>();
         try {

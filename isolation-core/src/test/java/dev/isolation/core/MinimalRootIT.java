@@ -69,7 +69,7 @@ class MinimalRootIT {
         Path sub = Files.createDirectory(dir.resolve("sub"));
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process jvm = new ProcessBuilder("unshare", "--mount", "--propagation", "private", "sh", "-c",
-                "mount -t tmpfs -o mode=1777 isolation-below \"$3\" && touch \"$3\"/host-can-write && exec \"$0\" -cp \"$1\" \"$2\" \"$4\"",
+                "mount -t tmpfs -o mode=1777 isolation-below \"$3\" && touch \"$3\"/host-can-write && exec \"$0\" " + JavaCommand.shellFlags() + " -cp \"$1\" \"$2\" \"$4\"",
                 javaBin, System.getProperty("java.class.path"), BindsReadOnly.class.getName(), sub.toString(), dir.toString())
                 .redirectErrorStream(true).start();
         Future<String> out = Bounded.drain(jvm.getInputStream());

@@ -164,6 +164,7 @@ class MonitorIsolationIT {
         Path log = Files.createTempFile("isolation-flood", ".log");
         try {
             List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            command.addAll(JavaCommand.flags());
             command.addAll(List.of(jvmOptions));
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), Flooder.class.getName()));
             Process jvm = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Timeout;
 class NativeMonitorIT {
     private static Process jvm(List<String> options, Class<?> main, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(JavaCommand.flags());
         command.addAll(options);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         command.addAll(List.of(args));

@@ -261,8 +261,9 @@ class OutputLimitIT {
 
     /** A JVM that runs {@code command} under {@link #LIMITED} with its own stdout and stderr inherited, and writes the verdict to {@code report}. */
     private static ProcessBuilder childJvm(Path report, String... command) {
-        List<String> argv = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), InheritingRun.class.getName(), report.toString()));
+        List<String> argv = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        argv.addAll(JavaCommand.flags());
+        argv.addAll(List.of("-cp", System.getProperty("java.class.path"), InheritingRun.class.getName(), report.toString()));
         argv.addAll(List.of(command));
         return new ProcessBuilder(argv).redirectInput(Redirect.from(new File("/dev/null")));
     }

@@ -20,9 +20,8 @@ class PausedSandboxCgroupIT {
     @Test
     @Timeout(300)
     void aPausedSandboxIsRemovedWhenItsJvmDies() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process jvm = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                PausedHolder.class.getName()).redirectErrorStream(true).start();
+        Process jvm = new ProcessBuilder(JavaCommand.of("-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                PausedHolder.class.getName())).redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(jvm.getInputStream()));
             String line = out.readLine();

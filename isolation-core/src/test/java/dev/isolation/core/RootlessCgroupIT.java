@@ -37,7 +37,7 @@ class RootlessCgroupIT {
             List<String> classpath = copyClasspath(dir);
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             String launch = "echo $$ > " + delegated.resolve("jvm/cgroup.procs") + " && exec setpriv --reuid=65534 --regid=65534"
-                    + " --clear-groups --inh-caps=-all " + java + " -XX:TieredStopAtLevel=1 -Duser.home=" + dir
+                    + " --clear-groups --inh-caps=-all " + java + " " + JavaCommand.shellFlags() + " -XX:TieredStopAtLevel=1 -Duser.home=" + dir
                     + " -cp " + String.join(File.pathSeparator, classpath) + " '" + Probe.class.getName() + "'"; // a $ inside
             Process p = new ProcessBuilder("sh", "-c", launch).directory(dir.toFile()).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes());

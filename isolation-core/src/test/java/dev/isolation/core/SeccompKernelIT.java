@@ -184,7 +184,7 @@ class SeccompKernelIT {
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process jvm = new ProcessBuilder("unshare", "--mount", "--propagation", "private", "sh", "-c",
-                hide + "exec \"$0\" -cp \"$1\" \"$2\"", java, System.getProperty("java.class.path"), WithoutLibseccomp.class.getName())
+                hide + "exec \"$0\" " + JavaCommand.shellFlags() + " -cp \"$1\" \"$2\"", java, System.getProperty("java.class.path"), WithoutLibseccomp.class.getName())
                 .redirectErrorStream(true).start();
         java.util.concurrent.Future<String> output = Bounded.drain(jvm.getInputStream());
         assertThat(jvm.waitFor(120, TimeUnit.SECONDS)).as("the JVM without libseccomp ended").isTrue();

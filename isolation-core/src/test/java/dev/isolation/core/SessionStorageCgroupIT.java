@@ -221,9 +221,8 @@ class SessionStorageCgroupIT {
     @Test
     @Timeout(300)
     void aSessionsCgroupsAreRemovedWhenItsJvmIsKilled() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process jvm = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                SessionHolder.class.getName()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process jvm = new ProcessBuilder(JavaCommand.of("-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                SessionHolder.class.getName())).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             String[] line = new BufferedReader(new InputStreamReader(jvm.getInputStream(), StandardCharsets.UTF_8)).readLine().split(" ");
             ProcessHandle program = ProcessHandle.of(Long.parseLong(line[0])).orElseThrow();

@@ -75,9 +75,8 @@ class SetupDeadlineCgroupIT {
     @Test
     @Timeout(300)
     void aJvmThatDiesDuringSetupLeavesNothing() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process jvm = new ProcessBuilder(java, "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                HeldStart.class.getName(), "/" + frozen.getFileName()).redirectErrorStream(true).start();
+        Process jvm = new ProcessBuilder(JavaCommand.of("-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                HeldStart.class.getName(), "/" + frozen.getFileName())).redirectErrorStream(true).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(200);
         while (sandboxCgroups().isEmpty() || procs(sandboxCgroups().get(0)).isEmpty()) {
             assertThat(jvm.isAlive()).as("the JVM started its sandbox").isTrue();

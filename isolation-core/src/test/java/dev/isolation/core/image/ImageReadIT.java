@@ -9,6 +9,7 @@ import com.google.gson.JsonParser;
 import dev.isolation.core.image.ImageException.Reason;
 import dev.isolation.core.image.ImageFixture.Compression;
 import dev.isolation.core.image.ImageFixture.Tar;
+import dev.isolation.core.JavaCommand;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -245,11 +246,10 @@ class ImageReadIT {
         }
         Path layout = work.resolve("big");
         ImageFixture.layout(layout, "v1", List.of(big.bytes()), Compression.GZIP, UnaryOperator.identity());
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<Process> jvms = new ArrayList<>();
         for (int i = 0; i < 2; i++) {
-            jvms.add(new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), UnpackMain.class.getName(), layout.toString(),
-                    cache.toString(), "v1").redirectErrorStream(true).start());
+            jvms.add(new ProcessBuilder(JavaCommand.of("-cp", System.getProperty("java.class.path"), UnpackMain.class.getName(),
+                    layout.toString(), cache.toString(), "v1")).redirectErrorStream(true).start());
         }
         ExecutorService pool = Executors.newFixedThreadPool(3);
         try {

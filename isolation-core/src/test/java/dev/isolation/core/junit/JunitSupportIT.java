@@ -2,6 +2,7 @@ package dev.isolation.core.junit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.isolation.core.JavaCommand;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -104,10 +105,10 @@ class JunitSupportIT {
     }
 
     private static String asNobody(Path dir, List<String> classpath, boolean ci) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                "--bounding-set=-all", java, "-Duser.home=" + dir, "-cp", String.join(File.pathSeparator, classpath),
-                LaunchSamples.class.getName(), ConditionSample.class.getName())
+        ProcessBuilder pb = new ProcessBuilder(
+                JavaCommand.after(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"),
+                "-Duser.home=" + dir, "-cp", String.join(File.pathSeparator, classpath), LaunchSamples.class.getName(),
+                ConditionSample.class.getName()))
                 .directory(dir.toFile()).redirectErrorStream(true);
         pb.environment().remove("CI");
         if (ci) {

@@ -43,7 +43,8 @@ final class Workers implements AutoCloseable {
     Worker start(String... args) throws IOException, InterruptedException {
         Path log = dir.resolve("worker-" + started.size() + ".log");
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                // the README's flags for the library on Java 22+ (accepted by 17 too): no warning before the worker's first line
+                "--enable-native-access=ALL-UNNAMED", "-Djffi.unsafe.disabled=true", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
                 "dev.isolation.examples.cli.IsolationCli", "judge-worker"));
         command.addAll(List.of(args));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
