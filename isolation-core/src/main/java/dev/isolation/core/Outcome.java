@@ -341,6 +341,8 @@ public final class Outcome {
                 + (killed() ? " killed" : "")
                 + (oomKilled() ? " oomKilled" : "")
                 + " wall=" + wallTime.toMillis() + "ms cpu=" + cpuTime().toMillis() + "ms maxRss=" + maxRss
-                + cgroupStats.flatMap(CgroupStats::memoryPeak).map(p -> " memoryPeak=" + p).orElse("") + "]";
+                + cgroupStats.flatMap(CgroupStats::memoryPeak).map(p -> " memoryPeak=" + p).orElse("")
+                + forbiddenSyscall.map(c -> " syscall=" + c).orElse("")
+                + setupFailure.map(e -> ": " + e.getMessage()).orElse("") + "]"; // why it failed, where one prints the outcome
     }
 }

@@ -27,4 +27,13 @@ class OutcomeVerdictTest {
         assertThat(exited(0, 5_000_000, 0, Optional.empty()).status()).isEqualTo(Outcome.Status.OK);
         assertThat(exited(0, 10, Outcome.KILLED_CPU_LIMIT, limit).status()).isEqualTo(Outcome.Status.TIME_LIMIT);
     }
+
+    @Test
+    void aFailedSetupPrintsWhyItFailed() {
+        Outcome o = new Outcome(new SandboxException("setresgid(\"user namespace\"): EPERM (Operation not permitted)"));
+        assertThat(o.status()).isEqualTo(Outcome.Status.SETUP_FAILED);
+        assertThat(o.toString()).startsWith("Outcome[SETUP_FAILED")
+                .endsWith(": setresgid(\"user namespace\"): EPERM (Operation not permitted)]");
+        assertThat(exited(0, 10, 0, Optional.empty()).toString()).startsWith("Outcome[OK exitCode=0").doesNotContain(": ");
+    }
 }
