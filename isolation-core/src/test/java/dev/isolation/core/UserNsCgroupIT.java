@@ -78,4 +78,19 @@ class UserNsCgroupIT {
         }
         assertThat(dirs).as("the sandbox's cgroups, once it is closed").isNotEmpty().allSatisfy(d -> assertThat(d).doesNotExist());
     }
+
+    /** A session's PID 1 is placed by its monitor; each run joins its own cgroup before it enters the session's namespaces. */
+    @Test
+    @Timeout(300)
+    void aSessionWithAUserNamespaceEnforcesEachRunsMemoryLimit() throws Exception {
+        Sandbox policy = BASE.toBuilder().minimalRoot().memoryLimit(ByteSize.mb(64)).build();
+        try (SandboxSession session = policy.open()) {
+            Outcome small = session.run(new ProcessBuilder("sh", "-c", "head -c 10485760 /dev/zero | tail > /dev/null; echo ok"), new byte[0]);
+            assertThat(small.status()).as("%s", small).isEqualTo(Outcome.Status.OK);
+            assertThat(small.stdoutText()).isEqualTo("ok\n");
+            Outcome large = session.run(new ProcessBuilder("sh", "-c", "head -c 209715200 /dev/zero | tail > /dev/null"), new byte[0]);
+            assertThat(large.status()).as("%s", large).isEqualTo(Outcome.Status.MEMORY_LIMIT);
+            assertThat(large.oomKilled()).isTrue();
+        }
+    }
 }
