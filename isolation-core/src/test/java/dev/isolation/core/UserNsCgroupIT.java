@@ -79,6 +79,20 @@ class UserNsCgroupIT {
         assertThat(dirs).as("the sandbox's cgroups, once it is closed").isNotEmpty().allSatisfy(d -> assertThat(d).doesNotExist());
     }
 
+    /** The monitor places the child before its first step, so the cgroup namespace it then makes is rooted at the sandbox's cgroup. */
+    @Test
+    @Timeout(300)
+    void aCgroupNamespaceIsRootedAtTheCgroupTheMonitorPlacedTheSandboxIn() throws Exception {
+        Bounded.Result r = Bounded.run(BASE.toBuilder().cgroupNs().memoryLimit(ByteSize.mb(64)).pidsLimit(16).build(),
+                "cat", "/proc/self/cgroup");
+        assertThat(r.outcome().status()).as("%s %s", r.outcome(), r.err()).isEqualTo(Outcome.Status.OK);
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines).as("the limits' hierarchies").anyMatch(l -> l.matches("\\d+:([^:]*,)?(memory|pids)(,[^:]*)?:/")
+                || l.equals("0::/"));
+        assertThat(lines).filteredOn(l -> l.matches("\\d+:([^:]*,)?(memory|pids)(,[^:]*)?:.*") || l.startsWith("0::"))
+                .as("the sandbox's cgroup is the namespace's root").allMatch(l -> l.endsWith(":/"));
+    }
+
     /** A session's PID 1 is placed by its monitor; each run joins its own cgroup before it enters the session's namespaces. */
     @Test
     @Timeout(300)
