@@ -394,6 +394,24 @@ static void write_id_maps(const struct plan *p, pid_t child)
 	}
 }
 
+/*
+ * PLACE_IN_CGROUP: puts the child, still waiting on the sync pipe, in each cgroup the plan names, as
+ * its own CGROUP_PROCS steps would. Its pid is this (the host's) pid namespace's, as the files want.
+ */
+static void place_in_cgroups(const struct plan *p, pid_t child)
+{
+	char pid[16];
+	int len = snprintf(pid, sizeof pid, "%d", child);
+	for (int i = 0; i < p->nplace_cgroups; i++) {
+		int fd = open(p->place_cgroups[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("open", p->place_cgroups[i]);
+		if (write(fd, pid, (size_t)len) != len)
+			die("write", p->place_cgroups[i]);
+		close(fd);
+	}
+}
+
 /* clone3 into new namespaces (and, race-free, into the sandbox's cgroup); clone on old kernels. */
 static pid_t spawn_child(uint64_t flags, const char *cgroup, int *pidfd)
 {
@@ -865,7 +883,8 @@ int main(int argc, char **argv)
 	int one = 1;
 	if (setsockopt(report[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
 		die("setsockopt", "SO_PASSCRED");
-	if ((plan.clone_flags & CLONE_NEWUSER) && pipe2(sync, O_CLOEXEC) < 0)
+	/* the child waits for its id maps and its cgroups, written from here */
+	if (((plan.clone_flags & CLONE_NEWUSER) || plan.nplace_cgroups) && pipe2(sync, O_CLOEXEC) < 0)
 		die("pipe2", "user namespace sync");
 	if (plan.init && pipe2(init_pipe, O_CLOEXEC) < 0)
 		die("pipe2", "init report");
@@ -898,6 +917,7 @@ int main(int argc, char **argv)
 		close(init_pipe[1]);
 	if (sync[0] >= 0) {
 		close(sync[0]);
+		place_in_cgroups(&plan, child);
 		write_id_maps(&plan, child);
 		if (write(sync[1], "g", 1) != 1)
 			die("write", "user namespace sync");

@@ -168,7 +168,7 @@ static int decode_value(struct plan *p, uint32_t tag, char *v, uint32_t len, con
 	const char *str = NULL;
 	switch (tag) {
 	case TAG_ARG: case TAG_ENV: case TAG_EXEC_FILE: case TAG_EXEC_PATH: case TAG_CWD: case TAG_HOSTNAME:
-	case TAG_UID_MAP: case TAG_GID_MAP: case TAG_CGROUP_PROCS: case TAG_CLONE_INTO_CGROUP:
+	case TAG_UID_MAP: case TAG_GID_MAP: case TAG_CGROUP_PROCS: case TAG_PLACE_IN_CGROUP: case TAG_CLONE_INTO_CGROUP:
 	case TAG_TEARDOWN_KILL: case TAG_TEARDOWN_PROCS: case TAG_TEARDOWN_REMOVE:
 		if (!(str = whole_string(v, len)))
 			return bad(EPROTO, why, "string record not ending in its only NUL");
@@ -207,6 +207,10 @@ static int decode_value(struct plan *p, uint32_t tag, char *v, uint32_t len, con
 	case TAG_EXEC: return 0; /* steps without values */
 	case TAG_CGROUP_PROCS:
 		return add_to_list(p->cgroup_procs, &p->ncgroup_procs, MAX_CGROUPS, v) ? bad(E2BIG, why, "cgroups") : 0;
+	case TAG_PLACE_IN_CGROUP:
+		if (str[0] != '/')
+			return bad(EPROTO, why, "cgroup placement: not an absolute path");
+		return add_to_list(p->place_cgroups, &p->nplace_cgroups, MAX_CGROUPS, v) ? bad(E2BIG, why, "cgroup placements") : 0;
 	case TAG_CGROUP_NS: p->cgroup_ns = 1; return 0;
 	case TAG_TEARDOWN_KILL:
 		return add_to_list(p->teardown_kill, &p->nteardown_kill, MAX_KILL_FILES, v) ? bad(E2BIG, why, "cgroup kill files") : 0;

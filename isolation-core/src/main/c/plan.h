@@ -58,6 +58,8 @@ struct plan {
 	int envc;
 	char *cgroup_procs[MAX_CGROUPS + 1];
 	int ncgroup_procs;
+	char *place_cgroups[MAX_CGROUPS + 1]; /* PLACE_IN_CGROUP: the monitor writes the child's pid there */
+	int nplace_cgroups;
 	/* the cgroups' teardown if the JVM is gone (TEARDOWN_*) */
 	char *teardown_kill[MAX_KILL_FILES + 1];
 	int nteardown_kill;

@@ -21,6 +21,10 @@
  *   TEARDOWN_PROCS    string: a file listing a cgroup's pids
  *   TEARDOWN_REMOVE   string: a cgroup directory to remove, in this order
  *   CPU_COUNTER       u64 limit ns, u64 ns per unit, strings file and key ("" = the file's first number)
+ *
+ * PLACE_IN_CGROUP (string: a cgroup.procs or tasks file) is the monitor's CGROUP_PROCS: it writes
+ * the sandbox's first process's pid there before that process takes its first step (behind the
+ * sync pipe), for a process that cannot join the cgroup itself (born in a new user namespace).
  */
 #ifndef ISOLATION_PLAN_TAGS_H
 #define ISOLATION_PLAN_TAGS_H
@@ -67,7 +71,8 @@
 	X(TEARDOWN_FREEZER, 52, MONITOR) \
 	X(TEARDOWN_PROCS, 53, MONITOR) \
 	X(TEARDOWN_REMOVE, 54, MONITOR) \
-	X(CPU_COUNTER, 55, MONITOR)
+	X(CPU_COUNTER, 55, MONITOR) \
+	X(PLACE_IN_CGROUP, 56, MONITOR)
 
 #define PLAN_TAG_ENUM(name, number, phase) TAG_##name = number,
 enum plan_tag { PLAN_TAGS(PLAN_TAG_ENUM) TAG_LIMIT };

@@ -999,7 +999,7 @@ void run_child(struct plan *p, int sync_fd, int init_report_fd)
 	monitor_pid = getppid();
 	relay_attach();
 	die_with_parent(monitor_pid);
-	if (sync_fd >= 0) { /* wait until the monitor wrote our id maps */
+	if (sync_fd >= 0) { /* wait until the monitor wrote our id maps and put us in our cgroups */
 		char c;
 		if (read(sync_fd, &c, 1) != 1)
 			_exit(127);

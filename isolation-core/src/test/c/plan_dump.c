@@ -58,6 +58,8 @@ int main(int argc, char **argv)
 	printf("run_end %u\n", p.run_end);
 	for (int i = 0; i < p.ncgroup_procs; i++)
 		printf("cgroup_procs %s\n", p.cgroup_procs[i]);
+	for (int i = 0; i < p.nplace_cgroups; i++)
+		printf("place_in_cgroup %s\n", p.place_cgroups[i]);
 	for (int i = 0; i < p.nteardown_kill; i++)
 		printf("teardown_kill %s\n", p.teardown_kill[i]);
 	for (int i = 0; i < p.nteardown_freezers; i++)

@@ -1,8 +1,9 @@
 package dev.isolation.cgroups;
 
-import dev.isolation.cgroups.internal.CgroupFs;
+import dev.isolation.cgroups.internal.CgroupBackend;
 import dev.isolation.cgroups.internal.MountInfo;
 import dev.isolation.cgroups.internal.ProcCgroup;
+import dev.isolation.cgroups.internal.v1.V1Backend;
 import dev.isolation.cgroups.internal.v2.V2Backend;
 
 import java.io.IOException;
@@ -66,23 +67,22 @@ import java.util.stream.Stream;
 public final class CgroupHost {
     private static final Pattern LEFTOVER = Pattern.compile("isolation-(\\d+)-\\d+");
     private static final AtomicBoolean LEFTOVERS_CLEANED = new AtomicBoolean();
-    /** The sibling subtree holding v2 sandboxes when our own cgroup holds processes. */
-    static final String V2_SUBTREE = "isolation";
 
     private final CgroupLayout layout;
     private final List<Hierarchy> hierarchies;
-    private final Hierarchy v2;
+    private final Hierarchy unified;
     private final Map<CgroupController, Hierarchy> routes;
     private final OptionalLong pidMax = HostChecks.readPidMax();
 
     private CgroupHost(CgroupLayout layout, List<Hierarchy> hierarchies) {
         this.layout = layout;
         this.hierarchies = List.copyOf(hierarchies);
-        this.v2 = hierarchies.stream().filter(h -> h.v2).findFirst().orElse(null);
+        this.unified = hierarchies.stream().filter(Hierarchy::unified).findFirst().orElse(null);
         Map<CgroupController, Hierarchy> r = new EnumMap<>(CgroupController.class);
         for (CgroupController c : CgroupController.values()) {
-            hierarchies.stream().filter(h -> !h.v2 && h.has(c)).findFirst()
-                    .or(() -> Optional.ofNullable(v2).filter(h -> h.has(c)))
+            // hybrid: a v1 hierarchy bound to the controller has it, else cgroup2 when its root lists it
+            hierarchies.stream().filter(h -> !h.unified() && h.has(c)).findFirst()
+                    .or(() -> Optional.ofNullable(unified).filter(h -> h.has(c)))
                     .ifPresent(h -> r.put(c, h));
         }
         this.routes = Collections.unmodifiableMap(r);
@@ -117,11 +117,12 @@ public final class CgroupHost {
                 continue;
             }
             MountInfo.Mount m = mount.get();
-            Set<String> ctrls = e.isV2() ? readV2Controllers(m.mountPoint()) : e.controllers();
-            hierarchies.add(new Hierarchy(m.isV2(), m.mountPoint(), m.root(), ctrls, e.path()));
+            CgroupBackend backend = m.isV2() ? V2Backend.INSTANCE : V1Backend.INSTANCE;
+            hierarchies.add(new Hierarchy(backend, m.mountPoint(), m.root(), backend.controllersOf(m.mountPoint(), e.controllers()),
+                    e.path()));
         }
-        boolean hasV1 = hierarchies.stream().anyMatch(h -> !h.v2);
-        boolean hasV2 = hierarchies.stream().anyMatch(h -> h.v2);
+        boolean hasV1 = hierarchies.stream().anyMatch(h -> h.version() == 1);
+        boolean hasV2 = hierarchies.stream().anyMatch(h -> h.version() == 2);
         if (!hasV1 && !hasV2) {
             throw new CgroupUnavailableException("no cgroup filesystem is mounted for this process (" + mountinfo
                     + " lists no cgroup/cgroup2 mount matching " + procSelfCgroup
@@ -133,20 +134,6 @@ public final class CgroupHost {
 
     private static boolean covers(String root, String path) {
         return root.equals("/") || path.equals(root) || path.startsWith(root + "/");
-    }
-
-    static Set<String> readV2Controllers(Path dir) throws CgroupException {
-        return V2Backend.INSTANCE.controllers(dir);
-    }
-
-    /**
-     * Where default v2 sandboxes that need controllers go, by the no-internal-processes rule (a
-     * cgroup with processes cannot enable controllers for children): this process's cgroup when it
-     * is the (namespace) root, else the sibling subtree {@link #V2_SUBTREE} of it, which holds no
-     * processes. {@link SandboxCgroup} creates there and {@link #probe()} explains it from this.
-     */
-    static Path v2SandboxParent(Hierarchy h) {
-        return h.ownIsRoot() ? h.ownDir() : h.ownDir().getParent().resolve(V2_SUBTREE);
     }
 
     /** This host's {@code /proc/sys/kernel/pid_max}, when readable. */
@@ -163,8 +150,8 @@ public final class CgroupHost {
         return hierarchies;
     }
 
-    Optional<Hierarchy> v2() {
-        return Optional.ofNullable(v2);
+    Optional<Hierarchy> unified() {
+        return Optional.ofNullable(unified);
     }
 
     Optional<Hierarchy> route(CgroupController c) {
@@ -199,43 +186,11 @@ public final class CgroupHost {
                     + ")" + (c.v2Name().isPresent() ? " or make it available in the cgroup2 root" : "");
             return new HostReport.ControllerStatus(c, Optional.empty(), Optional.empty(), false, why);
         }
-        Path own = h.ownDir();
-        if (!h.v2 || c.isV2Core()) {
-            return writable(c, h, own, (h.v2 ? "core cgroup2 feature" : "v1") + ", sandboxes under " + own);
+        CgroupBackend.ParentStatus where = h.backend.parentStatus(c, h.ownDir(), h.ownIsRoot());
+        if (!where.usable()) {
+            return new HostReport.ControllerStatus(c, Optional.of(h.version()), Optional.of(where.dir()), false, where.detail());
         }
-        String name = c.v2Name().orElseThrow();
-        V2Backend v2 = V2Backend.INSTANCE;
-        Path base = v2SandboxParent(h);
-        if (base.equals(own)) {
-            Path ctl = v2.subtreeControl(own);
-            boolean enabled = enabledQuietly(own).contains(name);
-            if (!enabled) {
-                return new HostReport.ControllerStatus(c, Optional.of(2), Optional.of(own), false,
-                        "not enabled in " + ctl + ": echo +" + name + " > " + ctl);
-            }
-            return writable(c, h, own, "enabled in " + ctl);
-        }
-        Path parent = base.getParent();
-        boolean available;
-        try {
-            available = v2.controllers(own).contains(name);
-        } catch (CgroupException e) {
-            available = false;
-        }
-        if (!available) {
-            Path ctl = v2.subtreeControl(parent);
-            return new HostReport.ControllerStatus(c, Optional.of(2), Optional.of(base), false,
-                    "not enabled in " + ctl + ": echo +" + name + " > " + ctl);
-        }
-        return writable(c, h, parent, "sandboxes go in " + base + " (no-internal-processes rule)");
-    }
-
-    private static Set<String> enabledQuietly(Path dir) {
-        try {
-            return V2Backend.INSTANCE.enabledForChildren(dir);
-        } catch (CgroupException e) {
-            return Set.of();
-        }
+        return writable(c, h, where.dir(), where.detail());
     }
 
     private static HostReport.ControllerStatus writable(CgroupController c, Hierarchy h, Path dir, String detail) {
@@ -309,9 +264,8 @@ public final class CgroupHost {
     private List<Map.Entry<Hierarchy, Path>> sandboxParents() {
         List<Map.Entry<Hierarchy, Path>> out = new ArrayList<>();
         for (Hierarchy h : hierarchies) {
-            out.add(Map.entry(h, h.ownDir()));
-            if (h.v2 && !v2SandboxParent(h).equals(h.ownDir())) {
-                out.add(Map.entry(h, v2SandboxParent(h)));
+            for (Path dir : h.backend.defaultParents(h.ownDir(), h.ownIsRoot())) {
+                out.add(Map.entry(h, dir));
             }
         }
         return out;

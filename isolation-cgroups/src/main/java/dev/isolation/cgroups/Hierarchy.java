@@ -1,8 +1,6 @@
 package dev.isolation.cgroups;
 
 import dev.isolation.cgroups.internal.CgroupBackend;
-import dev.isolation.cgroups.internal.v1.V1Backend;
-import dev.isolation.cgroups.internal.v2.V2Backend;
 
 import java.nio.file.Path;
 import java.util.Set;
@@ -11,7 +9,6 @@ import java.util.Set;
 final class Hierarchy {
     /** What this hierarchy's cgroup version knows: file names, syntax, units. */
     final CgroupBackend backend;
-    final boolean v2;
     final Path mountPoint;
     /** The hierarchy path mounted at {@link #mountPoint} (mountinfo field 4). */
     final String mountRoot;
@@ -20,9 +17,8 @@ final class Hierarchy {
     /** This process's cgroup path, as /proc/self/cgroup shows it. */
     final String ownPath;
 
-    Hierarchy(boolean v2, Path mountPoint, String mountRoot, Set<String> controllers, String ownPath) {
-        this.v2 = v2;
-        this.backend = v2 ? V2Backend.INSTANCE : V1Backend.INSTANCE;
+    Hierarchy(CgroupBackend backend, Path mountPoint, String mountRoot, Set<String> controllers, String ownPath) {
+        this.backend = backend;
         this.mountPoint = mountPoint;
         this.mountRoot = mountRoot;
         this.controllers = Set.copyOf(controllers);
@@ -68,6 +64,16 @@ final class Hierarchy {
 
     int version() {
         return backend.version();
+    }
+
+    /** The cgroup2 hierarchy (see {@link CgroupBackend#unified()}). */
+    boolean unified() {
+        return backend.unified();
+    }
+
+    /** How messages name this hierarchy. */
+    String label() {
+        return backend.label(controllers);
     }
 
     @Override

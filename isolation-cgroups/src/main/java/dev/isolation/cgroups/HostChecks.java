@@ -1,8 +1,5 @@
 package dev.isolation.cgroups;
 
-import dev.isolation.cgroups.internal.v1.V1Backend;
-import dev.isolation.cgroups.internal.v2.V2Backend;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,11 +35,11 @@ final class HostChecks {
     /** Checks against the parent the sandbox is created in: cpuset lists, the memory limit in force there. */
     static void checkAgainstParent(CgroupLimits limits, Hierarchy h, CgroupHost host, Path parentDir) throws CgroupException {
         if (h.has(CgroupController.CPUSET) && host.route(CgroupController.CPUSET).orElse(null) == h) {
-            Optional<String> cpus = limits.cpusetCpus().isPresent() ? allowed(h, parentDir, false) : Optional.empty();
+            Optional<String> cpus = limits.cpusetCpus().isPresent() ? h.backend.cpusetAllowed(parentDir, false) : Optional.empty();
             if (cpus.isPresent()) {
                 checkSubset("cpusetCpus", limits.cpusetCpus().get(), cpus.get(), parentDir, "CPUs");
             }
-            Optional<String> mems = limits.cpusetMems().isPresent() ? allowed(h, parentDir, true) : Optional.empty();
+            Optional<String> mems = limits.cpusetMems().isPresent() ? h.backend.cpusetAllowed(parentDir, true) : Optional.empty();
             if (mems.isPresent()) {
                 checkSubset("cpusetMems", limits.cpusetMems().get(), mems.get(), parentDir, "memory nodes");
             }
@@ -61,9 +58,6 @@ final class HostChecks {
         }
     }
 
-    private static Optional<String> allowed(Hierarchy h, Path dir, boolean mems) throws CgroupException {
-        return h.v2 ? V2Backend.cpusetAllowed(dir, mems) : V1Backend.cpusetAllowed(dir, mems);
-    }
 
     static void checkMemory(ByteSize want, ByteSize parentLimit, Path parent) throws CgroupException {
         if (want.compareTo(parentLimit) > 0) {

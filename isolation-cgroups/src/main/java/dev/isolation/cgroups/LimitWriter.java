@@ -3,6 +3,7 @@ package dev.isolation.cgroups;
 import dev.isolation.cgroups.internal.CgroupBackend;
 import dev.isolation.cgroups.internal.CgroupBackend.LimitStep;
 import dev.isolation.cgroups.internal.CgroupFs;
+import dev.isolation.cgroups.internal.v2.V2Backend;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -72,11 +73,9 @@ final class LimitWriter {
                 continue;
             }
             SandboxCgroup.Node node = routes.get(c);
-            if (c == CgroupController.DEVICES && (node == null || node.hierarchy().v2)) {
-                unavailable(limits, notApplied, "deviceAllow", limits.deviceRules().toString(), new CgroupUnavailableException(
-                        "device rules need the cgroup v1 devices controller, which this host lacks; cgroup v2 filters devices"
-                                + " with eBPF programs, which this library does not install: drop the device rules or use a"
-                                + " device-less mount namespace instead"));
+            if (c == CgroupController.DEVICES && node == null) {
+                unavailable(limits, notApplied, "deviceAllow", limits.deviceRules().toString(),
+                        new CgroupUnavailableException(V2Backend.DEVICES_NEED_V1));
                 continue;
             }
             if (node == null) {

@@ -3,7 +3,6 @@ package dev.isolation.cgroups;
 import dev.isolation.cgroups.internal.CgroupBackend;
 import dev.isolation.cgroups.internal.CgroupFs;
 import dev.isolation.cgroups.internal.CommonFiles;
-import dev.isolation.cgroups.internal.v2.V2Backend;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -53,8 +52,8 @@ public final class SandboxCgroup implements AutoCloseable {
     private final CgroupLayout layout;
     /** The explicit parent it was created under (a path of every hierarchy), or null for the default. */
     private final String parent;
-    /** The library's own v2 subtree it was created in ({@link CgroupHost#V2_SUBTREE}), or null. */
-    private Path v2Base;
+    /** The library's own subtree it was created in ({@link CgroupBackend.Parent#librarySubtree()}), or null. */
+    private Path librarySubtree;
     private final List<Node> nodes = new ArrayList<>();
     private final Map<CgroupController, Node> routes = new EnumMap<>(CgroupController.class);
     private Node unified;
@@ -89,7 +88,7 @@ public final class SandboxCgroup implements AutoCloseable {
         for (CgroupController c : wanted) {
             host.route(c).ifPresent(used::add);
         }
-        host.v2().ifPresent(used::add);
+        host.unified().ifPresent(used::add); // tracks, freezes and kills
         if (parent != null && outer == null) {
             checkParentExists(used, parent);
         }
@@ -98,24 +97,29 @@ public final class SandboxCgroup implements AutoCloseable {
         SandboxCgroup sb = new SandboxCgroup(name, host.layout(), parent);
         try {
             for (Hierarchy h : used) {
+                // the controllers this hierarchy gives the sandbox: its backend prepares the parent for them
+                Set<CgroupController> here = EnumSet.noneOf(CgroupController.class);
+                wanted.stream().filter(c -> host.route(c).orElse(null) == h).forEach(here::add);
+                Set<CgroupController> needed = EnumSet.noneOf(CgroupController.class);
+                here.stream().filter(required::contains).forEach(needed::add);
                 Optional<Path> around = outer == null ? Optional.empty() : outer.directoryIn(h);
                 Path parentDir;
                 if (around.isPresent()) {
-                    parentDir = h.v2 ? outer.openForChildren(host, h, wanted, required) : around.get();
-                } else if (h.v2) {
-                    parentDir = v2Parent(host, h, wanted, required, parent);
-                    if (parent == null && parentDir.equals(CgroupHost.v2SandboxParent(h))) {
-                        sb.v2Base = parentDir;
-                    }
+                    parentDir = h.backend.nestedParent(around.get(), outer.librarySubtree(), needed, here);
                 } else {
-                    parentDir = parentDir(h, parent);
+                    CgroupBackend.Parent p = h.backend.parentFor(parentDir(h, parent), parent != null, parent == null && h.ownIsRoot(),
+                            needed, here);
+                    parentDir = p.dir();
+                    if (p.librarySubtree()) {
+                        sb.librarySubtree = parentDir;
+                    }
                 }
                 HostChecks.checkAgainstParent(limits, h, host, parentDir);
                 Path dir = parentDir.resolve(name);
-                CgroupFs.mkdir(dir, h.v2 ? "cgroup2" : String.join(",", h.controllers));
+                CgroupFs.mkdir(dir, h.label());
                 Node node = new Node(h, dir);
                 sb.nodes.add(node);
-                if (h.v2) {
+                if (h.unified()) {
                     sb.unified = node;
                 }
                 h.backend.initialise(parentDir, dir, h.controllers);
@@ -150,95 +154,9 @@ public final class SandboxCgroup implements AutoCloseable {
         Path dir = parent == null ? h.ownDir() : h.dirOf(parent);
         if (!Files.isDirectory(dir)) {
             throw new CgroupUnavailableException("parent cgroup " + dir + " does not exist: create it first (mkdir "
-                    + dir + ")", String.join(",", h.controllers), dir, null, null);
+                    + dir + ")", h.label(), dir, null, null);
         }
         return dir;
-    }
-
-    /** Picks the v2 parent per the no-internal-processes rule; see {@link CgroupHost#v2SandboxParent}. */
-    private static Path v2Parent(CgroupHost host, Hierarchy h, Set<CgroupController> wanted,
-                                 Set<CgroupController> required, String parent) throws CgroupException {
-        V2Backend v2 = V2Backend.INSTANCE;
-        Set<String> mandatory = new LinkedHashSet<>();
-        Set<String> optional = new LinkedHashSet<>();
-        for (CgroupController c : wanted) {
-            if (host.route(c).orElse(null) == h && !c.isV2Core()) {
-                (required.contains(c) ? mandatory : optional).add(c.v2Name().orElseThrow());
-            }
-        }
-        if (parent != null || (mandatory.isEmpty() && optional.isEmpty())) {
-            Path dir = parentDir(h, parent);
-            checkEnabled(dir, mandatory);
-            return dir;
-        }
-        Path base = CgroupHost.v2SandboxParent(h);
-        if (base.equals(h.ownDir())) {
-            // The (namespace) root: its subtree_control is not ours to change.
-            checkEnabled(parentDir(h, null), mandatory);
-            return base;
-        }
-        if (!Files.isDirectory(base)) {
-            try {
-                CgroupFs.mkdir(base, "cgroup2");
-            } catch (CgroupException e) {
-                if (!Files.isDirectory(base)) {
-                    throw e;
-                }
-                // Another JVM created it concurrently.
-            }
-        }
-        Set<String> available = v2.controllers(base);
-        for (String c : mandatory) {
-            if (!available.contains(c)) {
-                Path parentCtl = v2.subtreeControl(base.getParent());
-                throw new CgroupUnavailableException("the " + c + " controller is not available in " + base
-                        + ": enable it with echo +" + c + " > " + parentCtl + ", or delegate a subtree with it enabled",
-                        c, parentCtl, null, null);
-            }
-        }
-        enableForChildren(base, mandatory, optional, available);
-        return base;
-    }
-
-    private static void checkEnabled(Path dir, Set<String> mandatory) throws CgroupException {
-        if (mandatory.isEmpty()) {
-            return;
-        }
-        Path ctl = V2Backend.INSTANCE.subtreeControl(dir);
-        Set<String> enabled = V2Backend.INSTANCE.enabledForChildren(dir);
-        for (String c : mandatory) {
-            if (!enabled.contains(c)) {
-                throw new CgroupUnavailableException("the " + c + " controller is not enabled for children of "
-                        + dir + ": enable it with echo +" + c + " > " + ctl
-                        + " (only possible while that cgroup holds no processes, unless it is the root)",
-                        c, ctl, null, null);
-            }
-        }
-    }
-
-    /**
-     * Enables in {@code dir}'s {@code cgroup.subtree_control} every controller of {@code mandatory}
-     * (available there: the caller checked) and those of {@code optional} that are available, as
-     * far as it can (they are only wanted for statistics; the child works without them).
-     */
-    private static void enableForChildren(Path dir, Set<String> mandatory, Set<String> optional, Set<String> available)
-            throws CgroupException {
-        V2Backend v2 = V2Backend.INSTANCE;
-        Set<String> enabled = v2.enabledForChildren(dir);
-        for (String c : mandatory) {
-            if (!enabled.contains(c)) {
-                v2.enableForChildren(dir, c);
-            }
-        }
-        for (String c : optional) {
-            if (available.contains(c) && !enabled.contains(c)) {
-                try {
-                    v2.enableForChildren(dir, c);
-                } catch (CgroupException e) {
-                    // only wanted for statistics
-                }
-            }
-        }
     }
 
     /** This cgroup's directory in {@code h} (matched by mount point), if it has one. */
@@ -247,38 +165,9 @@ public final class SandboxCgroup implements AutoCloseable {
         return nodes.stream().filter(n -> n.hierarchy().mountPoint.equals(h.mountPoint)).map(Node::dir).findFirst();
     }
 
-    /**
-     * Makes this cgroup's v2 directory a parent for a nested cgroup: enables in its {@code
-     * cgroup.subtree_control} the controllers the child needs (and those it wants, where possible).
-     * A needed controller this cgroup lacks is first enabled in its own parent when that is the
-     * library's {@code isolation} subtree; any other parent is not ours to change.
-     */
-    private synchronized Path openForChildren(CgroupHost host, Hierarchy h, Set<CgroupController> wanted,
-                                              Set<CgroupController> required) throws CgroupException {
-        checkOpen();
-        V2Backend v2 = V2Backend.INSTANCE;
-        Path dir = unified.dir();
-        Set<String> mandatory = new LinkedHashSet<>();
-        Set<String> optional = new LinkedHashSet<>();
-        for (CgroupController c : wanted) {
-            if (host.route(c).orElse(null) == h && !c.isV2Core()) {
-                (required.contains(c) ? mandatory : optional).add(c.v2Name().orElseThrow());
-            }
-        }
-        Set<String> available = v2.controllers(dir);
-        for (String c : mandatory) {
-            if (available.contains(c)) {
-                continue;
-            }
-            Path ctl = v2.subtreeControl(dir.getParent());
-            if (v2Base == null || !v2.controllers(v2Base).contains(c)) {
-                throw new CgroupUnavailableException("the " + c + " controller is not available in " + dir
-                        + ", the cgroup this one is nested in: enable it with echo +" + c + " > " + ctl, c, ctl, null, null);
-            }
-            v2.enableForChildren(dir.getParent(), c);
-        }
-        enableForChildren(dir, mandatory, optional, v2.controllers(dir));
-        return dir;
+    /** The library's own subtree this cgroup was created in, if it was. */
+    private synchronized Optional<Path> librarySubtree() {
+        return Optional.ofNullable(librarySubtree);
     }
 
     /** {@code isolation-<jvm pid>-<counter>}, the directory name in every hierarchy. */

@@ -281,6 +281,66 @@ class BackendFixtureTest {
         }
     }
 
+    /**
+     * The v2 backend's placement: a process in a non-root cgroup holds processes there, so
+     * sandboxes that need controllers go in the process-free {@code isolation} subtree beside it,
+     * which gets those controllers enabled; nested ones go in their outer cgroup; {@code probe()}
+     * names the same place, and leftovers are looked for there.
+     */
+    @Test
+    void v2SandboxesNeedingControllersGoInAProcessFreeSubtreeBesideTheJvmsCgroup() throws IOException {
+        Path unified = Files.createDirectories(root.resolve("unified"));
+        Path own = Files.createDirectories(unified.resolve("jobs/jvm"));
+        Path base = Files.createDirectories(unified.resolve("jobs/isolation"));
+        Files.writeString(unified.resolve("cgroup.controllers"), "cpu memory pids\n");
+        Files.writeString(own.resolve("cgroup.controllers"), "cpu memory pids\n");
+        Files.writeString(base.resolve("cgroup.controllers"), "cpu memory pids\n");
+        Path control = base.resolve("cgroup.subtree_control");
+        Files.writeString(control, "");
+        Files.write(root.resolve("mountinfo"), List.of("30 1 0:30 / " + unified + " rw,relatime - cgroup2 cgroup2 rw"));
+        Files.write(root.resolve("cgroup"), List.of("0::/jobs/jvm"));
+        CgroupHost host = CgroupHost.detect(root.resolve("mountinfo"), root.resolve("cgroup"));
+
+        assertThat(host.probe().controllers()).filteredOn(st -> st.controller() == CgroupController.MEMORY).singleElement()
+                .satisfies(st -> assertThat(st.detail()).isEqualTo("sandboxes go in " + base + " (no-internal-processes rule)"));
+        SandboxCgroup sb = host.create(CgroupLimits.builder().pidsLimit(8).bestEffort(true).build());
+        Path dir = sb.directories().get(0);
+        assertThat(dir.getParent()).isEqualTo(base);
+        // the fixture's file keeps the last write: pids, needed, was written first, then the wanted ones
+        assertThat(Files.readString(control)).startsWith("+");
+        Files.writeString(control, "cpu memory pids\n");
+        Files.writeString(dir.resolve("cgroup.controllers"), "cpu memory pids\n");
+        Files.writeString(dir.resolve("cgroup.subtree_control"), "");
+        SandboxCgroup nested = host.create(CgroupLimits.builder().pidsLimit(4).bestEffort(true).build(), sb);
+        assertThat(nested.directories()).singleElement().satisfies(d -> assertThat(d.getParent()).isEqualTo(dir));
+        clean(nested);
+        nested.close();
+        clean(sb);
+        sb.close();
+
+        long dead = deadPid();
+        Path leftover = Files.createDirectories(base.resolve("isolation-" + dead + "-1"));
+        assertThat(host.cleanLeftovers()).containsExactly(leftover);
+    }
+
+    /** At the (namespace) root, the root's cgroup.subtree_control is not the library's: a needed controller must be enabled there. */
+    @Test
+    void v2AtTheRootNeedsTheControllerEnabledThereAndSaysHow() throws IOException {
+        CgroupHost host = host("v2", true);
+        Files.writeString(root.resolve("unified/cgroup.subtree_control"), "cpu memory\n");
+        assertThat(host.probe().controllers()).filteredOn(st -> st.controller() == CgroupController.PIDS).singleElement()
+                .satisfies(st -> {
+                    assertThat(st.usable()).isFalse();
+                    assertThat(st.detail()).isEqualTo("not enabled in " + root.resolve("unified/cgroup.subtree_control")
+                            + ": echo +pids > " + root.resolve("unified/cgroup.subtree_control"));
+                });
+        assertThatThrownBy(() -> host.create(CgroupLimits.builder().pidsLimit(8).build()))
+                .isInstanceOf(CgroupUnavailableException.class)
+                .hasMessageContaining("the pids controller is not enabled for children of " + root.resolve("unified"))
+                .hasMessageContaining("echo +pids > " + root.resolve("unified/cgroup.subtree_control"));
+        assertThat(Files.readString(root.resolve("unified/cgroup.subtree_control"))).as("not ours to change").isEqualTo("cpu memory\n");
+    }
+
     @Test
     void closeRemovesEveryDirectoryAndLeftoverCleanupRemovesADeadJvmsOnes() throws IOException {
         CgroupHost host = host("hybrid", true);

@@ -21,8 +21,9 @@ import java.util.stream.Collectors;
  * the program is looked for). Reads nothing of the host but what {@link HostFacts} and {@link
  * Placement} say, and the paths the policy names (bind sources, a rootfs).
  *
- * <p>The setup plan's order: the monitor's records; then the sandbox's first process's steps
- * (ids, cgroups, namespaces, mounts, hostname, loopback); then the program's steps (init,
+ * <p>The setup plan's order: the monitor's records (with a user namespace, the cgroups the
+ * monitor puts the first process in); then the sandbox's first process's steps (ids, cgroups,
+ * namespaces, mounts, hostname, loopback); then the program's steps (init,
  * rlimits, capabilities, ids, directory, no_new_privs, seccomp, exec). The exec plan carries only
  * the data of one run (command, environment, directory, where to find the program).
  */
@@ -110,8 +111,13 @@ final class PlanCompiler {
             String gids = s.gidMap().isEmpty() ? "0 " + (host.root() ? leasedId(host) : host.gid()) + " 1\n"
                     : s.gidMap().stream().map(Sandbox.IdRange::toString).collect(Collectors.joining());
             plan.setgroupsDeny().uidMap(uids).gidMap(gids).userNamespaceIds(0, 0);
+            // born in its user namespace, the child is no longer the host's root (nor the JVM's
+            // user) to the cgroup files: it may not join them itself (EACCES on v1, and on v2 outside
+            // a subtree delegated to the namespace's owner). The monitor puts it there before its first step.
+            placement.procsFiles().forEach(plan::placeInCgroup);
+        } else {
+            placement.procsFiles().forEach(plan::joinCgroup);
         }
-        placement.procsFiles().forEach(plan::joinCgroup);
         if (s.namespaces().contains(Sandbox.Namespace.CGROUP)) {
             plan.cgroupNamespace();
         }

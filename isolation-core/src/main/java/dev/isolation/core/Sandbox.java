@@ -656,7 +656,9 @@ public final class Sandbox {
         /**
          * A new user namespace in which the program is root, mapped to an unprivileged id outside:
          * the sandbox's own id of {@link #idRange} when the JVM runs as root, the JVM's own uid and
-         * gid otherwise.
+         * gid otherwise. Cgroup limits apply as without it, on v1, v2 and hybrid hosts: the sandbox's
+         * first process, born in the namespace, is no longer allowed to join the host's cgroups
+         * itself, so its monitor (outside) places it there before it takes its first step.
          */
         public Builder userNs() {
             namespaces.add(Namespace.USER);

@@ -91,6 +91,24 @@ class PlanCompilerTest {
     }
 
     @Test
+    void aChildBornInAUserNamespaceIsPlacedInItsCgroupsByTheMonitor() throws Exception {
+        // a root JVM: the child, root of its namespace only, may not write the host's cgroup.procs files (EACCES)
+        Sandbox s = Sandbox.builder().userNs().pidNs().mountNs().cgroupNs().memoryLimit(ByteSize.mb(64)).pidsLimit(16).build();
+        LaunchPlan plan = PlanCompiler.freshWithProgram(s, ROOT, V1, Optional.empty());
+        assertThat(all(plan, Step.PlaceInCgroup.class)).extracting(Step.PlaceInCgroup::procsFile)
+                .as("the monitor's records, in the placement's order").containsExactlyElementsOf(V1.procsFiles());
+        assertThat(all(plan, Step.JoinCgroup.class)).isEmpty();
+        assertThat(tags(plan, Tag.Phase.SETUP)).as("its cgroup namespace is rooted in the cgroup it was placed in")
+                .isEqualTo("USERNS_IDS CGROUP_NS MAKE_PRIVATE MOUNT_PROC");
+        assertThat(PlanCodec.decode(plan.encode()).steps()).isEqualTo(plan.steps());
+
+        LaunchPlan noUserNs = PlanCompiler.freshWithProgram(Sandbox.builder().pidNs().mountNs().cgroupNs()
+                .memoryLimit(ByteSize.mb(64)).pidsLimit(16).build(), ROOT, V1, Optional.empty());
+        assertThat(all(noUserNs, Step.PlaceInCgroup.class)).as("without a user namespace the child joins them itself").isEmpty();
+        assertThat(tags(noUserNs, Tag.Phase.SETUP)).startsWith("CGROUP_PROCS CGROUP_PROCS CGROUP_NS ");
+    }
+
+    @Test
     void withoutNamespacesOrPrivilegeOnlyTheProgramsOwnStepsRemain() throws Exception {
         LaunchPlan plan = PlanCompiler.freshWithProgram(Sandbox.builder().seccomp(SeccompPolicy.none()).build(), USER,
                 PlanCompiler.Placement.NONE, Optional.empty());

@@ -62,6 +62,7 @@ class PlanFormatTest {
                 .cloneIntoCgroup("/sys/fs/cgroup/isolation-1").teardownKillFile("/sys/fs/cgroup/isolation-1/cgroup.kill")
                 .teardownFreezer("/sys/fs/cgroup/isolation-1/cgroup.freeze", "1", "0")
                 .teardownProcs("/sys/fs/cgroup/isolation-1/cgroup.procs").teardownRemove("/sys/fs/cgroup/isolation-1")
+                .placeInCgroup("/sys/fs/cgroup/memory/isolation-1/cgroup.procs")
                 .joinCgroup("/sys/fs/cgroup/pids/isolation-1/cgroup.procs").cgroupNamespace().makeRootPrivate().newRoot()
                 .mount(MountKind.DIR, LaunchPlan.MS_NOSUID | LaunchPlan.MS_NODEV, "isolation-tmpfs", "/", "tmpfs",
                         "mode=0755,size=1m", "\"tmpfs\" -> \"/\"")
@@ -176,6 +177,7 @@ class PlanFormatTest {
                 init signals=0x940e flags=1
                 run_end 1
                 cgroup_procs /sys/fs/cgroup/pids/isolation-1/cgroup.procs
+                place_in_cgroup /sys/fs/cgroup/memory/isolation-1/cgroup.procs
                 teardown_kill /sys/fs/cgroup/isolation-1/cgroup.kill
                 teardown_freezer /sys/fs/cgroup/isolation-1/cgroup.freeze 1 0
                 teardown_procs /sys/fs/cgroup/isolation-1/cgroup.procs
@@ -288,6 +290,11 @@ class PlanFormatTest {
                 raw(Tag.Message.SETUP, Tag.TEARDOWN_REMOVE.number, bytes("/cg/a\0b\0"), 0, NONE),
                 raw(Tag.Message.SETUP, Tag.TEARDOWN_PROCS.number, bytes("/cg/cgroup.procs"), 0, NONE),
                 raw(Tag.Message.SETUP, Tag.TEARDOWN_KILL.number, NONE, 0, NONE)});
+        cases.put("cgroup placement: not an absolute path", new byte[][] {
+                raw(Tag.Message.SETUP, Tag.PLACE_IN_CGROUP.number, bytes("cgroup.procs\0"), 0, NONE)});
+        cases.put("string record not ending in its only NUL (placement)", new byte[][] {
+                raw(Tag.Message.SETUP, Tag.PLACE_IN_CGROUP.number, bytes("/cg/cgroup.procs"), 0, NONE),
+                raw(Tag.Message.SETUP, Tag.PLACE_IN_CGROUP.number, bytes("/cg/a\0b\0"), 0, NONE)});
         cases.put("missing end record", new byte[][] {raw(Tag.Message.SETUP, 24, NONE)});
         cases.put("a setup step after a program step", new byte[][] {raw(Tag.Message.SETUP, 24, NONE, 11, NONE, 0, NONE)});
         cases.put("a program step after exec", new byte[][] {raw(Tag.Message.SETUP, 48, NONE, 24, NONE, 0, NONE)});

@@ -4,6 +4,7 @@ import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupController;
 import dev.isolation.cgroups.CgroupException;
 import dev.isolation.cgroups.CgroupLimits;
+import dev.isolation.cgroups.CgroupUnavailableException;
 import dev.isolation.cgroups.CpuCounter;
 import dev.isolation.cgroups.Freezer;
 
@@ -27,8 +28,54 @@ public interface CgroupBackend {
     /** True when a hierarchy of this version with {@code controllers} provides {@code c}. */
     boolean has(CgroupController c, Set<String> controllers);
 
+    /**
+     * True for cgroup2: the one hierarchy that holds every controller it has, where a process can
+     * be created directly (clone3 {@code CLONE_INTO_CGROUP}) and freeze, kill and CPU accounting
+     * are core features. On a hybrid host a v1 hierarchy bound to a controller takes it first.
+     */
+    boolean unified();
+
     /** The controller's name as this version's files spell it, for messages. */
     String nameOf(CgroupController c);
+
+    /** How messages name a hierarchy of this version with {@code controllers} (v1: the controllers, v2: cgroup2). */
+    String label(Set<String> controllers);
+
+    /**
+     * The controllers of a hierarchy of this version mounted at {@code mountPoint}, of which
+     * /proc/self/cgroup names {@code named}: v1 those; v2 the mount root's {@code cgroup.controllers}
+     * (empty when it cannot be read, as for a fixture without the file).
+     */
+    Set<String> controllersOf(Path mountPoint, Set<String> named) throws CgroupException;
+
+    /**
+     * Where a new sandbox directory goes, made ready for it: the parent {@code start} (an explicit
+     * parent, or with {@code explicit} false this process's own cgroup, {@code startIsRoot} when that
+     * is the hierarchy's (namespace) root), or where this version's rules put it instead. {@code
+     * required} and {@code wanted} are the controllers routed to this hierarchy the sandbox cannot
+     * do without, and those it would like for statistics.
+     *
+     * @throws CgroupUnavailableException if a required controller cannot be had there
+     */
+    Parent parentFor(Path start, boolean explicit, boolean startIsRoot, Set<CgroupController> required,
+                     Set<CgroupController> wanted) throws CgroupException;
+
+    /**
+     * The parent of a sandbox nested in {@code outer}, a sandbox directory of this hierarchy, made
+     * ready to hold it; {@code outerSubtree} is the library's own subtree {@code outer} was created
+     * in, if it was ({@link Parent#librarySubtree()}).
+     */
+    Path nestedParent(Path outer, Optional<Path> outerSubtree, Set<CgroupController> required, Set<CgroupController> wanted)
+            throws CgroupException;
+
+    /** Every directory {@link #parentFor} may put a default sandbox in for a process in {@code own}: where leftovers are. */
+    List<Path> defaultParents(Path own, boolean ownIsRoot);
+
+    /** Whether, and where, default sandboxes of a process in {@code own} get {@code c} (routed here), for {@code probe()}. */
+    ParentStatus parentStatus(CgroupController c, Path own, boolean ownIsRoot);
+
+    /** The CPUs (or with {@code mems} the memory nodes) allowed in {@code dir}, when this version shows them. */
+    Optional<String> cpusetAllowed(Path dir, boolean mems) throws CgroupException;
 
     /**
      * Makes a directory just created under {@code parent} ready to take processes (v1 cpuset:
@@ -39,8 +86,10 @@ public interface CgroupBackend {
     /** The writes (or reasons not to write) that put {@code limits}' part for {@code c} into {@code dir}, in order. */
     List<LimitStep> limits(CgroupController c, Path dir, CgroupLimits limits);
 
-    /** The file a process writes its pid (or 0) into to join the cgroup of {@code dir}. */
-    Path procsFile(Path dir);
+    /** The file a process writes its pid (or 0) into to join the cgroup of {@code dir} (both versions: cgroup.procs). */
+    default Path procsFile(Path dir) {
+        return dir.resolve(CommonFiles.PROCS);
+    }
 
     /** The CPU usage counter of {@code dir}, when this version and the controllers there have one. */
     Optional<CpuCounter> cpuCounter(Path dir);
@@ -71,6 +120,18 @@ public interface CgroupBackend {
      * when there is nothing more to say than the error itself.
      */
     Optional<String> advice(Path file, String value, String errno);
+
+    /** A sandbox's parent directory; {@code librarySubtree}: it is the library's own subtree, not the caller's. */
+    record Parent(Path dir, boolean librarySubtree) {
+    }
+
+    /**
+     * What {@code probe()} says of a controller: with {@code usable}, the sandboxes can have it if
+     * {@code dir} is writable ({@code detail} says how they get it); else {@code detail} says what
+     * is missing in {@code dir} and how to fix it.
+     */
+    record ParentStatus(Path dir, boolean usable, String detail) {
+    }
 
     /** One write, or one limit not written and why. */
     sealed interface LimitStep {

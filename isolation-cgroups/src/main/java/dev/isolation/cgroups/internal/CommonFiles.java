@@ -1,8 +1,14 @@
 package dev.isolation.cgroups.internal;
 
+import dev.isolation.cgroups.ByteSize;
+import dev.isolation.cgroups.CgroupController;
 import dev.isolation.cgroups.CgroupException;
+import dev.isolation.cgroups.CgroupLimits;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -21,6 +27,38 @@ public final class CommonFiles {
     public static final String CPU_STAT = "cpu.stat";
 
     private CommonFiles() {
+    }
+
+    /**
+     * The writes of {@code limits}' cpuset and pids parts, which both versions spell alike
+     * ({@code cpuset.cpus}, {@code cpuset.mems}, {@code pids.max}); nothing for other controllers.
+     * {@code controller}: its name in the backend's version.
+     */
+    public static List<CgroupBackend.LimitStep> sharedLimits(CgroupController c, Path dir, CgroupLimits limits, String controller) {
+        List<CgroupBackend.LimitStep> out = new ArrayList<>();
+        if (c == CgroupController.CPUSET) {
+            limits.cpusetCpus().ifPresent(v -> out.add(new CgroupBackend.LimitStep.Write("cpusetCpus", v, dir.resolve(CPUSET_CPUS), controller)));
+            limits.cpusetMems().ifPresent(v -> out.add(new CgroupBackend.LimitStep.Write("cpusetMems", v, dir.resolve(CPUSET_MEMS), controller)));
+        } else if (c == CgroupController.PIDS) {
+            limits.pidsLimit().ifPresent(p -> out.add(new CgroupBackend.LimitStep.Write("pidsLimit", Long.toString(p),
+                    dir.resolve(PIDS_MAX), controller)));
+        }
+        return out;
+    }
+
+    /** The keys and numbers of {@code dir}'s cpu.stat (what they mean differs by version), empty when absent. */
+    public static Map<String, Long> cpuStat(Path dir) throws CgroupException {
+        return CgroupFs.readKeyedIfExists(dir.resolve(CPU_STAT), "cpu").orElse(Map.of());
+    }
+
+    /** A memory counter file's value in bytes, empty when absent. */
+    public static Optional<ByteSize> bytes(Path file) throws CgroupException {
+        return CgroupFs.readLongIfExists(file, "memory").map(ByteSize::ofBytes);
+    }
+
+    /** What to say when an io throttle's device ({@code value}'s first word, MAJ:MIN) is refused. */
+    public static String wholeDeviceAdvice(String value) {
+        return "the device must be a whole block device (not a partition) that exists: see /sys/dev/block/" + value.split(" ")[0];
     }
 
     /** pids.current and pids.peak (v2 6.1+, some v1 kernels), each empty when absent. */

@@ -68,8 +68,45 @@ public final class V1Backend implements CgroupBackend {
     }
 
     @Override
+    public boolean unified() {
+        return false;
+    }
+
+    @Override
     public String nameOf(CgroupController c) {
         return c.v1Name();
+    }
+
+    @Override
+    public String label(Set<String> controllers) {
+        return String.join(",", controllers);
+    }
+
+    @Override
+    public Set<String> controllersOf(Path mountPoint, Set<String> named) {
+        return named;
+    }
+
+    /** v1 has no rule against processes in a parent: the sandbox goes where it was asked to, or beside this process. */
+    @Override
+    public Parent parentFor(Path start, boolean explicit, boolean startIsRoot, Set<CgroupController> required,
+                            Set<CgroupController> wanted) {
+        return new Parent(start, false);
+    }
+
+    @Override
+    public Path nestedParent(Path outer, Optional<Path> outerSubtree, Set<CgroupController> required, Set<CgroupController> wanted) {
+        return outer;
+    }
+
+    @Override
+    public List<Path> defaultParents(Path own, boolean ownIsRoot) {
+        return List.of(own);
+    }
+
+    @Override
+    public ParentStatus parentStatus(CgroupController c, Path own, boolean ownIsRoot) {
+        return new ParentStatus(own, true, "v1, sandboxes under " + own);
     }
 
     @Override
@@ -106,11 +143,7 @@ public final class V1Backend implements CgroupBackend {
                     out.add(write("cpuQuota", Long.toString(Units.toMicros(q)), dir, CFS_QUOTA, c));
                 });
             }
-            case CPUSET -> {
-                limits.cpusetCpus().ifPresent(v -> out.add(write("cpusetCpus", v, dir, CommonFiles.CPUSET_CPUS, c)));
-                limits.cpusetMems().ifPresent(v -> out.add(write("cpusetMems", v, dir, CommonFiles.CPUSET_MEMS, c)));
-            }
-            case PIDS -> limits.pidsLimit().ifPresent(p -> out.add(write("pidsLimit", Long.toString(p), dir, CommonFiles.PIDS_MAX, c)));
+            case CPUSET, PIDS -> out.addAll(CommonFiles.sharedLimits(c, dir, limits, nameOf(c)));
             case IO -> {
                 limits.ioWeight().ifPresent(w -> {
                     // blkio.weight exists with CFQ (before 5.0); BFQ names it blkio.bfq.weight.
@@ -150,11 +183,6 @@ public final class V1Backend implements CgroupBackend {
     }
 
     @Override
-    public Path procsFile(Path dir) {
-        return dir.resolve(CommonFiles.PROCS);
-    }
-
-    @Override
     public Optional<CpuCounter> cpuCounter(Path dir) {
         Path f = dir.resolve(CPUACCT_USAGE);
         return Files.exists(f) ? Optional.of(new CpuCounter(f, Optional.empty(), 1)) : Optional.empty();
@@ -176,14 +204,14 @@ public final class V1Backend implements CgroupBackend {
 
     @Override
     public Throttling throttling(Path dir) throws CgroupException {
-        Map<String, Long> st = CgroupFs.readKeyedIfExists(dir.resolve(CommonFiles.CPU_STAT), "cpu").orElse(Map.of());
+        Map<String, Long> st = CommonFiles.cpuStat(dir);
         return new Throttling(st.getOrDefault("nr_throttled", 0L), Duration.ofNanos(st.getOrDefault("throttled_time", 0L)));
     }
 
     @Override
     public MemoryUsage memoryUsage(Path d) throws CgroupException {
-        Optional<ByteSize> current = CgroupFs.readLongIfExists(d.resolve(MEMORY_USAGE), "memory").map(ByteSize::ofBytes);
-        Optional<ByteSize> peak = CgroupFs.readLongIfExists(d.resolve(MEMORY_MAX_USAGE), "memory").map(ByteSize::ofBytes);
+        Optional<ByteSize> current = CommonFiles.bytes(d.resolve(MEMORY_USAGE));
+        Optional<ByteSize> peak = CommonFiles.bytes(d.resolve(MEMORY_MAX_USAGE));
         OptionalLong oom = OptionalLong.empty();
         Optional<Map<String, Long>> ev = CgroupFs.readKeyedIfExists(d.resolve(OOM_CONTROL), "memory");
         if (ev.isPresent()) {
@@ -202,7 +230,8 @@ public final class V1Backend implements CgroupBackend {
     }
 
     /** The CPUs (or memory nodes) allowed in {@code dir}: effective_* when present, else the configured list. */
-    public static Optional<String> cpusetAllowed(Path dir, boolean mems) throws CgroupException {
+    @Override
+    public Optional<String> cpusetAllowed(Path dir, boolean mems) throws CgroupException {
         Optional<String> eff = CgroupFs.readIfExists(dir.resolve(mems ? CPUSET_EFFECTIVE_MEMS : CPUSET_EFFECTIVE_CPUS), "cpuset");
         return eff.isPresent() ? eff : CgroupFs.readIfExists(dir.resolve(mems ? CommonFiles.CPUSET_MEMS : CommonFiles.CPUSET_CPUS), "cpuset");
     }
@@ -248,8 +277,7 @@ public final class V1Backend implements CgroupBackend {
             return Optional.of("the quota must be >= 1 ms and fit the parent cgroup's own quota (cpu.cfs_quota_us)");
         }
         if (name.startsWith("blkio.throttle.") && (e.equals("EINVAL") || e.equals("ENODEV"))) {
-            return Optional.of("the device must be a whole block device (not a partition) that exists: see /sys/dev/block/"
-                    + value.split(" ")[0]);
+            return Optional.of(CommonFiles.wholeDeviceAdvice(value));
         }
         return CommonFiles.advice(file, value, errno, CPUSET_EFFECTIVE_CPUS, CPUSET_EFFECTIVE_MEMS);
     }

@@ -4,6 +4,7 @@ import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupController;
 import dev.isolation.cgroups.CgroupException;
 import dev.isolation.cgroups.CgroupLimits;
+import dev.isolation.cgroups.CgroupUnavailableException;
 import dev.isolation.cgroups.CgroupUnits;
 import dev.isolation.cgroups.CpuCounter;
 import dev.isolation.cgroups.Freezer;
@@ -48,6 +49,12 @@ public final class V2Backend implements CgroupBackend {
     static final String IO_WEIGHT = "io.weight";
     static final String IO_BFQ_WEIGHT = "io.bfq.weight";
     static final String IO_MAX = "io.max";
+    /** Why device rules are not applied on cgroup v2. */
+    public static final String DEVICES_NEED_V1 = "device rules need the cgroup v1 devices controller, which this host lacks;"
+            + " cgroup v2 filters devices with eBPF programs, which this library does not install: drop the device rules or"
+            + " use a device-less mount namespace instead";
+    /** The library's own subtree beside a process's cgroup, holding no processes (see {@link #parentFor}). */
+    static final String LIBRARY_SUBTREE = "isolation";
 
     private V2Backend() {
     }
@@ -63,8 +70,189 @@ public final class V2Backend implements CgroupBackend {
     }
 
     @Override
+    public boolean unified() {
+        return true;
+    }
+
+    @Override
     public String nameOf(CgroupController c) {
         return c.v2Name().orElse(c == CgroupController.FREEZER ? FREEZE : "cpu");
+    }
+
+    @Override
+    public String label(Set<String> controllers) {
+        return "cgroup2";
+    }
+
+    @Override
+    public Set<String> controllersOf(Path mountPoint, Set<String> named) throws CgroupException {
+        return controllers(mountPoint);
+    }
+
+    /** The library's process-free subtree beside {@code own}, for sandboxes that need controllers: see {@link #parentFor}. */
+    static Path librarySubtree(Path own) {
+        return own.getParent().resolve(LIBRARY_SUBTREE);
+    }
+
+    /**
+     * The no-internal-processes rule: a cgroup that holds processes cannot enable controllers for
+     * its children. So {@code start} itself when it was named explicitly, when no controller is to
+     * be enabled (hybrid hosts: cgroup2 only tracks, freezes and kills), or when it is the root (whose
+     * {@code cgroup.subtree_control} is not ours to change: the required controllers must be enabled
+     * there already); else the library's subtree {@code isolation} beside it, which holds no
+     * processes: created on first use, the controllers enabled in its {@code cgroup.subtree_control},
+     * and left in place for later sandboxes (it is empty between runs).
+     */
+    @Override
+    public Parent parentFor(Path start, boolean explicit, boolean startIsRoot, Set<CgroupController> required,
+                            Set<CgroupController> wanted) throws CgroupException {
+        Set<String> mandatory = toEnable(required);
+        Set<String> optional = toEnable(wanted);
+        optional.removeAll(mandatory);
+        if (explicit || startIsRoot || (mandatory.isEmpty() && optional.isEmpty())) {
+            checkEnabled(start, mandatory);
+            return new Parent(start, false);
+        }
+        Path base = librarySubtree(start);
+        if (!Files.isDirectory(base)) {
+            try {
+                CgroupFs.mkdir(base, "cgroup2");
+            } catch (CgroupException e) {
+                if (!Files.isDirectory(base)) {
+                    throw e;
+                }
+                // Another JVM created it concurrently.
+            }
+        }
+        Set<String> available = controllers(base);
+        for (String c : mandatory) {
+            if (!available.contains(c)) {
+                Path parentCtl = subtreeControl(base.getParent());
+                throw new CgroupUnavailableException("the " + c + " controller is not available in " + base
+                        + ": enable it with echo +" + c + " > " + parentCtl + ", or delegate a subtree with it enabled",
+                        c, parentCtl, null, null);
+            }
+        }
+        enableForChildren(base, mandatory, optional, available);
+        return new Parent(base, true);
+    }
+
+    /**
+     * {@code outer} with the controllers the nested sandbox needs (and those it wants, where
+     * possible) enabled in its {@code cgroup.subtree_control}. A needed controller {@code outer}
+     * lacks is first enabled in its own parent when that is the library's subtree; any other parent
+     * is not ours to change.
+     */
+    @Override
+    public Path nestedParent(Path outer, Optional<Path> outerSubtree, Set<CgroupController> required, Set<CgroupController> wanted)
+            throws CgroupException {
+        Set<String> mandatory = toEnable(required);
+        Set<String> optional = toEnable(wanted);
+        optional.removeAll(mandatory);
+        Set<String> available = controllers(outer);
+        for (String c : mandatory) {
+            if (available.contains(c)) {
+                continue;
+            }
+            Path ctl = subtreeControl(outer.getParent());
+            if (outerSubtree.isEmpty() || !outerSubtree.get().equals(outer.getParent()) || !controllers(outerSubtree.get()).contains(c)) {
+                throw new CgroupUnavailableException("the " + c + " controller is not available in " + outer
+                        + ", the cgroup this one is nested in: enable it with echo +" + c + " > " + ctl, c, ctl, null, null);
+            }
+            enableForChildren(outer.getParent(), c);
+        }
+        enableForChildren(outer, mandatory, optional, controllers(outer));
+        return outer;
+    }
+
+    @Override
+    public List<Path> defaultParents(Path own, boolean ownIsRoot) {
+        return ownIsRoot ? List.of(own) : List.of(own, librarySubtree(own));
+    }
+
+    @Override
+    public ParentStatus parentStatus(CgroupController c, Path own, boolean ownIsRoot) {
+        if (c.isV2Core() || c.v2Name().isEmpty()) {
+            return new ParentStatus(own, true, "core cgroup2 feature, sandboxes under " + own);
+        }
+        String name = c.v2Name().get();
+        if (ownIsRoot) {
+            Path ctl = subtreeControl(own);
+            if (!quietly(() -> enabledForChildren(own)).contains(name)) {
+                return new ParentStatus(own, false, "not enabled in " + ctl + ": echo +" + name + " > " + ctl);
+            }
+            return new ParentStatus(own, true, "enabled in " + ctl);
+        }
+        Path base = librarySubtree(own);
+        Path parent = base.getParent();
+        if (!quietly(() -> controllers(own)).contains(name)) {
+            Path ctl = subtreeControl(parent);
+            return new ParentStatus(base, false, "not enabled in " + ctl + ": echo +" + name + " > " + ctl);
+        }
+        return new ParentStatus(parent, true, "sandboxes go in " + base + " (no-internal-processes rule)");
+    }
+
+    private interface Read {
+        Set<String> get() throws CgroupException;
+    }
+
+    private static Set<String> quietly(Read r) {
+        try {
+            return r.get();
+        } catch (CgroupException e) {
+            return Set.of();
+        }
+    }
+
+    /** The v2 names of the controllers among {@code cs} that a parent must enable for its children (not the core features). */
+    private static Set<String> toEnable(Set<CgroupController> cs) {
+        Set<String> out = new LinkedHashSet<>();
+        for (CgroupController c : cs) {
+            if (!c.isV2Core()) {
+                c.v2Name().ifPresent(out::add);
+            }
+        }
+        return out;
+    }
+
+    private void checkEnabled(Path dir, Set<String> mandatory) throws CgroupException {
+        if (mandatory.isEmpty()) {
+            return;
+        }
+        Path ctl = subtreeControl(dir);
+        Set<String> enabled = enabledForChildren(dir);
+        for (String c : mandatory) {
+            if (!enabled.contains(c)) {
+                throw new CgroupUnavailableException("the " + c + " controller is not enabled for children of "
+                        + dir + ": enable it with echo +" + c + " > " + ctl
+                        + " (only possible while that cgroup holds no processes, unless it is the root)",
+                        c, ctl, null, null);
+            }
+        }
+    }
+
+    /**
+     * Enables in {@code dir}'s {@code cgroup.subtree_control} every controller of {@code mandatory}
+     * (available there: the caller checked) and those of {@code optional} that are available, as
+     * far as it can (they are only wanted for statistics; the child works without them).
+     */
+    private void enableForChildren(Path dir, Set<String> mandatory, Set<String> optional, Set<String> available)
+            throws CgroupException {
+        Set<String> enabled = enabledForChildren(dir);
+        for (String c : mandatory) {
+            if (!enabled.contains(c)) {
+                enableForChildren(dir, c);
+            }
+        }
+        for (String c : optional) {
+            if (available.contains(c) && !enabled.contains(c)) {
+                try {
+                    enableForChildren(dir, c);
+                } catch (CgroupException e) {
+                    // only wanted for statistics
+                }
+            }
+        }
     }
 
     @Override
@@ -93,11 +281,7 @@ public final class V2Backend implements CgroupBackend {
                 limits.cpuQuota().ifPresent(q -> out.add(write("cpuQuota",
                         cpuMax(OptionalLong.of(Units.toMicros(q)), Units.toMicros(limits.cpuPeriod())), dir, CPU_MAX, c)));
             }
-            case CPUSET -> {
-                limits.cpusetCpus().ifPresent(v -> out.add(write("cpusetCpus", v, dir, CommonFiles.CPUSET_CPUS, c)));
-                limits.cpusetMems().ifPresent(v -> out.add(write("cpusetMems", v, dir, CommonFiles.CPUSET_MEMS, c)));
-            }
-            case PIDS -> limits.pidsLimit().ifPresent(p -> out.add(write("pidsLimit", Long.toString(p), dir, CommonFiles.PIDS_MAX, c)));
+            case CPUSET, PIDS -> out.addAll(CommonFiles.sharedLimits(c, dir, limits, nameOf(c)));
             case IO -> {
                 limits.ioWeight().ifPresent(w -> {
                     if (!Files.exists(dir.resolve(IO_WEIGHT)) && Files.exists(dir.resolve(IO_BFQ_WEIGHT))) {
@@ -116,6 +300,11 @@ public final class V2Backend implements CgroupBackend {
                     out.add(write("ioThrottle", sb.toString(), dir, IO_MAX, c));
                 }
             }
+            case DEVICES -> {
+                if (!limits.deviceRules().isEmpty()) {
+                    out.add(new LimitStep.Skip("deviceAllow", limits.deviceRules().toString(), DEVICES_NEED_V1, false));
+                }
+            }
             default -> {
             }
         }
@@ -132,32 +321,27 @@ public final class V2Backend implements CgroupBackend {
     }
 
     @Override
-    public Path procsFile(Path dir) {
-        return dir.resolve(CommonFiles.PROCS);
-    }
-
-    @Override
     public Optional<CpuCounter> cpuCounter(Path dir) {
         return Optional.of(new CpuCounter(dir.resolve(CommonFiles.CPU_STAT), Optional.of("usage_usec"), 1000));
     }
 
     @Override
     public CpuTimes cpuTimes(Path dir) throws CgroupException {
-        Map<String, Long> st = CgroupFs.readKeyedIfExists(dir.resolve(CommonFiles.CPU_STAT), "cpu").orElse(Map.of());
+        Map<String, Long> st = CommonFiles.cpuStat(dir);
         return new CpuTimes(Units.fromMicros(st.getOrDefault("usage_usec", 0L)), Units.fromMicros(st.getOrDefault("user_usec", 0L)),
                 Units.fromMicros(st.getOrDefault("system_usec", 0L)));
     }
 
     @Override
     public Throttling throttling(Path dir) throws CgroupException {
-        Map<String, Long> st = CgroupFs.readKeyedIfExists(dir.resolve(CommonFiles.CPU_STAT), "cpu").orElse(Map.of());
+        Map<String, Long> st = CommonFiles.cpuStat(dir);
         return new Throttling(st.getOrDefault("nr_throttled", 0L), Units.fromMicros(st.getOrDefault("throttled_usec", 0L)));
     }
 
     @Override
     public MemoryUsage memoryUsage(Path d) throws CgroupException {
-        Optional<ByteSize> current = CgroupFs.readLongIfExists(d.resolve(MEMORY_CURRENT), "memory").map(ByteSize::ofBytes);
-        Optional<ByteSize> peak = CgroupFs.readLongIfExists(d.resolve(MEMORY_PEAK), "memory").map(ByteSize::ofBytes);
+        Optional<ByteSize> current = CommonFiles.bytes(d.resolve(MEMORY_CURRENT));
+        Optional<ByteSize> peak = CommonFiles.bytes(d.resolve(MEMORY_PEAK));
         OptionalLong oom = CgroupFs.readKeyedIfExists(d.resolve(MEMORY_EVENTS), "memory")
                 .map(ev -> ev.containsKey("oom_kill") ? OptionalLong.of(ev.get("oom_kill")) : OptionalLong.empty())
                 .orElse(OptionalLong.empty());
@@ -170,7 +354,8 @@ public final class V2Backend implements CgroupBackend {
     }
 
     /** The CPUs (or memory nodes) allowed in {@code dir}, from cpuset.*.effective. */
-    public static Optional<String> cpusetAllowed(Path dir, boolean mems) throws CgroupException {
+    @Override
+    public Optional<String> cpusetAllowed(Path dir, boolean mems) throws CgroupException {
         return CgroupFs.readIfExists(dir.resolve(mems ? CPUSET_MEMS_EFFECTIVE : CPUSET_CPUS_EFFECTIVE), "cpuset");
     }
 
@@ -244,8 +429,7 @@ public final class V2Backend implements CgroupBackend {
             return Optional.of("the quota and period must be 1 ms..1 s of period and a quota >= 1 ms");
         }
         if (name.equals(IO_MAX) && (e.equals("EINVAL") || e.equals("ENODEV"))) {
-            return Optional.of("the device must be a whole block device (not a partition) that exists: see /sys/dev/block/"
-                    + value.split(" ")[0]);
+            return Optional.of(CommonFiles.wholeDeviceAdvice(value));
         }
         if (name.equals(SUBTREE_CONTROL) && e.equals("EBUSY")) {
             return Optional.of("a cgroup that holds processes cannot enable controllers for children (the"

@@ -221,6 +221,14 @@ public final class LaunchPlan {
         return add(new Step.JoinCgroup(checked(procsFile)));
     }
 
+    /** See {@link Step.PlaceInCgroup}: the monitor puts the sandbox's first process in this cgroup. */
+    public LaunchPlan placeInCgroup(String procsFile) {
+        if (!procsFile.startsWith("/")) {
+            throw new IllegalArgumentException("cgroup placement: not an absolute path: " + procsFile);
+        }
+        return add(new Step.PlaceInCgroup(checked(procsFile)));
+    }
+
     /** Create the sandbox's first process directly in this cgroup2 directory (clone3 CLONE_INTO_CGROUP, Linux 5.7+). */
     public LaunchPlan cloneIntoCgroup(String directory) {
         return add(new Step.CloneIntoCgroup(checked(directory)));

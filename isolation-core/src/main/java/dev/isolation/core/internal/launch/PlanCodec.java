@@ -90,6 +90,8 @@ public final class PlanCodec {
             return string(m.map());
         } else if (s instanceof JoinCgroup j) {
             return string(j.procsFile());
+        } else if (s instanceof PlaceInCgroup p) {
+            return string(p.procsFile());
         } else if (s instanceof CloneIntoCgroup c) {
             return string(c.directory());
         } else if (s instanceof TeardownKill t) {
@@ -226,6 +228,13 @@ public final class PlanCodec {
             case MAKE_PRIVATE -> flag(v, new MakeRootPrivate());
             case USERNS_IDS -> new UserNamespaceIds(fixed(v, 8).getInt(), v.getInt());
             case CLONE_INTO_CGROUP -> new CloneIntoCgroup(string(v, tag));
+            case PLACE_IN_CGROUP -> {
+                String file = string(v, tag);
+                if (!file.startsWith("/")) {
+                    throw new IllegalArgumentException("cgroup placement: not an absolute path: " + file);
+                }
+                yield new PlaceInCgroup(file);
+            }
             case TEARDOWN_KILL -> new TeardownKill(string(v, tag));
             case TEARDOWN_FREEZER -> {
                 String[] f = strings(v, tag, 3);

@@ -78,6 +78,15 @@ public sealed interface Step {
         public Tag tag() { return Tag.CGROUP_PROCS; }
     }
 
+    /**
+     * A cgroup.procs (or tasks) file the monitor writes the sandbox's first process's pid into
+     * before that process takes its first step: {@link JoinCgroup} for a process born in a new
+     * user namespace, whose own write the kernel refuses (EACCES: it is no longer the host's root).
+     */
+    record PlaceInCgroup(String procsFile) implements Step {
+        public Tag tag() { return Tag.PLACE_IN_CGROUP; }
+    }
+
     /** Unshare a cgroup namespace after joining the cgroups, so the sandbox's cgroup is its root. */
     record UnshareCgroupNamespace() implements Step {
         public Tag tag() { return Tag.CGROUP_NS; }

@@ -51,7 +51,8 @@ public enum Tag {
     TEARDOWN_FREEZER(52, Phase.MONITOR),
     TEARDOWN_PROCS(53, Phase.MONITOR),
     TEARDOWN_REMOVE(54, Phase.MONITOR),
-    CPU_COUNTER(55, Phase.MONITOR);
+    CPU_COUNTER(55, Phase.MONITOR),
+    PLACE_IN_CGROUP(56, Phase.MONITOR);
 
     /**
      * Who acts on a record, and so in which message it may appear: the setup plan carries
