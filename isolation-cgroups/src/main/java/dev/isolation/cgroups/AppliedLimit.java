@@ -10,6 +10,7 @@ import java.util.Objects;
  * @param limit the limit, e.g. {@code "memoryLimit"}, {@code "swapLimit"}, {@code "cpuShares"}
  * @param value the text written, e.g. {@code "67108864"} or {@code "50000 100000"}
  * @param file the file written
+ * @since 0.1.0
  */
 public record AppliedLimit(String limit, String value, Path file) {
     public AppliedLimit {
@@ -31,6 +32,7 @@ public record AppliedLimit(String limit, String value, Path file) {
      * @param limit the limit, in this library's words
      * @param value the value that would have been written
      * @param reason why it was not applied and how to fix the host
+     * @since 0.1.0
      */
     public record NotApplied(String limit, String value, String reason) {
         public NotApplied {

@@ -6,6 +6,8 @@ package dev.isolation.cgroups;
  * <p>Binary multiples, named as IEC names them: {@code mib(64)} is 64 × 1024 × 1024 bytes; {@link
  * #mb} is the same as {@link #mib} (kept for existing callers). {@link #parse} reads {@code 200M}
  * and {@code 1.5G}, also binary.
+ *
+ * @since 0.1.0
  */
 public final class ByteSize implements Comparable<ByteSize> {
     /** Zero bytes. */

@@ -8,6 +8,8 @@ import java.util.Optional;
  * <p>On cgroup v2, {@link #CPUACCT} (the {@code cpu.stat} usage counters) and {@link #FREEZER}
  * ({@code cgroup.freeze}) are core features that need no controller; {@link #DEVICES} does not
  * exist (v2 uses eBPF device programs, which this library does not install).
+ *
+ * @since 0.1.0
  */
 public enum CgroupController {
     MEMORY("memory", "memory", false),

@@ -11,6 +11,8 @@ import java.util.Optional;
  *
  * <p>Extends {@link IOException} as {@link ProcessBuilder#start()} failures do. Programming errors
  * (bad arguments) are reported with {@link IllegalArgumentException} instead.
+ *
+ * @since 0.1.0
  */
 public class CgroupException extends IOException {
     private static final long serialVersionUID = 1L;

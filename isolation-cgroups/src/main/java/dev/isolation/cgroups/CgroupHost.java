@@ -62,6 +62,7 @@ import java.util.stream.Stream;
  *
  * @implNote cgroup2 {@code cgroup.freeze} needs Linux 5.2, {@code cgroup.kill} 5.14,
  *     {@code memory.peak} 5.19, {@code pids.peak} about 6.1; each is used when its file exists.
+ * @since 0.1.0
  */
 public final class CgroupHost {
     private static final Pattern LEFTOVER = Pattern.compile("isolation-(\\d+)-\\d+");

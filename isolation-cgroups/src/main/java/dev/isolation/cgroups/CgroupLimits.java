@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  * <p>By default the limits fail closed: {@link CgroupHost#create(CgroupLimits)} throws when a
  * limit cannot be applied. With {@link Builder#bestEffort(boolean) bestEffort(true)} a limit the
  * host cannot apply is skipped and reported in {@link SandboxCgroup#notApplied()}.
+ *
+ * @since 0.1.0
  */
 public final class CgroupLimits {
     private static final Pattern CPU_LIST = Pattern.compile("\\d+(-\\d+)?(,\\d+(-\\d+)?)*");
@@ -220,6 +222,8 @@ public final class CgroupLimits {
     /**
      * I/O throttles for one block device ({@code major:minor}), v1
      * blkio.throttle.*_device, v2 io.max. Unset fields mean no throttle.
+     *
+     * @since 0.1.0
      */
     public record IoThrottle(int major, int minor, OptionalLong readBytesPerSecond, OptionalLong writeBytesPerSecond,
                              OptionalLong readIops, OptionalLong writeIops) {
@@ -252,6 +256,8 @@ public final class CgroupLimits {
      * A v1 device access rule, as written to devices.allow: {@code type major:minor access}, where
      * type is {@code a} (all), {@code b} (block) or {@code c} (char), an empty major or minor
      * means any ({@code *}), access is a combination of {@code r}, {@code w}, {@code m} (mknod).
+     *
+     * @since 0.1.0
      */
     public record DeviceRule(char type, OptionalInt major, OptionalInt minor, String access) {
         public DeviceRule {
@@ -308,7 +314,11 @@ public final class CgroupLimits {
         }
     }
 
-    /** Builds {@link CgroupLimits}. Not thread-safe. */
+    /**
+     * Builds {@link CgroupLimits}. Not thread-safe.
+     *
+     * @since 0.1.0
+     */
     public static final class Builder {
         private ByteSize memory;
         private ByteSize swap;

@@ -24,6 +24,7 @@ import java.util.OptionalLong;
  * @param cpuThrottledCount periods in which the quota throttled the cgroup (cpu.stat nr_throttled;
  *     0 when there is no cpu controller, as there is then no quota)
  * @param cpuThrottledTime time spent throttled (v1 throttled_time, v2 throttled_usec)
+ * @since 0.1.0
  */
 public record CgroupStats(Duration cpuTotal, Duration cpuUser, Duration cpuSystem,
                           Optional<ByteSize> memoryCurrent, Optional<ByteSize> memoryPeak,

@@ -7,6 +7,8 @@ import java.nio.file.Path;
  * delegated to this user, or {@code /sys/fs/cgroup} is read-only. The message says how to fix the
  * host. Callers may branch on this type, e.g. to fall back to running without limits only when
  * the user opted in with {@link CgroupLimits.Builder#bestEffort(boolean)}.
+ *
+ * @since 0.1.0
  */
 public class CgroupUnavailableException extends CgroupException {
     private static final long serialVersionUID = 1L;

@@ -11,6 +11,8 @@ import java.time.Duration;
  *       the formula crun and runc adopted in 2025 (maps the default 1024 to the default 100).
  *   <li>blkio.weight (v1, 10..1000) ↔ io.weight (v2, 1..10000), linear.
  * </ul>
+ *
+ * @since 0.1.0
  */
 public final class CgroupUnits {
     /** Smallest cpu.shares the kernel accepts. */

@@ -16,6 +16,7 @@ import java.util.Optional;
  * @param file the file to read
  * @param key the line's key, or empty when the whole file is the number
  * @param nanosPerUnit nanoseconds per unit of the number, at least 1
+ * @since 0.1.0
  */
 public record CpuCounter(Path file, Optional<String> key, long nanosPerUnit) {
     public CpuCounter {

@@ -11,6 +11,7 @@ import java.util.Objects;
  * @param file the file written
  * @param freezeValue the text that freezes
  * @param thawValue the text that thaws
+ * @since 0.1.0
  */
 public record Freezer(Path file, String freezeValue, String thawValue) {
     public Freezer {

@@ -15,6 +15,7 @@ import java.util.Set;
  * @param kernelRelease {@code uname -r}, or {@code "unknown"}
  * @param hierarchies every cgroup hierarchy this process can see
  * @param controllers one entry per {@link CgroupController}, in enum order
+ * @since 0.1.0
  */
 public record HostReport(CgroupLayout layout, String kernelRelease, List<Hierarchy> hierarchies,
                          List<ControllerStatus> controllers) {
@@ -39,6 +40,7 @@ public record HostReport(CgroupLayout layout, String kernelRelease, List<Hierarc
      *     cgroup.controllers
      * @param ownCgroup this process's cgroup in it, as in /proc/self/cgroup
      * @param ownDirectory the directory of this process's cgroup
+     * @since 0.1.0
      */
     public record Hierarchy(int version, Path mountPoint, Set<String> controllers, String ownCgroup, Path ownDirectory) {
         public Hierarchy {
@@ -54,6 +56,7 @@ public record HostReport(CgroupLayout layout, String kernelRelease, List<Hierarc
      * @param directory the directory sandboxes would be created in, when available
      * @param usable whether a sandbox can use it
      * @param detail why not and how to fix the host, or what is used
+     * @since 0.1.0
      */
     public record ControllerStatus(CgroupController controller, Optional<Integer> version, Optional<Path> directory,
                                    boolean usable, String detail) {

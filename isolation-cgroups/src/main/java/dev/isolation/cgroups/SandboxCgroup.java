@@ -39,6 +39,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * @implNote {@link #freeze()} uses cgroup2 {@code cgroup.freeze} (Linux 5.2+) when the sandbox has
  *     a cgroup2 directory, else the v1 freezer. {@link #kill()} uses {@code cgroup.kill}
  *     (Linux 5.14+) when present, else freezes, SIGKILLs every pid and thaws.
+ * @since 0.1.0
  */
 public final class SandboxCgroup implements AutoCloseable {
     private static final AtomicLong COUNTER = new AtomicLong();

@@ -10,6 +10,8 @@ import java.io.IOException;
  * runs in its own sandbox with its own limits and has its own outcome. Standard error is as each
  * {@link ProcessBuilder} says. The output limit of either sandbox applies to its standard error and
  * its files, not to the connection: the other program reads that, at the speed of a direct pipe.
+ *
+ * @since 0.1.0
  */
 public final class Interaction implements AutoCloseable {
     private final IsolatedProcess interactor;

@@ -49,6 +49,8 @@ import java.util.stream.Stream;
  * implements it, with one difference: the process has terminated when the whole sandbox has, so
  * {@link #isAlive()}, {@link #waitFor()}, {@link #exitValue()} and {@link #onExit()} speak of the
  * sandbox, and {@link #exitValue()} is the program's (the code, or 128 + the signal).
+ *
+ * @since 0.1.0
  */
 public final class IsolatedProcess extends Process implements AutoCloseable {
     private final HelperProcess helper;

@@ -22,12 +22,16 @@ import java.util.OptionalInt;
  * resident set of any single one of them; wall time is measured by the monitor from the program's
  * exec to the end of the sandbox, so a JVM pause does not stretch it. With a cgroup, its figures
  * ({@link #cgroupStats()}) count every process, reaped or not.
+ *
+ * @since 0.1.0
  */
 public final class Outcome {
     /**
      * The verdict. When several apply, the first in this order wins: SETUP_FAILED, INTERNAL_ERROR,
      * INTERRUPTED, TIME_LIMIT, WALL_TIME_LIMIT, MEMORY_LIMIT (an OOM kill beats the SIGKILL it
      * caused), OUTPUT_LIMIT, RESTRICTED_SYSCALL, SIGNALED, NONZERO_EXIT, OK.
+     *
+     * @since 0.1.0
      */
     public enum Status {
         /** Exited with code 0. */

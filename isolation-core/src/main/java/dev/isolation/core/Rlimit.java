@@ -5,6 +5,8 @@ import java.util.Locale;
 /**
  * Resource limits applied with setrlimit(2) right before exec. Numbers as in
  * {@code <sys/resource.h>} (the same on x86_64 and aarch64).
+ *
+ * @since 0.1.0
  */
 public enum Rlimit {
     /** CPU seconds; SIGXCPU at the soft limit, SIGKILL at the hard one. */

@@ -52,9 +52,14 @@ import java.util.regex.Pattern;
  *
  * @implNote Linux only. Namespaces need kernel support for each type (all mainstream kernels since
  *     4.6 have them); a user namespace is created unprivileged where the host allows it.
+ * @since 0.1.0
  */
 public final class Sandbox {
-    /** The namespace types a sandbox can have. */
+    /**
+     * The namespace types a sandbox can have.
+     *
+     * @since 0.1.0
+     */
     public enum Namespace {
         PID(LaunchPlan.CLONE_NEWPID),
         MOUNT(LaunchPlan.CLONE_NEWNS),
@@ -589,6 +594,8 @@ public final class Sandbox {
     /**
      * Builds a {@link Sandbox}. Not thread-safe. Setters validate eagerly: a value out of its
      * documented range throws {@link IllegalArgumentException} naming the parameter and the range.
+     *
+     * @since 0.1.0
      */
     public static final class Builder {
         private static final Duration MAX_TIME_LIMIT = Duration.ofDays(24);

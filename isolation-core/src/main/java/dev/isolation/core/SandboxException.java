@@ -5,6 +5,8 @@ import java.io.IOException;
 /**
  * Something went wrong at run time while setting up, running or tearing down a sandbox. The root
  * of this library's checked exceptions, an {@link IOException} as {@link ProcessBuilder#start()}'s.
+ *
+ * @since 0.1.0
  */
 public class SandboxException extends IOException {
     private static final long serialVersionUID = 1L;

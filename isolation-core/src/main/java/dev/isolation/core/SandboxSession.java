@@ -59,6 +59,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Thread-safe. {@link #close()} kills everything in the sandbox and removes it, cgroups
  * included.
+ *
+ * @since 0.1.0
  */
 public final class SandboxSession implements AutoCloseable {
     /** Where the work directory is inside the sandbox, and where programs start by default. */
@@ -532,6 +534,8 @@ public final class SandboxSession implements AutoCloseable {
     /**
      * How a session keeps its files and its memory: immutable, thread-safe; built by {@link #builder()}.
      * Given to {@link Sandbox#open(Options)}.
+     *
+     * @since 0.1.0
      */
     public static final class Options {
         private static final ByteSize DEFAULT_WORK_SIZE = ByteSize.mb(256);
@@ -590,7 +594,11 @@ public final class SandboxSession implements AutoCloseable {
                     + ", persistentWorkDir=" + persistentWorkDir + ", copyLimit=" + copyLimit + "}";
         }
 
-        /** Builds {@link Options}; not thread-safe. */
+        /**
+         * Builds {@link Options}; not thread-safe.
+         *
+         * @since 0.1.0
+         */
         public static final class Builder {
             private ByteSize workSize = DEFAULT_WORK_SIZE;
             private Optional<ByteSize> memoryLimit = Optional.empty();

@@ -5,6 +5,8 @@ import dev.isolation.core.internal.linux.NativeCallException;
 /**
  * The sandbox could not be set up, or the program could not be executed in it: a system call of
  * the launch path failed. Nothing of the sandbox is left when this is thrown.
+ *
+ * @since 0.1.0
  */
 public class SandboxSetupException extends SandboxException {
     private static final long serialVersionUID = 1L;

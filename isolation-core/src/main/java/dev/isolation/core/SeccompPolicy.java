@@ -65,12 +65,21 @@ import java.util.regex.Pattern;
  *     {@code libseccomp2}) for the architecture of the running JVM. {@link #kill()} and
  *     {@link #log()} need Linux 4.14 or later. System calls the installed libseccomp does not know
  *     are skipped in presets; in rules they are rejected.
+ * @since 0.1.0
  */
 public final class SeccompPolicy {
-    /** What the filter does with a system call. */
+    /**
+     * What the filter does with a system call.
+     *
+     * @since 0.1.0
+     */
     public sealed interface Action permits Kill, Errno, Log, Allow {}
 
-    /** Kill the whole process (all threads) with {@code SIGSYS}, as if by an uncaught signal. */
+    /**
+     * Kill the whole process (all threads) with {@code SIGSYS}, as if by an uncaught signal.
+     *
+     * @since 0.1.0
+     */
     public record Kill() implements Action {
         @Override
         public String toString() {
@@ -82,6 +91,7 @@ public final class SeccompPolicy {
      * Do not run the system call; it fails with {@code errno}.
      *
      * @param errno a positive error number, at most 4095 ({@code MAX_ERRNO}), e.g. 1 for EPERM
+     * @since 0.1.0
      */
     public record Errno(int errno) implements Action {
         public Errno {
@@ -96,7 +106,11 @@ public final class SeccompPolicy {
         }
     }
 
-    /** Run the system call and log it to the kernel audit log (kernel 4.14 or later). */
+    /**
+     * Run the system call and log it to the kernel audit log (kernel 4.14 or later).
+     *
+     * @since 0.1.0
+     */
     public record Log() implements Action {
         @Override
         public String toString() {
@@ -104,7 +118,11 @@ public final class SeccompPolicy {
         }
     }
 
-    /** Run the system call. */
+    /**
+     * Run the system call.
+     *
+     * @since 0.1.0
+     */
     public record Allow() implements Action {
         @Override
         public String toString() {

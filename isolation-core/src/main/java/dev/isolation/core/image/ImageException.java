@@ -6,11 +6,17 @@ import dev.isolation.core.SandboxException;
  * An image cannot be read or unpacked: {@link #reason()} says what kind of defect, the message
  * names the blob, digest, media type or tar entry and what to do. Nothing is left behind: a layer
  * that failed to unpack leaves no directory in the cache.
+ *
+ * @since 0.1.0
  */
 public final class ImageException extends SandboxException {
     private static final long serialVersionUID = 1L;
 
-    /** What was wrong with the image. */
+    /**
+     * What was wrong with the image.
+     *
+     * @since 0.1.0
+     */
     public enum Reason {
         /** A blob's content does not have the digest its descriptor (or the config's diff_ids) names. */
         BAD_DIGEST,

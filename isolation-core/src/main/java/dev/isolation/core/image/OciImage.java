@@ -36,6 +36,8 @@ import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStre
  *
  * <p>Immutable and thread-safe. The cache is private to the user ({@code 0700}, owned by it);
  * {@link Reader#cache} says where it is.
+ *
+ * @since 0.1.0
  */
 public final class OciImage {
     private final String reference;
@@ -78,7 +80,11 @@ public final class OciImage {
         return new Reader();
     }
 
-    /** Where layers are unpacked, and how. Not thread-safe; {@link #open} may be called from many threads. */
+    /**
+     * Where layers are unpacked, and how. Not thread-safe; {@link #open} may be called from many threads.
+     *
+     * @since 0.1.0
+     */
     public static final class Reader {
         private Optional<Path> cache = Optional.empty();
         private boolean keepSetuid;

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * so they appear in the test's report, and are published as report entries ({@code
  * isolation.stderr}, {@code isolation.outcome}). With {@link #captureStdout()} standard output is
  * captured and attached the same way (and the test must not read it).
+ * @since 0.1.0
  */
 @Target({ElementType.FIELD, ElementType.PARAMETER})
 @Retention(RetentionPolicy.RUNTIME)
