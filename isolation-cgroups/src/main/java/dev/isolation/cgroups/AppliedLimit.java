@@ -13,6 +13,14 @@ import java.util.Objects;
  * @since 0.1.0
  */
 public record AppliedLimit(String limit, String value, Path file) {
+    /**
+     * Checks that no component is null.
+     *
+     * @param limit the limit, e.g. {@code "memoryLimit"}, {@code "swapLimit"}, {@code "cpuShares"}
+     * @param value the text written, e.g. {@code "67108864"} or {@code "50000 100000"}
+     * @param file the file written
+     * @throws NullPointerException if a component is null
+     */
     public AppliedLimit {
         Objects.requireNonNull(limit, "limit");
         Objects.requireNonNull(value, "value");
@@ -35,6 +43,14 @@ public record AppliedLimit(String limit, String value, Path file) {
      * @since 0.1.0
      */
     public record NotApplied(String limit, String value, String reason) {
+        /**
+         * Checks that no component is null.
+         *
+         * @param limit the limit, in this library's words
+         * @param value the value that would have been written
+         * @param reason why it was not applied and how to fix the host
+         * @throws NullPointerException if a component is null
+         */
         public NotApplied {
             Objects.requireNonNull(limit, "limit");
             Objects.requireNonNull(value, "value");

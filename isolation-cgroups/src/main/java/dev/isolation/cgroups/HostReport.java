@@ -19,6 +19,15 @@ import java.util.Set;
  */
 public record HostReport(CgroupLayout layout, String kernelRelease, List<Hierarchy> hierarchies,
                          List<ControllerStatus> controllers) {
+    /**
+     * Checks the components and copies the lists.
+     *
+     * @param layout the host layout
+     * @param kernelRelease {@code uname -r}, or {@code "unknown"}
+     * @param hierarchies every cgroup hierarchy this process can see
+     * @param controllers one entry per {@link CgroupController}, in enum order
+     * @throws NullPointerException if a component is null
+     */
     public HostReport {
         Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(kernelRelease, "kernelRelease");
@@ -26,7 +35,12 @@ public record HostReport(CgroupLayout layout, String kernelRelease, List<Hierarc
         controllers = List.copyOf(controllers);
     }
 
-    /** The status of one controller. */
+    /**
+     * The status of one controller.
+     *
+     * @param c the controller
+     * @return its status on this host
+     */
     public ControllerStatus controller(CgroupController c) {
         return controllers.stream().filter(s -> s.controller() == c).findFirst().orElseThrow();
     }
@@ -43,6 +57,16 @@ public record HostReport(CgroupLayout layout, String kernelRelease, List<Hierarc
      * @since 0.1.0
      */
     public record Hierarchy(int version, Path mountPoint, Set<String> controllers, String ownCgroup, Path ownDirectory) {
+        /**
+         * Copies {@code controllers}.
+         *
+         * @param version 1 or 2
+         * @param mountPoint where it is mounted
+         * @param controllers v1: controllers bound to it (or {@code name=...}); v2: the root's
+         *     cgroup.controllers
+         * @param ownCgroup this process's cgroup in it, as in /proc/self/cgroup
+         * @param ownDirectory the directory of this process's cgroup
+         */
         public Hierarchy {
             controllers = Set.copyOf(controllers);
         }
