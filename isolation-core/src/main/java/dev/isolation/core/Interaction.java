@@ -22,7 +22,19 @@ public final class Interaction implements AutoCloseable {
         this.solution = solution;
     }
 
-    /** Starts both; if the second cannot start, the first is killed and nothing is left. */
+    /**
+     * Starts both; if the second cannot start, the first is killed and nothing is left.
+     *
+     * @param interactorSandbox the policy of the interactor
+     * @param interactor the interactor's command; its standard output goes to the solution's
+     *     standard input
+     * @param solutionSandbox the policy of the solution
+     * @param solution the solution's command; its standard output goes to the interactor's
+     *     standard input
+     * @return both, running
+     * @throws SandboxException if the sandbox cannot be set up (a {@link SandboxSetupException}
+     *     names the failed call)
+     */
     public static Interaction start(Sandbox interactorSandbox, ProcessBuilder interactor, Sandbox solutionSandbox,
             ProcessBuilder solution) throws SandboxException {
         Kernel k = Kernel.get();
@@ -57,10 +69,12 @@ public final class Interaction implements AutoCloseable {
         }
     }
 
+    /** {@return the interactor's process (the checker)} */
     public IsolatedProcess interactor() {
         return interactor;
     }
 
+    /** {@return the solution's process} */
     public IsolatedProcess solution() {
         return solution;
     }

@@ -11,10 +11,21 @@ import java.io.IOException;
 public class SandboxException extends IOException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * A failure.
+     *
+     * @param message what went wrong, and what to do
+     */
     public SandboxException(String message) {
         super(message);
     }
 
+    /**
+     * A failure with its cause.
+     *
+     * @param message what went wrong, and what to do
+     * @param cause the underlying error
+     */
     public SandboxException(String message, Throwable cause) {
         super(message, cause);
     }

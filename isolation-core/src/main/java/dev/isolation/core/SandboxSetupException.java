@@ -11,6 +11,7 @@ import dev.isolation.core.internal.linux.NativeCallException;
 public class SandboxSetupException extends SandboxException {
     private static final long serialVersionUID = 1L;
 
+    /** The failed call, with its errno. */
     private final NativeCallException failure;
 
     /** Made by the library only: the failure it wraps is an internal type. */
@@ -25,22 +26,22 @@ public class SandboxSetupException extends SandboxException {
         this.failure = failure;
     }
 
-    /** The system call or step that failed, e.g. {@code execve}. */
+    /** {@return the system call or step that failed, e.g. {@code execve}} */
     public String call() {
         return failure.call();
     }
 
-    /** What it was called on, e.g. the path. */
+    /** {@return what it was called on, e.g. the path} */
     public String argument() {
         return failure.argument();
     }
 
-    /** The error number the call failed with, e.g. 2 for {@code ENOENT}; see {@link #errnoName()}. */
+    /** {@return the error number the call failed with, e.g. 2 for {@code ENOENT}; see {@link #errnoName()}} */
     public int errno() {
         return failure.errno();
     }
 
-    /** e.g. {@code ENOENT}. */
+    /** {@return the errno's symbolic name, e.g. {@code ENOENT}} */
     public String errnoName() {
         return failure.errnoName();
     }

@@ -9,10 +9,21 @@ package dev.isolation.core;
 public class UnsupportedHostException extends SandboxException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * This host cannot do what the policy asks.
+     *
+     * @param message what is missing, and how to fix the host or the policy
+     */
     public UnsupportedHostException(String message) {
         super(message);
     }
 
+    /**
+     * This host cannot do what the policy asks, with the cause.
+     *
+     * @param message what is missing, and how to fix the host or the policy
+     * @param cause the underlying error
+     */
     public UnsupportedHostException(String message, Throwable cause) {
         super(message, cause);
     }

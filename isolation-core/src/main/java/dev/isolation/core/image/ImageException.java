@@ -34,18 +34,33 @@ public final class ImageException extends SandboxException {
         CACHE
     }
 
+    /** What kind of problem it is. */
     private final Reason reason;
 
+    /**
+     * An image problem.
+     *
+     * @param reason what kind of problem it is
+     * @param message what is wrong, naming the file, digest or entry
+     */
     public ImageException(Reason reason, String message) {
         super(message);
         this.reason = reason;
     }
 
+    /**
+     * An image problem with its cause.
+     *
+     * @param reason what kind of problem it is
+     * @param message what is wrong, naming the file, digest or entry
+     * @param cause the underlying error
+     */
     public ImageException(Reason reason, String message, Throwable cause) {
         super(message, cause);
         this.reason = reason;
     }
 
+    /** {@return what kind of problem it is} */
     public Reason reason() {
         return reason;
     }

@@ -23,6 +23,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Documented
 @ExtendWith(SandboxConditions.class)
 public @interface EnabledIfCgroupsAvailable {
-    /** The controllers the test's limits need; default memory, cpu and pids. */
+    /**
+     * The controllers the test's limits need; default memory, cpu and pids.
+     *
+     * @return the controllers that must be usable
+     */
     CgroupController[] value() default {CgroupController.MEMORY, CgroupController.CPU, CgroupController.PIDS};
 }

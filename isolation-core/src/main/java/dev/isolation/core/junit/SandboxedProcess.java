@@ -39,7 +39,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Documented
 @ExtendWith(SandboxExtension.class)
 public @interface SandboxedProcess {
-    /** The program and its arguments; a name without '/' is looked up in the sandbox's {@code PATH}. */
+    /**
+     * The program and its arguments; a name without '/' is looked up in the sandbox's {@code PATH}.
+     *
+     * @return the command, at least the program
+     */
     String[] command();
 
     /**
@@ -47,9 +51,15 @@ public @interface SandboxedProcess {
      * or of a method without parameters returning one, in the test class or its enclosing classes:
      * the policy to start the program with. Default: {@code Sandbox.builder().pidNs().mountNs()
      * .netNs().ipcNs().utsNs()}, with {@code userNs()} when the JVM is not root.
+     *
+     * @return the name of the field or method, or empty for the default policy
      */
     String sandbox() default "";
 
-    /** Whether standard output is captured for the report too (then the test does not read it). */
+    /**
+     * Whether standard output is captured for the report too (then the test does not read it).
+     *
+     * @return whether standard output goes to the report (default {@code false})
+     */
     boolean captureStdout() default false;
 }
