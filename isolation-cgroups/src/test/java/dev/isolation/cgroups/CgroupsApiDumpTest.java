@@ -1,4 +1,4 @@
-package dev.isolation.core;
+package dev.isolation.cgroups;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
@@ -34,20 +34,19 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import dev.isolation.cgroups.ByteSize;
 import org.junit.jupiter.api.Test;
 
 /**
- * The public API of this module, as a checked-in dump ({@code api/isolation-core.api}, like
+ * The public API of this module, as a checked-in dump ({@code api/isolation-cgroups.api}, like
  * OkHttp's {@code okhttp/api/okhttp.api}), and no internal type in it.
  *
  * <p>The API packages are those that {@code module-info} exports to everyone, less {@code internal}
- * ones. isolation-cgroups' {@code dev.isolation.cgroups.ApiSurfaceTest} is the same code (test sources are
+ * ones. isolation-core's {@code dev.isolation.core.CoreApiDumpTest} is the same code (test sources are
  * not shared between modules): change both together.
  */
-class ApiSurfaceTest {
-    private static final Class<?> ANCHOR = Sandbox.class;
-    private static final Path DUMP = Path.of("api", "isolation-core.api");
+class CgroupsApiDumpTest {
+    private static final Class<?> ANCHOR = ByteSize.class;
+    private static final Path DUMP = Path.of("api", "isolation-cgroups.api");
 
     @Test
     void publicApiMatchesCheckedInDump() throws IOException {
@@ -61,7 +60,7 @@ class ApiSurfaceTest {
         String expected = Files.exists(DUMP) ? Files.readString(DUMP) : "";
         if (!actual.equals(expected)) {
             fail("The public API changed. If that is intended, regenerate %s with%n"
-                    + "  mvn -B -o test -pl %s -am -Dtest=ApiSurfaceTest -Dsurefire.failIfNoSpecifiedTests=false -Dapi.dump.write=true%n"
+                    + "  mvn -B test -pl %s -am -Dtest=CgroupsApiDumpTest -Dsurefire.failIfNoSpecifiedTests=false -Dapi.dump.write=true%n"
                     + "and commit it with the change. Lines only in the dump (-) and only in the code (+):%n%s",
                     DUMP, Path.of("").toAbsolutePath().getFileName(), ApiDump.diff(expected, actual));
         }

@@ -1,4 +1,4 @@
-package dev.isolation.cgroups;
+package dev.isolation.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
@@ -34,19 +34,20 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import dev.isolation.cgroups.ByteSize;
 import org.junit.jupiter.api.Test;
 
 /**
- * The public API of this module, as a checked-in dump ({@code api/isolation-cgroups.api}, like
+ * The public API of this module, as a checked-in dump ({@code api/isolation-core.api}, like
  * OkHttp's {@code okhttp/api/okhttp.api}), and no internal type in it.
  *
  * <p>The API packages are those that {@code module-info} exports to everyone, less {@code internal}
- * ones. isolation-core's {@code dev.isolation.core.ApiSurfaceTest} is the same code (test sources are
+ * ones. isolation-cgroups' {@code dev.isolation.cgroups.CgroupsApiDumpTest} is the same code (test sources are
  * not shared between modules): change both together.
  */
-class ApiSurfaceTest {
-    private static final Class<?> ANCHOR = ByteSize.class;
-    private static final Path DUMP = Path.of("api", "isolation-cgroups.api");
+class CoreApiDumpTest {
+    private static final Class<?> ANCHOR = Sandbox.class;
+    private static final Path DUMP = Path.of("api", "isolation-core.api");
 
     @Test
     void publicApiMatchesCheckedInDump() throws IOException {
@@ -60,7 +61,7 @@ class ApiSurfaceTest {
         String expected = Files.exists(DUMP) ? Files.readString(DUMP) : "";
         if (!actual.equals(expected)) {
             fail("The public API changed. If that is intended, regenerate %s with%n"
-                    + "  mvn -B -o test -pl %s -am -Dtest=ApiSurfaceTest -Dsurefire.failIfNoSpecifiedTests=false -Dapi.dump.write=true%n"
+                    + "  mvn -B test -pl %s -am -Dtest=CoreApiDumpTest -Dsurefire.failIfNoSpecifiedTests=false -Dapi.dump.write=true%n"
                     + "and commit it with the change. Lines only in the dump (-) and only in the code (+):%n%s",
                     DUMP, Path.of("").toAbsolutePath().getFileName(), ApiDump.diff(expected, actual));
         }
