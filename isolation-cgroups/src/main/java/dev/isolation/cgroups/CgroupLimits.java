@@ -766,6 +766,8 @@ public final class CgroupLimits {
         }
 
         /**
+         * Builds the limits, checking that they agree with each other.
+         *
          * @return the limits
          * @throws IllegalStateException if both cpuShares and cpuWeight, or swap without memory
          */

@@ -1517,6 +1517,9 @@ public final class Sandbox {
         }
 
         /**
+         * Builds the policy, checking that its parts agree and that its program cannot reach its
+         * monitor, the JVM or cgroup files outside its own.
+         *
          * @return the policy
          * @throws IllegalStateException if the policy contradicts itself (e.g. a hostname without a
          *     UTS namespace), or would let the program signal, stop or ptrace its monitor or the JVM
