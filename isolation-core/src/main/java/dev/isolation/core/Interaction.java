@@ -11,6 +11,8 @@ import java.io.IOException;
  * {@link ProcessBuilder} says. The output limit of either sandbox applies to its standard error and
  * its files, not to the connection: the other program reads that, at the speed of a direct pipe.
  *
+ * <p>Thread-safe, as its two {@link IsolatedProcess}es are; {@link #close()} is idempotent.
+ *
  * @since 0.1.0
  */
 public final class Interaction implements AutoCloseable {
