@@ -10,8 +10,17 @@ import java.util.Objects;
  * @param limit the limit, e.g. {@code "memoryLimit"}, {@code "swapLimit"}, {@code "cpuShares"}
  * @param value the text written, e.g. {@code "67108864"} or {@code "50000 100000"}
  * @param file the file written
+ * @since 0.1.0
  */
 public record AppliedLimit(String limit, String value, Path file) {
+    /**
+     * Checks that no component is null.
+     *
+     * @param limit the limit, e.g. {@code "memoryLimit"}, {@code "swapLimit"}, {@code "cpuShares"}
+     * @param value the text written, e.g. {@code "67108864"} or {@code "50000 100000"}
+     * @param file the file written
+     * @throws NullPointerException if a component is null
+     */
     public AppliedLimit {
         Objects.requireNonNull(limit, "limit");
         Objects.requireNonNull(value, "value");
@@ -31,8 +40,17 @@ public record AppliedLimit(String limit, String value, Path file) {
      * @param limit the limit, in this library's words
      * @param value the value that would have been written
      * @param reason why it was not applied and how to fix the host
+     * @since 0.1.0
      */
     public record NotApplied(String limit, String value, String reason) {
+        /**
+         * Checks that no component is null.
+         *
+         * @param limit the limit, in this library's words
+         * @param value the value that would have been written
+         * @param reason why it was not applied and how to fix the host
+         * @throws NullPointerException if a component is null
+         */
         public NotApplied {
             Objects.requireNonNull(limit, "limit");
             Objects.requireNonNull(value, "value");

@@ -6,6 +6,8 @@ package dev.isolation.cgroups;
  * <p>Binary multiples, named as IEC names them: {@code mib(64)} is 64 × 1024 × 1024 bytes; {@link
  * #mb} is the same as {@link #mib} (kept for existing callers). {@link #parse} reads {@code 200M}
  * and {@code 1.5G}, also binary.
+ *
+ * @since 0.1.0
  */
 public final class ByteSize implements Comparable<ByteSize> {
     /** Zero bytes. */
@@ -22,7 +24,13 @@ public final class ByteSize implements Comparable<ByteSize> {
         this.bytes = bytes;
     }
 
-    /** @throws IllegalArgumentException if {@code bytes} is negative */
+    /**
+     * {@code bytes} bytes.
+     *
+     * @param bytes the number of bytes, 0 or more
+     * @return the size ({@link #ZERO} for 0)
+     * @throws IllegalArgumentException if {@code bytes} is negative
+     */
     public static ByteSize ofBytes(long bytes) {
         if (bytes < 0) {
             throw new IllegalArgumentException("bytes must be >= 0, was " + bytes);
@@ -33,6 +41,8 @@ public final class ByteSize implements Comparable<ByteSize> {
     /**
      * {@code kib} kibibytes (× 1024 bytes).
      *
+     * @param kib the number of kibibytes, 0 or more
+     * @return the size
      * @throws IllegalArgumentException if negative or overflowing a long of bytes
      */
     public static ByteSize kib(long kib) {
@@ -42,6 +52,8 @@ public final class ByteSize implements Comparable<ByteSize> {
     /**
      * {@code mib} mebibytes (× 1024² bytes).
      *
+     * @param mib the number of mebibytes, 0 or more
+     * @return the size
      * @throws IllegalArgumentException if negative or overflowing a long of bytes
      */
     public static ByteSize mib(long mib) {
@@ -51,6 +63,8 @@ public final class ByteSize implements Comparable<ByteSize> {
     /**
      * {@code gib} gibibytes (× 1024³ bytes).
      *
+     * @param gib the number of gibibytes, 0 or more
+     * @return the size
      * @throws IllegalArgumentException if negative or overflowing a long of bytes
      */
     public static ByteSize gib(long gib) {
@@ -60,6 +74,8 @@ public final class ByteSize implements Comparable<ByteSize> {
     /**
      * {@code tib} tebibytes (× 1024⁴ bytes).
      *
+     * @param tib the number of tebibytes, 0 or more
+     * @return the size
      * @throws IllegalArgumentException if negative or overflowing a long of bytes
      */
     public static ByteSize tib(long tib) {
@@ -70,6 +86,8 @@ public final class ByteSize implements Comparable<ByteSize> {
      * The same as {@link #kib}: {@code kib} × 1024 bytes (binary, as the cgroup files and the
      * command-line tools of this field count). Prefer {@link #kib}, whose name says so.
      *
+     * @param kib the number of kibibytes, 0 or more
+     * @return the size
      * @throws IllegalArgumentException if negative or overflowing a long of bytes
      */
     public static ByteSize kb(long kib) {
@@ -80,6 +98,8 @@ public final class ByteSize implements Comparable<ByteSize> {
      * The same as {@link #mib}: {@code mib} × 1024² bytes, so {@code mb(64)} is 67,108,864 bytes.
      * Prefer {@link #mib}, whose name says so.
      *
+     * @param mib the number of mebibytes, 0 or more
+     * @return the size
      * @throws IllegalArgumentException if negative or overflowing a long of bytes
      */
     public static ByteSize mb(long mib) {
@@ -89,6 +109,8 @@ public final class ByteSize implements Comparable<ByteSize> {
     /**
      * The same as {@link #gib}: {@code gib} × 1024³ bytes. Prefer {@link #gib}, whose name says so.
      *
+     * @param gib the number of gibibytes, 0 or more
+     * @return the size
      * @throws IllegalArgumentException if negative or overflowing a long of bytes
      */
     public static ByteSize gb(long gib) {
@@ -110,6 +132,8 @@ public final class ByteSize implements Comparable<ByteSize> {
      *       unit ({@code 1.5} alone is rejected); leading and trailing spaces are ignored.</li>
      * </ul>
      *
+     * @param text the size, such as {@code 512}, {@code 64K}, {@code 200M} or {@code 1.5G}
+     * @return the size
      * @throws IllegalArgumentException naming the text if it is not a size by these rules or does
      *     not fit a long of bytes
      */
@@ -149,12 +173,17 @@ public final class ByteSize implements Comparable<ByteSize> {
         }
     }
 
-    /** The size in bytes. */
+    /** {@return the size in bytes} */
     public long bytes() {
         return bytes;
     }
 
-    /** This size plus {@code other}, saturating at {@link Long#MAX_VALUE}. */
+    /**
+     * This size plus {@code other}, saturating at {@link Long#MAX_VALUE}.
+     *
+     * @param other the size to add
+     * @return the sum, at most {@link Long#MAX_VALUE} bytes
+     */
     public ByteSize plus(ByteSize other) {
         long sum = bytes + other.bytes;
         return ofBytes(sum < 0 ? Long.MAX_VALUE : sum);

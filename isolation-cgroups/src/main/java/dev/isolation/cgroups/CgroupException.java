@@ -11,20 +11,34 @@ import java.util.Optional;
  *
  * <p>Extends {@link IOException} as {@link ProcessBuilder#start()} failures do. Programming errors
  * (bad arguments) are reported with {@link IllegalArgumentException} instead.
+ *
+ * @since 0.1.0
  */
 public class CgroupException extends IOException {
     private static final long serialVersionUID = 1L;
 
+    /** The controller concerned (its v1 or v2 name), or null. */
     private final String controller;
+    /** The file read or written, or null. */
     private final Path file;
+    /** The value written, or null. */
     private final String value;
 
-    /** A failure not tied to one file. */
+    /**
+     * A failure not tied to one file.
+     *
+     * @param message the full message
+     */
     public CgroupException(String message) {
         this(message, null, null, null, null);
     }
 
-    /** A failure not tied to one file, with its cause. */
+    /**
+     * A failure not tied to one file, with its cause.
+     *
+     * @param message the full message
+     * @param cause the underlying error
+     */
     public CgroupException(String message, Throwable cause) {
         this(message, null, null, null, cause);
     }
@@ -45,17 +59,29 @@ public class CgroupException extends IOException {
         this.value = value;
     }
 
-    /** The controller concerned, when known. */
+    /**
+     * The controller concerned, when known.
+     *
+     * @return the controller's v1 or v2 name, or empty
+     */
     public Optional<String> controller() {
         return Optional.ofNullable(controller);
     }
 
-    /** The file read or written, when the failure concerns one file. */
+    /**
+     * The file read or written, when the failure concerns one file.
+     *
+     * @return the file, or empty
+     */
     public Optional<Path> file() {
         return Optional.ofNullable(file);
     }
 
-    /** The value written, when the failure was a write. */
+    /**
+     * The value written, when the failure was a write.
+     *
+     * @return the value written, or empty
+     */
     public Optional<String> value() {
         return Optional.ofNullable(value);
     }

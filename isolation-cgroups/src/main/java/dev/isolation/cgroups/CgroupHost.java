@@ -63,6 +63,7 @@ import java.util.stream.Stream;
  *
  * @implNote cgroup2 {@code cgroup.freeze} needs Linux 5.2, {@code cgroup.kill} 5.14,
  *     {@code memory.peak} 5.19, {@code pids.peak} about 6.1; each is used when its file exists.
+ * @since 0.1.0
  */
 public final class CgroupHost {
     private static final Pattern LEFTOVER = Pattern.compile("isolation-(\\d+)-\\d+");
@@ -91,7 +92,9 @@ public final class CgroupHost {
     /**
      * Detects the hierarchies from {@code /proc/self/mountinfo} and {@code /proc/self/cgroup}.
      *
+     * @return this host's cgroup hierarchies, with the JVM's own cgroup in each
      * @throws CgroupUnavailableException if no cgroup filesystem is mounted
+     * @throws IOException if the files cannot be read
      */
     public static CgroupHost detect() throws IOException {
         return detect(Path.of("/proc/self/mountinfo"), Path.of("/proc/self/cgroup"));
@@ -101,7 +104,11 @@ public final class CgroupHost {
      * Detects the hierarchies from the given files (fixtures in tests). Mount points need not
      * exist; v2 controllers are read from {@code <mount point>/cgroup.controllers} when it does.
      *
+     * @param mountinfo a file in the format of {@code /proc/self/mountinfo}
+     * @param procSelfCgroup a file in the format of {@code /proc/self/cgroup}
+     * @return the hierarchies the files describe
      * @throws CgroupUnavailableException if the files show no cgroup hierarchy
+     * @throws IOException if the files cannot be read
      */
     public static CgroupHost detect(Path mountinfo, Path procSelfCgroup) throws IOException {
         List<MountInfo.Mount> mounts = MountInfo.cgroupMounts(mountinfo);
@@ -141,7 +148,7 @@ public final class CgroupHost {
         return pidMax;
     }
 
-    /** The host layout. */
+    /** {@return the host layout} */
     public CgroupLayout layout() {
         return layout;
     }
@@ -158,7 +165,11 @@ public final class CgroupHost {
         return Optional.ofNullable(routes.get(c));
     }
 
-    /** Describes the layout, the hierarchies and each controller's usability; reads files only. */
+    /**
+     * Describes the layout, the hierarchies and each controller's usability; reads files only.
+     *
+     * @return a readable report ({@link HostReport#toString()})
+     */
     public HostReport probe() {
         List<HostReport.Hierarchy> hs = new ArrayList<>();
         for (Hierarchy h : hierarchies) {
@@ -210,6 +221,8 @@ public final class CgroupHost {
      * comment). On first use in this JVM it first calls {@link #cleanLeftovers()}, ignoring its
      * failures.
      *
+     * @param limits the limits to write
+     * @return the new cgroup, which the caller must close
      * @throws CgroupUnavailableException if a limit needs something this host lacks (unless
      *     best effort) or the parent is not writable
      * @throws CgroupException if a limit is outside this host's bounds (pid_max, the CPUs and memory nodes of
@@ -225,6 +238,12 @@ public final class CgroupHost {
      * a path relative to each hierarchy's root (as in /proc/self/cgroup), used in every
      * hierarchy. The parent must exist in each; on v2 the needed controllers must already be
      * enabled in its {@code cgroup.subtree_control} (it is not ours to change).
+     *
+     * @param limits the limits to write
+     * @param parent the parent cgroup, relative to each hierarchy's root
+     * @return the new cgroup, which the caller must close
+     * @throws IOException as {@link #create(CgroupLimits)} does, and if the parent is missing in a
+     *     hierarchy
      */
     public SandboxCgroup create(CgroupLimits limits, Path parent) throws IOException {
         String p = parent.toString();
@@ -242,6 +261,9 @@ public final class CgroupHost {
      * cgroup.subtree_control} (and, if {@code outer} lacks one, in the library's {@code isolation}
      * subtree it was created in; any other parent of {@code outer} is not ours to change).
      *
+     * @param limits the limits to write
+     * @param outer the open cgroup to nest the new one in
+     * @return the new cgroup, which the caller must close before {@code outer}
      * @throws CgroupUnavailableException if a controller the limits need is not available to {@code outer}'s children
      * @throws IllegalStateException if {@code outer} is closed
      */

@@ -6,6 +6,8 @@ package dev.isolation.cgroups;
  * <p>Decided from {@code /proc/self/mountinfo}: only {@code cgroup} (v1) mounts is {@link #LEGACY},
  * {@code cgroup} and {@code cgroup2} mounts together is {@link #HYBRID}, only {@code cgroup2} is
  * {@link #UNIFIED}.
+ *
+ * @since 0.1.0
  */
 public enum CgroupLayout {
     /** Only cgroup v1 hierarchies, one per controller or per group of co-mounted controllers. */

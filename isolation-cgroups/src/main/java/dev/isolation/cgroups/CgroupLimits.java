@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  * <p>By default the limits fail closed: {@link CgroupHost#create(CgroupLimits)} throws when a
  * limit cannot be applied. With {@link Builder#bestEffort(boolean) bestEffort(true)} a limit the
  * host cannot apply is skipped and reported in {@link SandboxCgroup#notApplied()}.
+ *
+ * @since 0.1.0
  */
 public final class CgroupLimits {
     private static final Pattern CPU_LIST = Pattern.compile("\\d+(-\\d+)?(,\\d+(-\\d+)?)*");
@@ -74,22 +76,38 @@ public final class CgroupLimits {
         bestEffort = b.bestEffort;
     }
 
-    /** A new builder with no limits set and fail-closed behaviour. */
+    /**
+     * A new builder with no limits set and fail-closed behaviour.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** No limits at all: the sandbox cgroup only tracks, measures, freezes and kills. */
+    /**
+     * No limits at all: the sandbox cgroup only tracks, measures, freezes and kills.
+     *
+     * @return limits that limit nothing
+     */
     public static CgroupLimits none() {
         return NONE;
     }
 
-    /** A builder pre-filled with these limits. */
+    /**
+     * A builder pre-filled with these limits.
+     *
+     * @return a new builder with these limits
+     */
     public Builder toBuilder() {
         return new Builder(this);
     }
 
-    /** Memory limit (v1 memory.limit_in_bytes, v2 memory.max). */
+    /**
+     * Memory limit (v1 memory.limit_in_bytes, v2 memory.max).
+     *
+     * @return the memory limit, or empty for none
+     */
     public Optional<ByteSize> memoryLimit() {
         return Optional.ofNullable(memory);
     }
@@ -97,62 +115,108 @@ public final class CgroupLimits {
     /**
      * Swap allowed beyond the memory limit; {@code 0 B} when a memory limit is set and no swap
      * limit was given.
+     *
+     * @return the swap allowed beyond the memory limit, or empty without a memory limit
      */
     public Optional<ByteSize> swapLimit() {
         return Optional.ofNullable(swap);
     }
 
-    /** v1 cpu.shares as given (2..262144). */
+    /**
+     * v1 cpu.shares as given (2..262144).
+     *
+     * @return the shares, or empty when not set
+     */
     public OptionalInt cpuShares() {
         return cpuShares == null ? OptionalInt.empty() : OptionalInt.of(cpuShares);
     }
 
-    /** v2 cpu.weight as given (1..10000). */
+    /**
+     * v2 cpu.weight as given (1..10000).
+     *
+     * @return the weight, or empty when not set
+     */
     public OptionalInt cpuWeight() {
         return cpuWeight == null ? OptionalInt.empty() : OptionalInt.of(cpuWeight);
     }
 
-    /** CPU quota per period, when set. */
+    /**
+     * CPU quota per period, when set.
+     *
+     * @return the CPU time allowed per {@link #cpuPeriod()}, or empty for no quota
+     */
     public Optional<Duration> cpuQuota() {
         return cpuQuotaMicros == null ? Optional.empty() : Optional.of(Duration.ofNanos(cpuQuotaMicros * 1000));
     }
 
-    /** CPU period; {@link CgroupUnits#DEFAULT_CPU_PERIOD} unless set with a quota. */
+    /**
+     * CPU period; {@link CgroupUnits#DEFAULT_CPU_PERIOD} unless set with a quota.
+     *
+     * @return the period, 1 ms..1 s
+     */
     public Duration cpuPeriod() {
         return cpuPeriod;
     }
 
-    /** cpuset.cpus list, e.g. {@code "0-3,6"}. */
+    /**
+     * cpuset.cpus list, e.g. {@code "0-3,6"}.
+     *
+     * @return the CPU list, or empty for the parent's CPUs
+     */
     public Optional<String> cpusetCpus() {
         return Optional.ofNullable(cpusetCpus);
     }
 
-    /** cpuset.mems list, e.g. {@code "0"}. */
+    /**
+     * cpuset.mems list, e.g. {@code "0"}.
+     *
+     * @return the node list, or empty for the parent's nodes
+     */
     public Optional<String> cpusetMems() {
         return Optional.ofNullable(cpusetMems);
     }
 
-    /** Maximum number of tasks (processes and threads), pids.max. */
+    /**
+     * Maximum number of tasks (processes and threads), pids.max.
+     *
+     * @return the maximum, or empty for no limit
+     */
     public OptionalLong pidsLimit() {
         return pids == null ? OptionalLong.empty() : OptionalLong.of(pids);
     }
 
-    /** Proportional I/O weight on the v2 scale 1..10000 (default 100). */
+    /**
+     * Proportional I/O weight on the v2 scale 1..10000 (default 100).
+     *
+     * @return the weight, or empty when not set
+     */
     public OptionalInt ioWeight() {
         return ioWeight == null ? OptionalInt.empty() : OptionalInt.of(ioWeight);
     }
 
-    /** Per-device I/O throttles, in the order first configured. */
+    /**
+     * Per-device I/O throttles, in the order first configured.
+     *
+     * @return the throttles, possibly empty
+     */
     public List<IoThrottle> ioThrottles() {
         return List.copyOf(ioThrottles.values());
     }
 
-    /** v1 device allow rules; when non-empty everything else is denied. */
+    /**
+     * v1 device allow rules; when non-empty everything else is denied.
+     *
+     * @return the rules, empty when every device is allowed
+     */
     public List<DeviceRule> deviceRules() {
         return deviceRules;
     }
 
-    /** True when limits the host cannot apply are skipped rather than failing. */
+    /**
+     * True when limits the host cannot apply are skipped rather than failing.
+     *
+     * @return whether limits are best effort (default {@code false})
+     */
     public boolean bestEffort() {
         return bestEffort;
     }
@@ -220,9 +284,29 @@ public final class CgroupLimits {
     /**
      * I/O throttles for one block device ({@code major:minor}), v1
      * blkio.throttle.*_device, v2 io.max. Unset fields mean no throttle.
+     *
+     * @param major the device's major number, 0..4095
+     * @param minor the device's minor number, 0..1048575
+     * @param readBytesPerSecond the read bandwidth limit in bytes per second, or empty
+     * @param writeBytesPerSecond the write bandwidth limit in bytes per second, or empty
+     * @param readIops the limit on read operations per second, or empty
+     * @param writeIops the limit on write operations per second, or empty
+     * @since 0.1.0
      */
     public record IoThrottle(int major, int minor, OptionalLong readBytesPerSecond, OptionalLong writeBytesPerSecond,
                              OptionalLong readIops, OptionalLong writeIops) {
+        /**
+         * Checks the components.
+         *
+         * @param major the device's major number, 0..4095
+         * @param minor the device's minor number, 0..1048575
+         * @param readBytesPerSecond the read bandwidth limit in bytes per second, or empty
+         * @param writeBytesPerSecond the write bandwidth limit in bytes per second, or empty
+         * @param readIops the limit on read operations per second, or empty
+         * @param writeIops the limit on write operations per second, or empty
+         * @throws IllegalArgumentException if a device number is outside 0..4095:0..1048575
+         * @throws NullPointerException if a component is null
+         */
         public IoThrottle {
             checkDevice(major, minor);
             Objects.requireNonNull(readBytesPerSecond, "readBytesPerSecond");
@@ -242,7 +326,7 @@ public final class CgroupLimits {
             return sb.toString();
         }
 
-        /** {@code "MAJ:MIN"}. */
+        /** {@return {@code "MAJ:MIN"}} */
         public String device() {
             return major + ":" + minor;
         }
@@ -252,8 +336,25 @@ public final class CgroupLimits {
      * A v1 device access rule, as written to devices.allow: {@code type major:minor access}, where
      * type is {@code a} (all), {@code b} (block) or {@code c} (char), an empty major or minor
      * means any ({@code *}), access is a combination of {@code r}, {@code w}, {@code m} (mknod).
+     *
+     * @param type {@code a} (all devices), {@code b} (block) or {@code c} (character)
+     * @param major the major number, or empty for any
+     * @param minor the minor number, or empty for any
+     * @param access a combination of {@code r} (read), {@code w} (write) and {@code m} (mknod)
+     * @since 0.1.0
      */
     public record DeviceRule(char type, OptionalInt major, OptionalInt minor, String access) {
+        /**
+         * Checks the components.
+         *
+         * @param type {@code a} (all devices), {@code b} (block) or {@code c} (character)
+         * @param major the major number, or empty for any
+         * @param minor the minor number, or empty for any
+         * @param access a combination of {@code r} (read), {@code w} (write) and {@code m} (mknod)
+         * @throws IllegalArgumentException if {@code type} is not {@code a}, {@code b} or {@code
+         *     c}, or {@code access} is not a combination of {@code r}, {@code w} and {@code m}
+         * @throws NullPointerException if {@code major} or {@code minor} is null
+         */
         public DeviceRule {
             if (type != 'a' && type != 'b' && type != 'c') {
                 throw new IllegalArgumentException("device rule type must be 'a', 'b' or 'c', was '" + type + "'");
@@ -265,7 +366,13 @@ public final class CgroupLimits {
             }
         }
 
-        /** Parses {@code "c 1:3 rwm"}, {@code "c *:* m"} or {@code "a"}. */
+        /**
+         * Parses {@code "c 1:3 rwm"}, {@code "c *:* m"} or {@code "a"}.
+         *
+         * @param rule the rule in {@code devices.allow} syntax
+         * @return the rule
+         * @throws IllegalArgumentException if it is not a rule
+         */
         public static DeviceRule parse(String rule) {
             String[] f = rule.trim().split("\\s+");
             if (f.length == 1 && f[0].equals("a")) {
@@ -308,7 +415,11 @@ public final class CgroupLimits {
         }
     }
 
-    /** Builds {@link CgroupLimits}. Not thread-safe. */
+    /**
+     * Builds {@link CgroupLimits}. Not thread-safe.
+     *
+     * @since 0.1.0
+     */
     public static final class Builder {
         private ByteSize memory;
         private ByteSize swap;
@@ -343,7 +454,13 @@ public final class CgroupLimits {
             bestEffort = l.bestEffort;
         }
 
-        /** Memory limit, at least 1 MiB (larger than the host's memory is no limit). */
+        /**
+         * Memory limit, at least 1 MiB (larger than the host's memory is no limit).
+         *
+         * @param limit the limit
+         * @return this builder
+         * @throws IllegalArgumentException if below 1 MiB
+         */
         public Builder memoryLimit(ByteSize limit) {
             Objects.requireNonNull(limit, "memoryLimit");
             if (limit.bytes() < 1024 * 1024) {
@@ -353,13 +470,27 @@ public final class CgroupLimits {
             return this;
         }
 
-        /** Swap allowed beyond the memory limit, {@code >= 0}; requires a memory limit. */
+        /**
+         * Swap allowed beyond the memory limit, {@code >= 0}; requires a memory limit.
+         *
+         * @param swapBeyondMemory the swap allowed on top of the memory limit (v1 {@code
+         *     memory.memsw.limit_in_bytes} is set to both together, v2 {@code memory.swap.max} to
+         *     this)
+         * @return this builder
+         * @throws IllegalArgumentException if negative
+         */
         public Builder swapLimit(ByteSize swapBeyondMemory) {
             swap = Objects.requireNonNull(swapBeyondMemory, "swapLimit");
             return this;
         }
 
-        /** Relative CPU share, v1 scale 2..262144 (default 1024); exclusive with cpuWeight. */
+        /**
+         * Relative CPU share, v1 scale 2..262144 (default 1024); exclusive with cpuWeight.
+         *
+         * @param shares the shares, 2..262144
+         * @return this builder
+         * @throws IllegalArgumentException if out of range
+         */
         public Builder cpuShares(int shares) {
             if (shares < CgroupUnits.MIN_SHARES || shares > CgroupUnits.MAX_SHARES) {
                 throw new IllegalArgumentException("cpuShares must be in 2..262144, was " + shares);
@@ -368,7 +499,13 @@ public final class CgroupLimits {
             return this;
         }
 
-        /** Relative CPU weight, v2 scale 1..10000 (default 100); exclusive with cpuShares. */
+        /**
+         * Relative CPU weight, v2 scale 1..10000 (default 100); exclusive with cpuShares.
+         *
+         * @param weight the weight, 1..10000
+         * @return this builder
+         * @throws IllegalArgumentException if out of range
+         */
         public Builder cpuWeight(int weight) {
             if (weight < CgroupUnits.MIN_WEIGHT || weight > CgroupUnits.MAX_WEIGHT) {
                 throw new IllegalArgumentException("cpuWeight must be in 1..10000, was " + weight);
@@ -377,7 +514,13 @@ public final class CgroupLimits {
             return this;
         }
 
-        /** CPU bandwidth in cores (e.g. 0.5, 2.0) per default 100 ms period. */
+        /**
+         * CPU bandwidth in cores (e.g. 0.5, 2.0) per default 100 ms period.
+         *
+         * @param cores the number of CPUs' worth of time per period, above 0
+         * @return this builder
+         * @throws IllegalArgumentException if the quota is out of the kernel's range
+         */
         public Builder cpuQuota(double cores) {
             return cpuQuota(cores, CgroupUnits.DEFAULT_CPU_PERIOD);
         }
@@ -385,6 +528,11 @@ public final class CgroupLimits {
         /**
          * CPU bandwidth in cores per {@code period} (1 ms..1 s); the quota must come to 1 ms..2^44 - 1
          * µs (about 203 days, the kernel's bound) per period.
+         *
+         * @param cores the number of CPUs' worth of time per period, above 0
+         * @param period the CFS period
+         * @return this builder
+         * @throws IllegalArgumentException if the period or quota is out of range
          */
         public Builder cpuQuota(double cores, Duration period) {
             checkPeriod(period);
@@ -402,6 +550,11 @@ public final class CgroupLimits {
         /**
          * CPU time {@code quota}, 1 ms..2^44 - 1 µs (about 203 days, the kernel's bound), allowed per
          * {@code period} (1 ms..1 s).
+         *
+         * @param quota the CPU time per period
+         * @param period the CFS period
+         * @return this builder
+         * @throws IllegalArgumentException if the period or quota is out of range
          */
         public Builder cpuQuota(Duration quota, Duration period) {
             checkPeriod(period);
@@ -421,13 +574,25 @@ public final class CgroupLimits {
             }
         }
 
-        /** CPUs the sandbox may run on, kernel list syntax such as {@code "0-3,6"}. */
+        /**
+         * CPUs the sandbox may run on, kernel list syntax such as {@code "0-3,6"}.
+         *
+         * @param cpus the CPU list, within the parent's {@code cpuset.cpus}
+         * @return this builder
+         * @throws IllegalArgumentException if not a CPU list
+         */
         public Builder cpusetCpus(String cpus) {
             cpusetCpus = checkList("cpusetCpus", cpus);
             return this;
         }
 
-        /** NUMA memory nodes the sandbox may use, kernel list syntax such as {@code "0"}. */
+        /**
+         * NUMA memory nodes the sandbox may use, kernel list syntax such as {@code "0"}.
+         *
+         * @param mems the node list, within the parent's {@code cpuset.mems}
+         * @return this builder
+         * @throws IllegalArgumentException if not a node list
+         */
         public Builder cpusetMems(String mems) {
             cpusetMems = checkList("cpusetMems", mems);
             return this;
@@ -452,7 +617,13 @@ public final class CgroupLimits {
             return list;
         }
 
-        /** Maximum number of tasks (processes and threads), 1..4194304 (the kernel's {@code PID_MAX_LIMIT}). */
+        /**
+         * Maximum number of tasks (processes and threads), 1..4194304 (the kernel's {@code PID_MAX_LIMIT}).
+         *
+         * @param max the maximum number of tasks
+         * @return this builder
+         * @throws IllegalArgumentException if out of range
+         */
         public Builder pidsLimit(long max) {
             if (max < 1 || max > MAX_PIDS) {
                 throw new IllegalArgumentException("pidsLimit must be in 1.." + MAX_PIDS + ", was " + max);
@@ -461,7 +632,13 @@ public final class CgroupLimits {
             return this;
         }
 
-        /** Proportional I/O weight, v2 scale 1..10000 (converted to 10..1000 on v1). */
+        /**
+         * Proportional I/O weight, v2 scale 1..10000 (converted to 10..1000 on v1).
+         *
+         * @param weight the weight, 1..10000 (the kernel's default is 100)
+         * @return this builder
+         * @throws IllegalArgumentException if out of range
+         */
         public Builder ioWeight(int weight) {
             if (weight < CgroupUnits.MIN_WEIGHT || weight > CgroupUnits.MAX_WEIGHT) {
                 throw new IllegalArgumentException("ioWeight must be in 1..10000, was " + weight);
@@ -470,25 +647,57 @@ public final class CgroupLimits {
             return this;
         }
 
-        /** Read bandwidth limit for block device {@code major:minor}, >= 1 byte per second. */
+        /**
+         * Read bandwidth limit for block device {@code major:minor}, >= 1 byte per second.
+         *
+         * @param major the device's major number
+         * @param minor the device's minor number
+         * @param perSecond the bytes per second
+         * @return this builder
+         * @throws IllegalArgumentException if a number is out of range
+         */
         public Builder ioReadBandwidth(int major, int minor, ByteSize perSecond) {
             long v = positive("ioReadBandwidth", Objects.requireNonNull(perSecond, "ioReadBandwidth").bytes());
             return throttle("ioReadBandwidth", major, minor, t -> new IoThrottle(major, minor, OptionalLong.of(v), t.writeBytesPerSecond(), t.readIops(), t.writeIops()));
         }
 
-        /** Write bandwidth limit for block device {@code major:minor}, >= 1 byte per second. */
+        /**
+         * Write bandwidth limit for block device {@code major:minor}, >= 1 byte per second.
+         *
+         * @param major the device's major number
+         * @param minor the device's minor number
+         * @param perSecond the bytes per second
+         * @return this builder
+         * @throws IllegalArgumentException if a number is out of range
+         */
         public Builder ioWriteBandwidth(int major, int minor, ByteSize perSecond) {
             long v = positive("ioWriteBandwidth", Objects.requireNonNull(perSecond, "ioWriteBandwidth").bytes());
             return throttle("ioWriteBandwidth", major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), OptionalLong.of(v), t.readIops(), t.writeIops()));
         }
 
-        /** Read operations per second limit for block device {@code major:minor}, 1..4294967295. */
+        /**
+         * Read operations per second limit for block device {@code major:minor}, 1..4294967295.
+         *
+         * @param major the device's major number
+         * @param minor the device's minor number
+         * @param iops the operations per second
+         * @return this builder
+         * @throws IllegalArgumentException if a number is out of range
+         */
         public Builder ioReadIops(int major, int minor, long iops) {
             long v = iops("ioReadIops", iops);
             return throttle("ioReadIops", major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), t.writeBytesPerSecond(), OptionalLong.of(v), t.writeIops()));
         }
 
-        /** Write operations per second limit for block device {@code major:minor}, 1..4294967295. */
+        /**
+         * Write operations per second limit for block device {@code major:minor}, 1..4294967295.
+         *
+         * @param major the device's major number
+         * @param minor the device's minor number
+         * @param iops the operations per second
+         * @return this builder
+         * @throws IllegalArgumentException if a number is out of range
+         */
         public Builder ioWriteIops(int major, int minor, long iops) {
             long v = iops("ioWriteIops", iops);
             return throttle("ioWriteIops", major, minor, t -> new IoThrottle(major, minor, t.readBytesPerSecond(), t.writeBytesPerSecond(), t.readIops(), OptionalLong.of(v)));
@@ -524,13 +733,22 @@ public final class CgroupLimits {
         /**
          * Allows a device (v1 devices controller only); once any rule is given, every other
          * device is denied. Unsupported on cgroup v2.
+         *
+         * @param rule the rule to add
+         * @return this builder
          */
         public Builder deviceAllow(DeviceRule rule) {
             deviceRules.add(Objects.requireNonNull(rule, "deviceAllow"));
             return this;
         }
 
-        /** Same as {@code deviceAllow(DeviceRule.parse(rule))}, e.g. {@code "c 1:3 rwm"}. */
+        /**
+         * Same as {@code deviceAllow(DeviceRule.parse(rule))}, e.g. {@code "c 1:3 rwm"}.
+         *
+         * @param rule the rule in {@code devices.allow} syntax
+         * @return this builder
+         * @throws IllegalArgumentException if it is not a rule
+         */
         public Builder deviceAllow(String rule) {
             return deviceAllow(DeviceRule.parse(Objects.requireNonNull(rule, "deviceAllow")));
         }
@@ -538,13 +756,21 @@ public final class CgroupLimits {
         /**
          * {@code false} (default): fail closed, creation throws when a limit cannot be applied.
          * {@code true}: skip such limits and report them in {@link SandboxCgroup#notApplied()}.
+         *
+         * @param bestEffort whether to skip limits the host cannot apply
+         * @return this builder
          */
         public Builder bestEffort(boolean bestEffort) {
             this.bestEffort = bestEffort;
             return this;
         }
 
-        /** @throws IllegalStateException if both cpuShares and cpuWeight, or swap without memory */
+        /**
+         * Builds the limits, checking that they agree with each other.
+         *
+         * @return the limits
+         * @throws IllegalStateException if both cpuShares and cpuWeight, or swap without memory
+         */
         public CgroupLimits build() {
             if (cpuShares != null && cpuWeight != null) {
                 throw new IllegalStateException("cpuShares and cpuWeight are mutually exclusive; set one");

@@ -11,6 +11,8 @@ import java.time.Duration;
  *       the formula crun and runc adopted in 2025 (maps the default 1024 to the default 100).
  *   <li>blkio.weight (v1, 10..1000) ↔ io.weight (v2, 1..10000), linear.
  * </ul>
+ *
+ * @since 0.1.0
  */
 public final class CgroupUnits {
     /** Smallest cpu.shares the kernel accepts. */
@@ -37,6 +39,9 @@ public final class CgroupUnits {
     /**
      * cpu.shares → cpu.weight: {@code l = log2(shares); weight = ceil(10^((l² + 125·l)/612 − 7/34))},
      * clamped to 1..10000 (shares ≤ 2 → 1, shares ≥ 262144 → 10000).
+     *
+     * @param shares a v1 {@code cpu.shares} value (the kernel's default is 1024)
+     * @return the v2 {@code cpu.weight}, 1..10000 (1024 shares give 100, the v2 default)
      */
     public static long sharesToWeight(long shares) {
         if (shares <= MIN_SHARES) {
@@ -59,6 +64,9 @@ public final class CgroupUnits {
      * weight and the inverse picks one of them. It is monotone, exact at the curve's anchor points
      * (1 ↔ 2, 100 ↔ 1024, 10000 ↔ 262144), and {@code sharesToWeight(weightToShares(w)) == w} for
      * those.
+     *
+     * @param weight a v2 {@code cpu.weight} value
+     * @return the v1 {@code cpu.shares}, 2..262144
      */
     public static long weightToShares(long weight) {
         if (weight <= MIN_WEIGHT) {
@@ -74,7 +82,12 @@ public final class CgroupUnits {
         return Math.max(MIN_SHARES, Math.min(MAX_SHARES, shares));
     }
 
-    /** v1 blkio.weight (10..1000) → v2 io.weight (1..10000): {@code 1 + (w1 − 10) × 9999 / 990}. */
+    /**
+     * v1 blkio.weight (10..1000) → v2 io.weight (1..10000): {@code 1 + (w1 − 10) × 9999 / 990}.
+     *
+     * @param blkioWeight a v1 {@code blkio.weight}, clamped to 10..1000
+     * @return the v2 {@code io.weight}, 1..10000
+     */
     public static long blkioWeightToIoWeight(long blkioWeight) {
         long w1 = Math.max(MIN_BLKIO_WEIGHT, Math.min(MAX_BLKIO_WEIGHT, blkioWeight));
         return 1 + (w1 - 10) * 9999 / 990;
@@ -83,6 +96,9 @@ public final class CgroupUnits {
     /**
      * v2 io.weight (1..10000) → v1 blkio.weight (10..1000): {@code 10 + round((w2 − 1) × 990 / 9999)},
      * rounded to the nearest so that every blkio weight survives {@link #blkioWeightToIoWeight} and back.
+     *
+     * @param ioWeight a v2 {@code io.weight}, clamped to 1..10000
+     * @return the v1 {@code blkio.weight}, 10..1000
      */
     public static long ioWeightToBlkioWeight(long ioWeight) {
         long w2 = Math.max(MIN_WEIGHT, Math.min(MAX_WEIGHT, ioWeight));

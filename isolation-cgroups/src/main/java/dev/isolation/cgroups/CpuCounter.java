@@ -16,8 +16,18 @@ import java.util.Optional;
  * @param file the file to read
  * @param key the line's key, or empty when the whole file is the number
  * @param nanosPerUnit nanoseconds per unit of the number, at least 1
+ * @since 0.1.0
  */
 public record CpuCounter(Path file, Optional<String> key, long nanosPerUnit) {
+    /**
+     * Checks the components.
+     *
+     * @param file the file to read
+     * @param key the line's key, or empty when the whole file is the number
+     * @param nanosPerUnit nanoseconds per unit of the number, at least 1
+     * @throws NullPointerException if {@code file} or {@code key} is null
+     * @throws IllegalArgumentException if {@code nanosPerUnit} is below 1
+     */
     public CpuCounter {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(key, "key");

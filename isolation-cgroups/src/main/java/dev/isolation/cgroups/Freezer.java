@@ -11,8 +11,17 @@ import java.util.Objects;
  * @param file the file written
  * @param freezeValue the text that freezes
  * @param thawValue the text that thaws
+ * @since 0.1.0
  */
 public record Freezer(Path file, String freezeValue, String thawValue) {
+    /**
+     * Checks that no component is null.
+     *
+     * @param file the file written
+     * @param freezeValue the text that freezes
+     * @param thawValue the text that thaws
+     * @throws NullPointerException if a component is null
+     */
     public Freezer {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(freezeValue, "freezeValue");

@@ -15,9 +15,19 @@ import java.util.Set;
  * @param kernelRelease {@code uname -r}, or {@code "unknown"}
  * @param hierarchies every cgroup hierarchy this process can see
  * @param controllers one entry per {@link CgroupController}, in enum order
+ * @since 0.1.0
  */
 public record HostReport(CgroupLayout layout, String kernelRelease, List<Hierarchy> hierarchies,
                          List<ControllerStatus> controllers) {
+    /**
+     * Checks the components and copies the lists.
+     *
+     * @param layout the host layout
+     * @param kernelRelease {@code uname -r}, or {@code "unknown"}
+     * @param hierarchies every cgroup hierarchy this process can see
+     * @param controllers one entry per {@link CgroupController}, in enum order
+     * @throws NullPointerException if a component is null
+     */
     public HostReport {
         Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(kernelRelease, "kernelRelease");
@@ -25,7 +35,12 @@ public record HostReport(CgroupLayout layout, String kernelRelease, List<Hierarc
         controllers = List.copyOf(controllers);
     }
 
-    /** The status of one controller. */
+    /**
+     * The status of one controller.
+     *
+     * @param c the controller
+     * @return its status on this host
+     */
     public ControllerStatus controller(CgroupController c) {
         return controllers.stream().filter(s -> s.controller() == c).findFirst().orElseThrow();
     }
@@ -39,8 +54,19 @@ public record HostReport(CgroupLayout layout, String kernelRelease, List<Hierarc
      *     cgroup.controllers
      * @param ownCgroup this process's cgroup in it, as in /proc/self/cgroup
      * @param ownDirectory the directory of this process's cgroup
+     * @since 0.1.0
      */
     public record Hierarchy(int version, Path mountPoint, Set<String> controllers, String ownCgroup, Path ownDirectory) {
+        /**
+         * Copies {@code controllers}.
+         *
+         * @param version 1 or 2
+         * @param mountPoint where it is mounted
+         * @param controllers v1: controllers bound to it (or {@code name=...}); v2: the root's
+         *     cgroup.controllers
+         * @param ownCgroup this process's cgroup in it, as in /proc/self/cgroup
+         * @param ownDirectory the directory of this process's cgroup
+         */
         public Hierarchy {
             controllers = Set.copyOf(controllers);
         }
@@ -54,6 +80,7 @@ public record HostReport(CgroupLayout layout, String kernelRelease, List<Hierarc
      * @param directory the directory sandboxes would be created in, when available
      * @param usable whether a sandbox can use it
      * @param detail why not and how to fix the host, or what is used
+     * @since 0.1.0
      */
     public record ControllerStatus(CgroupController controller, Optional<Integer> version, Optional<Path> directory,
                                    boolean usable, String detail) {

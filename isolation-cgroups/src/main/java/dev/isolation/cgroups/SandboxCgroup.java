@@ -38,6 +38,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * @implNote {@link #freeze()} uses cgroup2 {@code cgroup.freeze} (Linux 5.2+) when the sandbox has
  *     a cgroup2 directory, else the v1 freezer. {@link #kill()} uses {@code cgroup.kill}
  *     (Linux 5.14+) when present, else freezes, SIGKILLs every pid and thaws.
+ * @since 0.1.0
  */
 public final class SandboxCgroup implements AutoCloseable {
     private static final AtomicLong COUNTER = new AtomicLong();
@@ -170,12 +171,12 @@ public final class SandboxCgroup implements AutoCloseable {
         return Optional.ofNullable(librarySubtree);
     }
 
-    /** {@code isolation-<jvm pid>-<counter>}, the directory name in every hierarchy. */
+    /** {@return {@code isolation-<jvm pid>-<counter>}, the directory name in every hierarchy} */
     public String name() {
         return name;
     }
 
-    /** Every directory of this sandbox, one per hierarchy, in creation order. */
+    /** {@return every directory of this sandbox, one per hierarchy, in creation order} */
     public synchronized List<Path> directories() {
         return nodes.stream().map(Node::dir).toList();
     }
@@ -183,6 +184,9 @@ public final class SandboxCgroup implements AutoCloseable {
     /**
      * Every {@code cgroup.procs} file a process must write {@code 0} into to join this sandbox in
      * all hierarchies (v1 cpuset is already initialised from the parent).
+     *
+     * @return the files, one per hierarchy
+     * @throws IllegalStateException if closed
      */
     public synchronized List<Path> procsFiles() {
         checkOpen();
@@ -193,23 +197,32 @@ public final class SandboxCgroup implements AutoCloseable {
      * The cgroup2 directory to open for clone3 {@code CLONE_INTO_CGROUP} (Linux 5.7+): present only
      * on {@link CgroupLayout#UNIFIED} hosts, where it alone holds every controller; on hybrid hosts
      * the child must also join the v1 hierarchies via {@link #procsFiles()}.
+     *
+     * @return the directory, or empty on v1 and hybrid hosts
+     * @throws IllegalStateException if closed
      */
     public synchronized Optional<Path> unifiedDirectory() {
         checkOpen();
         return layout == CgroupLayout.UNIFIED && unified != null ? Optional.of(unified.dir()) : Optional.empty();
     }
 
-    /** Every limit written, in order. */
+    /** {@return every limit written, in order} */
     public synchronized List<AppliedLimit> appliedLimits() {
         return limitsWritten.applied();
     }
 
-    /** Limits skipped (best effort, or moot on this host) with the reason. */
+    /** {@return limits skipped (best effort, or moot on this host) with the reason} */
     public synchronized List<AppliedLimit.NotApplied> notApplied() {
         return limitsWritten.notApplied();
     }
 
-    /** Reads the sandbox's counters; see {@link CgroupStats} for sources and units. */
+    /**
+     * Reads the sandbox's counters; see {@link CgroupStats} for sources and units.
+     *
+     * @return the counters now
+     * @throws IOException if a counter file cannot be read
+     * @throws IllegalStateException if closed
+     */
     public synchronized CgroupStats stats() throws IOException {
         checkOpen();
         CgroupBackend.CpuTimes cpu = CgroupBackend.CpuTimes.ZERO;
@@ -246,6 +259,9 @@ public final class SandboxCgroup implements AutoCloseable {
      * The counter of this sandbox's CPU time, as data for a reader that knows no cgroup files:
      * v1 {@code cpuacct.usage} when the cpuacct controller is mounted, else cgroup2 {@code cpu.stat}
      * {@code usage_usec}; empty when the host has neither.
+     *
+     * @return the counter, or empty
+     * @throws IllegalStateException if closed
      */
     public synchronized Optional<CpuCounter> cpuCounter() {
         checkOpen();
@@ -256,6 +272,9 @@ public final class SandboxCgroup implements AutoCloseable {
     /**
      * How to kill everything in this sandbox and remove it, as data: what {@link #close()} does,
      * for a process that must do it when this JVM is gone.
+     *
+     * @return the teardown data
+     * @throws IllegalStateException if closed
      */
     public synchronized Teardown teardown() {
         checkOpen();
@@ -310,7 +329,12 @@ public final class SandboxCgroup implements AutoCloseable {
         setFrozen(true);
     }
 
-    /** Thaws the sandbox and returns once the kernel reports it thawed. */
+    /**
+     * Thaws the sandbox and returns once the kernel reports it thawed.
+     *
+     * @throws IOException if the freeze file cannot be written, or the sandbox is not thawed
+     *     within 5 s
+     */
     public synchronized void thaw() throws IOException {
         checkOpen();
         setFrozen(false);

@@ -20,8 +20,18 @@ import java.util.Optional;
  * @param freezers every freezer of the cgroup, the one its {@link SandboxCgroup#freeze()} uses first
  * @param procsFiles every file listing the cgroup's processes
  * @param directories the directories to remove, in order (nested cgroups before their parents)
+ * @since 0.1.0
  */
 public record Teardown(Optional<Path> killFile, List<Freezer> freezers, List<Path> procsFiles, List<Path> directories) {
+    /**
+     * Checks the components and copies the lists.
+     *
+     * @param killFile v2 {@code cgroup.kill} (Linux 5.14+), when present
+     * @param freezers every freezer of the cgroup, the one its {@link SandboxCgroup#freeze()} uses first
+     * @param procsFiles every file listing the cgroup's processes
+     * @param directories the directories to remove, in order (nested cgroups before their parents)
+     * @throws NullPointerException if a component is null
+     */
     public Teardown {
         Objects.requireNonNull(killFile, "killFile");
         freezers = List.copyOf(freezers);

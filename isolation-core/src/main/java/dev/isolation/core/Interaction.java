@@ -10,6 +10,10 @@ import java.io.IOException;
  * runs in its own sandbox with its own limits and has its own outcome. Standard error is as each
  * {@link ProcessBuilder} says. The output limit of either sandbox applies to its standard error and
  * its files, not to the connection: the other program reads that, at the speed of a direct pipe.
+ *
+ * <p>Thread-safe, as its two {@link IsolatedProcess}es are; {@link #close()} is idempotent.
+ *
+ * @since 0.1.0
  */
 public final class Interaction implements AutoCloseable {
     private final IsolatedProcess interactor;
@@ -20,7 +24,19 @@ public final class Interaction implements AutoCloseable {
         this.solution = solution;
     }
 
-    /** Starts both; if the second cannot start, the first is killed and nothing is left. */
+    /**
+     * Starts both; if the second cannot start, the first is killed and nothing is left.
+     *
+     * @param interactorSandbox the policy of the interactor
+     * @param interactor the interactor's command; its standard output goes to the solution's
+     *     standard input
+     * @param solutionSandbox the policy of the solution
+     * @param solution the solution's command; its standard output goes to the interactor's
+     *     standard input
+     * @return both, running
+     * @throws SandboxException if the sandbox cannot be set up (a {@link SandboxSetupException}
+     *     names the failed call)
+     */
     public static Interaction start(Sandbox interactorSandbox, ProcessBuilder interactor, Sandbox solutionSandbox,
             ProcessBuilder solution) throws SandboxException {
         Kernel k = Kernel.get();
@@ -55,10 +71,12 @@ public final class Interaction implements AutoCloseable {
         }
     }
 
+    /** {@return the interactor's process (the checker)} */
     public IsolatedProcess interactor() {
         return interactor;
     }
 
+    /** {@return the solution's process} */
     public IsolatedProcess solution() {
         return solution;
     }

@@ -49,6 +49,8 @@ import java.util.stream.Stream;
  * implements it, with one difference: the process has terminated when the whole sandbox has, so
  * {@link #isAlive()}, {@link #waitFor()}, {@link #exitValue()} and {@link #onExit()} speak of the
  * sandbox, and {@link #exitValue()} is the program's (the code, or 128 + the signal).
+ *
+ * @since 0.1.0
  */
 public final class IsolatedProcess extends Process implements AutoCloseable {
     private final HelperProcess helper;
@@ -223,6 +225,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
      * Freezes every process of the sandbox and returns once the kernel reports it frozen.
      *
      * @throws IllegalStateException if the sandbox has no cgroup (no limit and no {@code cgroup()})
+     * @throws SandboxException if the cgroup cannot be frozen
      * @implNote cgroup v2 {@code cgroup.freeze} (Linux 5.2+), or the v1 freezer controller.
      */
     public void pause() throws SandboxException {
@@ -233,7 +236,11 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         }
     }
 
-    /** Thaws a sandbox frozen by {@link #pause()}. */
+    /**
+     * Thaws a sandbox frozen by {@link #pause()}.
+     *
+     * @throws SandboxException if the cgroup cannot be thawed
+     */
     public void resume() throws SandboxException {
         try {
             ownCgroup("resume()").thaw();
@@ -245,7 +252,9 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     /**
      * The sandbox's cgroup figures now: CPU, current and peak memory, pids, OOM kills, throttling.
      *
+     * @return the figures now
      * @throws IllegalStateException if the sandbox has no cgroup, or has ended (see {@link Outcome#cgroupStats()})
+     * @throws SandboxException if the cgroup's files cannot be read
      */
     public CgroupStats stats() throws SandboxException {
         try {
@@ -263,6 +272,8 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     /**
      * Completes with the outcome once everything in the sandbox has ended and its cgroup is removed;
      * exceptionally with a {@link SandboxException} if watching this sandbox failed in the library.
+     *
+     * @return the outcome, once the sandbox has ended
      */
     public CompletableFuture<Outcome> outcome() {
         return outcome;

@@ -22,12 +22,16 @@ import java.util.OptionalInt;
  * resident set of any single one of them; wall time is measured by the monitor from the program's
  * exec to the end of the sandbox, so a JVM pause does not stretch it. With a cgroup, its figures
  * ({@link #cgroupStats()}) count every process, reaped or not.
+ *
+ * @since 0.1.0
  */
 public final class Outcome {
     /**
      * The verdict. When several apply, the first in this order wins: SETUP_FAILED, INTERNAL_ERROR,
      * INTERRUPTED, TIME_LIMIT, WALL_TIME_LIMIT, MEMORY_LIMIT (an OOM kill beats the SIGKILL it
      * caused), OUTPUT_LIMIT, RESTRICTED_SYSCALL, SIGNALED, NONZERO_EXIT, OK.
+     *
+     * @since 0.1.0
      */
     public enum Status {
         /** Exited with code 0. */
@@ -185,21 +189,22 @@ public final class Outcome {
         return ok ? Status.OK : Status.NONZERO_EXIT;
     }
 
+    /** {@return how the run ended} */
     public Status status() {
         return status;
     }
 
-    /** The exit code (0..255), present unless the program was ended by a signal or never ran. */
+    /** {@return the exit code (0..255), present unless the program was ended by a signal or never ran} */
     public OptionalInt exitCode() {
         return setupFailure.isEmpty() && (waitStatus & 0x7f) == 0 ? OptionalInt.of((waitStatus >> 8) & 0xff) : OptionalInt.empty();
     }
 
-    /** The number of the signal that ended the program, if one did. */
+    /** {@return the number of the signal that ended the program, if one did} */
     public OptionalInt signal() {
         return (waitStatus & 0x7f) != 0 ? OptionalInt.of(waitStatus & 0x7f) : OptionalInt.empty();
     }
 
-    /** The exit value as {@link Process#exitValue()} and shells report it: the code, or 128 + signal (-1 if it never ran). */
+    /** {@return the exit value as {@link Process#exitValue()} and shells report it: the code, or 128 + signal (-1 if it never ran)} */
     public int exitValue() {
         if (setupFailure.isPresent()) {
             return -1;
@@ -210,6 +215,8 @@ public final class Outcome {
     /**
      * True if the monitor killed the sandbox: on request ({@code destroyForcibly}, {@code close}), at
      * a time limit, for a forbidden system call, or past the output limit of a stream it relayed.
+     *
+     * @return whether the monitor killed the sandbox
      */
     public boolean killed() {
         return killReason != 0;
@@ -219,6 +226,8 @@ public final class Outcome {
      * The system call the seccomp policy killed the program for, e.g. {@code ptrace}
      * ({@link Status#RESTRICTED_SYSCALL}); empty for a call from a foreign ABI (i386, x32), which
      * the kernel kills outright.
+     *
+     * @return the call's name, or empty
      */
     public Optional<String> forbiddenSyscall() {
         return forbiddenSyscall;
@@ -227,6 +236,8 @@ public final class Outcome {
     /**
      * Why the sandbox could not be set up, for {@link Status#SETUP_FAILED}; what failed in the
      * library, for {@link Status#INTERNAL_ERROR}.
+     *
+     * @return the failure, or empty unless the status is one of those
      */
     public Optional<SandboxException> setupFailure() {
         return setupFailure;
@@ -235,37 +246,47 @@ public final class Outcome {
     /**
      * From the program's exec to the end of the sandbox's last process, or to the delivery of the
      * last byte the monitor relays for it (see {@link Sandbox.Builder#outputLimit}), if that is later.
+     *
+     * @return the wall-clock time
      */
     public Duration wallTime() {
         return wallTime;
     }
 
-    /** CPU time in user mode of every process of the sandbox. */
+    /** {@return CPU time in user mode of every process of the sandbox} */
     public Duration userTime() {
         return userTime;
     }
 
-    /** CPU time in kernel mode of every process of the sandbox. */
+    /** {@return CPU time in kernel mode of every process of the sandbox} */
     public Duration systemTime() {
         return systemTime;
     }
 
-    /** {@link #userTime()} plus {@link #systemTime()}; the cgroup's figure where it counts more (unreaped processes). */
+    /** {@return {@link #userTime()} plus {@link #systemTime()}; the cgroup's figure where it counts more (unreaped processes)} */
     public Duration cpuTime() {
         Duration rusage = userTime.plus(systemTime);
         Duration cgroup = cgroupStats.map(CgroupStats::cpuTotal).orElse(Duration.ZERO);
         return cgroup.compareTo(rusage) > 0 ? cgroup : rusage;
     }
 
-    /** The largest resident set size of any single process of the sandbox. */
+    /** {@return the largest resident set size of any single process of the sandbox} */
     public ByteSize maxRss() {
         return maxRss;
     }
 
+    /**
+     * {@return the number of times a process of the sandbox gave up the CPU to wait (voluntary
+     * context switches; {@code getrusage}'s {@code ru_nvcsw})}
+     */
     public long voluntaryContextSwitches() {
         return voluntaryContextSwitches;
     }
 
+    /**
+     * {@return the number of times a process of the sandbox was preempted (involuntary context
+     * switches; {@code getrusage}'s {@code ru_nivcsw})}
+     */
     public long involuntaryContextSwitches() {
         return involuntaryContextSwitches;
     }
@@ -273,22 +294,24 @@ public final class Outcome {
     /**
      * The sandbox cgroup's figures, read after its last process ended: CPU time of every process,
      * peak memory, peak pids, OOM kills, throttling. Empty if the sandbox had no cgroup.
+     *
+     * @return the figures, or empty
      */
     public Optional<CgroupStats> cgroupStats() {
         return cgroupStats;
     }
 
-    /** True if the kernel's OOM killer ended a process of the sandbox (its memory limit was hit). */
+    /** {@return true if the kernel's OOM killer ended a process of the sandbox (its memory limit was hit)} */
     public boolean oomKilled() {
         return cgroupStats.map(s -> s.oomKills().orElse(0) > 0).orElse(false);
     }
 
-    /** The limits written to the sandbox's cgroup, each with the file it went to (v1 or v2). */
+    /** {@return the limits written to the sandbox's cgroup, each with the file it went to (v1 or v2)} */
     public List<AppliedLimit> appliedLimits() {
         return appliedLimits;
     }
 
-    /** Limits this host could not apply (only with {@code bestEffortLimits()}), with the reason. */
+    /** {@return limits this host could not apply (only with {@code bestEffortLimits()}), with the reason} */
     public List<AppliedLimit.NotApplied> limitsNotApplied() {
         return limitsNotApplied;
     }
@@ -296,26 +319,29 @@ public final class Outcome {
     /**
      * What the program wrote to standard output, when {@link Sandbox#run} captured it (at most the
      * output limit); a new array at each call.
+     *
+     * @return the bytes, empty if not captured
      */
     public byte[] stdout() {
         return stdout.toArray();
     }
 
-    /** {@link #stdout()} as UTF-8 text. */
+    /** {@return {@link #stdout()} as UTF-8 text} */
     public String stdoutText() {
         return new String(stdout.toArray(), StandardCharsets.UTF_8);
     }
 
-    /** What the program wrote to standard error, when {@link Sandbox#run} captured it; a new array at each call. */
+    /** {@return what the program wrote to standard error, when {@link Sandbox#run} captured it; a new array at each call} */
     public byte[] stderr() {
         return stderr.toArray();
     }
 
+    /** {@return {@link #stderr()} as UTF-8 text} */
     public String stderrText() {
         return new String(stderr.toArray(), StandardCharsets.UTF_8);
     }
 
-    /** A one-line explanation, as isolate's {@code message:}. */
+    /** {@return a one-line explanation, as isolate's {@code message:}} */
     public String message() {
         return switch (status) {
             case OK -> "exited normally";

@@ -52,16 +52,34 @@ import java.util.regex.Pattern;
  *
  * @implNote Linux only. Namespaces need kernel support for each type (all mainstream kernels since
  *     4.6 have them); a user namespace is created unprivileged where the host allows it.
+ * @since 0.1.0
  */
 public final class Sandbox {
-    /** The namespace types a sandbox can have. */
+    /**
+     * The namespace types a sandbox can have.
+     *
+     * @since 0.1.0
+     */
     public enum Namespace {
+        /** Its own process ids ({@code CLONE_NEWPID}). */
         PID(LaunchPlan.CLONE_NEWPID),
+        /** Its own mounts ({@code CLONE_NEWNS}). */
         MOUNT(LaunchPlan.CLONE_NEWNS),
+        /** Its own hostname ({@code CLONE_NEWUTS}). */
         UTS(LaunchPlan.CLONE_NEWUTS),
+        /** Its own System V IPC objects and POSIX message queues ({@code CLONE_NEWIPC}). */
         IPC(LaunchPlan.CLONE_NEWIPC),
+        /** Its own network stack, only a loopback interface ({@code CLONE_NEWNET}). */
         NETWORK(LaunchPlan.CLONE_NEWNET),
+        /**
+         * Its own user and group ids and capabilities ({@code CLONE_NEWUSER}); unprivileged where
+         * the host allows it.
+         */
         USER(LaunchPlan.CLONE_NEWUSER),
+        /**
+         * Its own view of the cgroup tree, rooted at the sandbox's cgroup ({@code
+         * CLONE_NEWCGROUP}, Linux 4.6+).
+         */
         CGROUP(LaunchPlan.CLONE_NEWCGROUP);
 
         final long cloneFlag;
@@ -162,11 +180,20 @@ public final class Sandbox {
         this.idRange = idRange;
     }
 
+    /**
+     * A builder with nothing set: no namespace, no limit, the default seccomp policy.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A builder holding this policy, to derive a variant. */
+    /**
+     * A builder holding this policy, to derive a variant.
+     *
+     * @return a new builder with this policy's settings
+     */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.namespaces.addAll(namespaces);
@@ -238,40 +265,66 @@ public final class Sandbox {
         return sb.append('}').toString();
     }
 
+    /** {@return the namespaces each sandbox of this policy gets} */
     public Set<Namespace> namespaces() {
         return namespaces;
     }
 
+    /** {@return the hostname inside, if set} */
     public Optional<String> hostname() {
         return hostname;
     }
 
-    /** The system call filter installed right before exec. */
+    /**
+     * The system call filter installed right before exec.
+     *
+     * @return the policy (by default {@link SeccompPolicy#defaultPolicy()})
+     */
     public SeccompPolicy seccomp() {
         return seccomp;
     }
 
-    /** CPU time allowed to all processes of the sandbox together; past it the sandbox is killed (TIME_LIMIT). */
+    /**
+     * CPU time allowed to all processes of the sandbox together; past it the sandbox is killed (TIME_LIMIT).
+     *
+     * @return the limit, or empty for none
+     */
     public Optional<Duration> cpuTimeLimit() {
         return cpuTimeLimit;
     }
 
-    /** Time allowed from exec to the end; past it the sandbox is killed (WALL_TIME_LIMIT). */
+    /**
+     * Time allowed from exec to the end; past it the sandbox is killed (WALL_TIME_LIMIT).
+     *
+     * @return the limit, or empty for none
+     */
     public Optional<Duration> wallTimeLimit() {
         return wallTimeLimit;
     }
 
-    /** Time the sandbox's setup may take; past it the start fails and the sandbox is killed. */
+    /**
+     * Time the sandbox's setup may take; past it the start fails and the sandbox is killed.
+     *
+     * @return the timeout (default 20 s)
+     */
     public Duration setupTimeout() {
         return setupTimeout;
     }
 
-    /** Bytes the program may write to each output stream and each file; see {@link Builder#outputLimit}. */
+    /**
+     * Bytes the program may write to each output stream and each file; see {@link Builder#outputLimit}.
+     *
+     * @return the limit, or empty for none
+     */
     public Optional<ByteSize> outputLimit() {
         return outputLimit;
     }
 
-    /** The limits of the sandbox's own cgroup; empty if it gets none (no limit was set and no {@link Builder#cgroup()}). */
+    /**
+     * The limits of the sandbox's own cgroup; empty if it gets none (no limit was set and no {@link Builder#cgroup()}).
+     *
+     * @return the limits, or empty
+     */
     public Optional<CgroupLimits> cgroupLimits() {
         return cgroupLimits;
     }
@@ -291,6 +344,9 @@ public final class Sandbox {
      * environment only (see {@link #environmentFor}): nothing of the JVM's environment but
      * {@code LANG}, {@code LC_ALL} and {@code TERM}, unless the policy says otherwise.
      *
+     * @param command the program and its arguments; a name without '/' is searched in the
+     *     sandbox's {@code PATH}
+     * @return the running program
      * @throws SandboxSetupException naming the system call, errno and path when the sandbox cannot
      *     be set up or the program cannot be executed; nothing is left behind then
      */
@@ -304,6 +360,11 @@ public final class Sandbox {
      * #environmentFor(ProcessBuilder)} describes: the policy's, with the variables the caller set or
      * changed in {@code pb.environment()}, not those it merely inherited from the JVM. A command
      * without '/' is searched in that environment's {@code PATH}, inside the sandbox.
+     *
+     * @param pb the command, working directory, environment and redirects
+     * @return the running program
+     * @throws SandboxException if the sandbox cannot be set up (a {@link SandboxSetupException}
+     *     names the failed call)
      */
     public IsolatedProcess start(ProcessBuilder pb) throws SandboxException {
         return start(pb, false);
@@ -323,6 +384,9 @@ public final class Sandbox {
      * <p>Interrupting the calling thread (e.g. {@code Future.cancel(true)}) kills the sandbox, waits
      * until it is gone (milliseconds) and returns {@code INTERRUPTED}, with the thread's interrupt
      * status set.
+     *
+     * @param command the program and its arguments
+     * @return how it ended, with its output
      */
     public Outcome run(String... command) {
         return run(new ProcessBuilder(command), new byte[0]);
@@ -333,6 +397,10 @@ public final class Sandbox {
      * pb} redirects input from a file) and standard output and error captured (unless {@code pb}
      * redirects them to files). Blocks the calling thread until the sandbox is gone; see {@link
      * #run(String...)} for the capture bounds and interruption.
+     *
+     * @param pb the command, working directory, environment and redirects
+     * @param stdin the program's standard input
+     * @return how it ended, with its output
      */
     public Outcome run(ProcessBuilder pb, byte[] stdin) {
         return runToEnd(pb, stdin, this::start);
@@ -409,6 +477,9 @@ public final class Sandbox {
      * not passed: it was inherited, or cannot be told from inherited. {@link
      * Builder#inheritEnvironment()} starts from the JVM's whole environment instead, as {@code
      * ProcessBuilder} does; {@link Builder#emptyEnvironment()} from nothing.
+     *
+     * @param pb the builder whose command would be started
+     * @return the environment, a new unmodifiable map
      */
     public Map<String, String> environmentFor(ProcessBuilder pb) {
         return environmentFor(pb, newRoot ? "/tmp" : "/"); // with a root of its own, /tmp is the sandbox's private tmpfs
@@ -540,6 +611,8 @@ public final class Sandbox {
      * Builder#memoryLimit}. Closing the session kills everything in it and removes it. See {@link
      * SandboxSession}.
      *
+     * @param options the session's work directory, memory limit and copy limit
+     * @return the open session, which the caller must close
      * @throws IllegalStateException without {@link Builder#pidNs()} and {@link Builder#mountNs()}
      * @throws UnsupportedHostException if the session needs a cgroup (a memory limit, or a policy
      *     with cgroup limits) and the host cannot make one
@@ -559,12 +632,23 @@ public final class Sandbox {
         return SandboxSession.open(this, b.build(), options);
     }
 
-    /** {@link #open(SandboxSession.Options)} with a work directory of {@code workSize} (at least 4 KiB) and the default options. */
+    /**
+     * {@link #open(SandboxSession.Options)} with a work directory of {@code workSize} (at least 4 KiB) and the default options.
+     *
+     * @param workSize the size of {@code /box}
+     * @return the open session, which the caller must close
+     * @throws SandboxException if the sandbox cannot be set up
+     */
     public SandboxSession open(ByteSize workSize) throws SandboxException {
         return open(SandboxSession.Options.builder().workSize(workSize).build());
     }
 
-    /** {@link #open(SandboxSession.Options)} with the default options: a 256 MiB work directory, fresh for each run. */
+    /**
+     * {@link #open(SandboxSession.Options)} with the default options: a 256 MiB work directory, fresh for each run.
+     *
+     * @return the open session, which the caller must close
+     * @throws SandboxException if the sandbox cannot be set up
+     */
     public SandboxSession open() throws SandboxException {
         return open(SandboxSession.Options.builder().build());
     }
@@ -589,6 +673,8 @@ public final class Sandbox {
     /**
      * Builds a {@link Sandbox}. Not thread-safe. Setters validate eagerly: a value out of its
      * documented range throws {@link IllegalArgumentException} naming the parameter and the range.
+     *
+     * @since 0.1.0
      */
     public static final class Builder {
         private static final Duration MAX_TIME_LIMIT = Duration.ofDays(24);
@@ -623,31 +709,51 @@ public final class Sandbox {
 
         private Builder() {}
 
-        /** A new PID namespace: the program sees only the sandbox's processes; a tiny init is PID 1. */
+        /**
+         * A new PID namespace: the program sees only the sandbox's processes; a tiny init is PID 1.
+         *
+         * @return this builder
+         */
         public Builder pidNs() {
             namespaces.add(Namespace.PID);
             return this;
         }
 
-        /** A new mount namespace (made private: mounts never propagate to the host); with {@link #pidNs()}, a fresh /proc. */
+        /**
+         * A new mount namespace (made private: mounts never propagate to the host); with {@link #pidNs()}, a fresh /proc.
+         *
+         * @return this builder
+         */
         public Builder mountNs() {
             namespaces.add(Namespace.MOUNT);
             return this;
         }
 
-        /** A new UTS namespace: hostname changes stay inside. */
+        /**
+         * A new UTS namespace: hostname changes stay inside.
+         *
+         * @return this builder
+         */
         public Builder utsNs() {
             namespaces.add(Namespace.UTS);
             return this;
         }
 
-        /** A new IPC namespace: the host's System V IPC objects and POSIX message queues are invisible. */
+        /**
+         * A new IPC namespace: the host's System V IPC objects and POSIX message queues are invisible.
+         *
+         * @return this builder
+         */
         public Builder ipcNs() {
             namespaces.add(Namespace.IPC);
             return this;
         }
 
-        /** A new network namespace with only a loopback interface, brought up: no way out. */
+        /**
+         * A new network namespace with only a loopback interface, brought up: no way out.
+         *
+         * @return this builder
+         */
         public Builder netNs() {
             namespaces.add(Namespace.NETWORK);
             return this;
@@ -659,19 +765,31 @@ public final class Sandbox {
          * gid otherwise. Cgroup limits apply as without it, on v1, v2 and hybrid hosts: the sandbox's
          * first process, born in the namespace, is no longer allowed to join the host's cgroups
          * itself, so its monitor (outside) places it there before it takes its first step.
+         *
+         * @return this builder
          */
         public Builder userNs() {
             namespaces.add(Namespace.USER);
             return this;
         }
 
-        /** A new cgroup namespace, rooted at the sandbox's own cgroup. */
+        /**
+         * A new cgroup namespace, rooted at the sandbox's own cgroup.
+         *
+         * @return this builder
+         */
         public Builder cgroupNs() {
             namespaces.add(Namespace.CGROUP);
             return this;
         }
 
-        /** The hostname inside the sandbox; needs {@link #utsNs()}. 1..64 characters of letters, digits, '-' and '.'. */
+        /**
+         * The hostname inside the sandbox; needs {@link #utsNs()}. 1..64 characters of letters, digits, '-' and '.'.
+         *
+         * @param name the hostname
+         * @return this builder
+         * @throws IllegalArgumentException if it is not a valid hostname
+         */
         public Builder hostname(String name) {
             Objects.requireNonNull(name, "hostname");
             if (!HOSTNAME.matcher(name).matches()) {
@@ -690,6 +808,8 @@ public final class Sandbox {
          * a fresh {@code /proc} (with {@link #pidNs()}) and a {@code /tmp} tmpfs. Nothing else of the
          * host ({@code /root}, {@code /home}, {@code /etc/shadow}, {@code /var}, {@code /sys}) is there.
          * Entered with pivot_root; the host's root is detached. Implied by {@link #bind}, {@link #tmpfs}.
+         *
+         * @return this builder
          */
         public Builder minimalRoot() {
             newRoot = true;
@@ -705,6 +825,9 @@ public final class Sandbox {
          *
          * <p>{@code dir} is resolved now (symlinks followed once); a sandbox started later refuses
          * it if a symlink appeared on that path since.
+         *
+         * @param dir the directory with the root file system
+         * @return this builder
          */
         public Builder rootfs(Path dir) {
             Objects.requireNonNull(dir, "rootfs");
@@ -732,6 +855,8 @@ public final class Sandbox {
          * it), {@code Entrypoint} before the command unless {@link #entrypoint}, and {@code Cmd} when
          * the command is empty.
          *
+         * @param image the image, from {@link OciImage#open}
+         * @return this builder
          * @implNote Needs overlayfs and the new mount API (Linux 5.2+). With {@link #userNs()} (an
          *     ordinary JVM) overlayfs must be mountable in a user namespace, Linux 5.11+ (mounted
          *     with {@code userxattr}); on older kernels starting the sandbox fails with {@link
@@ -753,7 +878,12 @@ public final class Sandbox {
             return minimalRoot();
         }
 
-        /** Replaces the image's {@code Entrypoint} ({@link #image}); empty for none. The image's {@code Cmd} then no longer applies. */
+        /**
+         * Replaces the image's {@code Entrypoint} ({@link #image}); empty for none. The image's {@code Cmd} then no longer applies.
+         *
+         * @param command the entrypoint's program and arguments, or an empty list
+         * @return this builder
+         */
         public Builder entrypoint(List<String> command) {
             List<String> copy = List.copyOf(Objects.requireNonNull(command, "entrypoint"));
             copy.forEach(a -> {
@@ -772,6 +902,10 @@ public final class Sandbox {
          * it, naming it, if a symlink appeared on that path since: a writable bind of one sandbox
          * cannot redirect another's source. A symlink in {@code inside} is resolved inside the
          * sandbox's root, never out of it.
+         *
+         * @param host the host path
+         * @param inside the absolute path inside the sandbox
+         * @return this builder
          */
         public Builder bind(Path host, String inside) {
             binds.add(new FilesystemPlan.Bind(FilesystemPlan.source(Objects.requireNonNull(host, "host"), "bind"),
@@ -779,7 +913,13 @@ public final class Sandbox {
             return minimalRoot();
         }
 
-        /** Like {@link #bind} but writable. */
+        /**
+         * Like {@link #bind} but writable.
+         *
+         * @param host the host path
+         * @param inside the absolute path inside the sandbox
+         * @return this builder
+         */
         public Builder bindWritable(Path host, String inside) {
             binds.add(new FilesystemPlan.Bind(FilesystemPlan.source(Objects.requireNonNull(host, "host"), "bindWritable"),
                     FilesystemPlan.insidePath(inside, "bindWritable"), true));
@@ -790,6 +930,11 @@ public final class Sandbox {
          * A fresh tmpfs of at most {@code size} (at least 4 KiB, one page) at {@code inside},
          * writable by everyone (mode 1777); at most {@link #outputLimit} if that is smaller, except
          * in a {@link SandboxSession}.
+         *
+         * @param inside the absolute path of the mount point
+         * @param size the tmpfs's size
+         * @return this builder
+         * @throws IllegalArgumentException if {@code size} is below 4 KiB
          */
         public Builder tmpfs(String inside, ByteSize size) {
             tmpfs.add(new FilesystemPlan.Tmpfs(FilesystemPlan.insidePath(inside, "tmpfs"), tmpfsSize(size, "tmpfs size")));
@@ -800,6 +945,10 @@ public final class Sandbox {
          * Size of the {@code /tmp} tmpfs of a {@link #minimalRoot()}, at least 4 KiB (one page);
          * default 64 MiB. {@link #outputLimit} caps it (and the 64 MiB {@code /dev/shm}) if smaller,
          * except in a {@link SandboxSession}.
+         *
+         * @param size the size
+         * @return this builder
+         * @throws IllegalArgumentException if below 4 KiB
          */
         public Builder tmpSize(ByteSize size) {
             tmpSize = tmpfsSize(size, "tmpSize");
@@ -816,7 +965,12 @@ public final class Sandbox {
             return size;
         }
 
-        /** No program may be executed from the mount at {@code inside} (a bind, a tmpfs, or {@code /tmp}). */
+        /**
+         * No program may be executed from the mount at {@code inside} (a bind, a tmpfs, or {@code /tmp}).
+         *
+         * @param inside the mount's absolute path inside the sandbox
+         * @return this builder
+         */
         public Builder noexec(String inside) {
             noexec.add(FilesystemPlan.insidePath(inside, "noexec"));
             return this;
@@ -828,6 +982,11 @@ public final class Sandbox {
          * that no other live sandbox has (supplementary groups cleared); root of the user namespace
          * with {@link #userNs()}; else the JVM's own. Running as the JVM's own uid (or as root)
          * needs {@link #pidNs()}, and as root also {@link #mountNs()}: {@link #build()} says why.
+         *
+         * @param uid the user id inside the sandbox, 0 or more
+         * @param gid the group id inside the sandbox, 0 or more
+         * @return this builder
+         * @throws IllegalArgumentException if {@code uid} or {@code gid} is negative
          */
         public Builder runAs(int uid, int gid) {
             if (uid < 0 || gid < 0) {
@@ -843,13 +1002,25 @@ public final class Sandbox {
          * the namespace's root to the sandbox's own id of {@link #idRange} (root JVM) or to the
          * JVM's own uid. Mapping host ids other than its own needs a root JVM. The namespace's root
          * (0) must be mapped.
+         *
+         * @param inside the first uid inside the namespace
+         * @param outside the first host uid
+         * @param count the number of uids, at least 1
+         * @return this builder
          */
         public Builder uidMap(long inside, long outside, long count) {
             uidMap.add(idRange("uidMap", uidMap, inside, outside, count));
             return userNs();
         }
 
-        /** Like {@link #uidMap} for group ids. */
+        /**
+         * Like {@link #uidMap} for group ids.
+         *
+         * @param inside the first gid inside the namespace
+         * @param outside the first host gid
+         * @param count the number of gids, at least 1
+         * @return this builder
+         */
         public Builder gidMap(long inside, long outside, long count) {
             gidMap.add(idRange("gidMap", gidMap, inside, outside, count));
             return userNs();
@@ -872,6 +1043,10 @@ public final class Sandbox {
          * those that would let the program reach the JVM or leave its cgroup where nothing else
          * stops it ({@code CAP_KILL}, {@code CAP_SYS_PTRACE}, {@code CAP_SETUID}, {@code
          * CAP_DAC_OVERRIDE}, {@code CAP_FOWNER}, {@code CAP_CHOWN}, {@code CAP_SYS_ADMIN}).
+         *
+         * @param name the capability's name, with or without {@code CAP_}, e.g. {@code
+         *     CAP_NET_BIND_SERVICE}
+         * @return this builder
          */
         public Builder keepCapability(String name) {
             Objects.requireNonNull(name, "keepCapability");
@@ -887,13 +1062,23 @@ public final class Sandbox {
          * The system calls the program may make: {@link SeccompPolicy#defaultPolicy()} unless set
          * (blocks what a sandboxed program never needs), {@link SeccompPolicy#strict()} for judges,
          * {@link SeccompPolicy#none()} for no filter. Installed as the last step before exec.
+         *
+         * @param policy the policy, e.g. {@link SeccompPolicy#strict()}
+         * @return this builder
          */
         public Builder seccomp(SeccompPolicy policy) {
             seccomp = Objects.requireNonNull(policy, "seccomp");
             return this;
         }
 
-        /** setrlimit before exec; {@link Rlimit#UNLIMITED} for no limit. {@code CORE} is 0 unless set. */
+        /**
+         * setrlimit before exec; {@link Rlimit#UNLIMITED} for no limit. {@code CORE} is 0 unless set.
+         *
+         * @param resource the resource
+         * @param soft the soft limit, in the resource's unit (see {@link Rlimit})
+         * @param hard the hard limit, at least {@code soft}
+         * @return this builder
+         */
         public Builder rlimit(Rlimit resource, long soft, long hard) {
             Objects.requireNonNull(resource, "resource");
             if ((soft < 0 && soft != Rlimit.UNLIMITED) || (hard < 0 && hard != Rlimit.UNLIMITED)
@@ -905,7 +1090,13 @@ public final class Sandbox {
             return this;
         }
 
-        /** The same soft and hard limit. */
+        /**
+         * The same soft and hard limit.
+         *
+         * @param resource the resource
+         * @param value the soft and hard limit, in the resource's unit (see {@link Rlimit})
+         * @return this builder
+         */
         public Builder rlimit(Rlimit resource, long value) {
             return rlimit(resource, value, value);
         }
@@ -915,6 +1106,10 @@ public final class Sandbox {
          * days, measured from its cgroup by the monitor every 10 ms: past it everything is killed
          * and the verdict is TIME_LIMIT. Implies {@link #cgroup()}; RLIMIT_CPU is set as a
          * per-process backstop.
+         *
+         * @param limit the CPU time
+         * @return this builder
+         * @throws IllegalArgumentException if not more than 0 or above 24 days
          */
         public Builder cpuTimeLimit(Duration limit) {
             cpuTimeLimit = Optional.of(timeLimit(limit, "cpuTimeLimit"));
@@ -924,6 +1119,10 @@ public final class Sandbox {
         /**
          * Time allowed from exec to the end, more than 0 and at most 24 days, enforced by the native
          * monitor: past it, WALL_TIME_LIMIT.
+         *
+         * @param limit the wall-clock time
+         * @return this builder
+         * @throws IllegalArgumentException if not more than 0 or above 24 days
          */
         public Builder wallTimeLimit(Duration limit) {
             wallTimeLimit = Optional.of(timeLimit(limit, "wallTimeLimit"));
@@ -936,6 +1135,10 @@ public final class Sandbox {
          * start fails with a {@link SandboxSetupException} and everything is killed, so nothing in
          * setup can hang a start for ever. 1 ms to 10 min; default 20 s (system property
          * {@code isolation.setupTimeoutMillis}).
+         *
+         * @param timeout the timeout
+         * @return this builder
+         * @throws IllegalArgumentException if outside 1 ms to 10 min
          */
         public Builder setupTimeout(Duration timeout) {
             Objects.requireNonNull(timeout, "setupTimeout");
@@ -974,6 +1177,9 @@ public final class Sandbox {
          *       {@code /tmp}), which serve all its runs: they have the sizes {@link Sandbox#open(ByteSize)}
          *       and {@link #tmpSize} give them, and a run's limit caps each file it writes there.
          * </ul>
+         *
+         * @param limit the bytes per stream, per file and per tmpfs
+         * @return this builder
          */
         public Builder outputLimit(ByteSize limit) {
             outputLimit = Optional.of(Objects.requireNonNull(limit, "outputLimit"));
@@ -984,6 +1190,8 @@ public final class Sandbox {
          * Programs get the JVM's whole environment, as {@code ProcessBuilder} would give it, instead
          * of the fixed one of {@link Sandbox#environmentFor}: every secret of the JVM's environment
          * (tokens, cloud credentials) is then the program's too. Replaces {@link #emptyEnvironment()}.
+         *
+         * @return this builder
          */
         public Builder inheritEnvironment() {
             environment = environment.withBase(Environment.Base.INHERIT);
@@ -994,6 +1202,8 @@ public final class Sandbox {
          * Programs get no variable but those of {@link #env}, {@link #passEnv} and the caller's
          * {@code ProcessBuilder}: not even {@code PATH} and {@code HOME} (a command without '/' is
          * still searched in {@value Sandbox#DEFAULT_PATH}). Replaces {@link #inheritEnvironment()}.
+         *
+         * @return this builder
          */
         public Builder emptyEnvironment() {
             environment = environment.withBase(Environment.Base.EMPTY);
@@ -1005,6 +1215,9 @@ public final class Sandbox {
          * inherited variables (a {@code ProcessBuilder} that changes it wins). Replaces an earlier
          * {@code env} or {@link #passEnv} of the same name.
          *
+         * @param name the variable's name
+         * @param value its value
+         * @return this builder
          * @throws IllegalArgumentException if {@code name} is empty or contains '=' or NUL, or {@code value} a NUL
          */
         public Builder env(String name, String value) {
@@ -1017,6 +1230,8 @@ public final class Sandbox {
          * {@code -E NAME} does; nothing if the JVM has no such variable. Replaces an earlier
          * {@link #env} of the same name.
          *
+         * @param name the variable's name
+         * @return this builder
          * @throws IllegalArgumentException if {@code name} is empty or contains '=' or NUL
          */
         public Builder passEnv(String name) {
@@ -1042,6 +1257,9 @@ public final class Sandbox {
          * delays no other sandbox; an executor of your own gives up that guarantee as far as it
          * queues. A task it rejects runs on the library's pool. Never the thread that watches the
          * sandboxes.
+         *
+         * @param executor the executor
+         * @return this builder
          */
         public Builder completionExecutor(Executor executor) {
             completionExecutor = Optional.of(Objects.requireNonNull(executor, "completionExecutor"));
@@ -1052,6 +1270,8 @@ public final class Sandbox {
          * Gives every sandbox a cgroup of its own even without limits: for its figures (peak
          * memory, pids, CPU), {@link IsolatedProcess#pause()} and killing everything it started.
          * Setting any limit implies it.
+         *
+         * @return this builder
          */
         public Builder cgroup() {
             cgroup = true;
@@ -1062,6 +1282,9 @@ public final class Sandbox {
          * Creates the sandboxes' cgroups under this parent cgroup (a path as in /proc/self/cgroup,
          * e.g. {@code /jobs}, existing in every hierarchy) instead of the default: the JVM's own
          * cgroup on v1 and hybrid hosts, a process-free {@code isolation} subtree beside it on v2.
+         *
+         * @param parent the parent cgroup, relative to each hierarchy's root
+         * @return this builder
          */
         public Builder cgroupParent(Path parent) {
             Objects.requireNonNull(parent, "cgroupParent");
@@ -1072,88 +1295,172 @@ public final class Sandbox {
             return cgroup();
         }
 
-        /** Memory limit of the whole sandbox; past it the kernel's OOM killer ends a process. */
+        /**
+         * Memory limit of the whole sandbox; past it the kernel's OOM killer ends a process.
+         *
+         * @param limit the limit, at least 1 MiB
+         * @return this builder
+         * @throws IllegalArgumentException if below 1 MiB
+         */
         public Builder memoryLimit(ByteSize limit) {
             limits.memoryLimit(limit);
             return cgroup();
         }
 
-        /** Swap allowed beyond {@link #memoryLimit}; default none (a memory limit without it is no limit on a host with swap). */
+        /**
+         * Swap allowed beyond {@link #memoryLimit}; default none (a memory limit without it is no limit on a host with swap).
+         *
+         * @param swapBeyondMemory the swap on top of the memory limit
+         * @return this builder
+         */
         public Builder swapLimit(ByteSize swapBeyondMemory) {
             limits.swapLimit(swapBeyondMemory);
             return cgroup();
         }
 
-        /** Relative CPU share, 2..262144 (default 1024); written as cpu.weight on cgroup v2 (512 → 59). */
+        /**
+         * Relative CPU share, 2..262144 (default 1024); written as cpu.weight on cgroup v2 (512 → 59).
+         *
+         * @param shares the shares, 2..262144
+         * @return this builder
+         * @throws IllegalArgumentException if out of range
+         */
         public Builder cpuShares(int shares) {
             limits.cpuShares(shares);
             return cgroup();
         }
 
-        /** Relative CPU weight, 1..10000 (v2's own knob; default 100); converted to shares on v1. */
+        /**
+         * Relative CPU weight, 1..10000 (v2's own knob; default 100); converted to shares on v1.
+         *
+         * @param weight the weight, 1..10000
+         * @return this builder
+         * @throws IllegalArgumentException if out of range
+         */
         public Builder cpuWeight(int weight) {
             limits.cpuWeight(weight);
             return cgroup();
         }
 
-        /** At most this many CPUs' worth of time, e.g. 0.5, per 100 ms period. */
+        /**
+         * At most this many CPUs' worth of time, e.g. 0.5, per 100 ms period.
+         *
+         * @param cores the number of CPUs' worth of time, above 0
+         * @return this builder
+         * @throws IllegalArgumentException if out of range
+         */
         public Builder cpuQuota(double cores) {
             limits.cpuQuota(cores);
             return cgroup();
         }
 
-        /** At most {@code quota} of CPU time in every {@code period}. */
+        /**
+         * At most {@code quota} of CPU time in every {@code period}.
+         *
+         * @param quota the CPU time per period
+         * @param period the CFS period, 1 ms..1 s
+         * @return this builder
+         * @throws IllegalArgumentException if out of range
+         */
         public Builder cpuQuota(Duration quota, Duration period) {
             limits.cpuQuota(quota, period);
             return cgroup();
         }
 
-        /** The CPUs the sandbox may run on, e.g. {@code "0"} or {@code "0-1,3"}. */
+        /**
+         * The CPUs the sandbox may run on, e.g. {@code "0"} or {@code "0-1,3"}.
+         *
+         * @param cpus the CPU list, within the JVM's cgroup's
+         * @return this builder
+         * @throws IllegalArgumentException if not a CPU list
+         */
         public Builder cpuset(String cpus) {
             limits.cpusetCpus(cpus);
             return cgroup();
         }
 
-        /** The memory nodes the sandbox may use, e.g. {@code "0"}. */
+        /**
+         * The memory nodes the sandbox may use, e.g. {@code "0"}.
+         *
+         * @param mems the node list
+         * @return this builder
+         * @throws IllegalArgumentException if not a node list
+         */
         public Builder cpusetMems(String mems) {
             limits.cpusetMems(mems);
             return cgroup();
         }
 
-        /** At most this many processes and threads in the sandbox; one more fork fails with EAGAIN. */
+        /**
+         * At most this many processes and threads in the sandbox; one more fork fails with EAGAIN.
+         *
+         * @param max the maximum, 1..4194304
+         * @return this builder
+         * @throws IllegalArgumentException if out of range
+         */
         public Builder pidsLimit(long max) {
             limits.pidsLimit(max);
             return cgroup();
         }
 
-        /** Relative block I/O weight, 1..10000 (v2 scale; converted for v1's blkio.weight 10..1000). */
+        /**
+         * Relative block I/O weight, 1..10000 (v2 scale; converted for v1's blkio.weight 10..1000).
+         *
+         * @param weight the weight, 1..10000
+         * @return this builder
+         * @throws IllegalArgumentException if out of range
+         */
         public Builder ioWeight(int weight) {
             limits.ioWeight(weight);
             return cgroup();
         }
 
-        /** Reads from the block device at {@code device} (e.g. {@code /dev/vda}) limited to this many bytes per second. */
+        /**
+         * Reads from the block device at {@code device} (e.g. {@code /dev/vda}) limited to this many bytes per second.
+         *
+         * @param device the block device's path on the host
+         * @param perSecond the bytes per second, at least 1
+         * @return this builder
+         */
         public Builder ioReadBps(Path device, ByteSize perSecond) {
             int[] d = BlockDevice.numbers(device, "ioReadBps");
             limits.ioReadBandwidth(d[0], d[1], perSecond);
             return cgroup();
         }
 
-        /** Writes to the block device at {@code device} limited to this many bytes per second. */
+        /**
+         * Writes to the block device at {@code device} limited to this many bytes per second.
+         *
+         * @param device the block device's path on the host
+         * @param perSecond the bytes per second, at least 1
+         * @return this builder
+         */
         public Builder ioWriteBps(Path device, ByteSize perSecond) {
             int[] d = BlockDevice.numbers(device, "ioWriteBps");
             limits.ioWriteBandwidth(d[0], d[1], perSecond);
             return cgroup();
         }
 
-        /** Read operations per second on the block device at {@code device}. */
+        /**
+         * Read operations per second on the block device at {@code device}.
+         *
+         * @param device the block device's path on the host
+         * @param iops the operations per second, 1..4294967295
+         * @return this builder
+         */
         public Builder ioReadIops(Path device, long iops) {
             int[] d = BlockDevice.numbers(device, "ioReadIops");
             limits.ioReadIops(d[0], d[1], iops);
             return cgroup();
         }
 
-        /** Write operations per second on the block device at {@code device}. */
+        /**
+         * Write operations per second on the block device at {@code device}.
+         *
+         * @param device the block device's path on the host
+         * @param iops the operations per second, 1..4294967295
+         * @return this builder
+         */
         public Builder ioWriteIops(Path device, long iops) {
             int[] d = BlockDevice.numbers(device, "ioWriteIops");
             limits.ioWriteIops(d[0], d[1], iops);
@@ -1163,6 +1470,9 @@ public final class Sandbox {
         /**
          * Allows a device, as v1's devices.allow writes it: {@code "c 1:3 rwm"}. Setting one denies
          * every other device. Cgroup v1 only: on v2 this fails (device control there is an eBPF program).
+         *
+         * @param rule the rule, {@code type major:minor access}
+         * @return this builder
          */
         public Builder deviceAllow(String rule) {
             limits.deviceAllow(rule);
@@ -1172,6 +1482,8 @@ public final class Sandbox {
         /**
          * Starts sandboxes even where this host cannot apply some limit; {@link Outcome#limitsNotApplied()}
          * says which. The default fails closed: a limit that cannot be enforced is an error.
+         *
+         * @return this builder
          */
         public Builder bestEffortLimits() {
             limits.bestEffort(true);
@@ -1188,6 +1500,9 @@ public final class Sandbox {
          * Ids are 1..2147483647 and the range may not contain 65534 or 65535. Unused by an
          * ordinary (non-root) JVM, whose sandboxes run as the JVM's own user.
          *
+         * @param first the first host id, 1 or more
+         * @param count the number of ids
+         * @return this builder
          * @throws IllegalArgumentException if the range is outside those bounds
          */
         public Builder idRange(long first, int count) {
@@ -1204,6 +1519,10 @@ public final class Sandbox {
         }
 
         /**
+         * Builds the policy, checking that its parts agree and that its program cannot reach its
+         * monitor, the JVM or cgroup files outside its own.
+         *
+         * @return the policy
          * @throws IllegalStateException if the policy contradicts itself (e.g. a hostname without a
          *     UTS namespace), or would let the program signal, stop or ptrace its monitor or the JVM
          *     (it could run as the JVM's uid, or keeps {@code CAP_KILL}/{@code CAP_SYS_PTRACE}/{@code

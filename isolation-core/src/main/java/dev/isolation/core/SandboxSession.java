@@ -59,6 +59,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Thread-safe. {@link #close()} kills everything in the sandbox and removes it, cgroups
  * included.
+ *
+ * @since 0.1.0
  */
 public final class SandboxSession implements AutoCloseable {
     /** Where the work directory is inside the sandbox, and where programs start by default. */
@@ -202,6 +204,11 @@ public final class SandboxSession implements AutoCloseable {
     /**
      * Starts {@code pb}'s command in this sandbox with the session's own limits and environment
      * policy ({@link Sandbox#environmentFor}; {@code HOME} is {@value #WORK_DIR} here).
+     *
+     * @param pb the command, working directory, environment and redirects
+     * @return the running process
+     * @throws SandboxException if the sandbox cannot be set up (a {@link SandboxSetupException}
+     *     names the failed call)
      */
     public IsolatedProcess start(ProcessBuilder pb) throws SandboxException {
         return start(policy, pb, false);
@@ -215,19 +222,37 @@ public final class SandboxSession implements AutoCloseable {
      * not the session's). Its namespaces and file system are the session's; {@code HOME} is
      * {@value #WORK_DIR} by default.
      *
+     * @param limits the policy whose per-run parts apply
+     * @param pb the command, working directory, environment and redirects
+     * @return the running process
      * @throws IllegalArgumentException if the memory limit of {@code limits} is above the
      *     session's ({@link Options.Builder#memoryLimit}), which bounds every run
+     * @throws SandboxException if the sandbox cannot be set up (a {@link SandboxSetupException}
+     *     names the failed call)
      */
     public IsolatedProcess start(Sandbox limits, ProcessBuilder pb) throws SandboxException {
         return start(limits, pb, false);
     }
 
-    /** Runs to the end with the session's limits, stdin from bytes and output captured; see {@link Sandbox#run}. */
+    /**
+     * Runs to the end with the session's limits, stdin from bytes and output captured; see {@link Sandbox#run}.
+     *
+     * @param pb the command, working directory and environment
+     * @param stdin the program's standard input
+     * @return how it ended, with its output
+     */
     public Outcome run(ProcessBuilder pb, byte[] stdin) {
         return run(policy, pb, stdin);
     }
 
-    /** Runs to the end with the per-run parts of {@code limits}. */
+    /**
+     * Runs to the end with the per-run parts of {@code limits}.
+     *
+     * @param limits the policy whose per-run parts apply
+     * @param pb the command, working directory and environment
+     * @param stdin the program's standard input
+     * @return how it ended, with its output
+     */
     public Outcome run(Sandbox limits, ProcessBuilder pb, byte[] stdin) {
         return Sandbox.runToEnd(pb, stdin, (p, capture) -> start(limits, p, capture));
     }
@@ -271,6 +296,8 @@ public final class SandboxSession implements AutoCloseable {
      * session's own id, which its runs without {@code runAs} run as. If a {@link #resetWorkDir()} is
      * pending, {@value #WORK_DIR} is emptied first.
      *
+     * @param content the file's bytes
+     * @param inside the path in {@value #WORK_DIR}
      * @throws IllegalArgumentException if {@code inside} is not a plain path in {@value #WORK_DIR},
      *     or {@code content} is larger than {@link Options#copyLimit()}
      * @throws IllegalStateException without {@link Options.Builder#persistentWorkDir()} or a
@@ -294,6 +321,8 @@ public final class SandboxSession implements AutoCloseable {
      * Copies the host's regular file {@code host} into the sandbox as {@code inside}, as {@link
      * #copyIn(byte[], String)} does; mode 0755 if {@code host} is executable by its owner, else 0644.
      *
+     * @param host the host file to copy
+     * @param inside the path in {@value #WORK_DIR}
      * @throws java.nio.file.NoSuchFileException if {@code host} does not exist
      * @throws IllegalArgumentException if {@code host} is not a regular file or is larger than
      *     {@link Options#copyLimit()}
@@ -317,6 +346,8 @@ public final class SandboxSession implements AutoCloseable {
      * blocking: a link, a FIFO, a device or a directory there fails the copy, so nothing a program
      * of the sandbox planted makes this read outside {@value #WORK_DIR}.
      *
+     * @param inside the path in {@value #WORK_DIR}
+     * @return the file's bytes
      * @throws java.nio.file.NoSuchFileException if there is no such file
      * @throws SandboxException naming the path if it is a link or not a regular file, or is larger
      *     than the copy limit
@@ -467,7 +498,7 @@ public final class SandboxSession implements AutoCloseable {
         return cgroup;
     }
 
-    /** The options it was opened with. */
+    /** {@return the options it was opened with} */
     public Options options() {
         return options;
     }
@@ -538,6 +569,8 @@ public final class SandboxSession implements AutoCloseable {
     /**
      * How a session keeps its files and its memory: immutable, thread-safe; built by {@link #builder()}.
      * Given to {@link Sandbox#open(Options)}.
+     *
+     * @since 0.1.0
      */
     public static final class Options {
         private static final ByteSize DEFAULT_WORK_SIZE = ByteSize.mb(256);
@@ -555,12 +588,20 @@ public final class SandboxSession implements AutoCloseable {
             this.copyLimit = b.copyLimit;
         }
 
-        /** A builder with the defaults: a 256 MiB work directory, fresh for each run; the policy's memory limit. */
+        /**
+         * A builder with the defaults: a 256 MiB work directory, fresh for each run; the policy's memory limit.
+         *
+         * @return a new builder
+         */
         public static Builder builder() {
             return new Builder();
         }
 
-        /** A builder with these options. */
+        /**
+         * A builder with these options.
+         *
+         * @return a new builder
+         */
         public Builder toBuilder() {
             Builder b = new Builder();
             b.workSize = workSize;
@@ -570,22 +611,22 @@ public final class SandboxSession implements AutoCloseable {
             return b;
         }
 
-        /** The size of the {@value #WORK_DIR} tmpfs (each run's, or the session's one if persistent). */
+        /** {@return the size of the {@value #WORK_DIR} tmpfs (each run's, or the session's one if persistent)} */
         public ByteSize workSize() {
             return workSize;
         }
 
-        /** The session's memory limit; empty for the policy's {@link Sandbox.Builder#memoryLimit} (if any). */
+        /** {@return the session's memory limit; empty for the policy's {@link Sandbox.Builder#memoryLimit} (if any)} */
         public Optional<ByteSize> memoryLimit() {
             return memoryLimit;
         }
 
-        /** Whether every run shares one {@value #WORK_DIR} whose files outlive the runs. */
+        /** {@return whether every run shares one {@value #WORK_DIR} whose files outlive the runs} */
         public boolean persistentWorkDir() {
             return persistentWorkDir;
         }
 
-        /** The most {@link SandboxSession#copyIn} and {@link SandboxSession#copyOut} copy in one call (default 64 MiB). */
+        /** {@return the most {@link SandboxSession#copyIn} and {@link SandboxSession#copyOut} copy in one call (default 64 MiB)} */
         public ByteSize copyLimit() {
             return copyLimit;
         }
@@ -596,7 +637,11 @@ public final class SandboxSession implements AutoCloseable {
                     + ", persistentWorkDir=" + persistentWorkDir + ", copyLimit=" + copyLimit + "}";
         }
 
-        /** Builds {@link Options}; not thread-safe. */
+        /**
+         * Builds {@link Options}; not thread-safe.
+         *
+         * @since 0.1.0
+         */
         public static final class Builder {
             private ByteSize workSize = DEFAULT_WORK_SIZE;
             private Optional<ByteSize> memoryLimit = Optional.empty();
@@ -609,6 +654,9 @@ public final class SandboxSession implements AutoCloseable {
              * The most one {@link SandboxSession#copyIn} or {@link SandboxSession#copyOut} copies
              * (default 64 MiB): a larger file is refused, not truncated. The work directory's own
              * size ({@link #workSize}) bounds what fits in it.
+             *
+             * @param limit the limit
+             * @return this builder
              */
             public Builder copyLimit(ByteSize limit) {
                 copyLimit = Objects.requireNonNull(limit, "copyLimit");
@@ -618,6 +666,10 @@ public final class SandboxSession implements AutoCloseable {
             /**
              * The size of the {@value #WORK_DIR} tmpfs, at least 4 KiB (default 256 MiB); past it a
              * write fails with ENOSPC. Unused with a {@link Sandbox.Builder#bindWritable} at {@value #WORK_DIR}.
+             *
+             * @param size the size
+             * @return this builder
+             * @throws IllegalArgumentException if below 4 KiB
              */
             public Builder workSize(ByteSize size) {
                 workSize = Sandbox.Builder.tmpfsSize(size, "workSize");
@@ -629,6 +681,10 @@ public final class SandboxSession implements AutoCloseable {
              * {@value #WORK_DIR}, each live run's tmpfs files) and every live run's memory together.
              * Default: the policy's {@link Sandbox.Builder#memoryLimit}. The session's swap limit is
              * the policy's {@link Sandbox.Builder#swapLimit} (default: no swap beyond it).
+             *
+             * @param limit the limit
+             * @return this builder
+             * @throws IllegalArgumentException if below 1 MiB
              */
             public Builder memoryLimit(ByteSize limit) {
                 Objects.requireNonNull(limit, "memoryLimit");
@@ -644,12 +700,19 @@ public final class SandboxSession implements AutoCloseable {
              * (a judge compiles in one run and executes the binary in the next) until {@link
              * SandboxSession#resetWorkDir()}; they count towards the session's memory limit.
              * {@code /tmp}, {@code /dev/shm} and other tmpfs mounts stay fresh for each run.
+             *
+             * @return this builder
              */
             public Builder persistentWorkDir() {
                 persistentWorkDir = true;
                 return this;
             }
 
+            /**
+             * Builds the options.
+             *
+             * @return the options
+             */
             public Options build() {
                 return new Options(this);
             }

@@ -5,10 +5,13 @@ import dev.isolation.core.internal.linux.NativeCallException;
 /**
  * The sandbox could not be set up, or the program could not be executed in it: a system call of
  * the launch path failed. Nothing of the sandbox is left when this is thrown.
+ *
+ * @since 0.1.0
  */
 public class SandboxSetupException extends SandboxException {
     private static final long serialVersionUID = 1L;
 
+    /** The failed call, with its errno. */
     private final NativeCallException failure;
 
     /** Made by the library only: the failure it wraps is an internal type. */
@@ -23,22 +26,22 @@ public class SandboxSetupException extends SandboxException {
         this.failure = failure;
     }
 
-    /** The system call or step that failed, e.g. {@code execve}. */
+    /** {@return the system call or step that failed, e.g. {@code execve}} */
     public String call() {
         return failure.call();
     }
 
-    /** What it was called on, e.g. the path. */
+    /** {@return what it was called on, e.g. the path} */
     public String argument() {
         return failure.argument();
     }
 
-    /** The error number the call failed with, e.g. 2 for {@code ENOENT}; see {@link #errnoName()}. */
+    /** {@return the error number the call failed with, e.g. 2 for {@code ENOENT}; see {@link #errnoName()}} */
     public int errno() {
         return failure.errno();
     }
 
-    /** e.g. {@code ENOENT}. */
+    /** {@return the errno's symbolic name, e.g. {@code ENOENT}} */
     public String errnoName() {
         return failure.errnoName();
     }

@@ -65,12 +65,21 @@ import java.util.regex.Pattern;
  *     {@code libseccomp2}) for the architecture of the running JVM. {@link #kill()} and
  *     {@link #log()} need Linux 4.14 or later. System calls the installed libseccomp does not know
  *     are skipped in presets; in rules they are rejected.
+ * @since 0.1.0
  */
 public final class SeccompPolicy {
-    /** What the filter does with a system call. */
+    /**
+     * What the filter does with a system call.
+     *
+     * @since 0.1.0
+     */
     public sealed interface Action permits Kill, Errno, Log, Allow {}
 
-    /** Kill the whole process (all threads) with {@code SIGSYS}, as if by an uncaught signal. */
+    /**
+     * Kill the whole process (all threads) with {@code SIGSYS}, as if by an uncaught signal.
+     *
+     * @since 0.1.0
+     */
     public record Kill() implements Action {
         @Override
         public String toString() {
@@ -82,8 +91,15 @@ public final class SeccompPolicy {
      * Do not run the system call; it fails with {@code errno}.
      *
      * @param errno a positive error number, at most 4095 ({@code MAX_ERRNO}), e.g. 1 for EPERM
+     * @since 0.1.0
      */
     public record Errno(int errno) implements Action {
+        /**
+         * Checks the error number.
+         *
+         * @param errno a positive error number, at most 4095
+         * @throws IllegalArgumentException if {@code errno} is out of range
+         */
         public Errno {
             if (errno < 1 || errno > MAX_ERRNO) {
                 throw new IllegalArgumentException("errno must be between 1 and " + MAX_ERRNO + ": " + errno);
@@ -96,7 +112,11 @@ public final class SeccompPolicy {
         }
     }
 
-    /** Run the system call and log it to the kernel audit log (kernel 4.14 or later). */
+    /**
+     * Run the system call and log it to the kernel audit log (kernel 4.14 or later).
+     *
+     * @since 0.1.0
+     */
     public record Log() implements Action {
         @Override
         public String toString() {
@@ -104,7 +124,11 @@ public final class SeccompPolicy {
         }
     }
 
-    /** Run the system call. */
+    /**
+     * Run the system call.
+     *
+     * @since 0.1.0
+     */
     public record Allow() implements Action {
         @Override
         public String toString() {
@@ -242,7 +266,11 @@ public final class SeccompPolicy {
         this.rules = rules;
     }
 
-    /** {@link Kill}: kill the process. */
+    /**
+     * {@link Kill}: kill the process.
+     *
+     * @return the kill action
+     */
     public static Action kill() {
         return KILL;
     }
@@ -251,23 +279,36 @@ public final class SeccompPolicy {
      * {@link Errno}: fail the call with {@code errno}.
      *
      * @param errno between 1 and 4095, e.g. 1 (EPERM) or 38 (ENOSYS)
+     * @return the errno action
      * @throws IllegalArgumentException if {@code errno} is out of range
      */
     public static Action errno(int errno) {
         return new Errno(errno);
     }
 
-    /** {@link Log}: allow and log the call (kernel 4.14 or later). */
+    /**
+     * {@link Log}: allow and log the call (kernel 4.14 or later).
+     *
+     * @return the log action
+     */
     public static Action log() {
         return LOG;
     }
 
-    /** {@link Allow}: allow the call. */
+    /**
+     * {@link Allow}: allow the call.
+     *
+     * @return the allow action
+     */
     public static Action allow() {
         return ALLOW;
     }
 
-    /** No filter at all. Adding a rule to it starts an allow-by-default filter with just that rule. */
+    /**
+     * No filter at all. Adding a rule to it starts an allow-by-default filter with just that rule.
+     *
+     * @return the empty policy
+     */
     public static SeccompPolicy none() {
         return NONE;
     }
@@ -292,6 +333,8 @@ public final class SeccompPolicy {
      * io_uring, which could make sockets too, is denied.
      *
      * <p>The program may install seccomp filters of its own (see the class comment).
+     *
+     * @return the default policy, with {@link #kill()} as its deny action
      */
     public static SeccompPolicy defaultPolicy() {
         return DEFAULT;
@@ -315,6 +358,8 @@ public final class SeccompPolicy {
      * {@code prctl(PR_SET_SECCOMP)} take the deny action (other {@code prctl} options are
      * allowed). Its own filter's errno would outrank the monitor, and a forbidden call would then
      * fail quietly instead of being named in the outcome.
+     *
+     * @return the strict policy, with {@link #kill()} as its deny action
      */
     public static SeccompPolicy strict() {
         return STRICT;
@@ -323,6 +368,8 @@ public final class SeccompPolicy {
     /**
      * This policy with {@code syscall} taking the deny action.
      *
+     * @param syscall the system call's name, e.g. {@code ptrace}
+     * @return a new policy; this one is unchanged
      * @throws IllegalArgumentException naming {@code syscall} if it is not a system call name, or
      *     if the installed libseccomp does not know it
      */
@@ -335,6 +382,8 @@ public final class SeccompPolicy {
      *
      * @param action {@link #kill()}, {@link #errno(int)} or {@link #log()}; use
      *     {@link #allow(String)} to allow
+     * @param syscall the system call's name, e.g. {@code ptrace}
+     * @return a new policy; this one is unchanged
      * @throws IllegalArgumentException naming {@code syscall} if it is not a system call name, or
      *     if the installed libseccomp does not know it; or if {@code action} is {@link Allow}
      */
@@ -345,6 +394,8 @@ public final class SeccompPolicy {
     /**
      * This policy with {@code syscall} allowed.
      *
+     * @param syscall the system call's name, e.g. {@code socket}
+     * @return a new policy; this one is unchanged
      * @throws IllegalArgumentException naming {@code syscall} if it is not a system call name, or
      *     if the installed libseccomp does not know it
      */
@@ -357,6 +408,8 @@ public final class SeccompPolicy {
      * presets' denied calls and everything {@link #strict()} does not allow get. The default is
      * {@link #kill()}.
      *
+     * @param action the deny action
+     * @return a new policy; this one is unchanged
      * @throws IllegalArgumentException if {@code action} is {@link Allow}
      */
     public SeccompPolicy withDenyAction(Action action) {
@@ -364,7 +417,7 @@ public final class SeccompPolicy {
         return action.equals(denyAction) ? this : new SeccompPolicy(preset, action, rules);
     }
 
-    /** Whether this policy installs no filter at all. */
+    /** {@return whether this policy installs no filter at all} */
     public boolean isNone() {
         return preset == Preset.NONE && rules.isEmpty();
     }

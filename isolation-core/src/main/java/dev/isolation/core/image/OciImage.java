@@ -36,6 +36,8 @@ import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStre
  *
  * <p>Immutable and thread-safe. The cache is private to the user ({@code 0700}, owned by it);
  * {@link Reader#cache} says where it is.
+ *
+ * @since 0.1.0
  */
 public final class OciImage {
     private final String reference;
@@ -65,6 +67,10 @@ public final class OciImage {
      * Reads image {@code tag} of {@code image} (an OCI layout directory, an OCI archive or a
      * docker-archive) and unpacks its layers into the default cache, setuid and setgid bits dropped.
      *
+     * @param image the path of the layout directory or archive
+     * @param tag the tag (the {@code org.opencontainers.image.ref.name} annotation, or {@code
+     *     repo:tag} of a docker-archive)
+     * @return the image, unpacked
      * @throws ImageException naming the bad digest, missing blob, unsupported media type, unknown
      *     tag or hostile tar entry
      * @throws IOException if the image or the cache cannot be read or written
@@ -73,12 +79,20 @@ public final class OciImage {
         return reader().open(image, tag);
     }
 
-    /** A reader with the default cache, setuid bits dropped. */
+    /**
+     * A reader with the default cache, setuid bits dropped.
+     *
+     * @return a new reader
+     */
     public static Reader reader() {
         return new Reader();
     }
 
-    /** Where layers are unpacked, and how. Not thread-safe; {@link #open} may be called from many threads. */
+    /**
+     * Where layers are unpacked, and how. Not thread-safe; {@link #open} may be called from many threads.
+     *
+     * @since 0.1.0
+     */
     public static final class Reader {
         private Optional<Path> cache = Optional.empty();
         private boolean keepSetuid;
@@ -91,6 +105,9 @@ public final class OciImage {
          * {@code /var/cache/isolation-images} for root, else {@code $XDG_CACHE_HOME/isolation-images},
          * else {@code ~/.cache/isolation-images}, else {@code $TMPDIR/isolation-images-UID}. It must
          * be on a file system with extended attributes (an opaque directory is an xattr).
+         *
+         * @param dir the cache directory
+         * @return this reader
          */
         public Reader cache(Path dir) {
             cache = Optional.of(Objects.requireNonNull(dir, "cache"));
@@ -101,13 +118,26 @@ public final class OciImage {
          * Keeps the setuid and setgid bits of the image's files (dropped by default), and mounts
          * the image without {@code nosuid}: they then work inside a sandbox that keeps the
          * privileges they grant. Cached apart from the same layers unpacked without them.
+         *
+         * @return this reader
          */
         public Reader keepSetuid() {
             keepSetuid = true;
             return this;
         }
 
-        /** @see OciImage#open(Path, String) */
+        /**
+         * Reads image {@code tag} of {@code image} and unpacks its layers into this reader's cache,
+         * as {@link OciImage#open(Path, String)} does with the defaults.
+         *
+         * @param image the path of the layout directory or archive
+         * @param tag the tag, not empty
+         * @return the image, unpacked
+         * @throws ImageException naming the bad digest, missing blob, unsupported media type, unknown
+         *     tag or hostile tar entry
+         * @throws IOException if the image or the cache cannot be read or written
+         * @throws IllegalArgumentException if {@code tag} is empty
+         */
         public OciImage open(Path image, String tag) throws IOException {
             Objects.requireNonNull(image, "image");
             if (Objects.requireNonNull(tag, "tag").isEmpty()) {
@@ -199,47 +229,47 @@ public final class OciImage {
         return List.copyOf(out);
     }
 
-    /** {@code PATH:TAG} as it was opened. */
+    /** {@return {@code PATH:TAG} as it was opened} */
     public String reference() {
         return reference;
     }
 
-    /** The unpacked layers, bottom first: directories of the cache, which nothing may change. */
+    /** {@return the unpacked layers, bottom first: directories of the cache, which nothing may change} */
     public List<Path> layerDirectories() {
         return layers;
     }
 
-    /** The layers' diff digests ({@code sha256:...}), bottom first. */
+    /** {@return the layers' diff digests ({@code sha256:...}), bottom first} */
     public List<String> diffIds() {
         return diffIds;
     }
 
-    /** The config's {@code Env}: {@code NAME=value} strings, the run's default environment. */
+    /** {@return the config's {@code Env}: {@code NAME=value} strings, the run's default environment} */
     public List<String> env() {
         return env;
     }
 
-    /** The config's {@code WorkingDir}, the run's default working directory. */
+    /** {@return the config's {@code WorkingDir}, the run's default working directory} */
     public Optional<String> workingDir() {
         return workingDir;
     }
 
-    /** The config's {@code User} ({@code uid}, {@code uid:gid} or a name), the run's default identity. */
+    /** {@return the config's {@code User} ({@code uid}, {@code uid:gid} or a name), the run's default identity} */
     public Optional<String> user() {
         return user;
     }
 
-    /** The config's {@code Entrypoint}: a run's command is appended to it. */
+    /** {@return the config's {@code Entrypoint}: a run's command is appended to it} */
     public List<String> entrypoint() {
         return entrypoint;
     }
 
-    /** The config's {@code Cmd}: the command when a run gives none. */
+    /** {@return the config's {@code Cmd}: the command when a run gives none} */
     public List<String> cmd() {
         return cmd;
     }
 
-    /** Whether setuid and setgid bits were kept ({@link Reader#keepSetuid}). */
+    /** {@return whether setuid and setgid bits were kept ({@link Reader#keepSetuid})} */
     public boolean keepsSetuid() {
         return keepsSetuid;
     }

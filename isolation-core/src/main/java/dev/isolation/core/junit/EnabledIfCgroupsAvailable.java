@@ -15,12 +15,18 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Elsewhere it is skipped with the probe's reason and fix per controller, e.g. {@code memory: ...
  * not writable by this user; delegate a subtree (systemd-run --user -p Delegate=yes ...)}; under
  * CI it fails instead (see {@link EnabledIfSandboxAvailable}).
+ *
+ * @since 0.1.0
  */
 @Target({ElementType.TYPE, ElementType.METHOD})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
 @ExtendWith(SandboxConditions.class)
 public @interface EnabledIfCgroupsAvailable {
-    /** The controllers the test's limits need; default memory, cpu and pids. */
+    /**
+     * The controllers the test's limits need; default memory, cpu and pids.
+     *
+     * @return the controllers that must be usable
+     */
     CgroupController[] value() default {CgroupController.MEMORY, CgroupController.CPU, CgroupController.PIDS};
 }

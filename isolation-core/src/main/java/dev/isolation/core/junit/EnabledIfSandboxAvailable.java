@@ -25,6 +25,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * @see EnabledIfCgroupsAvailable
  * @see EnabledIfUserNamespacesAvailable
  * @see EnabledIfSeccompAvailable
+ * @since 0.1.0
  */
 @Target({ElementType.TYPE, ElementType.METHOD})
 @Retention(RetentionPolicy.RUNTIME)

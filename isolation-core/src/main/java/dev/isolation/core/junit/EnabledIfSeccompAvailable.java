@@ -14,6 +14,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * dev.isolation.core.SeccompPolicy#defaultPolicy()} starts. Elsewhere it is skipped with the reason
  * and how to fix it (e.g. {@code apt-get install libseccomp2}); under CI it fails instead (see
  * {@link EnabledIfSandboxAvailable}).
+ *
+ * @since 0.1.0
  */
 @Target({ElementType.TYPE, ElementType.METHOD})
 @Retention(RetentionPolicy.RUNTIME)

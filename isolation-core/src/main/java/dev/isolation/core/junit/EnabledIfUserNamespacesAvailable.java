@@ -13,6 +13,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * ({@code user.max_user_namespaces}, Debian's {@code kernel.unprivileged_userns_clone}, Ubuntu's
  * {@code kernel.apparmor_restrict_unprivileged_userns}); under CI it fails instead (see {@link
  * EnabledIfSandboxAvailable}).
+ *
+ * @since 0.1.0
  */
 @Target({ElementType.TYPE, ElementType.METHOD})
 @Retention(RetentionPolicy.RUNTIME)

@@ -25,6 +25,8 @@ import org.junit.platform.commons.support.AnnotationSupport;
  * The condition behind {@link EnabledIfSandboxAvailable}, {@link EnabledIfCgroupsAvailable},
  * {@link EnabledIfUserNamespacesAvailable} and {@link EnabledIfSeccompAvailable}; registered by
  * those annotations, not used directly. Each check runs once per JVM; its answer is kept.
+ *
+ * @since 0.1.0
  */
 public final class SandboxConditions implements ExecutionCondition {
     /** What each check found missing, empty if nothing; computed once per JVM. */

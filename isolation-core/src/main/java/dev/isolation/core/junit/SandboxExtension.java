@@ -27,6 +27,8 @@ import org.junit.platform.commons.support.HierarchyTraversalMode;
 /**
  * Starts and closes the {@link SandboxedProcess} fixtures; registered by that annotation, not used
  * directly.
+ *
+ * @since 0.1.0
  */
 public final class SandboxExtension implements BeforeEachCallback, AfterEachCallback, ParameterResolver {
     private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(SandboxExtension.class);

@@ -32,13 +32,18 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * so they appear in the test's report, and are published as report entries ({@code
  * isolation.stderr}, {@code isolation.outcome}). With {@link #captureStdout()} standard output is
  * captured and attached the same way (and the test must not read it).
+ * @since 0.1.0
  */
 @Target({ElementType.FIELD, ElementType.PARAMETER})
 @Retention(RetentionPolicy.RUNTIME)
 @Documented
 @ExtendWith(SandboxExtension.class)
 public @interface SandboxedProcess {
-    /** The program and its arguments; a name without '/' is looked up in the sandbox's {@code PATH}. */
+    /**
+     * The program and its arguments; a name without '/' is looked up in the sandbox's {@code PATH}.
+     *
+     * @return the command, at least the program
+     */
     String[] command();
 
     /**
@@ -46,9 +51,15 @@ public @interface SandboxedProcess {
      * or of a method without parameters returning one, in the test class or its enclosing classes:
      * the policy to start the program with. Default: {@code Sandbox.builder().pidNs().mountNs()
      * .netNs().ipcNs().utsNs()}, with {@code userNs()} when the JVM is not root.
+     *
+     * @return the name of the field or method, or empty for the default policy
      */
     String sandbox() default "";
 
-    /** Whether standard output is captured for the report too (then the test does not read it). */
+    /**
+     * Whether standard output is captured for the report too (then the test does not read it).
+     *
+     * @return whether standard output goes to the report (default {@code false})
+     */
     boolean captureStdout() default false;
 }

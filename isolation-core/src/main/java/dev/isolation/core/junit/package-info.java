@@ -11,5 +11,7 @@
  * <p>Needs {@code org.junit.jupiter:junit-jupiter-api} 5.8 or later on the test class path; the
  * library declares it as an optional dependency, so code that does not use this package does not
  * need JUnit.
+ *
+ * @since 0.1.0
  */
 package dev.isolation.core.junit;
