@@ -21,6 +21,18 @@
  *   TEARDOWN_PROCS    string: a file listing a cgroup's pids
  *   TEARDOWN_REMOVE   string: a cgroup directory to remove, in this order
  *   CPU_COUNTER       u64 limit ns, u64 ns per unit, strings file and key ("" = the file's first number)
+ *
+ * A pooled sandbox (SandboxPool): its keeper's monitor listens on POOL_LISTEN's socket (a host
+ * path) before the sandbox exists; the sandbox's first process inherits it and, at the POOL step,
+ * becomes the pooled sandbox's init, which forks one run at a time. A run's monitor (POOL_RUN)
+ * connects to that socket instead of cloning a sandbox, and hands over the run's plans, its
+ * standard streams and its report socket; the run's process, forked by that init inside the
+ * already-placed cgroup, executes the run's setup steps (UNSHARE: its own IPC namespace; its own
+ * mounts) and program steps.
+ *   POOL_LISTEN       string: the socket's path
+ *   POOL              (no value)
+ *   POOL_RUN          string: the socket's path
+ *   UNSHARE           u64 CLONE_NEW* flags: unshare(2) them
  */
 #ifndef ISOLATION_PLAN_TAGS_H
 #define ISOLATION_PLAN_TAGS_H
@@ -67,7 +79,11 @@
 	X(TEARDOWN_FREEZER, 52, MONITOR) \
 	X(TEARDOWN_PROCS, 53, MONITOR) \
 	X(TEARDOWN_REMOVE, 54, MONITOR) \
-	X(CPU_COUNTER, 55, MONITOR)
+	X(CPU_COUNTER, 55, MONITOR) \
+	X(POOL_LISTEN, 56, MONITOR) \
+	X(POOL, 57, SETUP) \
+	X(POOL_RUN, 58, MONITOR) \
+	X(UNSHARE, 59, SETUP)
 
 #define PLAN_TAG_ENUM(name, number, phase) TAG_##name = number,
 enum plan_tag { PLAN_TAGS(PLAN_TAG_ENUM) TAG_LIMIT };

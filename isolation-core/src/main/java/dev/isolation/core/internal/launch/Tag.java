@@ -51,7 +51,11 @@ public enum Tag {
     TEARDOWN_FREEZER(52, Phase.MONITOR),
     TEARDOWN_PROCS(53, Phase.MONITOR),
     TEARDOWN_REMOVE(54, Phase.MONITOR),
-    CPU_COUNTER(55, Phase.MONITOR);
+    CPU_COUNTER(55, Phase.MONITOR),
+    POOL_LISTEN(56, Phase.MONITOR),
+    POOL(57, Phase.SETUP),
+    POOL_RUN(58, Phase.MONITOR),
+    UNSHARE(59, Phase.SETUP);
 
     /**
      * Who acts on a record, and so in which message it may appear: the setup plan carries
