@@ -159,6 +159,9 @@ public final class SandboxPool implements AutoCloseable {
      * the pool once the program's {@link IsolatedProcess#outcome()} is known.
      *
      * @throws IllegalStateException if the pool is closed
+     * @throws IllegalArgumentException with an {@link Sandbox.Builder#outputLimit} and a standard
+     *     output or error that is {@link ProcessBuilder.Redirect#INHERIT}ed (the limit is enforced on
+     *     pipes, by their reader, and on files, by RLIMIT_FSIZE)
      * @throws SandboxException if setting up a sandbox fails, or the thread is interrupted while
      *     waiting for one (its interrupt status is set again)
      */
@@ -179,6 +182,15 @@ public final class SandboxPool implements AutoCloseable {
     private IsolatedProcess start(ProcessBuilder pb, boolean capture) throws SandboxException {
         if (pb.command().isEmpty()) {
             throw new IllegalArgumentException("command must not be empty");
+        }
+        if (policy.outputLimit().isPresent()) {
+            for (ProcessBuilder.Redirect r : new ProcessBuilder.Redirect[] {pb.redirectOutput(), pb.redirectError()}) {
+                if (r.type() == ProcessBuilder.Redirect.Type.INHERIT) {
+                    // a fresh sandbox's monitor relays such a stream, counting; a pooled run's cannot yet
+                    throw new IllegalArgumentException("a pooled run's output limit applies to pipes and files: redirect its"
+                            + " standard output and error to a pipe or a file, not Redirect.INHERIT");
+                }
+            }
         }
         PooledSandbox s = acquire();
         IsolatedProcess p;

@@ -195,8 +195,33 @@ class SandboxPoolIT {
     }
 
     @Test
+    @Timeout(120)
+    void aBoundDirectoryShowsTheHostAsItIsAtEachRun() throws Exception {
+        Path dir = Files.createTempDirectory("isolation-pool-it");
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")); // the run's own uid reads it
+        try (SandboxPool pool = JUDGE.toBuilder().bind(dir, "/submission").build().pool(1)) {
+            Files.writeString(dir.resolve("answer"), "first\n");
+            assertThat(ok(pool.run(sh("cat /submission/answer"), NO_INPUT)).stdoutText()).isEqualTo("first\n");
+            // replaced as a judge replaces a submission: a new file renamed over the old one
+            Files.writeString(dir.resolve("next"), "second\n");
+            Files.move(dir.resolve("next"), dir.resolve("answer"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            assertThat(ok(pool.run(sh("cat /submission/answer; ls /submission"), NO_INPUT)).stdoutText()).isEqualTo("second\nanswer\n");
+            assertThat(pool.run(sh("echo x > /submission/planted"), NO_INPUT).status()).as("read-only").isNotEqualTo(Outcome.Status.OK);
+            assertThat(pool.stats().created()).isEqualTo(1);
+        } finally {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    @Test
     @Timeout(60)
-    void aPoolRefusesBindsThatWouldNotBeFreshForEachRun() throws Exception {
+    void aPoolRefusesWhatWouldNotBeFreshOrLimitedInEachRun() throws Exception {
         Path dir = Files.createTempDirectory("isolation-pool-it");
         Path file = Files.writeString(dir.resolve("f"), "x");
         try {
@@ -206,6 +231,10 @@ class SandboxPoolIT {
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("of a file");
             assertThatThrownBy(() -> Sandbox.builder().pidNs().mountNs().build().pool(1))
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("root of its own");
+            try (SandboxPool pool = JUDGE.toBuilder().outputLimit(ByteSize.kib(4)).build().pool(1)) {
+                assertThatThrownBy(() -> pool.start(sh("true").inheritIO())).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("INHERIT");
+            }
         } finally {
             Files.delete(file);
             Files.delete(dir);
