@@ -67,6 +67,8 @@ void send_error(int fd, int err, const char *call, const char *arg);
 __attribute__((noreturn)) void die(const char *call, const char *arg);
 __attribute__((noreturn)) void fail(int err, const char *call, const char *arg);
 void read_plan(int fd, uint32_t kind, struct plan *p);
+char *read_plan_message(int fd, uint32_t kind, struct plan *p, uint32_t *len);
+int read_full(int fd, void *buf, size_t len);
 void relay_attach(void);
 
 /* steps.c: the sandbox's side */
@@ -74,5 +76,13 @@ void reset_signals(void);
 int kill_children(void);
 int end_signal(void);
 void run_child(struct plan *p, int sync_fd, int init_report_fd);
+void run_pooled(struct plan *p);
+
+/* pool.c: a pooled sandbox's init, and the socket its runs' monitors reach it by */
+void pool_listen(const char *path);
+void pool_listen_close(void);
+int pool_connect(const char *path);
+void pool_send_run(int conn, const char *setup, uint32_t setup_len, const char *exec, uint32_t exec_len, int report, int cgroup_fd);
+__attribute__((noreturn)) void pool_init(void);
 
 #endif

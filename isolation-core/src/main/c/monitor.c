@@ -75,7 +75,7 @@ void die(const char *call, const char *arg)
 
 /* ---- plan ----------------------------------------------------------------------------------- */
 
-static int read_full(int fd, void *buf, size_t len)
+int read_full(int fd, void *buf, size_t len)
 {
 	char *p = buf;
 	while (len > 0) {
@@ -92,6 +92,13 @@ static int read_full(int fd, void *buf, size_t len)
 
 /* Reads one plan message of kind `kind` into p (which keeps what earlier messages set). */
 void read_plan(int fd, uint32_t kind, struct plan *p)
+{
+	uint32_t len;
+	read_plan_message(fd, kind, p, &len);
+}
+
+/* read_plan, returning the message as it came (p's strings point into it) and its length. */
+char *read_plan_message(int fd, uint32_t kind, struct plan *p, uint32_t *len)
 {
 	char head[PLAN_HEADER];
 	const char *why = NULL;
@@ -111,6 +118,8 @@ void read_plan(int fd, uint32_t kind, struct plan *p)
 		die("read", "launch plan");
 	if (plan_decode(p, kind, buf, PLAN_HEADER + (size_t)body, &why) < 0)
 		die("plan", why);
+	*len = PLAN_HEADER + (uint32_t)body;
+	return buf;
 }
 
 /*
@@ -808,9 +817,17 @@ static int relay_drain(int control_fd, int64_t deadline, int *killed, int *jvm_g
  * started; the monitor, a subreaper, kills the rest once the child is gone.
  */
 static int64_t hard_kill_at; /* when an init asked to end everything is killed outright */
+static int pool_conn = -1;    /* a run in a pooled sandbox: the connection to its init, which forked the run */
 
 static void kill_sandbox(const struct plan *p, pid_t child, pid_t session_program, int has_init, int sig)
 {
+	if (pool_conn >= 0) { /* the pooled sandbox's init kills the run (everything but itself), reaps it and reports */
+		char cmd = sig == SIGTERM ? 'T' : 'K';
+		if (write(pool_conn, &cmd, 1) != 1) {
+			/* the init is gone, and the run with it */
+		}
+		return;
+	}
 	if (sig == SIGKILL)
 		thaw_cgroups(p); /* a paused sandbox dies only when thawed (v1's freezer holds even SIGKILL) */
 	if (has_init && sig == SIGTERM) {
@@ -869,13 +886,16 @@ int main(int argc, char **argv)
 			close((int)fd);
 
 	static struct plan plan;
-	read_plan(PLAN_FD, MESSAGE_SETUP, &plan);
+	uint32_t setup_len;
+	char *setup_msg = read_plan_message(PLAN_FD, MESSAGE_SETUP, &plan, &setup_len);
 	/* what the sandbox leaves behind without a pid namespace (setsid daemons) is re-parented to us;
 	 * set before the first fork, after the plan is read, so that a refusal is reported to the JVM */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		die("prctl", "PR_SET_CHILD_SUBREAPER");
 	step_sweep(&plan);
 	relay_prepare(&plan);
+	if (plan.pool_listen)
+		pool_listen(plan.pool_listen); /* the sandbox's first process inherits it */
 
 	int report[2], sync[2] = { -1, -1 }, init_pipe[2] = { -1, -1 };
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report) < 0)
@@ -893,10 +913,27 @@ int main(int argc, char **argv)
 	int pidfd = -1;
 	/* PID 1 of a new pid namespace: killing it kills the sandbox; else the child's session is killed */
 	int ns_init = plan.init && !plan.join_pid;
-	pid_t child = spawn_child(plan.clone_flags, plan.clone_into_cgroup, &pidfd);
+	pid_t child;
+	if (plan.pool_run) {
+		/* a run in a pooled sandbox: its init forks the run; the connection reports its end, as a pidfd would */
+		uint32_t exec_len;
+		char *exec_msg = read_plan_message(PLAN_FD, MESSAGE_EXEC, &plan, &exec_len);
+		int cgroup_fd = -1;
+		if (plan.clone_into_cgroup && (cgroup_fd = open(plan.clone_into_cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			die("open", plan.clone_into_cgroup);
+		pool_conn = pool_connect(plan.pool_run);
+		pool_send_run(pool_conn, setup_msg, setup_len, exec_msg, exec_len, report[1], cgroup_fd);
+		if (cgroup_fd >= 0)
+			close(cgroup_fd);
+		free(exec_msg);
+		child = 0;
+		pidfd = pool_conn;
+	} else {
+		child = spawn_child(plan.clone_flags, plan.clone_into_cgroup, &pidfd);
+	}
 	if (child < 0)
 		die("clone3", "namespaces");
-	if (child == 0) {
+	if (child == 0 && pool_conn < 0) {
 		close(report[0]);
 		close(STATUS_FD);
 		close(CONTROL_FD); /* the monitor's commands: nothing in the sandbox may read them */
@@ -912,6 +949,7 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	close(report[1]);
+	pool_listen_close();
 	relay_detach();
 	if (init_pipe[1] >= 0)
 		close(init_pipe[1]);
@@ -928,9 +966,18 @@ int main(int argc, char **argv)
 	int awaited = await_exec(report[0], &plan, control_fd, &program, &started);
 	if (awaited != AWAIT_EXECED) {
 		/* no figures to keep: SIGKILL at once, not the init's orderly end (a frozen init would never run it) */
-		kill(ns_init ? child : -child, SIGKILL);
-		thaw_cgroups(&plan);
-		waitpid(child, NULL, 0);
+		if (pool_conn >= 0) {
+			int64_t figures[6];
+			kill_sandbox(&plan, child, 0, 0, SIGKILL);
+			thaw_cgroups(&plan);
+			if (read_full(pool_conn, figures, sizeof figures) < 0) {
+				/* the init reaped the run, or is gone with it */
+			}
+		} else {
+			kill(ns_init ? child : -child, SIGKILL);
+			thaw_cgroups(&plan);
+			waitpid(child, NULL, 0);
+		}
 		struct rusage unused;
 		memset(&unused, 0, sizeof unused);
 		reap_descendants(&unused, 1);
@@ -1026,12 +1073,29 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (reaped != child && wait4(child, &status, 0, &ru) < 0)
+	if (pool_conn >= 0) {
+		/* the init's figures of the run, once it reaped everything; its end of file: it died, and the run with it */
+		int64_t figures[6];
+		memset(&ru, 0, sizeof ru);
+		if (read_full(pool_conn, figures, sizeof figures) == 0) {
+			status = (int)figures[0];
+			ru.ru_utime.tv_sec = figures[1] / 1000000;
+			ru.ru_utime.tv_usec = figures[1] % 1000000;
+			ru.ru_stime.tv_sec = figures[2] / 1000000;
+			ru.ru_stime.tv_usec = figures[2] % 1000000;
+			ru.ru_maxrss = figures[3];
+			ru.ru_nvcsw = figures[4];
+			ru.ru_nivcsw = figures[5];
+		} else {
+			status = SIGKILL;
+		}
+	} else if (reaped != child && wait4(child, &status, 0, &ru) < 0) {
 		die("wait4", "sandbox");
+	}
 	int64_t wall = now_ns() - started;
 	/* RUN_END_KILL_REST: stragglers in the program's session, and those that left it (re-parented to us, the subreaper) */
 	int kill_rest = (plan.run_end & RUN_END_KILL_REST) != 0;
-	if (!ns_init && kill_rest)
+	if (!ns_init && kill_rest && child > 0)
 		kill(-child, SIGKILL);
 	reap_descendants(&ru, kill_rest);
 	int64_t deadline = plan.wall_limit_ns ? started + (int64_t)plan.wall_limit_ns : 0;

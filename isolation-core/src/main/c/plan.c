@@ -96,7 +96,9 @@ static long fixed_size(uint32_t tag)
 	case TAG_SET_CAPS:
 	case TAG_CHDIR:
 	case TAG_EXEC:
-	case TAG_SESSION: return 0;
+	case TAG_SESSION:
+	case TAG_POOL: return 0;
+	case TAG_UNSHARE: return 8;
 	case TAG_SWEEP_UID:
 	case TAG_RUN_END: return 4;
 	case TAG_CLONE_FLAGS:
@@ -170,6 +172,7 @@ static int decode_value(struct plan *p, uint32_t tag, char *v, uint32_t len, con
 	case TAG_ARG: case TAG_ENV: case TAG_EXEC_FILE: case TAG_EXEC_PATH: case TAG_CWD: case TAG_HOSTNAME:
 	case TAG_UID_MAP: case TAG_GID_MAP: case TAG_CGROUP_PROCS: case TAG_PLACE_IN_CGROUP: case TAG_CLONE_INTO_CGROUP:
 	case TAG_TEARDOWN_KILL: case TAG_TEARDOWN_PROCS: case TAG_TEARDOWN_REMOVE:
+	case TAG_POOL_LISTEN: case TAG_POOL_RUN:
 		if (!(str = whole_string(v, len)))
 			return bad(EPROTO, why, "string record not ending in its only NUL");
 		break;
@@ -247,6 +250,14 @@ static int decode_value(struct plan *p, uint32_t tag, char *v, uint32_t len, con
 	case TAG_WALL_LIMIT: p->wall_limit_ns = u64(v); return 0;
 	case TAG_SETUP_TIMEOUT: p->setup_timeout_ns = u64(v); return 0;
 	case TAG_SESSION: p->session = 1; return 0;
+	case TAG_POOL: p->pool = 1; return 0;
+	case TAG_POOL_LISTEN: p->pool_listen = str; return 0;
+	case TAG_POOL_RUN: p->pool_run = str; return 0;
+	case TAG_UNSHARE:
+		p->unshare_flags = u64(v);
+		if (p->unshare_flags != 0x08000000) /* CLONE_NEWIPC */
+			return bad(EPROTO, why, "unshare of something but the IPC namespace");
+		return 0;
 	case TAG_JOIN:
 		p->join_pid = u32(v);
 		p->join_flags = u64(v + 8);

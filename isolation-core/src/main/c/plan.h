@@ -106,6 +106,9 @@ struct plan {
 	uint32_t sweep_uid;
 	struct relay_op relay_ops[2];
 	int nrelays;
+	const char *pool_listen, *pool_run; /* POOL_LISTEN, POOL_RUN: the pooled sandbox's socket */
+	int pool;
+	uint64_t unshare_flags; /* UNSHARE */
 };
 
 /*

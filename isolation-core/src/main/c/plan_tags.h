@@ -25,6 +25,18 @@
  * PLACE_IN_CGROUP (string: a cgroup.procs or tasks file) is the monitor's CGROUP_PROCS: it writes
  * the sandbox's first process's pid there before that process takes its first step (behind the
  * sync pipe), for a process that cannot join the cgroup itself (born in a new user namespace).
+ *
+ * A pooled sandbox (SandboxPool): its keeper's monitor listens on POOL_LISTEN's socket (a host
+ * path) before the sandbox exists; the sandbox's first process inherits it and, at the POOL step,
+ * becomes the pooled sandbox's init, which forks one run at a time. A run's monitor (POOL_RUN)
+ * connects to that socket instead of cloning a sandbox, and hands over the run's plans, its
+ * standard streams and its report socket; the run's process, forked by that init inside the
+ * already-placed cgroup, executes the run's setup steps (UNSHARE: its own IPC namespace; its own
+ * mounts) and program steps.
+ *   POOL_LISTEN       string: the socket's path
+ *   POOL              (no value)
+ *   POOL_RUN          string: the socket's path
+ *   UNSHARE           u64 CLONE_NEW* flags: unshare(2) them
  */
 #ifndef ISOLATION_PLAN_TAGS_H
 #define ISOLATION_PLAN_TAGS_H
@@ -72,7 +84,11 @@
 	X(TEARDOWN_PROCS, 53, MONITOR) \
 	X(TEARDOWN_REMOVE, 54, MONITOR) \
 	X(CPU_COUNTER, 55, MONITOR) \
-	X(PLACE_IN_CGROUP, 56, MONITOR)
+	X(PLACE_IN_CGROUP, 56, MONITOR) \
+	X(POOL_LISTEN, 57, MONITOR) \
+	X(POOL, 58, SETUP) \
+	X(POOL_RUN, 59, MONITOR) \
+	X(UNSHARE, 60, SETUP)
 
 #define PLAN_TAG_ENUM(name, number, phase) TAG_##name = number,
 enum plan_tag { PLAN_TAGS(PLAN_TAG_ENUM) TAG_LIMIT };

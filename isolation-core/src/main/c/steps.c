@@ -986,6 +986,15 @@ static void run_setup_step(const struct plan *p, const struct step *s)
 		setup_done();
 		run_session_keeper();
 		return;
+	case TAG_POOL:
+		close_host_root();
+		setup_done();
+		send_own_pid();
+		pool_init();
+	case TAG_UNSHARE:
+		if (unshare((int)p->unshare_flags) < 0)
+			die("unshare", "the run's own namespaces");
+		return;
 	default: fail(EPROTO, "plan", "a step the sandbox's setup cannot take");
 	}
 }
@@ -1019,5 +1028,26 @@ void run_child(struct plan *p, int sync_fd, int init_report_fd)
 	}
 	if (p->nprogram_steps && p->program_steps[0].tag == TAG_INIT)
 		run_init(p, init_report_fd);
+	run_program(p, 0);
+}
+
+/*
+ * A run in a pooled sandbox (pool.c forked it, inside the sandbox and its cgroup; its standard
+ * streams and report socket in place): the run's setup steps (its own IPC namespace and mounts),
+ * then its program steps. Without an INIT step: the pooled sandbox's init is the run's reaper.
+ */
+void run_pooled(struct plan *p)
+{
+	monitor_pid = getppid();
+	die_with_parent(monitor_pid);
+	if (setsid() < 0)
+		die("setsid", NULL);
+	for (int i = 0; i < p->nsetup_steps; i++)
+		run_setup_step(p, &p->setup_steps[i]);
+	setup_done();
+	if (!p->exec_file || p->argc == 0) {
+		errno = EINVAL;
+		die("plan", "empty command");
+	}
 	run_program(p, 0);
 }

@@ -56,6 +56,9 @@ int main(int argc, char **argv)
 	if (p.init)
 		printf("init signals=%#llx flags=%u\n", (unsigned long long)p.init_signals, p.init_flags);
 	printf("run_end %u\n", p.run_end);
+	if (p.pool || p.pool_listen || p.pool_run || p.unshare_flags)
+		printf("pool=%d listen %s run %s unshare %#llx\n", p.pool, str(p.pool_listen), str(p.pool_run),
+			(unsigned long long)p.unshare_flags);
 	for (int i = 0; i < p.ncgroup_procs; i++)
 		printf("cgroup_procs %s\n", p.cgroup_procs[i]);
 	for (int i = 0; i < p.nplace_cgroups; i++)

@@ -55,6 +55,7 @@ import java.util.stream.Stream;
 public final class IsolatedProcess extends Process implements AutoCloseable {
     private final HelperProcess helper;
     private final Optional<SandboxCgroup> cgroup;
+    private final Optional<SharedCgroup> shared;
     private final OutputStream stdin;
     private final InputStream stdout;
     private final InputStream stderr;
@@ -79,8 +80,15 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
 
     IsolatedProcess(HelperProcess helper, Optional<SandboxCgroup> cgroup, OutputStream stdin, InputStream stdout,
             InputStream stderr, Optional<Capture> stdoutCapture, Optional<Capture> stderrCapture, Sandbox sandbox) {
+        this(helper, cgroup, Optional.empty(), stdin, stdout, stderr, stdoutCapture, stderrCapture, sandbox);
+    }
+
+    /** With {@code shared}: a pooled run's figures come from its pooled sandbox's cgroup, which it reads but never removes. */
+    IsolatedProcess(HelperProcess helper, Optional<SandboxCgroup> cgroup, Optional<SharedCgroup> shared, OutputStream stdin,
+            InputStream stdout, InputStream stderr, Optional<Capture> stdoutCapture, Optional<Capture> stderrCapture, Sandbox sandbox) {
         this.helper = helper;
         this.cgroup = cgroup;
+        this.shared = shared;
         this.stdin = stdin;
         Optional<Long> limit = sandbox.outputLimit().map(ByteSize::bytes);
         this.stdout = limit.<InputStream>map(l -> new LimitedInputStream(stdout, l, this::outputLimitExceeded)).orElse(stdout);
@@ -198,6 +206,13 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     /** The cgroup's figures, then its removal. */
     private Outcome finish(ExitReport r, CapturedBytes out, CapturedBytes err, boolean captureExceeded, boolean budgetExceeded) {
         Optional<CgroupStats> stats = Optional.empty();
+        if (shared.isPresent()) {
+            try {
+                stats = Optional.of(shared.get().sinceBaseline());
+            } catch (IOException e) {
+                cleanupFailure(e);
+            }
+        }
         if (cgroup.isPresent()) {
             SandboxCgroup cg = cgroup.get();
             try {
@@ -208,8 +223,9 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
                 closeQuietly(cg); // also kills what escaped the program's session (without a pid namespace)
             }
         }
-        return new Outcome(r, stats, cgroup.map(SandboxCgroup::appliedLimits).orElse(List.of()),
-                cgroup.map(SandboxCgroup::notApplied).orElse(List.of()), captureExceeded || outputExceeded, budgetExceeded,
+        Optional<SandboxCgroup> limits = cgroup.or(() -> shared.map(SharedCgroup::cgroup));
+        return new Outcome(r, stats, limits.map(SandboxCgroup::appliedLimits).orElse(List.of()),
+                limits.map(SandboxCgroup::notApplied).orElse(List.of()), captureExceeded || outputExceeded, budgetExceeded,
                 killedForInterrupt, cpuTimeLimit, out, err);
     }
 

@@ -14,8 +14,16 @@ import java.util.Optional;
  */
 record LaunchRequest(Sandbox policy, byte[] execPlan, ProcessBuilder pb, boolean capture, Optional<InSession> session,
         Optional<Connection> connection) {
-    /** A run in a persistent sandbox: its setup plan, and the session's cgroup (the run's nests in it). */
-    record InSession(Launcher.SetupCompiler setup, Optional<SandboxCgroup> outer) {}
+    /**
+     * A run in a persistent or pooled sandbox: its setup plan, and the session's cgroup (the run's
+     * nests in it); or {@code shared}, the pooled sandbox's cgroup the run runs in without one of
+     * its own.
+     */
+    record InSession(Launcher.SetupCompiler setup, Optional<SandboxCgroup> outer, Optional<SharedCgroup> shared) {
+        InSession(Launcher.SetupCompiler setup, Optional<SandboxCgroup> outer) {
+            this(setup, outer, Optional.empty());
+        }
+    }
 
     /** Standard input and output from these descriptors (the JVM keeps its own copies; the caller closes them). */
     record Connection(int stdinFd, int stdoutFd) {}
@@ -38,6 +46,15 @@ record LaunchRequest(Sandbox policy, byte[] execPlan, ProcessBuilder pb, boolean
     static LaunchRequest inSession(Sandbox run, byte[] execPlan, ProcessBuilder pb, boolean capture, Launcher.SetupCompiler setup,
             Optional<SandboxCgroup> outer) {
         return new LaunchRequest(run, execPlan, pb, capture, Optional.of(new InSession(setup, outer)), Optional.empty());
+    }
+
+    /**
+     * A run in a pooled sandbox: in a fresh cgroup nested in {@code outer}, or in the pooled
+     * sandbox's own cgroup {@code shared} (counters reset, read from a baseline).
+     */
+    static LaunchRequest inPool(Sandbox run, byte[] execPlan, ProcessBuilder pb, boolean capture, Launcher.SetupCompiler setup,
+            Optional<SandboxCgroup> outer, Optional<SharedCgroup> shared) {
+        return new LaunchRequest(run, execPlan, pb, capture, Optional.of(new InSession(setup, outer, shared)), Optional.empty());
     }
 
     /** A fresh sandbox whose standard input and output are connected descriptors ({@code pb}'s stderr redirect counts). */

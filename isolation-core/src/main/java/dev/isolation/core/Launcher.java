@@ -54,7 +54,8 @@ final class Launcher {
 
     private record Key(Sandbox sandbox, String stdio) {}
 
-    private record Idle(HelperProcess helper, Stdio stdio, Optional<SandboxCgroup> cgroup, long createdNanos) {}
+    private record Idle(HelperProcess helper, Stdio stdio, Optional<SandboxCgroup> cgroup, Optional<SharedCgroup> shared,
+            long createdNanos) {}
 
     /** Least recently used first; guarded by itself. */
     private static final Map<Key, Idle> IDLE = new LinkedHashMap<>(16, 0.75f, true);
@@ -101,11 +102,11 @@ final class Launcher {
         try {
             if (capture) {
                 long limit = sandbox.outputLimit().map(ByteSize::bytes).orElse(DEFAULT_CAPTURE);
-                return new IsolatedProcess(entry.helper, entry.cgroup, stdio.stdin(), InputStream.nullInputStream(),
+                return new IsolatedProcess(entry.helper, entry.cgroup, entry.shared, stdio.stdin(), InputStream.nullInputStream(),
                         InputStream.nullInputStream(), stdio.capture(1, limit, entry.helper), stdio.capture(2, limit, entry.helper),
                         sandbox);
             }
-            return new IsolatedProcess(entry.helper, entry.cgroup, stdio.stdin(), stdio.stdout(), stdio.stderr(),
+            return new IsolatedProcess(entry.helper, entry.cgroup, entry.shared, stdio.stdin(), stdio.stdout(), stdio.stderr(),
                     Optional.empty(), Optional.empty(), sandbox);
         } catch (IOException e) {
             entry.helper.closeFds(); // kills the sandbox; the monitor removes its cgroup
@@ -133,12 +134,13 @@ final class Launcher {
                 stdio.prepare(r.pb());
             }
             if (r.session().isPresent()) {
-                return launch(sandbox, r.session().get().setup(), ids, stdio, r.session().get().outer());
+                LaunchRequest.InSession in = r.session().get();
+                return launch(sandbox, in.setup(), ids, stdio, in.outer(), in.shared());
             }
             ids = sandbox.leaseIds(false);
             Optional<SandboxIds.Lease> leased = ids;
             // may compile the seccomp filter, once per policy
-            return launch(sandbox, placement -> sandbox.setupPlan(leased, placement), ids, stdio, Optional.empty());
+            return launch(sandbox, placement -> sandbox.setupPlan(leased, placement), ids, stdio, Optional.empty(), Optional.empty());
         } catch (NativeCallException e) {
             stdio.closeParentEnds();
             throw new SandboxSetupException(e);
@@ -157,10 +159,11 @@ final class Launcher {
 
     /** Spawns the monitor; it inherits the lease of {@code ids}, which the caller closes after. */
     private static Idle launch(Sandbox sandbox, SetupCompiler compiler, Optional<SandboxIds.Lease> ids, Stdio stdio,
-            Optional<SandboxCgroup> outer) throws SandboxException {
+            Optional<SandboxCgroup> outer, Optional<SharedCgroup> shared) throws SandboxException {
         Optional<SandboxCgroup> cgroup;
         try {
-            cgroup = outer.isPresent()
+            cgroup = shared.isPresent() ? Optional.empty() // a pooled run in its sandbox's cgroup, which it does not own
+                    : outer.isPresent()
                     ? Optional.of(createCgroup(sandbox.cgroupLimits().orElse(CgroupLimits.none()), Optional.empty(), outer))
                     : createCgroup(sandbox);
         } catch (SandboxException | RuntimeException e) {
@@ -168,13 +171,16 @@ final class Launcher {
             throw e;
         }
         try { // from here on, whatever fails must remove the cgroup and close the descriptors
-            Optional<Step.CpuCounter> cpu = cgroup.flatMap(cg -> sandbox.cpuTimeLimit().flatMap(limit -> cpuCounter(cg, limit)));
+            // a pooled run's counter runs on from its sandbox's baseline
+            Optional<Step.CpuCounter> cpu = shared.isPresent()
+                    ? sandbox.cpuTimeLimit().flatMap(limit -> cpuCounter(shared.get().cgroup(), limit.plus(shared.get().baseline().cpuTotal())))
+                    : cgroup.flatMap(cg -> sandbox.cpuTimeLimit().flatMap(limit -> cpuCounter(cg, limit)));
             List<Step.OutputRelay> relays = sandbox.outputLimit().map(limit -> stdio.relays(limit.bytes())).orElse(List.of());
             LaunchPlan setup = compiler.compile(placement(cgroup).withCpuCounter(cpu).withRelays(relays));
             HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions,
                     ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
             ids.ifPresent(l -> l.handedOver(helper.exited()));
-            return new Idle(helper, stdio, cgroup, System.nanoTime());
+            return new Idle(helper, stdio, cgroup, shared, System.nanoTime());
         } catch (NativeCallException e) {
             stdio.closeParentEnds();
             closeCgroup(cgroup, e);

@@ -204,6 +204,41 @@ final class PlanCompiler {
         return plan;
     }
 
+    /**
+     * A pooled sandbox's keeper: {@link #fresh}'s setup, with its monitor listening on {@code
+     * socket} first; then its first process becomes the pooled sandbox's init, which forks each run
+     * inside the sandbox's namespaces and cgroup (the program's steps follow, never reached: the
+     * monitor reads the init from them, and ends the sandbox through it).
+     */
+    static LaunchPlan poolKeeper(Sandbox layout, HostFacts host, Placement placement, String socket) throws UnsupportedHostException {
+        LaunchPlan plan = fresh(layout, host, placement, Optional.empty());
+        plan.poolListen(socket).poolInit();
+        program(plan, layout, host, true);
+        return plan;
+    }
+
+    /**
+     * A run in the pooled sandbox whose keeper listens on {@code socket}: no namespaces of its own
+     * to create and no cgroup to join (the sandbox's init forks it where it is, or, with {@code
+     * placement}'s cloneInto, into the run's own cgroup2 directory); its own IPC namespace (if the
+     * layout has one), its own mount namespace with fresh tmpfs mounts at {@value
+     * SandboxSession#WORK_DIR}, {@code /tmp}, {@code /dev/shm} and the layout's other tmpfs mounts,
+     * then the program's steps without an init (the pooled sandbox's init reaps the run).
+     */
+    static LaunchPlan poolRun(Sandbox layout, Sandbox run, HostFacts host, Placement placement, String socket)
+            throws UnsupportedHostException {
+        LaunchPlan plan = new LaunchPlan().cloneFlags(0).setupTimeout(run.setupTimeout().toNanos()).runEnd(true).poolRun(socket);
+        placement.cloneInto().ifPresent(plan::cloneIntoCgroup);
+        placement.cpuCounter().ifPresent(plan::add);
+        run.wallTimeLimit().ifPresent(w -> plan.wallLimit(w.toNanos()));
+        if (layout.namespaces().contains(Sandbox.Namespace.IPC)) {
+            plan.unshare(LaunchPlan.CLONE_NEWIPC);
+        }
+        layout.appendRunMounts(plan, false, false);
+        program(plan, run, host, false);
+        return plan;
+    }
+
     /** The monitor's records: namespaces, setup deadline, cgroup, limits, relays, and what ends the run. */
     private static void monitor(LaunchPlan plan, Sandbox s, Placement placement) {
         plan.cloneFlags(s.cloneFlags()).setupTimeout(s.setupTimeout().toNanos()).runEnd(true);

@@ -653,6 +653,55 @@ public final class Sandbox {
         return open(SandboxSession.Options.builder().build());
     }
 
+    /**
+     * A pool of {@code size} sandboxes of this policy, set up now and reused run after run: see
+     * {@link SandboxPool}. Default options otherwise (60 s idle timeout, a 256 MB work directory).
+     *
+     * @param size how many sandboxes the pool holds (1 to 1024)
+     * @return the pool, its sandboxes set up
+     * @throws SandboxException if a sandbox cannot be set up
+     * @throws IllegalStateException as {@link #pool(SandboxPool.Options)}
+     */
+    public SandboxPool pool(int size) throws SandboxException {
+        return pool(SandboxPool.Options.builder().size(size).build());
+    }
+
+    /**
+     * A pool of sandboxes of this policy, set up now and reused run after run; see {@link SandboxPool}
+     * for what each run gets fresh. Close it.
+     *
+     * @param options the pool's size, idle timeout and work directory size
+     * @return the pool, its sandboxes set up
+     * @throws IllegalStateException without {@link Builder#pidNs()}, {@link Builder#mountNs()} and a
+     *     root of its own ({@link Builder#minimalRoot()}, {@link Builder#rootfs}, an image), or with a
+     *     {@link Builder#bindWritable} or a bind of a file (a pooled sandbox's binds are made once:
+     *     a writable one would carry files from run to run, a file's would keep showing the file
+     *     it was when bound)
+     * @throws SandboxException if a sandbox cannot be set up
+     */
+    public SandboxPool pool(SandboxPool.Options options) throws SandboxException {
+        Objects.requireNonNull(options, "options");
+        if (!namespaces.contains(Namespace.PID) || !namespaces.contains(Namespace.MOUNT) || !newRoot) {
+            throw new IllegalStateException("a pooled sandbox needs pidNs(), mountNs() and a root of its own (minimalRoot(), rootfs, image)");
+        }
+        for (FilesystemPlan.Bind bind : binds) {
+            if (bind.writable()) {
+                throw new IllegalStateException("a pool refuses bindWritable(" + bind.host() + ", " + bind.inside()
+                        + "): its files would outlive the run into the next; copy them in per run instead");
+            }
+            if (!java.nio.file.Files.isDirectory(bind.host(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new IllegalStateException("a pool refuses bind(" + bind.host() + ", " + bind.inside()
+                        + ") of a file: bound once, it would keep showing the file as it was then; bind its directory");
+            }
+        }
+        Builder b = toBuilder();
+        b.tmpfs(SandboxSession.WORK_DIR, options.workSize());
+        // the time limits are each run's: the pooled sandbox's init lives until it expires
+        b.wallTimeLimit = Optional.empty();
+        b.cpuTimeLimit = Optional.empty();
+        return SandboxPool.open(this, b.build(), options);
+    }
+
     /** Whether a {@link Builder#bindWritable} (or {@link Builder#bind}) is mounted at {@code /box}. */
     boolean workDirIsBound() {
         return binds.stream().anyMatch(bind -> bind.inside().equals(SandboxSession.WORK_DIR));

@@ -5,6 +5,7 @@ import dev.isolation.cgroups.CgroupHost;
 import dev.isolation.cgroups.CgroupLimits;
 import dev.isolation.core.IsolatedProcess;
 import dev.isolation.core.Sandbox;
+import dev.isolation.core.SandboxPool;
 import java.io.Closeable;
 import java.io.File;
 import java.io.IOException;
@@ -49,6 +50,41 @@ public final class Benchmark {
     private static final long GAP_MILLIS = 50;
     private static final String BWRAP = "/usr/bin/bwrap";
     private static final String UNSHARE = "/usr/bin/unshare";
+    /** Sandboxes of the pooled row: as many as the most concurrent callers of the bursts that fit 2 cores' worth of work. */
+    private static final int POOL_SIZE = 8;
+
+    /** The pooled row's {@link SandboxPool}, opened at its first run. */
+    private static final class Pool {
+        private final Sandbox policy;
+        private final int size;
+        private SandboxPool pool;
+
+        Pool(Sandbox policy, int size) {
+            this.policy = policy;
+            this.size = size;
+        }
+
+        Object run() throws Exception {
+            SandboxPool p;
+            synchronized (this) {
+                if (pool == null) {
+                    pool = policy.pool(size);
+                }
+                p = pool;
+            }
+            try (IsolatedProcess r = p.start(new ProcessBuilder(PROGRAM))) {
+                check(r.waitFor());
+            }
+            return null;
+        }
+
+        synchronized void close() {
+            if (pool != null) {
+                System.out.println("pooled row: " + pool.stats());
+                pool.close();
+            }
+        }
+    }
 
     /** One row of the table: a name and one complete run (start, wait, release). */
     record Scenario(String name, Callable<?> run) {}
@@ -117,6 +153,9 @@ public final class Benchmark {
         scenarios.add(new Scenario("Sandbox pid+mount+uts+ipc+net", () -> sandbox(namespaces)));
         scenarios.add(new Scenario("  + memory/pids/cpu limits", () -> sandbox(limited)));
         scenarios.add(new Scenario("judge policy (limits, minimal root, seccomp)", () -> sandbox(judge)));
+        // the same policy, run after run in sandboxes set up ahead: opened at its first run, closed at the end
+        Pool pooled = new Pool(judge, POOL_SIZE);
+        scenarios.add(new Scenario("judge policy, pooled (SandboxPool of " + POOL_SIZE + ")", pooled::run));
         // what a limit costs without a process: mkdir in each hierarchy, the limit files, rmdir
         scenarios.add(new Scenario("cgroup create+configure+destroy", () -> {
             host.create(limits).close();
@@ -171,6 +210,8 @@ public final class Benchmark {
                 System.out.println();
             }
         }
+
+        pooled.close();
 
         System.out.println();
         try {

@@ -341,6 +341,26 @@ public final class LaunchPlan {
         return add(new Step.Session());
     }
 
+    /** A pooled sandbox's keeper listens on {@code socket}; see {@link Step.PoolListen}. */
+    public LaunchPlan poolListen(String socket) {
+        return add(new Step.PoolListen(socket));
+    }
+
+    /** The sandbox's first process becomes the pooled sandbox's init; see {@link Step.PoolInit}. */
+    public LaunchPlan poolInit() {
+        return add(new Step.PoolInit());
+    }
+
+    /** A run in the pooled sandbox that listens on {@code socket}; see {@link Step.PoolRun}. */
+    public LaunchPlan poolRun(String socket) {
+        return add(new Step.PoolRun(socket));
+    }
+
+    /** unshare(2) of {@code flags}; see {@link Step.UnshareNamespaces}. */
+    public LaunchPlan unshare(long flags) {
+        return add(new Step.UnshareNamespaces(flags));
+    }
+
     /**
      * Enter the namespaces ({@code CLONE_NEW*} flags) of process {@code pid}, a persistent sandbox's
      * PID 1, whose start time ({@code /proc/PID/stat}'s 22nd field, clock ticks after boot) is

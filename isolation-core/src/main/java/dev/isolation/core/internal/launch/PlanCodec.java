@@ -94,6 +94,12 @@ public final class PlanCodec {
             return string(p.procsFile());
         } else if (s instanceof CloneIntoCgroup c) {
             return string(c.directory());
+        } else if (s instanceof PoolListen p) {
+            return string(p.socket());
+        } else if (s instanceof PoolRun p) {
+            return string(p.socket());
+        } else if (s instanceof UnshareNamespaces u) {
+            return le(8).putLong(u.flags()).array();
         } else if (s instanceof TeardownKill t) {
             return string(t.file());
         } else if (s instanceof TeardownFreezer t) {
@@ -287,6 +293,10 @@ public final class PlanCodec {
                 }
             }
             case SESSION -> flag(v, new Session());
+            case POOL -> flag(v, new PoolInit());
+            case POOL_LISTEN -> new PoolListen(string(v, tag));
+            case POOL_RUN -> new PoolRun(string(v, tag));
+            case UNSHARE -> new UnshareNamespaces(fixed(v, 8).getLong());
             case JOIN -> {
                 fixed(v, 24);
                 int pid = v.getInt();

@@ -266,6 +266,44 @@ public sealed interface Step {
         public Tag tag() { return Tag.JOIN; }
     }
 
+    /**
+     * A pooled sandbox's keeper: its monitor listens on the unix socket {@code socket} (a host path)
+     * before the sandbox exists; the sandbox's first process inherits it for {@link PoolInit}.
+     */
+    record PoolListen(String socket) implements Step {
+        public Tag tag() { return Tag.POOL_LISTEN; }
+    }
+
+    /**
+     * The last setup step of a pooled sandbox: its first process stays as its init (PID 1 of its
+     * pid namespace, in its cgroup) and forks one run at a time for the monitors that connect to
+     * its socket (from outside its pid namespace only); once a run's program ended it kills and
+     * reaps everything else of the run before it reports the run's figures and takes the next.
+     */
+    record PoolInit() implements Step {
+        public Tag tag() { return Tag.POOL; }
+    }
+
+    /**
+     * A run in a pooled sandbox: the monitor connects to its socket instead of creating a sandbox,
+     * and hands it this plan, the exec plan, the standard streams and the report socket; the
+     * sandbox's init forks the run's process, which executes the setup and program steps.
+     */
+    record PoolRun(String socket) implements Step {
+        public Tag tag() { return Tag.POOL_RUN; }
+    }
+
+    /** unshare(2) of {@code flags} (only {@code CLONE_NEWIPC}: a pooled run's own System V IPC and POSIX queues). */
+    record UnshareNamespaces(long flags) implements Step {
+        public UnshareNamespaces {
+            if (flags != LaunchPlan.CLONE_NEWIPC) {
+                throw new IllegalArgumentException("unshare of " + Long.toHexString(flags) + ": only CLONE_NEWIPC");
+            }
+        }
+
+        public Tag tag() { return Tag.UNSHARE; }
+    }
+
     /** The setup steps must be done this long after the sandbox's first process was cloned. */
     record SetupTimeout(long nanos) implements Step {
         public Tag tag() { return Tag.SETUP_TIMEOUT; }

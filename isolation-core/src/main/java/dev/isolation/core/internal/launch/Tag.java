@@ -52,7 +52,11 @@ public enum Tag {
     TEARDOWN_PROCS(53, Phase.MONITOR),
     TEARDOWN_REMOVE(54, Phase.MONITOR),
     CPU_COUNTER(55, Phase.MONITOR),
-    PLACE_IN_CGROUP(56, Phase.MONITOR);
+    PLACE_IN_CGROUP(56, Phase.MONITOR),
+    POOL_LISTEN(57, Phase.MONITOR),
+    POOL(58, Phase.SETUP),
+    POOL_RUN(59, Phase.MONITOR),
+    UNSHARE(60, Phase.SETUP);
 
     /**
      * Who acts on a record, and so in which message it may appear: the setup plan carries
