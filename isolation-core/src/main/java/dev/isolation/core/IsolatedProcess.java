@@ -69,6 +69,11 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     private final AtomicBoolean completing = new AtomicBoolean();
     /** Threads in {@link #awaitEnded}: while there is one, the pool is not asked to build the outcome. */
     private final AtomicInteger waiters = new AtomicInteger();
+    /**
+     * Whether a waiting thread may build the outcome: only without a cgroup, whose reading and
+     * removal is file I/O that an interrupt of that thread would break; the pool does it then.
+     */
+    private final boolean waiterCompletes;
     /** {@link #ended}, or its relay to the caller's completion executor: what callers' actions depend on. */
     private final CompletableFuture<Outcome> outcome;
     private final int pid;
@@ -103,8 +108,9 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         // the monitor thread completes these three; what comes after never runs on it: on the thread
         // waiting for the sandbox if there is one (one hand-over fewer), else on the library's pool
         this.gone = CompletableFuture.allOf(helper.exited(), out, err);
+        this.waiterCompletes = cgroup.isEmpty();
         gone.whenComplete((v, failure) -> {
-            if (waiters.get() == 0) {
+            if (!waiterCompletes || waiters.get() == 0) {
                 Completions.run(() -> completeEnded(stdoutCapture, stderrCapture, true));
             }
         });
@@ -128,9 +134,9 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
 
     /**
      * Builds the outcome and completes {@link #ended}, once {@link #gone}: the first caller does
-     * (a waiting thread, or the pool). A waiting thread completes it itself only while nothing
-     * depends on it (an {@code onExit()} action, a relay to the completion executor): those run on
-     * the pool, as always.
+     * (a waiting thread where {@link #waiterCompletes}, or the pool). A waiting thread completes it
+     * itself only while nothing depends on it (an {@code onExit()} action, a relay to the
+     * completion executor): those run on the pool, as always.
      */
     private void completeEnded(Optional<Capture> stdoutCapture, Optional<Capture> stderrCapture, boolean onPool) {
         if (!completing.compareAndSet(false, true)) {
@@ -158,9 +164,13 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
 
     /**
      * Waits until the sandbox is gone, up to {@code nanos} (negative: no limit), and builds its
-     * outcome on this thread unless the pool already does; then waits for {@link #ended}.
+     * outcome on this thread if it may ({@link #waiterCompletes}) and the pool does not already;
+     * then waits for {@link #ended}.
      */
     private Outcome awaitEnded(long nanos) throws InterruptedException, ExecutionException, TimeoutException {
+        if (!waiterCompletes) {
+            return nanos < 0 ? ended.get() : ended.get(nanos, TimeUnit.NANOSECONDS);
+        }
         long deadline = System.nanoTime() + nanos;
         waiters.incrementAndGet();
         try {
