@@ -356,19 +356,25 @@ static void add_rusage(struct rusage *sum, const struct rusage *ru)
 	sum->ru_nivcsw += ru->ru_nivcsw;
 }
 
-/* Their rusage is added to *sum: the figures are the whole sandbox's. */
-static void reap_descendants(struct rusage *sum, int kill_them)
+/*
+ * Their rusage is added to *sum: the figures are the whole sandbox's. Returns 1 once no child is
+ * left (ECHILD): as the subreaper of the sandbox's first process, nothing it started lives then.
+ * Reaps before it kills: with a pid namespace, its init's end already took everything.
+ */
+static int reap_descendants(struct rusage *sum, int kill_them)
 {
-	for (;;) {
-		if (kill_them)
-			kill_children();
+	for (int killed = 0;; killed = 1) {
 		pid_t r;
 		struct rusage ru;
 		while ((r = wait4(-1, NULL, WNOHANG, &ru)) > 0)
 			add_rusage(sum, &ru);
-		if ((r < 0 && errno == ECHILD) || !kill_them)
-			return; /* left alone, the rest is the system's once we exit */
-		usleep(1000);
+		if (r < 0 && errno == ECHILD)
+			return 1;
+		if (!kill_them)
+			return 0; /* left alone, the rest is the system's once we exit */
+		if (killed)
+			usleep(1000);
+		kill_children();
 	}
 }
 
@@ -719,6 +725,33 @@ static int sweeper_main(void *uid)
 }
 
 /*
+ * The mark in the lease file of the sandbox's id: LEASE_CLEAN once a monitor proved that nothing
+ * it started is left (reap_descendants saw ECHILD), so that the next holder of the id need not
+ * sweep it. Each holder overwrites the mark with LEASE_USED before its sandbox exists, so a
+ * monitor that never finishes (killed) leaves LEASE_USED, and the next holder sweeps. A new lease
+ * file is empty: swept too. Only root can write the file (/run/isolation/ids is 0700).
+ */
+#define LEASE_CLEAN "clean\n"
+#define LEASE_USED "used!\n" /* as long as LEASE_CLEAN, so that one pwrite replaces the other */
+
+/* Whether the id's previous holder left it clean; the mark says "used" from here on, or this fails. */
+static int lease_was_clean(int lease_fd)
+{
+	char mark[sizeof LEASE_CLEAN - 1];
+	ssize_t n = pread(lease_fd, mark, sizeof mark, 0);
+	if (pwrite(lease_fd, LEASE_USED, sizeof LEASE_USED - 1, 0) != (ssize_t)(sizeof LEASE_USED - 1))
+		die("pwrite", "the lease file of the sandbox's id"); /* else a crash of ours could leave "clean" */
+	return n == (ssize_t)sizeof mark && memcmp(mark, LEASE_CLEAN, sizeof mark) == 0;
+}
+
+static void lease_mark_clean(int lease_fd)
+{
+	if (pwrite(lease_fd, LEASE_CLEAN, sizeof LEASE_CLEAN - 1, 0) != (ssize_t)(sizeof LEASE_CLEAN - 1)) {
+		/* "used" stays: the next holder sweeps */
+	}
+}
+
+/*
  * The sandbox's uid is leased to it alone, but a process of an earlier holder may have outlived its
  * monitor (killed with it, or escaped it): kill every process of the uid before the sandbox exists.
  * As that uid, one kill(-1, SIGKILL) reaches exactly its processes (the caller excepted), all at
@@ -727,11 +760,13 @@ static int sweeper_main(void *uid)
  * so it is not repeated. A leftover could stop the sweeper first: then it is killed, and the sweep
  * tried again.
  */
-static void step_sweep(const struct plan *p)
+static void step_sweep(const struct plan *p, int lease_fd)
 {
 	static char stack[16384] __attribute__((aligned(16)));
 	if (!p->sweep)
 		return;
+	if (lease_fd >= 0 && lease_was_clean(lease_fd))
+		return; /* its last holder proved nothing of it left, and nothing else runs as it */
 	uint32_t uid = p->sweep_uid;
 	for (int attempt = 0; attempt < 5; attempt++) {
 		int pidfd = -1;
@@ -892,7 +927,7 @@ int main(int argc, char **argv)
 	 * set before the first fork, after the plan is read, so that a refusal is reported to the JVM */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		die("prctl", "PR_SET_CHILD_SUBREAPER");
-	step_sweep(&plan);
+	step_sweep(&plan, lease_fd);
 	relay_prepare(&plan);
 	if (plan.pool_listen)
 		pool_listen(plan.pool_listen); /* the sandbox's first process inherits it */
@@ -1097,7 +1132,8 @@ int main(int argc, char **argv)
 	int kill_rest = (plan.run_end & RUN_END_KILL_REST) != 0;
 	if (!ns_init && kill_rest && child > 0)
 		kill(-child, SIGKILL);
-	reap_descendants(&ru, kill_rest);
+	if (reap_descendants(&ru, kill_rest) && plan.sweep && lease_fd >= 0)
+		lease_mark_clean(lease_fd); /* nothing of the sandbox is left: the next holder of its id need not sweep */
 	int64_t deadline = plan.wall_limit_ns ? started + (int64_t)plan.wall_limit_ns : 0;
 	/* killed on request, the run is over: what is left is dropped (the destination may never read) */
 	if (!jvm_gone && killed != KILLED_ON_REQUEST && relay_drain(control_fd, deadline, &killed, &jvm_gone))

@@ -19,6 +19,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 /**
@@ -59,12 +61,28 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     private final OutputStream stdin;
     private final InputStream stdout;
     private final InputStream stderr;
-    /** Completed by the library's pool once the sandbox is gone: what this handle itself waits for. */
-    private final CompletableFuture<Outcome> ended;
+    /** The helper is gone and the captures are closed: the monitor thread (or a capture's) completes it. */
+    private final CompletableFuture<Void> gone;
+    /**
+     * Completed once the sandbox is gone and its outcome is built ({@link #completeEnded}): by a
+     * thread waiting for it, else by the library's pool. What this handle itself waits for.
+     */
+    private final CompletableFuture<Outcome> ended = new CompletableFuture<>();
+    /** Whoever sets it builds the outcome: a waiting thread or the pool, once. */
+    private final AtomicBoolean completing = new AtomicBoolean();
+    /** Threads in {@link #awaitEnded}: while there is one, the pool is not asked to build the outcome. */
+    private final AtomicInteger waiters = new AtomicInteger();
+    /**
+     * Whether a waiting thread may build the outcome: only without a cgroup, whose reading and
+     * removal is file I/O that an interrupt of that thread would break; the pool does it then.
+     */
+    private final boolean waiterCompletes;
     /** {@link #ended}, or its relay to the caller's completion executor: what callers' actions depend on. */
     private final CompletableFuture<Outcome> outcome;
     private final int pid;
     private final Optional<Duration> cpuTimeLimit;
+    private final Optional<Capture> stdoutCapture;
+    private final Optional<Capture> stderrCapture;
     private volatile boolean outputExceeded;
     private volatile boolean killedForInterrupt;
     private volatile boolean failureReported; // by awaitOwned, in its outcome: close() need not throw it again
@@ -97,9 +115,17 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         this.cpuTimeLimit = sandbox.cpuTimeLimit();
         CompletableFuture<Void> out = stdoutCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(null));
         CompletableFuture<Void> err = stderrCapture.map(Capture::collected).orElse(CompletableFuture.completedFuture(null));
-        // the monitor thread completes these three; everything after them runs on the library's pool
-        this.ended = CompletableFuture.allOf(helper.exited(), out, err)
-                .handleAsync((v, failure) -> complete(failure, stdoutCapture, stderrCapture), Completions.library());
+        // the monitor thread completes these three; what comes after never runs on it: on the thread
+        // waiting for the sandbox if there is one (one hand-over fewer), else on the library's pool
+        this.gone = CompletableFuture.allOf(helper.exited(), out, err);
+        this.waiterCompletes = cgroup.isEmpty();
+        gone.whenComplete((v, failure) -> {
+            if (!waiterCompletes || waiters.get() == 0) {
+                Completions.run(() -> completeEnded(stdoutCapture, stderrCapture, true));
+            }
+        });
+        this.stdoutCapture = stdoutCapture;
+        this.stderrCapture = stderrCapture;
         this.outcome = sandbox.completionExecutor().map(e -> relay(ended, Completions.orLibrary(e))).orElse(ended);
     }
 
@@ -116,7 +142,76 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         return to;
     }
 
-    /** On the library's pool, once the helper is gone and the captures are closed. */
+    /**
+     * Builds the outcome and completes {@link #ended}, once {@link #gone}: the first caller does
+     * (a waiting thread where {@link #waiterCompletes}, or the pool). A waiting thread completes it
+     * itself only while nothing depends on it (an {@code onExit()} action, a relay to the
+     * completion executor): those run on the pool, as always.
+     */
+    private void completeEnded(Optional<Capture> stdoutCapture, Optional<Capture> stderrCapture, boolean onPool) {
+        if (!completing.compareAndSet(false, true)) {
+            return;
+        }
+        Throwable failure = gone.isCompletedExceptionally() ? gone.handle((v, e) -> e).join() : null;
+        Outcome o;
+        try {
+            o = complete(failure, stdoutCapture, stderrCapture);
+        } catch (Throwable e) {
+            Throwable encoded = e instanceof CompletionException ? e : new CompletionException(e);
+            if (onPool || ended.getNumberOfDependents() == 0) {
+                ended.completeExceptionally(encoded);
+            } else {
+                Completions.run(() -> ended.completeExceptionally(encoded));
+            }
+            return;
+        }
+        if (onPool || ended.getNumberOfDependents() == 0) {
+            ended.complete(o);
+        } else {
+            Completions.run(() -> ended.complete(o));
+        }
+    }
+
+    /**
+     * Waits until the sandbox is gone, up to {@code nanos} (negative: no limit), and builds its
+     * outcome on this thread if it may ({@link #waiterCompletes}) and the pool does not already;
+     * then waits for {@link #ended}.
+     */
+    private Outcome awaitEnded(long nanos) throws InterruptedException, ExecutionException, TimeoutException {
+        if (!waiterCompletes) {
+            return nanos < 0 ? ended.get() : ended.get(nanos, TimeUnit.NANOSECONDS);
+        }
+        long deadline = System.nanoTime() + nanos;
+        waiters.incrementAndGet();
+        try {
+            try {
+                if (nanos < 0) {
+                    gone.get();
+                } else {
+                    gone.get(nanos, TimeUnit.NANOSECONDS);
+                }
+            } catch (ExecutionException e) {
+                // complete() turns the monitor's failure into the outcome's
+            }
+            completeEnded(stdoutCapture, stderrCapture, false);
+        } finally {
+            // the last waiter to leave, interrupted or timed out after the sandbox was gone, hands the work to the pool
+            if (waiters.decrementAndGet() == 0 && gone.isDone() && !completing.get()) {
+                Completions.run(() -> completeEnded(stdoutCapture, stderrCapture, true));
+            }
+        }
+        return nanos < 0 ? ended.get() : ended.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    private Outcome awaitEnded() throws InterruptedException, ExecutionException {
+        try {
+            return awaitEnded(-1);
+        } catch (TimeoutException e) {
+            throw new AssertionError(e); // no limit
+        }
+    }
+
+    /** Once the helper is gone and the captures are closed, on a waiting thread or the library's pool. */
     private Outcome complete(Throwable failure, Optional<Capture> stdoutCapture, Optional<Capture> stderrCapture) {
         try {
             if (failure != null) { // the monitor failed for this sandbox: still remove the cgroup, then report it
@@ -184,7 +279,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         try {
             while (true) {
                 try {
-                    return ended.get();
+                    return awaitEnded();
                 } catch (InterruptedException e) {
                     if (!interrupted) {
                         interrupted = true;
@@ -411,7 +506,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     @Override
     public int waitFor() throws InterruptedException {
         try {
-            return ended.get().exitValue();
+            return awaitEnded().exitValue();
         } catch (ExecutionException e) {
             throw failure(e.getCause());
         }
@@ -420,7 +515,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
     @Override
     public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
         try {
-            ended.get(timeout, unit);
+            awaitEnded(Math.max(0, unit.toNanos(timeout)));
             return true;
         } catch (TimeoutException e) {
             return false;
@@ -489,7 +584,7 @@ public final class IsolatedProcess extends Process implements AutoCloseable {
         boolean interrupted = false;
         while (true) {
             try {
-                ended.get();
+                awaitEnded();
                 break;
             } catch (InterruptedException e) {
                 interrupted = true;

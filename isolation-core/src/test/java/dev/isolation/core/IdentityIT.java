@@ -247,6 +247,42 @@ class IdentityIT {
         assertThat(running(leftover)).as("the leftover of the id's earlier holder").isFalse();
     }
 
+    /**
+     * An id whose last holder ended cleanly is marked so, and its next holder skips the sweep; a
+     * holder whose monitor is killed must leave the id to be swept even so. The leftover here is a
+     * grandchild of the monitor (the program's child), which the monitor's death does not take down.
+     */
+    @Test
+    @Timeout(60)
+    void aLeftoverOfAKilledMonitorIsKilledAtTheNextLeaseAlsoAfterACleanEnd() throws Exception {
+        long id = 2131000050L; // a range of one id of this test's own
+        Sandbox one = Sandbox.builder().idRange(id, 1).build(); // no pid namespace
+        assertThat(Probe.run(one, "id", "-u").trim()).as("a clean end first").isEqualTo(Long.toString(id));
+        long leftover;
+        IsolatedProcess first = one.start("sh", "-c", "sleep 60 & echo $!; wait");
+        try {
+            leftover = Long.parseLong(reader(first).readLine().trim());
+            long monitor = ProcessHandle.of(first.pid()).flatMap(ProcessHandle::parent).orElseThrow().pid();
+            assertThat(new ProcessBuilder("kill", "-9", Long.toString(monitor)).start().waitFor()).isZero();
+            first.outcome().handle((o, e) -> null).get(10, TimeUnit.SECONDS);
+            Thread.sleep(200); // the program dies with its monitor (PR_SET_PDEATHSIG); its child does not
+            assertThat(running(leftover)).as("the program's child, its monitor killed").isTrue();
+            assertThat(hostIds(leftover, "Uid:")).containsOnly(id);
+        } finally {
+            try {
+                first.close();
+            } catch (java.io.IOException expected) {
+                // the monitor ended without a report
+            }
+        }
+        assertThat(Probe.run(one, "id", "-u").trim()).isEqualTo(Long.toString(id));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (running(leftover) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(running(leftover)).as("the leftover of the id's earlier holder").isFalse();
+    }
+
     @Test
     @Timeout(60)
     void aRangeWhoseIdsAreAllInUseRefusesAnotherSandboxSayingSo() throws Exception {
