@@ -2,117 +2,216 @@ package dev.isolation.core.image;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.security.MessageDigest;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
+import java.util.HexFormat;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 /**
- * An input stream that hashes exactly the bytes it passes on, on a thread of its own: each chunk
- * read from the source is handed to the hashing thread and served from the same (never reused)
- * array, so the digest is of what was read, while the reader goes on extracting. At most four
- * chunks of 1 MiB are in flight. {@link #digest()} waits for the hashing to finish.
+ * An input stream of {@code source} that is read ahead on a thread of its own and hashed on a
+ * second one, so that reading (or decompressing) the source, hashing it and what the consumer
+ * does with it overlap: the time is that of the slowest of the three, not their sum. Each chunk
+ * is read once from the source into an array of its own, hashed, and only then handed on, so the
+ * consumer sees exactly the bytes the digest covers, each once. At most {@value #CHUNKS} chunks
+ * of 256 KiB are in flight, allocated as needed and then reused.
+ *
+ * <p>One consumer: not thread-safe. {@link #digest()} reads to the end of the source and returns
+ * the digest of all of it; a failure of the source (a read error, a corrupt compressed stream)
+ * is thrown by the read that reaches it, or by {@code digest()}.
  */
 final class HashingInputStream extends InputStream {
-    private static final int CHUNK = 1 << 20;
+    private static final int CHUNK = 256 << 10;
+    private static final int CHUNKS = 16;
 
-    private final InputStream in;
-    private final MessageDigest md;
-    private final ExecutorService hasher = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "isolation-image-digest");
-        t.setDaemon(true);
-        return t;
-    });
-    private final Semaphore inFlight = new Semaphore(4);
-    private Future<?> last;
-    private byte[] chunk = new byte[0];
-    private int pos;
-    private int end;
-    private boolean eof;
+    /** Bytes read from the source; {@code length < 0}: the end of it (or its failure). */
+    private static final class Chunk {
+        final byte[] data;
+        int length;
 
-    HashingInputStream(InputStream in, MessageDigest md) {
-        this.in = in;
-        this.md = md;
+        Chunk(int size) {
+            data = new byte[size];
+        }
     }
 
-    private boolean fill() throws IOException {
-        if (eof) {
-            return false;
-        }
-        byte[] next = new byte[CHUNK];
-        int n = in.readNBytes(next, 0, CHUNK);
-        if (n <= 0) {
-            eof = true;
-            return false;
-        }
+    private final InputStream source;
+    private final MessageDigest md;
+    private final BlockingQueue<Chunk> free = new ArrayBlockingQueue<>(CHUNKS);
+    private final BlockingQueue<Chunk> toHash = new ArrayBlockingQueue<>(CHUNKS + 1);
+    private final BlockingQueue<Chunk> ready = new ArrayBlockingQueue<>(CHUNKS + 1);
+    private final Thread reader;
+    private final Thread hasher;
+    /** What the source threw; written before the end chunk is queued. */
+    private volatile Throwable failure;
+    /** "sha256:hex"; written before the end chunk is handed on. */
+    private volatile String digest;
+    private Chunk current;
+    private int pos;
+    private boolean end;
+
+    HashingInputStream(InputStream source, MessageDigest md) {
+        this.source = source;
+        this.md = md;
+        reader = new Thread(this::readAhead, "isolation-image-read");
+        hasher = new Thread(this::hash, "isolation-image-digest");
+        reader.setDaemon(true);
+        hasher.setDaemon(true);
+        reader.start();
+        hasher.start();
+    }
+
+    private void readAhead() {
+        Chunk last = new Chunk(0);
+        int allocated = 0;
         try {
-            inFlight.acquire();
+            while (true) {
+                Chunk c = free.poll();
+                if (c == null) {
+                    c = allocated < CHUNKS ? new Chunk(CHUNK) : free.take();
+                    allocated++;
+                }
+                c.length = source.readNBytes(c.data, 0, c.data.length);
+                if (c.length > 0) {
+                    toHash.put(c);
+                }
+                if (c.length < c.data.length) {
+                    break;
+                }
+            }
+        } catch (InterruptedException e) {
+            return; // closed: nobody waits for the end
+        } catch (IOException | RuntimeException | Error e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return; // closed while reading (a channel closed by the interrupt)
+            }
+            failure = e;
+        }
+        last.length = -1;
+        toHash.add(last); // never full: CHUNKS chunks and this one
+    }
+
+    private void hash() {
+        try {
+            while (true) {
+                Chunk c = toHash.take();
+                if (c.length < 0) {
+                    digest = "sha256:" + HexFormat.of().formatHex(md.digest());
+                    ready.put(c);
+                    return;
+                }
+                md.update(c.data, 0, c.length);
+                ready.put(c);
+            }
+        } catch (InterruptedException e) {
+            // closed
+        }
+    }
+
+    /** The next chunk with bytes left, false at the end; the one done with goes back to the reader. */
+    private boolean next() throws IOException {
+        if (end) {
+            return ended();
+        }
+        if (current != null) {
+            free.add(current);
+            current = null;
+        }
+        Chunk c;
+        try {
+            c = ready.take();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while hashing a layer");
+            throw new InterruptedIOException("interrupted while reading a layer");
         }
-        int len = n;
-        last = hasher.submit(() -> {
-            try {
-                md.update(next, 0, len);
-            } finally {
-                inFlight.release();
-            }
-        });
-        chunk = next;
+        if (c.length < 0) {
+            end = true;
+            return ended();
+        }
+        current = c;
         pos = 0;
-        end = n;
-        eof = n < CHUNK;
         return true;
+    }
+
+    private boolean ended() throws IOException {
+        Throwable f = failure;
+        if (f != null) {
+            throw new IOException(f.getMessage(), f);
+        }
+        return false;
+    }
+
+    /** Up to {@code n} bytes from here on, not consumed (fewer only at the end of the source). */
+    byte[] peek(int n) throws IOException {
+        if ((current == null || pos == current.length) && !next()) {
+            return new byte[0];
+        }
+        return java.util.Arrays.copyOfRange(current.data, pos, pos + Math.min(n, current.length - pos));
     }
 
     @Override
     public int read() throws IOException {
-        if (pos == end && !fill()) {
+        if ((current == null || pos == current.length) && !next()) {
             return -1;
         }
-        return chunk[pos++] & 0xff;
+        return current.data[pos++] & 0xff;
     }
 
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
+        java.util.Objects.checkFromIndexSize(off, len, b.length);
         if (len == 0) {
             return 0;
         }
-        if (pos == end && !fill()) {
+        if ((current == null || pos == current.length) && !next()) {
             return -1;
         }
-        int n = Math.min(len, end - pos);
-        System.arraycopy(chunk, pos, b, off, n);
+        int n = Math.min(len, current.length - pos);
+        System.arraycopy(current.data, pos, b, off, n);
         pos += n;
         return n;
     }
 
-    /** Reads what is left, waits for the hashing thread and returns "sha256:hex" of every byte read. */
-    String digest() throws IOException {
-        while (fill()) {
-            pos = end;
+    @Override
+    public long skip(long n) throws IOException {
+        long skipped = 0;
+        while (skipped < n && ((current != null && pos < current.length) || next())) {
+            int k = (int) Math.min(n - skipped, current.length - pos);
+            pos += k;
+            skipped += k;
         }
-        try {
-            if (last != null) {
-                last.get();
-            }
-        } catch (ExecutionException e) {
-            throw new IOException("hashing a layer failed", e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while hashing a layer");
-        } finally {
-            hasher.shutdown();
-        }
-        return "sha256:" + java.util.HexFormat.of().formatHex(md.digest());
+        return skipped;
     }
 
     @Override
+    public int available() {
+        return current == null ? 0 : current.length - pos;
+    }
+
+    /** Reads what is left of the source, and returns "sha256:hex" of every byte of it. */
+    String digest() throws IOException {
+        while (next()) {
+            pos = current.length;
+        }
+        String d = digest;
+        if (d == null) {
+            throw new IOException("a layer was closed before it was hashed");
+        }
+        return d;
+    }
+
+    /** Stops the two threads (waiting for them to let go of the source) and closes the source. */
+    @Override
     public void close() throws IOException {
-        hasher.shutdownNow();
-        in.close();
+        reader.interrupt();
+        hasher.interrupt();
+        try {
+            reader.join(TimeUnit.SECONDS.toMillis(10));
+            hasher.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            source.close();
+        }
     }
 }

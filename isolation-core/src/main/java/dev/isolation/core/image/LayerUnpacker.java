@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -53,6 +54,11 @@ final class LayerUnpacker {
     /** What this layer made, and the whiteouts it made: a whiteout applies to lower layers only. */
     private final Set<Path> made = new HashSet<>();
     private final Set<Path> whiteouts = new HashSet<>();
+    /**
+     * Directories this extraction made or found to be real directories, not checked again; emptied
+     * whenever it removes anything (what was removed may have held them).
+     */
+    private final Set<Path> verified = new HashSet<>();
     private final byte[] buffer = new byte[1 << 20];
 
     LayerUnpacker(Path dir, boolean root, boolean keepSetuid) {
@@ -64,7 +70,7 @@ final class LayerUnpacker {
     /** Extracts {@code tar} (uncompressed) into the directory and returns how many entries were dropped (devices, FIFOs). */
     int unpack(InputStream tar) throws IOException {
         int dropped = 0;
-        TarArchiveInputStream in = new TarArchiveInputStream(new java.io.BufferedInputStream(tar, 1 << 20));
+        TarArchiveInputStream in = new TarArchiveInputStream(tar);
         TarArchiveEntry e;
         while (true) {
             try {
@@ -114,7 +120,7 @@ final class LayerUnpacker {
                         opaque(target);
                     }
                 } else {
-                    remove(target);
+                    replace(target);
                     try {
                         Kernel.get().mknodWhiteout(target.toString());
                     } catch (NativeCallException x) {
@@ -129,9 +135,11 @@ final class LayerUnpacker {
         }
         Path target = parent.resolve(base);
         made.add(target);
-        BasicFileAttributes existing = lstat(target);
+        boolean file = !e.isDirectory() && !e.isSymbolicLink() && !e.isLink() && !e.isCharacterDevice() && !e.isBlockDevice()
+                && !e.isFIFO() && e.isFile();
+        BasicFileAttributes existing = file ? null : lstat(target); // a file is created exclusively, which finds what is there
         if (existing != null && !(existing.isDirectory() && e.isDirectory())) {
-            remove(target);
+            replace(target);
         }
         if (e.isDirectory()) {
             if (existing == null || !existing.isDirectory()) {
@@ -141,6 +149,7 @@ final class LayerUnpacker {
                 opaque(target); // deleted and made again in this layer: nothing of the lower layers shows through
             }
             dirs.put(target, e);
+            verified.add(target);
         } else if (e.isSymbolicLink()) {
             Files.createSymbolicLink(target, Path.of(e.getLinkName()));
             attributes(target, e, false);
@@ -155,9 +164,15 @@ final class LayerUnpacker {
             Files.createLink(target, source);
         } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
             return false; // never made: a device node could open the host's devices; a FIFO is not worth the risk
-        } else if (e.isFile()) {
-            try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS)) {
+        } else if (file) {
+            FileChannel created;
+            try {
+                created = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+            } catch (FileAlreadyExistsException x) {
+                replace(target); // an earlier entry of this layer: the later one wins
+                created = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+            }
+            try (FileChannel out = created) {
                 for (int n; (n = data.read(buffer)) > 0;) {
                     ByteBuffer b = ByteBuffer.wrap(buffer, 0, n);
                     while (b.hasRemaining()) {
@@ -205,6 +220,9 @@ final class LayerUnpacker {
         Path p = dir;
         for (String name : names) {
             p = p.resolve(name);
+            if (verified.contains(p)) {
+                continue;
+            }
             BasicFileAttributes a = lstat(p);
             if (a == null) {
                 Files.createDirectory(p);
@@ -214,6 +232,7 @@ final class LayerUnpacker {
                 throw new ImageException(HOSTILE_LAYER, "tar entry \"" + raw + "\": \"" + dir.relativize(p) + "\" on its path is "
                         + (a.isSymbolicLink() ? "a symlink" : "not a directory") + ": refused (nothing is written through a symlink)");
             }
+            verified.add(p);
         }
         return p;
     }
@@ -247,7 +266,8 @@ final class LayerUnpacker {
             Files.setAttribute(p, "unix:mode", mode, LinkOption.NOFOLLOW_LINKS);
         }
         FileTime t = FileTime.from(e.getLastModifiedDate().toInstant());
-        Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(t, null, null);
+        // the access time too: with only one of them the JDK reads the other first (one stat more per entry)
+        Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(t, t, null);
     }
 
     private static BasicFileAttributes lstat(Path p) throws IOException {
@@ -256,6 +276,12 @@ final class LayerUnpacker {
         } catch (NoSuchFileException e) {
             return null;
         }
+    }
+
+    /** Removes what an entry replaces, and forgets which directories were checked. */
+    private void replace(Path p) throws IOException {
+        verified.clear();
+        remove(p);
     }
 
     /** Removes {@code p} and all below it, never following a symlink; nothing if it is not there. */

@@ -7,10 +7,9 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.isolation.core.internal.linux.Kernel;
-import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -160,51 +159,69 @@ public final class OciImage {
 
     private static void unpack(BlobSource src, Manifests.Layer layer, Path dir, boolean root, boolean keepSetuid) throws IOException {
         String what = src.describe() + ": layer " + layer.blobDigest().orElse(layer.blob()) + " (diff id " + layer.diffId() + ")";
-        try (InputStream blob = src.open(layer.blob()); HashingInputStream blobHash = new HashingInputStream(blob, Manifests.sha256())) {
-            BufferedInputStream buffered = new BufferedInputStream(blobHash, 1 << 16);
-            buffered.mark(4);
-            byte[] magic = buffered.readNBytes(4);
-            buffered.reset();
+        // three threads when compressed: the blob is read and hashed ahead, decompressed and hashed
+        // ahead again, and extracted; each stage sees only bytes already hashed
+        try (HashingInputStream blob = new HashingInputStream(src.open(layer.blob()), Manifests.sha256())) {
+            byte[] magic = blob.peek(4);
             boolean gzip = magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b;
             boolean zstd = magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5 && (magic[2] & 0xff) == 0x2f
                     && (magic[3] & 0xff) == 0xfd;
-            boolean plain = !gzip && !zstd;
             // an uncompressed blob is its own diff: one digest serves both
-            try (HashingInputStream diffHash = plain ? null : new HashingInputStream(
-                    gzip ? new GzipCompressorInputStream(buffered, true) : new ZstdCompressorInputStream(buffered), Manifests.sha256())) {
-                InputStream tar = plain ? buffered : diffHash;
+            HashingInputStream tar = blob;
+            if (gzip || zstd) {
+                InputStream compressed = new FilterInputStream(blob) {
+                    @Override
+                    public void close() {
+                        // the blob is closed by its own try: its digest is still wanted when the decompressor failed
+                    }
+                };
+                tar = new HashingInputStream(gzip ? new GzipCompressorInputStream(compressed, true) : new ZstdCompressorInputStream(compressed),
+                        Manifests.sha256());
+            }
+            try {
                 try {
                     new LayerUnpacker(dir, root, keepSetuid).unpack(tar);
-                    tar.transferTo(OutputStream.nullOutputStream()); // the tar's end blocks count in its digest
                 } catch (ImageException e) {
                     if (e.reason() != MALFORMED) {
                         throw e;
                     }
-                    drain(buffered);
-                    checkDigest(what, "blob", blobHash.digest(), layer.blobDigest());
-                    throw new ImageException(MALFORMED, what + ": " + e.getMessage(), e);
+                    throw corrupt(what, layer, blob, tar, e.getMessage(), e);
                 } catch (IOException e) {
-                    if (!(e instanceof java.nio.file.FileSystemException)) {
-                        drain(buffered); // a corrupt stream: most likely a bad digest, which says more
-                        checkDigest(what, "blob", blobHash.digest(), layer.blobDigest());
-                        throw new ImageException(MALFORMED, what + ": cannot be decompressed: " + e.getMessage(), e);
+                    if (e instanceof java.nio.file.FileSystemException) {
+                        throw e;
                     }
-                    throw e;
+                    throw corrupt(what, layer, blob, tar, "cannot be decompressed: " + e.getMessage(), e);
                 }
-                drain(buffered);
-                String blobActual = blobHash.digest();
+                String tarActual = tar.digest(); // reads the tar's end blocks too: they count in its digest
+                String blobActual = tar == blob ? tarActual : blob.digest();
                 checkDigest(what, "blob", blobActual, layer.blobDigest());
-                checkDigest(what, "uncompressed tar", plain ? blobActual : diffHash.digest(), Optional.of(layer.diffId()));
+                checkDigest(what, "uncompressed tar", tarActual, Optional.of(layer.diffId()));
+            } finally {
+                if (tar != blob) {
+                    tar.close();
+                }
             }
         }
     }
 
-    private static void drain(InputStream in) {
-        try {
-            in.transferTo(OutputStream.nullOutputStream());
-        } catch (IOException e) {
-            // what was read is what the digest covers
+    /**
+     * What a layer that is not a valid tar (or compressed stream) is reported as: a bad digest when
+     * its blob has one, which says more, else {@code MALFORMED}.
+     */
+    private static ImageException corrupt(String what, Manifests.Layer layer, HashingInputStream blob, HashingInputStream tar,
+            String message, IOException cause) throws IOException {
+        if (tar != blob) {
+            tar.close(); // its thread stops reading the blob, which this one now reads to the end
         }
+        String actual;
+        try {
+            actual = blob.digest();
+        } catch (IOException x) {
+            cause.addSuppressed(x);
+            return new ImageException(MALFORMED, what + ": " + message, cause);
+        }
+        checkDigest(what, "blob", actual, layer.blobDigest());
+        return new ImageException(MALFORMED, what + ": " + message, cause);
     }
 
     private static void checkDigest(String what, String part, String actual, Optional<String> expected) throws ImageException {

@@ -18,11 +18,13 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
@@ -31,25 +33,34 @@ import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
  * What an image costs: starting {@code busybox true} in a sandbox on a cached three-layer image vs
  * the same sandbox on {@link Sandbox.Builder#minimalRoot()}, measured in the same run (median and
  * p99); and unpacking a ~100 MiB layer (uncompressed and gzip) into a fresh cache vs {@code tar -x}
- * of the same tar into a fresh directory (median of 3). Asserts nothing. Needs root and {@code
- * /bin/busybox} (a static busybox; Debian's busybox-static).
+ * of the same blob into a fresh directory, in interleaved rounds after one warm-up round (medians,
+ * the median of the rounds' ratios, and the cold first round). Asserts nothing. Needs root and
+ * {@code /bin/busybox} (a static busybox; Debian's busybox-static).
  *
  * <pre>
- * java -cp isolation.jar dev.isolation.examples.bench.ImageBenchmark [RUNS]   (RUNS 0: only the unpacking rows)
+ * java -cp isolation.jar dev.isolation.examples.bench.ImageBenchmark [RUNS [UNPACK_ROUNDS]]   (RUNS 0: only the unpacking rows; UNPACK_ROUNDS default 7)
  * </pre>
  */
 public final class ImageBenchmark {
     private static final Path BUSYBOX = Path.of("/bin/busybox");
     private static final int WARMUP = 100;
     private static final long UNPACK_BYTES = 100L << 20;
+    private static final int UNPACK_ROUNDS = 7;
 
     private ImageBenchmark() {}
 
     public static void main(String[] args) throws Exception {
-        run(args.length > 0 ? Integer.parseInt(args[0]) : 500);
+        run(args.length > 0 ? Integer.parseInt(args[0]) : 500, args.length > 1 ? Integer.parseInt(args[1]) : UNPACK_ROUNDS);
     }
 
     static void run(int runs) throws IOException, InterruptedException {
+        run(runs, UNPACK_ROUNDS);
+    }
+
+    static void run(int runs, int unpackRounds) throws IOException, InterruptedException {
+        if (unpackRounds < 1) {
+            throw new IllegalArgumentException("unpack rounds: " + unpackRounds + ", must be at least 1");
+        }
         if (!Files.isExecutable(BUSYBOX)) {
             System.out.println("image rows skipped: no " + BUSYBOX + " (install busybox-static)");
             return;
@@ -59,7 +70,7 @@ public final class ImageBenchmark {
             if (runs > 0) {
                 startRows(work, runs);
             }
-            unpackRows(work);
+            unpackRows(work, unpackRounds);
         } finally {
             remove(work);
         }
@@ -105,7 +116,7 @@ public final class ImageBenchmark {
         System.out.printf(Locale.ROOT, "image overhead over minimalRoot(): %+.3f ms median (target: at most +0.5)%n", medians[1] - medians[0]);
     }
 
-    private static void unpackRows(Path work) throws IOException, InterruptedException {
+    private static void unpackRows(Path work, int rounds) throws IOException, InterruptedException {
         // ~100 MiB of files of 4 KiB to 1 MiB, half of each compressible text, half random
         Random random = new Random(42);
         List<Entry> entries = new ArrayList<>();
@@ -122,43 +133,83 @@ public final class ImageBenchmark {
             }
         }
         byte[] tar = tar(entries);
-        System.out.printf(Locale.ROOT, "%nunpacking one layer of %d files, %.1f MiB (median of 3, each into a fresh directory)%n",
-                entries.size(), tar.length / 1048576.0);
-        System.out.printf(Locale.ROOT, "%-56s %10s %10s%n", "scenario", "median s", "MiB/s");
-        for (boolean gzip : new boolean[] {false, true}) {
-            Path layout = work.resolve(gzip ? "big-gzip" : "big");
-            layout(layout, List.of(tar), gzip);
-            Path blob = Files.list(layout.resolve("blobs/sha256")).filter(p -> {
-                try {
-                    return Files.size(p) > 1 << 20;
-                } catch (IOException e) {
-                    return false;
-                }
-            }).findFirst().orElseThrow();
-            double[] ours = new double[3];
-            double[] gnu = new double[3];
-            for (int i = 0; i < 3; i++) {
-                Path cache = work.resolve("cache-" + gzip + i);
-                long t0 = System.nanoTime();
-                OciImage.reader().cache(cache).open(layout, "bench");
-                ours[i] = (System.nanoTime() - t0) / 1e9;
-                remove(cache);
-                Path out = Files.createDirectory(work.resolve("tar-" + gzip + i));
-                t0 = System.nanoTime();
-                Process p = new ProcessBuilder("tar", gzip ? "-xzf" : "-xf", blob.toString(), "-C", out.toString()).inheritIO().start();
-                if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                    throw new IOException("tar -x failed");
-                }
-                gnu[i] = (System.nanoTime() - t0) / 1e9;
-                remove(out);
+        double mib = tar.length / 1048576.0;
+        String[] kinds = {"uncompressed", "gzip"};
+        Path[] layouts = new Path[2];
+        Path[] blobs = new Path[2];
+        for (int k = 0; k < 2; k++) {
+            layouts[k] = work.resolve("big-" + kinds[k]);
+            layout(layouts[k], List.of(tar), k == 1);
+            try (Stream<Path> files = Files.list(layouts[k].resolve("blobs/sha256"))) {
+                blobs[k] = files.max(Comparator.comparingLong(p -> p.toFile().length())).orElseThrow();
             }
-            Arrays.sort(ours);
-            Arrays.sort(gnu);
-            double mib = tar.length / 1048576.0;
-            String kind = gzip ? "gzip" : "uncompressed";
-            System.out.printf(Locale.ROOT, "%-56s %10.3f %10.1f%n", "OciImage.open (" + kind + ", digests checked)", ours[1], mib / ours[1]);
-            System.out.printf(Locale.ROOT, "%-56s %10.3f %10.1f%n", "tar " + (gzip ? "-xzf" : "-xf") + " (same tar)", gnu[1], mib / gnu[1]);
         }
+        // the library's first native call and classes are not part of unpacking: a one-file image first
+        Path tiny = work.resolve("tiny");
+        layout(tiny, List.of(tar(List.of(file("a", 0644, "a\n")))), false);
+        open(tiny, work.resolve("cache"));
+        System.out.printf(Locale.ROOT, "%nunpacking one layer of %d files, %.1f MiB, into a fresh directory: one warm-up round, then %d rounds,"
+                + " each of OciImage.open and tar -x of the same blob, in alternating order%n", entries.size(), mib, rounds);
+        // [kind][0: OciImage.open, 1: tar][round]; round -1 is the warm-up (a cold JVM: the JIT has not compiled the hashing yet)
+        double[][][] seconds = new double[2][2][rounds];
+        double[][] cold = new double[2][2];
+        for (int i = -1; i < rounds; i++) {
+            for (int k = 0; k < 2; k++) {
+                for (int j = 0; j < 2; j++) {
+                    int which = (i & 1) == 0 ? j : 1 - j;
+                    double s = which == 0 ? open(layouts[k], work.resolve("cache")) : untar(blobs[k], k == 1, work.resolve("tar"));
+                    if (i < 0) {
+                        cold[k][which] = s;
+                    } else {
+                        seconds[k][which][i] = s;
+                    }
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "%-44s %10s %10s %10s %10s%n", "scenario", "median s", "MiB/s", "x tar", "cold s");
+        for (int k = 0; k < 2; k++) {
+            double[] ratios = new double[rounds];
+            for (int i = 0; i < rounds; i++) {
+                ratios[i] = seconds[k][0][i] / seconds[k][1][i];
+            }
+            double ours = median(seconds[k][0]);
+            double gnu = median(seconds[k][1]);
+            System.out.printf(Locale.ROOT, "%-44s %10.3f %10.1f %10.2f %10.3f%n", "OciImage.open (" + kinds[k] + ", digests checked)",
+                    ours, mib / ours, median(ratios), cold[k][0]);
+            System.out.printf(Locale.ROOT, "%-44s %10.3f %10.1f %10.2f %10.3f%n", "tar " + (k == 1 ? "-xzf" : "-xf") + " (same blob)",
+                    gnu, mib / gnu, 1.0, cold[k][1]);
+        }
+        System.out.println("(x tar: the median of the rounds' ratios, below 1 is faster than tar; cold: the warm-up round, before the JIT compiled"
+                + " the unpacking and hashing)");
+    }
+
+    /** Seconds to open the image into an empty cache (every digest checked), which is then removed. */
+    private static double open(Path layout, Path cache) throws IOException {
+        long t0 = System.nanoTime();
+        OciImage.reader().cache(cache).open(layout, "bench");
+        double s = (System.nanoTime() - t0) / 1e9;
+        remove(cache);
+        return s;
+    }
+
+    /** Seconds of {@code tar -xf} (or {@code -xzf}) of {@code blob} into an empty directory, which is then removed. */
+    private static double untar(Path blob, boolean gzip, Path out) throws IOException, InterruptedException {
+        Files.createDirectory(out);
+        long t0 = System.nanoTime();
+        Process p = new ProcessBuilder("tar", gzip ? "-xzf" : "-xf", blob.toString(), "-C", out.toString()).inheritIO().start();
+        if (!p.waitFor(600, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            throw new IOException("tar -x failed");
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        remove(out);
+        return s;
+    }
+
+    private static double median(double[] values) {
+        double[] s = values.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     /** A tar entry to write. */
