@@ -36,6 +36,29 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifndef __GLIBC__
+/*
+ * musl (the x86_64 helper's C library where musl-gcc is installed: its start-up does not probe the
+ * CPU, which glibc's does with cpuid, a trap to the hypervisor on a virtual machine) has no
+ * wrappers of the new mount API: the kernel's header and the system calls themselves.
+ */
+#include <linux/mount.h>
+static inline int fsopen(const char *fs, unsigned int flags) { return (int)syscall(__NR_fsopen, fs, flags); }
+static inline int fsconfig(int fd, unsigned int cmd, const char *key, const void *value, int aux)
+{
+	return (int)syscall(__NR_fsconfig, fd, cmd, key, value, aux);
+}
+static inline int fsmount(int fd, unsigned int flags, unsigned int attrs) { return (int)syscall(__NR_fsmount, fd, flags, attrs); }
+static inline int open_tree(int dfd, const char *path, unsigned int flags) { return (int)syscall(__NR_open_tree, dfd, path, flags); }
+static inline int move_mount(int from_dfd, const char *from, int to_dfd, const char *to, unsigned int flags)
+{
+	return (int)syscall(__NR_move_mount, from_dfd, from, to_dfd, to, flags);
+}
+static inline int mount_setattr(int dfd, const char *path, unsigned int flags, struct mount_attr *attr, size_t size)
+{
+	return (int)syscall(__NR_mount_setattr, dfd, path, flags, attr, size);
+}
+#endif
 
 #include "plan.h"
 

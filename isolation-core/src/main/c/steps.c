@@ -761,7 +761,7 @@ static void end_like(int status)
 		sigaddset(&one, sig);
 		signal(sig, SIG_DFL);
 		sigprocmask(SIG_UNBLOCK, &one, NULL);
-		raise(sig);
+		kill(getpid(), sig); /* not raise(): after a raw clone musl's cached thread id is the parent's */
 		kill(getpid(), SIGKILL);
 	}
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 126);
