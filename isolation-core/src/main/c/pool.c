@@ -197,6 +197,20 @@ static void run_process(int conn, int sigfd, int fds[POOL_REQUEST_FDS], char *se
 	if (fds[4] >= 0)
 		close(fds[4]);
 	reset_signals();
+	/*
+	 * The init this run was forked from is never the OOM killer's pick (a root JVM's PooledSandbox
+	 * sets its oom_score_adj to -1000); the run must not inherit that: a negative value is raised to
+	 * 0, the kernel's default (raising needs no privilege; a value the init had from a non-root JVM,
+	 * 0 or above, is left as a sandbox of its own would have it). A pooled sandbox always has its
+	 * pid namespace's /proc.
+	 */
+	char adj[16] = { 0 };
+	int oom = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+	if (oom < 0 || pread(oom, adj, sizeof adj - 1, 0) <= 0)
+		die("read", "/proc/self/oom_score_adj of the pooled run");
+	if (adj[0] == '-' && pwrite(oom, "0", 1, 0) != 1)
+		die("write", "/proc/self/oom_score_adj of the pooled run");
+	close(oom);
 	static struct plan run;
 	memset(&run, 0, sizeof run);
 	const char *why = NULL;

@@ -4,13 +4,16 @@ import dev.isolation.cgroups.CgroupLimits;
 import dev.isolation.cgroups.SandboxCgroup;
 import dev.isolation.core.internal.launch.HelperProcess;
 import dev.isolation.core.internal.launch.LaunchPlan;
+import dev.isolation.core.internal.launch.Step;
 import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.core.internal.linux.Kernel.FileAction;
 import dev.isolation.core.internal.linux.NativeCallException;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -31,13 +34,17 @@ final class PooledSandbox {
     private final OptionalInt leasedId;
     private final Optional<SandboxCgroup> cgroup;
     private final String socket;
+    /** The host files and directories its keeper bound, as they were just before it bound them. */
+    private final List<BindSource> sources;
     /** When it last went idle, {@link System#nanoTime()}. */
     long idleSince;
     /** The run it serves, until the pool takes it back. */
     private IsolatedProcess current;
 
-    private PooledSandbox(HelperProcess keeper, OptionalInt leasedId, Optional<SandboxCgroup> cgroup, String socket) {
+    private PooledSandbox(HelperProcess keeper, OptionalInt leasedId, Optional<SandboxCgroup> cgroup, String socket,
+            List<BindSource> sources) {
         this.keeper = keeper;
+        this.sources = sources;
         this.initPid = keeper.programPid();
         this.leasedId = leasedId;
         this.cgroup = cgroup;
@@ -64,6 +71,8 @@ final class PooledSandbox {
             PlanCompiler.Placement placement = Launcher.placement(cgroup);
             LaunchPlan setup = PlanCompiler.poolKeeper(layout,
                     PlanCompiler.HostFacts.of(layout, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty())), placement, socket);
+            // before the keeper binds them: a source replaced in between is then noticed at the first run
+            List<BindSource> sources = BindSource.of(setup);
             List<FileAction> devNull = List.of(new FileAction.Open("/dev/null", 0, Kernel.O_RDONLY, 0),
                     new FileAction.Open("/dev/null", 1, Kernel.O_WRONLY, 0), new FileAction.Open("/dev/null", 2, Kernel.O_WRONLY, 0));
             HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull, ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
@@ -79,7 +88,7 @@ final class PooledSandbox {
             if (cgroup.isPresent()) {
                 protectFromOomKiller(keeper.programPid());
             }
-            return new PooledSandbox(keeper, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty()), cgroup, socket);
+            return new PooledSandbox(keeper, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty()), cgroup, socket, sources);
         } catch (NativeCallException e) {
             SandboxException failure = HostDiagnostics.explain(e, layout);
             closeCgroup(cgroup, failure);
@@ -97,7 +106,7 @@ final class PooledSandbox {
         try {
             Files.writeString(Path.of("/proc/" + pid + "/oom_score_adj"), "-1000");
         } catch (IOException e) {
-            // not root: the kernel does not let us lower it
+            // without CAP_SYS_RESOURCE (not root, or a container's root): the kernel does not let us lower it
         }
     }
 
@@ -159,6 +168,52 @@ final class PooledSandbox {
             return true;
         } catch (IOException | RuntimeException e) {
             return false;
+        }
+    }
+
+    /**
+     * Whether every host file and directory it bound is still the one it bound: the same device
+     * and inode at the same path, with no symlink on the way. One that was renamed over, replaced
+     * by a symlink (or a directory on its path was), or had a mount placed on it is not: the bind
+     * would show the old one, so the pool closes this sandbox and sets up a new one, which binds
+     * what is there now (or refuses a symlink).
+     */
+    boolean bindsUnchanged() {
+        for (BindSource s : sources) {
+            if (!s.unchanged()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A bind's host path, as it was before the keeper bound it. */
+    record BindSource(Path path, Object dev, Object ino) {
+        /** The sources of the binds of {@code setup}'s mounts. */
+        static List<BindSource> of(LaunchPlan setup) throws SandboxException {
+            List<BindSource> sources = new ArrayList<>();
+            for (Step step : setup.steps()) {
+                if (step instanceof Step.Mount m && (m.flags() & LaunchPlan.MS_BIND) != 0 && m.source() != null && m.source().startsWith("/")
+                        && (m.kind() == LaunchPlan.MountKind.DIR || m.kind() == LaunchPlan.MountKind.FILE)) {
+                    Path path = Path.of(m.source());
+                    try {
+                        Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino", LinkOption.NOFOLLOW_LINKS);
+                        sources.add(new BindSource(path, a.get("dev"), a.get("ino")));
+                    } catch (IOException | UnsupportedOperationException e) {
+                        throw new SandboxException("cannot read the bind source " + path + " of a pooled sandbox: " + e.getMessage(), e);
+                    }
+                }
+            }
+            return List.copyOf(sources);
+        }
+
+        boolean unchanged() {
+            try {
+                Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino", LinkOption.NOFOLLOW_LINKS);
+                return dev.equals(a.get("dev")) && ino.equals(a.get("ino")) && path.toRealPath().equals(path);
+            } catch (IOException e) {
+                return false;
+            }
         }
     }
 

@@ -58,9 +58,11 @@ import java.util.concurrent.TimeUnit;
  *       run's start, its output limit, rlimits and seccomp policy.
  *   <li>Binds: the pool refuses writable binds and binds of files. A read-only bind of a
  *       directory, like the system directories of {@link Sandbox.Builder#minimalRoot()}, shows the
- *       directory's contents at the time of each run; a directory that was replaced on the host
- *       (renamed over, or a mount placed on it) after the pooled sandbox was set up is not seen
- *       until the sandbox expires ({@link Options.Builder#idleTimeout}) or the pool is closed.
+ *       directory's contents at the time of each run. Before each run the pool checks that every
+ *       host file and directory the sandbox bound is still the one it bound (device and inode, no
+ *       symlink on its path): one that was replaced on the host (renamed over, a symlink, a mount
+ *       placed on it) closes that sandbox ({@link Stats#discarded()}), and the run gets a new one,
+ *       which binds what is there now, or fails naming a source that became a symlink.
  * </ul>
  *
  * <p>A pooled sandbox idle for {@link Options#idleTimeout()} is closed (a later run sets up a new
@@ -205,7 +207,7 @@ public final class SandboxPool implements AutoCloseable {
                 }
             }
         }
-        PooledSandbox s = acquire();
+        PooledSandbox s = acquireFresh();
         IsolatedProcess p;
         try {
             p = s.start(layout, policy, pb, capture);
@@ -215,6 +217,21 @@ public final class SandboxPool implements AutoCloseable {
         }
         p.outcome().whenComplete((o, e) -> giveBack(s));
         return p;
+    }
+
+    /** {@link #acquire()}'s sandbox, unless a source it bound was replaced on the host since: then a new one. */
+    private PooledSandbox acquireFresh() throws SandboxException {
+        PooledSandbox s = acquire();
+        for (int stale = 0; !s.bindsUnchanged(); stale++) {
+            // a bind source was replaced on the host since it was bound: never show the old one
+            discard(s);
+            if (stale > options.size()) {
+                throw new SandboxException("the bind sources of the pool's policy keep being replaced on the host:"
+                        + " each new pooled sandbox found one changed before its first run");
+            }
+            s = acquire();
+        }
+        return s;
     }
 
     /** An idle sandbox, or a new one while fewer than {@code size} exist; waits while all are busy. */
@@ -285,6 +302,18 @@ public final class SandboxPool implements AutoCloseable {
         if (close) {
             closeQuietly(s);
         }
+    }
+
+    /** Closes a sandbox just handed out, before it ran anything (counted as discarded). */
+    private void discard(PooledSandbox s) {
+        synchronized (lock) {
+            if (busy.remove(s)) {
+                runs--;
+                discarded++;
+            }
+            lock.notifyAll();
+        }
+        closeQuietly(s);
     }
 
     private static void closeQuietly(PooledSandbox s) {
@@ -390,7 +419,8 @@ public final class SandboxPool implements AutoCloseable {
      * @param busy serving a run
      * @param created set up since the pool was made (the first ones included)
      * @param expired closed after {@link Options#idleTimeout()} without a run
-     * @param discarded closed after a run because something of it was left, or its init was gone (never reused)
+     * @param discarded closed after a run because something of it was left or its init was gone, or
+     *     before a run because a source it bound was replaced on the host (never reused)
      * @param runs runs started
      */
     public record Stats(int idle, int busy, long created, long expired, long discarded, long runs) {}

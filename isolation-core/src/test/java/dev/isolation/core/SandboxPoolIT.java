@@ -228,6 +228,56 @@ class SandboxPoolIT {
     }
 
     @Test
+    @Timeout(120)
+    void aBindSourceReplacedOnTheHostIsNeitherFollowedNorShownStale() throws Exception {
+        Path base = Files.createTempDirectory("isolation-pool-it");
+        Path outside = Files.createTempDirectory("isolation-pool-it-outside");
+        try {
+            for (Path d : List.of(base, outside)) { // the run's own uid reads them
+                Files.setPosixFilePermissions(d, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
+            Path sub = Files.createDirectory(base.resolve("sub"));
+            Files.writeString(sub.resolve("answer"), "first\n");
+            Files.writeString(outside.resolve("answer"), "host secret\n");
+            try (SandboxPool pool = JUDGE.toBuilder().bind(sub, "/submission").build().pool(1)) {
+                assertThat(ok(pool.run(sh("cat /submission/answer"), NO_INPUT)).stdoutText()).isEqualTo("first\n");
+
+                // the bound directory itself renamed away and a new one put in its place
+                Files.move(sub, base.resolve("sub-1"));
+                Files.createDirectory(sub);
+                Files.setPosixFilePermissions(sub, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+                Files.writeString(sub.resolve("answer"), "second\n");
+                assertThat(ok(pool.run(sh("cat /submission/answer"), NO_INPUT)).stdoutText()).as("not the old directory")
+                        .isEqualTo("second\n");
+                assertThat(pool.stats().discarded()).as("the sandbox that bound the old one").isEqualTo(1);
+                assertThat(pool.stats().created()).isEqualTo(2);
+
+                // now a symlink to another host directory
+                Files.move(sub, base.resolve("sub-2"));
+                Files.createSymbolicLink(sub, outside);
+                Outcome third = pool.run(sh("cat /submission/answer"), NO_INPUT);
+                assertThat(third.status()).as("refused, not followed, not stale: " + third).isEqualTo(Outcome.Status.SETUP_FAILED);
+                assertThat(third.stdoutText()).doesNotContain("secret").doesNotContain("second");
+                assertThat(third.setupFailure().map(Throwable::getMessage).orElse("")).contains(sub.toString());
+                assertThat(pool.stats().discarded()).isEqualTo(2);
+                assertThat(pool.stats().idle() + pool.stats().busy()).as("no sandbox kept").isZero();
+            }
+            assertThat(Files.readString(outside.resolve("answer"))).isEqualTo("host secret\n");
+            try (var left = Files.list(outside)) {
+                assertThat(left.toList()).as("nothing made in the symlink's target").containsExactly(outside.resolve("answer"));
+            }
+        } finally {
+            for (Path d : List.of(base, outside)) {
+                try (var files = Files.walk(d)) {
+                    for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.delete(f);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     @Timeout(60)
     void aPoolRefusesWhatWouldNotBeFreshOrLimitedInEachRun() throws Exception {
         Path dir = Files.createTempDirectory("isolation-pool-it");
