@@ -846,17 +846,20 @@ static int relay_drain(int control_fd, int64_t deadline, int *killed, int *jvm_g
 }
 
 /*
- * has_init: the child is a pid namespace's init, whose death ends everything in it. A session
- * run's program is killed alone: its reaper then kills what it left behind (killing the reaper
- * first would hand that to the session's init). Else the child's session: the program and what it
- * started; the monitor, a subreaper, kills the rest once the child is gone.
+ * Whom the plan's KILL_RULE names (Java chooses; nothing is inferred here). KILL_INIT: the child is
+ * a pid namespace's init, whose death ends everything in it (SIGKILL after the rule's grace).
+ * KILL_PROGRAM: a session run's program (the exec'd pid) is killed alone: its reaper then kills
+ * what it left behind (killing the reaper first would hand that to the session's init).
+ * KILL_POOL: the pooled sandbox's init, told over the run's connection. KILL_SESSION (and
+ * KILL_PROGRAM before the exec): the child's session, the program and what it started; the
+ * monitor, a subreaper, kills the rest once the child is gone.
  */
 static int64_t hard_kill_at; /* when an init asked to end everything is killed outright */
 static int pool_conn = -1;    /* a run in a pooled sandbox: the connection to its init, which forked the run */
 
-static void kill_sandbox(const struct plan *p, pid_t child, pid_t session_program, int has_init, int sig)
+static void kill_sandbox(const struct plan *p, pid_t child, pid_t program, int sig)
 {
-	if (pool_conn >= 0) { /* the pooled sandbox's init kills the run (everything but itself), reaps it and reports */
+	if (p->kill_rule == KILL_POOL) { /* the pooled sandbox's init kills the run (everything but itself), reaps it and reports */
 		char cmd = sig == SIGTERM ? 'T' : 'K';
 		if (write(pool_conn, &cmd, 1) != 1) {
 			/* the init is gone, and the run with it */
@@ -865,14 +868,14 @@ static void kill_sandbox(const struct plan *p, pid_t child, pid_t session_progra
 	}
 	if (sig == SIGKILL)
 		thaw_cgroups(p); /* a paused sandbox dies only when thawed (v1's freezer holds even SIGKILL) */
-	if (has_init && sig == SIGTERM) {
+	if (p->kill_rule == KILL_INIT && sig == SIGTERM) {
 		kill(child, SIGTERM);
-	} else if (has_init) {
-		kill(child, end_signal()); /* the init kills and reaps everything; if it cannot, SIGKILL in 1 s */
+	} else if (p->kill_rule == KILL_INIT) {
+		kill(child, end_signal()); /* the init kills and reaps everything; if it cannot, SIGKILL after the grace */
 		if (!hard_kill_at)
-			hard_kill_at = now_ns() + 1000000000;
-	} else if (session_program > 0)
-		kill(session_program, sig);
+			hard_kill_at = now_ns() + (int64_t)p->kill_grace_ns;
+	} else if (p->kill_rule == KILL_PROGRAM && program > 0)
+		kill(program, sig);
 	else
 		kill(-child, sig);
 }
@@ -946,8 +949,8 @@ int main(int argc, char **argv)
 
 	int64_t started = 0;
 	int pidfd = -1;
-	/* PID 1 of a new pid namespace: killing it kills the sandbox; else the child's session is killed */
-	int ns_init = plan.init && !plan.join_pid;
+	/* KILL_INIT: PID 1 of a new pid namespace, killing it kills the sandbox; else the child's session is killed */
+	int ns_init = plan.kill_rule == KILL_INIT;
 	pid_t child;
 	if (plan.pool_run) {
 		/* a run in a pooled sandbox: its init forks the run; the connection reports its end, as a pidfd would */
@@ -1003,7 +1006,7 @@ int main(int argc, char **argv)
 		/* no figures to keep: SIGKILL at once, not the init's orderly end (a frozen init would never run it) */
 		if (pool_conn >= 0) {
 			int64_t figures[6];
-			kill_sandbox(&plan, child, 0, 0, SIGKILL);
+			kill_sandbox(&plan, child, 0, SIGKILL);
 			thaw_cgroups(&plan);
 			if (read_full(pool_conn, figures, sizeof figures) < 0) {
 				/* the init reaped the run, or is gone with it */
@@ -1034,7 +1037,7 @@ int main(int argc, char **argv)
 	int64_t forbidden_syscall = -1;
 	if (early_forbidden >= 0) {
 		forbidden_syscall = early_forbidden;
-		kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+		kill_sandbox(&plan, child, program, SIGKILL);
 		killed = KILLED_SYSCALL;
 	}
 	struct rusage ru;
@@ -1063,7 +1066,7 @@ int main(int argc, char **argv)
 		if (n < 0 && errno != EINTR)
 			die("poll", "monitor");
 		if (relay_serve(fds + 3) && !killed) {
-			kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+			kill_sandbox(&plan, child, program, SIGKILL);
 			killed = KILLED_OUTPUT_LIMIT;
 		}
 		if (hard_kill_at > 0 && now_ns() >= hard_kill_at) {
@@ -1077,25 +1080,25 @@ int main(int argc, char **argv)
 			memset(&req, 0, sizeof req);
 			if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0 && !killed) {
 				forbidden_syscall = req.data.nr;
-				kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+				kill_sandbox(&plan, child, program, SIGKILL);
 				killed = KILLED_SYSCALL;
 			}
 		} else if (fds[2].revents) {
 			fds[2].fd = -1; /* every process under the filter is gone */
 		}
 		if (!killed && plan.wall_limit_ns && now_ns() - started >= (int64_t)plan.wall_limit_ns) {
-			kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+			kill_sandbox(&plan, child, program, SIGKILL);
 			killed = KILLED_WALL_LIMIT;
 		}
 		if (!killed && plan.cpu_limit_ns && cpu_usage_ns(&plan) >= (int64_t)plan.cpu_limit_ns) {
-			kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+			kill_sandbox(&plan, child, program, SIGKILL);
 			killed = KILLED_CPU_LIMIT;
 		}
 		if (fds[0].revents) {
 			char cmd = 0;
 			ssize_t r = read(control_fd, &cmd, 1);
 			if (r <= 0 || cmd == 'K') {
-				kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGKILL);
+				kill_sandbox(&plan, child, program, SIGKILL);
 				if (!killed)
 					killed = KILLED_ON_REQUEST;
 				if (r <= 0) {
@@ -1103,7 +1106,7 @@ int main(int argc, char **argv)
 					jvm_gone = 1;
 				}
 			} else if (cmd == 'T') {
-				kill_sandbox(&plan, child, plan.join_pid ? program : 0, ns_init, SIGTERM);
+				kill_sandbox(&plan, child, program, SIGTERM);
 			}
 		}
 	}

@@ -109,6 +109,7 @@ static long fixed_size(uint32_t tag)
 	case TAG_CAPS:
 	case TAG_INIT:
 	case TAG_OUTPUT_RELAY: return 16;
+	case TAG_KILL_RULE: return 16;
 	case TAG_JOIN:
 	case TAG_RLIMIT: return 24;
 	default: return -1;
@@ -258,6 +259,17 @@ static int decode_value(struct plan *p, uint32_t tag, char *v, uint32_t len, con
 		if (p->unshare_flags != 0x08000000) /* CLONE_NEWIPC */
 			return bad(EPROTO, why, "unshare of something but the IPC namespace");
 		return 0;
+	case TAG_KILL_RULE: /* u32 rule, u32 0, u64 grace ns */
+		if (p->has_kill_rule)
+			return bad(EPROTO, why, "a second kill rule");
+		if (u32(v) >= KILL_RULE_LIMIT)
+			return bad(EPROTO, why, "unknown kill rule");
+		if (u32(v + 4) != 0)
+			return bad(EPROTO, why, "kill rule: reserved word not 0");
+		p->has_kill_rule = 1;
+		p->kill_rule = u32(v);
+		p->kill_grace_ns = u64(v + 8);
+		return 0;
 	case TAG_JOIN:
 		p->join_pid = u32(v);
 		p->join_flags = u64(v + 8);
@@ -356,6 +368,20 @@ static int decode_record(struct plan *p, uint32_t tag, char *v, uint32_t len, co
 	return 0;
 }
 
+/* At the end of the setup plan: its kill rule is there and fits the plan's other records. */
+static int check_kill_rule(const struct plan *p, const char **why)
+{
+	if (!p->has_kill_rule)
+		return bad(EPROTO, why, "no kill rule");
+	if (p->kill_rule == KILL_INIT && (p->join_pid || !p->init))
+		return bad(EPROTO, why, "kill rule INIT with a join or without an init");
+	if (p->kill_rule == KILL_PROGRAM && !p->join_pid)
+		return bad(EPROTO, why, "kill rule PROGRAM without a join");
+	if ((p->kill_rule == KILL_POOL) != (p->pool_run != NULL))
+		return bad(EPROTO, why, "kill rule POOL without a pool run, or a pool run without it");
+	return 0;
+}
+
 long plan_check_header(const void *header, size_t len, uint32_t kind, const char **why)
 {
 	if (len < PLAN_HEADER)
@@ -396,7 +422,7 @@ int plan_decode(struct plan *p, uint32_t kind, char *msg, size_t len, const char
 		if (tag == TAG_END) {
 			if (rlen != 0 || off != size)
 				return bad(EPROTO, why, "bytes after the end record");
-			return 0;
+			return kind == MESSAGE_SETUP ? check_kill_rule(p, why) : 0;
 		}
 		if (decode_record(p, tag, v, rlen, why) < 0)
 			return -1;

@@ -109,6 +109,9 @@ struct plan {
 	const char *pool_listen, *pool_run; /* POOL_LISTEN, POOL_RUN: the pooled sandbox's socket */
 	int pool;
 	uint64_t unshare_flags; /* UNSHARE */
+	int has_kill_rule;
+	uint32_t kill_rule;     /* KILL_RULE: KILL_* */
+	uint64_t kill_grace_ns; /* KILL_INIT: how long the init may take before SIGKILL */
 };
 
 /*

@@ -37,6 +37,10 @@
  *   POOL              (no value)
  *   POOL_RUN          string: the socket's path
  *   UNSHARE           u64 CLONE_NEW* flags: unshare(2) them
+ *
+ * KILL_RULE (u32 rule of KILL_RULES, u32 0, u64 grace ns) says whom the monitor signals to end the
+ * sandbox: exactly one per setup plan, chosen by Java (PlanCompiler); plan.c refuses a plan without
+ * one, and one that contradicts the plan's other records.
  */
 #ifndef ISOLATION_PLAN_TAGS_H
 #define ISOLATION_PLAN_TAGS_H
@@ -88,7 +92,8 @@
 	X(POOL_LISTEN, 57, MONITOR) \
 	X(POOL, 58, SETUP) \
 	X(POOL_RUN, 59, MONITOR) \
-	X(UNSHARE, 60, SETUP)
+	X(UNSHARE, 60, SETUP) \
+	X(KILL_RULE, 61, MONITOR)
 
 #define PLAN_TAG_ENUM(name, number, phase) TAG_##name = number,
 enum plan_tag { PLAN_TAGS(PLAN_TAG_ENUM) TAG_LIMIT };
@@ -123,6 +128,17 @@ enum mount_kind { MOUNT_KINDS(MOUNT_KIND_ENUM) MOUNT_KIND_LIMIT };
 #define SECCOMP_MODE_ENUM(name, number) SECCOMP_##name = number,
 enum seccomp_mode { SECCOMP_MODES(SECCOMP_MODE_ENUM) SECCOMP_MODE_LIMIT };
 #undef SECCOMP_MODE_ENUM
+
+/* X(name, number): TAG_KILL_RULE's rule, whom the monitor signals to end the sandbox (LaunchPlan.KillRule). */
+#define KILL_RULES(X) \
+	X(INIT, 0)    /* the pid namespace's init (the first process): it ends and reaps everything; SIGKILL after the grace */ \
+	X(PROGRAM, 1) /* a session run: its program alone (its reaper kills what it left); needs a JOIN */ \
+	X(SESSION, 2) /* the first process's session (kill(-pid)); the monitor, a subreaper, kills the rest */ \
+	X(POOL, 3)    /* a pooled run: the pooled sandbox's init, over POOL_RUN's connection; needs a POOL_RUN */
+
+#define KILL_RULE_ENUM(name, number) KILL_##name = number,
+enum kill_rule { KILL_RULES(KILL_RULE_ENUM) KILL_RULE_LIMIT };
+#undef KILL_RULE_ENUM
 
 /* TAG_INIT's flags: what the sandbox's init does. */
 #define INIT_KILL_REST 1u /* once the program ended, kill everything else in the sandbox (reaped, counted) */

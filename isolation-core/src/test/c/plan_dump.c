@@ -56,6 +56,8 @@ int main(int argc, char **argv)
 	if (p.init)
 		printf("init signals=%#llx flags=%u\n", (unsigned long long)p.init_signals, p.init_flags);
 	printf("run_end %u\n", p.run_end);
+	if (p.has_kill_rule)
+		printf("kill_rule %u grace_ns %llu\n", p.kill_rule, (unsigned long long)p.kill_grace_ns);
 	if (p.pool || p.pool_listen || p.pool_run || p.unshare_flags)
 		printf("pool=%d listen %s run %s unshare %#llx\n", p.pool, str(p.pool_listen), str(p.pool_run),
 			(unsigned long long)p.unshare_flags);

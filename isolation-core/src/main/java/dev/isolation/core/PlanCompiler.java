@@ -31,6 +31,9 @@ final class PlanCompiler {
     /** The signals a sandbox's init forwards to its program: SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGTERM. */
     static final long FORWARDED_SIGNALS = bits(1, 2, 3, 10, 12, 15);
 
+    /** How long a sandbox's init may take to end everything (KillRule.INIT) before the monitor kills it outright: 1 s. */
+    static final long INIT_KILL_GRACE_NANOS = 1_000_000_000L;
+
     private PlanCompiler() {}
 
     /**
@@ -159,8 +162,9 @@ final class PlanCompiler {
     static LaunchPlan freshWithProgram(Sandbox s, HostFacts host, Placement placement, Optional<ByteSize> storageCap)
             throws UnsupportedHostException {
         LaunchPlan plan = fresh(s, host, placement, storageCap);
-        program(plan, s, host, s.namespaces().contains(Sandbox.Namespace.PID));
-        return plan;
+        boolean init = s.namespaces().contains(Sandbox.Namespace.PID);
+        program(plan, s, host, init);
+        return initOrSession(plan, init);
     }
 
     /**
@@ -170,8 +174,9 @@ final class PlanCompiler {
     static LaunchPlan sessionKeeper(Sandbox layout, HostFacts host, Placement placement) throws UnsupportedHostException {
         LaunchPlan plan = fresh(layout, host, placement, Optional.empty()); // sized by open(workSize) and tmpSize alone
         plan.session();
-        program(plan, layout, host, layout.namespaces().contains(Sandbox.Namespace.PID));
-        return plan;
+        boolean init = layout.namespaces().contains(Sandbox.Namespace.PID);
+        program(plan, layout, host, init);
+        return initOrSession(plan, init);
     }
 
     /**
@@ -201,7 +206,9 @@ final class PlanCompiler {
         }
         layout.appendRunMounts(plan, persistentWorkDir, resetWorkDir);
         program(plan, run, host, true); // the init forks the program inside the session's pid namespace, waits for it
-        return plan;
+        // the program alone: its reaper (this run's init) then kills what it left; killing the
+        // reaper first would hand that to the session's init
+        return plan.killRule(LaunchPlan.KillRule.PROGRAM, 0);
     }
 
     /**
@@ -214,7 +221,7 @@ final class PlanCompiler {
         LaunchPlan plan = fresh(layout, host, placement, Optional.empty());
         plan.poolListen(socket).poolInit();
         program(plan, layout, host, true);
-        return plan;
+        return initOrSession(plan, true); // the pooled sandbox ends through its init
     }
 
     /**
@@ -236,7 +243,16 @@ final class PlanCompiler {
         }
         layout.appendRunMounts(plan, false, false);
         program(plan, run, host, false);
-        return plan;
+        return plan.killRule(LaunchPlan.KillRule.POOL, 0); // the pooled sandbox's init kills the run and reaps it
+    }
+
+    /**
+     * Whom the monitor of a sandbox of its own signals: with an {@code init} (PID 1 of its pid
+     * namespace) that init, which ends and reaps everything, given {@link #INIT_KILL_GRACE_NANOS};
+     * else the first process's session (the monitor, a subreaper, kills the rest).
+     */
+    private static LaunchPlan initOrSession(LaunchPlan plan, boolean init) {
+        return init ? plan.killRule(LaunchPlan.KillRule.INIT, INIT_KILL_GRACE_NANOS) : plan.killRule(LaunchPlan.KillRule.SESSION, 0);
     }
 
     /** The monitor's records: namespaces, setup deadline, cgroup, limits, relays, and what ends the run. */

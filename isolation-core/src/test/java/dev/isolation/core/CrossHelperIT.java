@@ -50,7 +50,7 @@ class CrossHelperIT {
         // a setup plan and an exec plan: decoded, then the first step this emulator refuses is reported, as on a
         // kernel that refuses it; qemu-user 7.2 has no PR_SET_CHILD_SUBREAPER, a later one fails at the exec
         String missing = "/nonexistent/isolation-cross-smoke-program";
-        byte[] setup = new LaunchPlan().cloneFlags(0).runEnd(true).exec().encode();
+        byte[] setup = new LaunchPlan().cloneFlags(0).runEnd(true).killRule(LaunchPlan.KillRule.SESSION, 0).exec().encode();
         byte[] exec = LaunchPlan.forExec().arg(missing).execFile(missing).execPath(missing).encode();
         byte[] both = new byte[setup.length + exec.length];
         System.arraycopy(setup, 0, both, 0, setup.length);

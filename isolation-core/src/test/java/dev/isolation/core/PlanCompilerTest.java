@@ -186,6 +186,43 @@ class PlanCompilerTest {
         assertThat(PlanCodec.decode(plan.encode()).steps()).isEqualTo(plan.steps());
     }
 
+    private static Step.KillRule killRule(LaunchPlan plan) {
+        List<Step.KillRule> rules = all(plan, Step.KillRule.class);
+        assertThat(rules).as("one kill rule per setup plan").hasSize(1);
+        assertThat(PlanCodec.decode(plan.encode()).steps()).isEqualTo(plan.steps());
+        return rules.get(0);
+    }
+
+    @Test
+    void whomTheMonitorSignalsIsTheCompilersChoice() throws Exception {
+        Step.KillRule init = new Step.KillRule(LaunchPlan.KillRule.INIT, PlanCompiler.INIT_KILL_GRACE_NANOS);
+        Step.KillRule session = new Step.KillRule(LaunchPlan.KillRule.SESSION, 0);
+        assertThat(PlanCompiler.INIT_KILL_GRACE_NANOS).isEqualTo(Duration.ofSeconds(1).toNanos());
+        // a pid namespace: its init (PID 1) ends and reaps everything
+        assertThat(killRule(PlanCompiler.freshWithProgram(judge(), ROOT, V1, Optional.empty()))).isEqualTo(init);
+        assertThat(killRule(PlanCompiler.freshWithProgram(Sandbox.builder().userNs().pidNs().mountNs().build(), USER,
+                PlanCompiler.Placement.NONE, Optional.empty()))).isEqualTo(init);
+        // no pid namespace, no init: the first process's session
+        LaunchPlan noPidNs = PlanCompiler.freshWithProgram(Sandbox.builder().mountNs().netNs().build(), USER, PlanCompiler.Placement.NONE,
+                Optional.empty());
+        assertThat(all(noPidNs, Step.Init.class)).isEmpty();
+        assertThat(killRule(noPidNs)).isEqualTo(session);
+        // a persistent sandbox's keeper: as a plain launch
+        Sandbox layout = Sandbox.builder().userNs().pidNs().mountNs().minimalRoot().tmpfs(SandboxSession.WORK_DIR, ByteSize.mb(8)).build();
+        assertThat(killRule(PlanCompiler.sessionKeeper(layout, USER, PlanCompiler.Placement.NONE))).isEqualTo(init);
+        assertThat(killRule(PlanCompiler.sessionKeeper(Sandbox.builder().mountNs().build(), USER, PlanCompiler.Placement.NONE)))
+                .isEqualTo(session);
+        // a session run: its program alone (its own init, joined into the session, is not the namespace's PID 1)
+        LaunchPlan run = PlanCompiler.sessionRun(layout, layout, 4242, 987654321L, USER, V1, false, false);
+        assertThat(all(run, Step.Init.class)).hasSize(1);
+        assertThat(killRule(run)).isEqualTo(new Step.KillRule(LaunchPlan.KillRule.PROGRAM, 0));
+        // a pooled sandbox: its keeper ends through its init; a run through that init, over its connection
+        Sandbox pooled = Sandbox.builder().pidNs().mountNs().ipcNs().minimalRoot().tmpfs(SandboxSession.WORK_DIR, ByteSize.mb(8)).build();
+        assertThat(killRule(PlanCompiler.poolKeeper(pooled, ROOT, PlanCompiler.Placement.NONE, "@isolation-pool-ab-0"))).isEqualTo(init);
+        assertThat(killRule(PlanCompiler.poolRun(pooled, pooled, ROOT, PlanCompiler.Placement.NONE, "@isolation-pool-ab-0")))
+                .isEqualTo(new Step.KillRule(LaunchPlan.KillRule.POOL, 0));
+    }
+
     @Test
     void theExecPlanListsWhereTheProgramIsLookedForAsExecvpWould() {
         assertThat(PlanCompiler.execPaths("ls", "/usr/bin::/bin")).containsExactly("/usr/bin/ls", "ls", "/bin/ls");

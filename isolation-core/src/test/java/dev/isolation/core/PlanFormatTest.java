@@ -68,6 +68,7 @@ class PlanFormatTest {
                         "mode=0755,size=1m", "\"tmpfs\" -> \"/\"")
                 .mount(MountKind.FILE, LaunchPlan.MS_BIND, LaunchPlan.MOUNT_DEVICE_SOURCE, "/dev/null", "/dev/null", null, null, null)
                 .mountProc().pivotRoot().hostname("box").loopbackUp().wallLimit(2_000_000_000L).runEnd(true)
+                .killRule(LaunchPlan.KillRule.INIT, 1_000_000_000L)
                 .cpuCounter(1_000_000_000L, "/sys/fs/cgroup/isolation-1/cpu.stat", "usage_usec", 1000)
                 .outputRelay(1, true, 1 << 20).init(PlanCompiler.FORWARDED_SIGNALS, true).rlimit(4, 0, 0)
                 .capabilities(1L << 10, 0x1b).runAs(1000, 1000, true).setCapabilities().enterWorkingDirectory().noNewPrivs()
@@ -110,6 +111,7 @@ class PlanFormatTest {
         String h = Files.readString(Path.of("src/main/c/plan_tags.h"));
         assertThat(table(h, "MOUNT_KINDS")).isEqualTo(codes(MountKind.values(), k -> k.code));
         assertThat(table(h, "SECCOMP_MODES")).isEqualTo(codes(LaunchPlan.SeccompMode.values(), m -> m.code));
+        assertThat(table(h, "KILL_RULES")).isEqualTo(codes(LaunchPlan.KillRule.values(), r -> r.code));
         assertThat(h).as("the CPU usage formats are gone with CPU_LIMIT: CPU_COUNTER names its key and unit")
                 .doesNotContain("CPU_USAGE_FORMATS");
     }
@@ -176,6 +178,7 @@ class PlanFormatTest {
                 flags setgroups_deny=1 mount_proc=1 loopback_up=1 init=1 cgroup_ns=1 make_private=1 new_root=1 no_new_privs=1 session=0
                 init signals=0x940e flags=1
                 run_end 1
+                kill_rule 0 grace_ns 1000000000
                 cgroup_procs /sys/fs/cgroup/pids/isolation-1/cgroup.procs
                 place_in_cgroup /sys/fs/cgroup/memory/isolation-1/cgroup.procs
                 teardown_kill /sys/fs/cgroup/isolation-1/cgroup.kill
@@ -308,6 +311,13 @@ class PlanFormatTest {
         cases.put("unknown mount kind", new byte[][] {
                 raw(Tag.Message.SETUP, 21, ByteBuffer.allocate(22).order(ByteOrder.nativeOrder()).putInt(8, 11)
                         .put(16, bytes("\0/\0\0\0\0")).array(), 0, NONE)});
+        cases.put("unknown kill rule", new byte[][] {raw(Tag.Message.SETUP, Tag.KILL_RULE.number, killRule(4, 0), 0, NONE),
+                raw(Tag.Message.SETUP, Tag.KILL_RULE.number, killRule(-1, 0), 0, NONE)});
+        cases.put("kill rule: reserved word not 0", new byte[][] {raw(Tag.Message.SETUP, Tag.KILL_RULE.number, killRule(0, 1), 0, NONE)});
+        cases.put("a second kill rule", new byte[][] {raw(Tag.Message.SETUP, Tag.KILL_RULE.number, killRule(2, 0),
+                Tag.KILL_RULE.number, killRule(2, 0), 0, NONE)});
+        cases.put("record of the wrong size for its tag (kill rule)", new byte[][] {
+                raw(Tag.Message.SETUP, Tag.KILL_RULE.number, new byte[8], 0, NONE)});
         for (Map.Entry<String, byte[][]> c : cases.entrySet()) {
             for (byte[] message : c.getValue()) {
                 String kind = ByteBuffer.wrap(message).order(ByteOrder.nativeOrder()).getInt(8) == 1 ? "setup" : "exec";
@@ -320,6 +330,50 @@ class PlanFormatTest {
         assertThat(helperReads("setup", truncated)).startsWith("refused: body length does not match the message");
         assertThatThrownBy(() -> PlanCodec.decode(truncated)).isInstanceOf(IllegalArgumentException.class);
         assertThat(helperReads("exec", setupPlan().encode())).startsWith("refused: not an exec plan");
+    }
+
+    private static byte[] killRule(int rule, int reserved) {
+        return ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putInt(rule).putInt(reserved).putLong(1_000_000_000L).array();
+    }
+
+    @Test
+    void aKillRuleRoundTripsWithItsGrace() {
+        for (LaunchPlan.KillRule rule : LaunchPlan.KillRule.values()) {
+            byte[] bytes = new LaunchPlan().killRule(rule, 7).encode();
+            assertThat(PlanCodec.decode(bytes).steps()).containsExactly(new Step.KillRule(rule, 7));
+            ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.nativeOrder()).position(16);
+            assertThat(new int[] {b.getInt(), b.getInt(), b.getInt(), b.getInt()}).containsExactly(61, 16, rule.code, 0);
+            assertThat(b.getLong()).isEqualTo(7);
+        }
+        assertThatThrownBy(() -> new Step.KillRule(LaunchPlan.KillRule.INIT, -1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** The helper's own checks at the end of a setup plan: one kill rule, which fits the plan's other records. */
+    @Test
+    void theHelperRefusesASetupPlanWithoutAKillRuleOrWithOneThatContradictsIt() throws Exception {
+        LaunchPlan.KillRule init = LaunchPlan.KillRule.INIT, program = LaunchPlan.KillRule.PROGRAM,
+                session = LaunchPlan.KillRule.SESSION, pool = LaunchPlan.KillRule.POOL;
+        Map<String, List<LaunchPlan>> cases = new LinkedHashMap<>();
+        cases.put("no kill rule", List.of(new LaunchPlan().cloneFlags(0).exec(), new LaunchPlan().init(1, true).exec()));
+        cases.put("kill rule INIT with a join or without an init", List.of(new LaunchPlan().killRule(init, 1).exec(),
+                new LaunchPlan().killRule(init, 1).join(42, 1, LaunchPlan.CLONE_NEWPID).init(1, true).exec()));
+        cases.put("kill rule PROGRAM without a join", List.of(new LaunchPlan().killRule(program, 0).init(1, true).exec()));
+        cases.put("kill rule POOL without a pool run", List.of(new LaunchPlan().killRule(pool, 0).exec(),
+                new LaunchPlan().killRule(session, 0).poolRun("@isolation-pool-ab-0").exec()));
+        for (Map.Entry<String, List<LaunchPlan>> c : cases.entrySet()) {
+            for (LaunchPlan plan : c.getValue()) {
+                byte[] bytes = plan.encode();
+                assertThat(PlanCodec.decode(bytes).steps()).as("Java's decoder reads it back").isEqualTo(plan.steps());
+                assertThat(helperReads("setup", bytes)).as(c.getKey()).startsWith("refused: " + c.getKey());
+            }
+        }
+        // and the rules each fit a plan of their own
+        assertThat(helperReads("setup", new LaunchPlan().killRule(init, 1).init(1, true).exec().encode())).contains("kill_rule 0 grace_ns 1\n");
+        assertThat(helperReads("setup", new LaunchPlan().killRule(program, 0).join(42, 1, LaunchPlan.CLONE_NEWPID).init(1, true).exec()
+                .encode())).contains("kill_rule 1 grace_ns 0\n");
+        assertThat(helperReads("setup", new LaunchPlan().killRule(session, 0).exec().encode())).contains("kill_rule 2 grace_ns 0\n");
+        assertThat(helperReads("setup", new LaunchPlan().killRule(pool, 0).poolRun("@isolation-pool-ab-0").exec().encode()))
+                .contains("kill_rule 3 grace_ns 0\n");
     }
 
     @Test

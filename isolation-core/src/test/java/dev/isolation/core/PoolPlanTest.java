@@ -61,7 +61,7 @@ class PoolPlanTest {
 
     private static LaunchPlan poolPlan() {
         return new LaunchPlan().cloneFlags(LaunchPlan.CLONE_NEWPID | LaunchPlan.CLONE_NEWNS).poolListen("@isolation-pool-ab-0")
-                .poolRun("@isolation-pool-ab-1").unshare(LaunchPlan.CLONE_NEWIPC).poolInit();
+                .poolRun("@isolation-pool-ab-1").killRule(LaunchPlan.KillRule.POOL, 0).unshare(LaunchPlan.CLONE_NEWIPC).poolInit();
     }
 
     @Test

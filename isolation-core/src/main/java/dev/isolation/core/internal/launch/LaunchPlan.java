@@ -84,6 +84,38 @@ public final class LaunchPlan {
         }
     }
 
+    /**
+     * Whom the monitor signals to end the sandbox (the helper's {@code enum kill_rule}): chosen by
+     * the plan's compiler, one per setup plan; the helper refuses a plan without one, or with one
+     * that contradicts the plan (an {@link #INIT} with a join or without an init, a {@link #PROGRAM}
+     * without a join, a {@link #POOL} without a pool run).
+     */
+    public enum KillRule {
+        /** The pid namespace's init (the sandbox's first process): it ends and reaps everything; SIGKILL after the grace. */
+        INIT(0),
+        /** A session run: its program alone (its reaper kills what it left behind); before the exec, the first process's session. */
+        PROGRAM(1),
+        /** The first process's session ({@code kill(-pid)}); the monitor, a subreaper, kills the rest. */
+        SESSION(2),
+        /** A pooled run: the pooled sandbox's init, told over the run's connection. */
+        POOL(3);
+
+        public final int code;
+
+        KillRule(int code) {
+            this.code = code;
+        }
+
+        static KillRule of(int code) {
+            for (KillRule r : values()) {
+                if (r.code == code) {
+                    return r;
+                }
+            }
+            throw new IllegalArgumentException("unknown kill rule " + code);
+        }
+    }
+
     /** Securebits of {@code <linux/securebits.h>}, for {@link #capabilities}. */
     public static final long SECBIT_NOROOT = 1, SECBIT_NOROOT_LOCKED = 2, SECBIT_NO_SETUID_FIXUP = 4,
             SECBIT_NO_SETUID_FIXUP_LOCKED = 8, SECBIT_KEEP_CAPS = 16, SECBIT_KEEP_CAPS_LOCKED = 32,
@@ -315,6 +347,11 @@ public final class LaunchPlan {
     /** See {@link Step.Exec}: the last step. */
     public LaunchPlan exec() {
         return add(new Step.Exec());
+    }
+
+    /** See {@link Step.KillRule}. */
+    public LaunchPlan killRule(KillRule rule, long graceNanos) {
+        return add(new Step.KillRule(rule, graceNanos));
     }
 
     /** See {@link Step.RunEnd}. */

@@ -124,6 +124,8 @@ public final class PlanCodec {
             return le(8 + bpf.length).putInt(f.mode().code).putInt(0).put(bpf).array();
         } else if (s instanceof Init i) {
             return le(16).putLong(i.forwardedSignals()).putInt(i.killRest() ? 1 : 0).putInt(0).array();
+        } else if (s instanceof Step.KillRule k) {
+            return le(16).putInt(k.rule().code).putInt(0).putLong(k.graceNanos()).array();
         } else if (s instanceof RunEnd r) {
             return le(4).putInt(r.killRest() ? 1 : 0).array();
         } else if (s instanceof SetRlimit r) {
@@ -177,6 +179,9 @@ public final class PlanCodec {
                     return new Plan(message, List.copyOf(steps));
                 }
                 Step step = step(tag, v);
+                if (tag == Tag.KILL_RULE && steps.stream().anyMatch(s -> s.tag() == Tag.KILL_RULE)) {
+                    throw new IllegalArgumentException("a second kill rule");
+                }
                 checkOrder(steps, step);
                 steps.add(step);
             }
@@ -223,6 +228,14 @@ public final class PlanCodec {
                 long signals = v.getLong();
                 int flags = v.getInt();
                 yield new Init(signals, known(flags, 1, tag) != 0);
+            }
+            case KILL_RULE -> {
+                fixed(v, 16);
+                LaunchPlan.KillRule rule = LaunchPlan.KillRule.of(v.getInt());
+                if (v.getInt() != 0) {
+                    throw new IllegalArgumentException("KILL_RULE record: reserved word not 0");
+                }
+                yield new Step.KillRule(rule, v.getLong());
             }
             case RUN_END -> new RunEnd(known(fixed(v, 4).getInt(), 1, tag) != 0);
             case PIVOT_ROOT -> flag(v, new PivotRoot());

@@ -188,6 +188,22 @@ public sealed interface Step {
         public Tag tag() { return Tag.RUN_END; }
     }
 
+    /**
+     * Whom the monitor signals to end the sandbox ({@code rule}), and with {@link
+     * LaunchPlan.KillRule#INIT} how long the init may take to end everything before it is killed
+     * outright ({@code graceNanos}; 0 for the other rules).
+     */
+    record KillRule(LaunchPlan.KillRule rule, long graceNanos) implements Step {
+        public KillRule {
+            java.util.Objects.requireNonNull(rule, "rule");
+            if (graceNanos < 0) {
+                throw new IllegalArgumentException("kill rule grace of " + graceNanos + " ns");
+            }
+        }
+
+        public Tag tag() { return Tag.KILL_RULE; }
+    }
+
     record NoNewPrivs() implements Step {
         public Tag tag() { return Tag.NO_NEW_PRIVS; }
     }

@@ -56,7 +56,8 @@ public enum Tag {
     POOL_LISTEN(57, Phase.MONITOR),
     POOL(58, Phase.SETUP),
     POOL_RUN(59, Phase.MONITOR),
-    UNSHARE(60, Phase.SETUP);
+    UNSHARE(60, Phase.SETUP),
+    KILL_RULE(61, Phase.MONITOR);
 
     /**
      * Who acts on a record, and so in which message it may appear: the setup plan carries
