@@ -307,10 +307,11 @@ public final class SandboxPool implements AutoCloseable {
     /** Closes a sandbox just handed out, before it ran anything (counted as discarded). */
     private void discard(PooledSandbox s) {
         synchronized (lock) {
-            if (busy.remove(s)) {
-                runs--;
-                discarded++;
+            if (!busy.remove(s)) {
+                return; // the pool was closed meanwhile, and closed it
             }
+            runs--;
+            discarded++;
             lock.notifyAll();
         }
         closeQuietly(s);
