@@ -58,12 +58,13 @@ class SessionIT {
             Outcome tiny = session.run(sh("true"), new byte[0]);
             assertThat(tiny.cgroupStats().orElseThrow().memoryPeak().orElseThrow().bytes()).isLessThan(16L << 20);
             assertThat(cgroupCpu(tiny)).as("CPU time of `true` after a run that used 500 ms").isLessThan(Duration.ofMillis(250));
-            // A limit of 300 ms is this run's own: it is killed once it has used 300 ms itself, so it ran at least
-            // that long (wall time: a witness no carried-over counter can inflate); a run charged with the earlier
-            // runs' CPU would be killed within milliseconds of its start.
+            // A limit of 300 ms is this run's own: it is killed once it has used 300 ms itself, so it ran for a good
+            // part of that (wall time: a witness no carried-over counter can inflate; the cgroup's CPU time also counts
+            // the run's setup before its clock starts, so not all 300 ms); a run charged with the earlier runs' 500 ms
+            // of CPU would be killed within milliseconds of its start.
             Outcome limited = session.run(JUDGE.toBuilder().cpuTimeLimit(Duration.ofMillis(300)).build(), sh(busy), new byte[0]);
             assertThat(limited.status()).isEqualTo(Outcome.Status.TIME_LIMIT);
-            assertThat(limited.wallTime()).as(limited.toString()).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+            assertThat(limited.wallTime()).as(limited.toString()).isGreaterThanOrEqualTo(Duration.ofMillis(200));
             assertThat(cgroupCpu(limited)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
         }
     }
