@@ -191,7 +191,9 @@ class CgroupLimitsIT {
             p.pause(); // returns once the kernel reports the cgroup frozen
             Duration frozen = p.stats().cpuTotal();
             Thread.sleep(IN_GUEST ? 1000 : 300);
-            assertThat(p.stats().cpuTotal()).as("CPU while frozen").isEqualTo(frozen);
+            // a busy loop left running would gain a large part of the sleep; v2's cpu.stat may still add the last
+            // microseconds of the slice it was frozen in (seen in the v2 guest: 73 us), which is no progress
+            assertThat(p.stats().cpuTotal().minus(frozen)).as("CPU while frozen").isLessThan(Duration.ofMillis(5));
             p.resume();
             awaitStats(p, s -> s.cpuTotal().minus(frozen).toMillis() >= 50, "50 ms of CPU after resume()");
             p.destroyForcibly();
