@@ -247,7 +247,7 @@ class LifecycleIT {
         assertThatThrownBy(() -> Sandbox.builder().utsNs().hostname("bad_host!"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bad_host!");
 
-        awaitCondition(() -> Probe.openFds() == fds);
+        awaitCondition(() -> Probe.openFds() <= fds); // at most: earlier tests' descriptors may close meanwhile
         assertThat(Probe.threads()).as("threads after the failures").isLessThanOrEqualTo(threads);
         assertThat(Probe.monitorThreads()).isOne();
         awaitCondition(() -> ProcessHandle.current().descendants().count() == children);
@@ -269,7 +269,7 @@ class LifecycleIT {
                 assertThat(p.exitValue()).isZero();
             }
         }
-        awaitCondition(() -> Probe.openFds() == fds);
+        awaitCondition(() -> Probe.openFds() <= fds); // at most: earlier tests' descriptors may close meanwhile
         assertThat(Probe.threads()).as("threads after 1000 runs").isLessThanOrEqualTo(threads);
 
         // a hundred programs that each wait for the end of their input: all alive until it comes
@@ -293,7 +293,7 @@ class LifecycleIT {
                 p.close();
             }
         }
-        awaitCondition(() -> Probe.openFds() == fds);
+        awaitCondition(() -> Probe.openFds() <= fds); // at most: earlier tests' descriptors may close meanwhile
         assertThat(Probe.threads()).isLessThanOrEqualTo(threads);
     }
 
