@@ -8,9 +8,8 @@
  *
  * reads the sandbox's setup plan from PLAN_FD, creates the sandbox's first process in new
  * namespaces and performs the setup steps. That process then reads the exec plan (command,
- * environment, directory) from PLAN_FD and execs the program. The two plans may arrive back to
- * back, or the JVM may keep a set-up sandbox waiting ("prewarmed") and send the exec plan when a
- * program is started. The helper then stays in the host namespaces as the sandbox's monitor: it
+ * environment, directory) from PLAN_FD and execs the program. The JVM sends the two plans back to
+ * back; the exec plan waits in the pipe until setup is done. The helper then stays in the host namespaces as the sandbox's monitor: it
  * reports the program's exit status and rusage on STATUS_FD, obeys one-byte commands on
  * CONTROL_FD ('T' terminate, 'K' kill) and kills the whole sandbox when CONTROL_FD reports end
  * of file (the JVM closed it, or died). One channel per protocol: plans on PLAN_FD, commands on
@@ -103,7 +102,7 @@ char *read_plan_message(int fd, uint32_t kind, struct plan *p, uint32_t *len)
 	char head[PLAN_HEADER];
 	const char *why = NULL;
 	if (read_full(fd, head, sizeof head) < 0) {
-		if (status_fd < 0) /* in the sandbox: the JVM closed an unused prewarmed sandbox */
+		if (status_fd < 0) /* in the sandbox: the JVM closed the plans before sending an exec plan */
 			_exit(0);
 		die("read", "launch plan");
 	}
@@ -529,7 +528,7 @@ static int await_exec(int fd, const struct plan *p, int control_fd, pid_t *progr
 			return *program > 0 ? AWAIT_EXECED : AWAIT_FAILED;
 		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 		if (r == 1 && buf[0] == 'S') {
-			deadline = 0; /* a prewarmed sandbox now waits for its program as long as the JVM likes */
+			deadline = 0; /* the setup deadline ends with setup; the program's own limits count from here */
 			continue;
 		}
 		if (r == 1 && buf[0] == 'N') {
@@ -584,7 +583,7 @@ static void thaw_cgroups(const struct plan *p)
 }
 
 /*
- * The JVM is gone (or dropped a prewarmed sandbox) and cannot remove the sandbox's cgroups, so
+ * The JVM is gone (or closed the plans before an exec plan) and cannot remove the sandbox's cgroups, so
  * this runs Java's Teardown (SandboxCgroup.close()'s algorithm) from the plan: in rounds for up
  * to 10 s, thaw; while a procs file lists a pid, kill (every kill file, else freeze, SIGKILL
  * each pid, thaw); then remove the directories in the order given. No cgroup file name is known
@@ -1021,8 +1020,8 @@ int main(int argc, char **argv)
 		reap_descendants(&unused, 1);
 		char c;
 		/*
-		 * The JVM is gone, or closed the plans of a sandbox that never got its exec plan (a
-		 * prewarmed one it dropped): nobody else will clean up. An exec plan that was sent means
+		 * The JVM is gone, or closed the plans of a sandbox that never got its exec plan (its
+		 * streams could not be opened): nobody else will clean up. An exec plan that was sent means
 		 * the JVM waits for this report and removes the cgroups itself.
 		 */
 		if (awaited == AWAIT_JVM_GONE || read(PLAN_FD, &c, 1) == 0)

@@ -1020,7 +1020,7 @@ void run_child(struct plan *p, int sync_fd, int init_report_fd)
 		run_setup_step(p, &p->setup_steps[i]);
 	close_host_root();
 	setup_done();
-	read_plan(PLAN_FD, MESSAGE_EXEC, p); /* the exec plan: blocks while the sandbox is prewarmed */
+	read_plan(PLAN_FD, MESSAGE_EXEC, p); /* the exec plan, sent by the JVM after the setup plan */
 	close(PLAN_FD);
 	if (!p->exec_file || p->argc == 0) {
 		errno = EINVAL;

@@ -61,9 +61,4 @@ record LaunchRequest(Sandbox policy, byte[] execPlan, ProcessBuilder pb, boolean
     static LaunchRequest connected(Sandbox policy, byte[] execPlan, ProcessBuilder pb, int stdinFd, int stdoutFd) {
         return new LaunchRequest(policy, execPlan, pb, false, Optional.empty(), Optional.of(new Connection(stdinFd, stdoutFd)));
     }
-
-    /** Whether a sandbox prepared ahead may serve it: a fresh one, with streams a prepared sandbox can have. */
-    boolean prewarmable() {
-        return session.isEmpty() && connection.isEmpty() && Launcher.Stdio.poolable(pb);
-    }
 }

@@ -25,40 +25,23 @@ import java.lang.ProcessBuilder.Redirect;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
- * Starts programs in sandboxes. Off by default, and only with system property
- * {@code isolation.prewarm=true}: each start also prepares the next sandbox of the same policy in
- * the background ("prewarm"), a helper that has already created and set up the namespaces and
- * waits, in its own process, for the next command. Off because a prewarmed sandbox's mounts are
- * set up before the run it serves was asked for (a bind then shows what its source was before the
- * previous run), and it keeps helpers and cgroups nobody asked for; explicit, closeable reuse of
- * prepared sandboxes is to replace it. At most {@value #MAX_IDLE} wait in a JVM, none longer than
- * {@value #MAX_IDLE_SECONDS} s.
+ * Starts programs in sandboxes: each start spawns the monitor of a sandbox set up for that start
+ * alone. Nothing is prepared ahead of a start the caller did not ask for; prepared sandboxes are
+ * the caller's explicit, closeable {@link SandboxPool}.
  */
 final class Launcher {
     private static final Kernel K = Kernel.get();
-    private static final boolean PREWARM = "true".equals(System.getProperty("isolation.prewarm"));
-    private static final int MAX_IDLE = 8;
-    private static final long MAX_IDLE_SECONDS = 30;
     /** What {@link Sandbox#run} keeps of a stream without an output limit (and within {@link Capture#budget()}). */
     private static final long DEFAULT_CAPTURE = 64L << 20;
 
-    private record Key(Sandbox sandbox, String stdio) {}
-
-    private record Idle(HelperProcess helper, Stdio stdio, Optional<SandboxCgroup> cgroup, Optional<SharedCgroup> shared,
-            long createdNanos) {}
-
-    /** Least recently used first; guarded by itself. */
-    private static final Map<Key, Idle> IDLE = new LinkedHashMap<>(16, 0.75f, true);
+    /** A spawned monitor, its sandbox set up and waiting for its exec plan. */
+    private record Launched(HelperProcess helper, Stdio stdio, Optional<SandboxCgroup> cgroup, Optional<SharedCgroup> shared) {}
 
     private Launcher() {}
 
@@ -67,30 +50,12 @@ final class Launcher {
         if (r.capture()) {
             Capture.budget(); // a bad isolation.captureMemory fails here, before anything exists
         }
-        Key key = PREWARM && r.prewarmable() ? new Key(r.policy(), Stdio.signature(r.pb())) : null;
-        Idle entry = key == null ? null : take(key);
-        boolean prewarmed = entry != null;
-        if (entry == null) {
-            entry = launch(r);
-        }
-        entry.helper.exec(r.execPlan());
-        if (key != null) {
-            prewarm(key, r); // the next sandbox's namespaces are made while this program starts (measured: faster than after)
-        }
-        try {
-            return started(r.policy(), entry, r.capture());
-        } catch (SandboxException e) {
-            if (!prewarmed || e instanceof SandboxSetupException s && (s.call().equals("execve") || s.call().equals("chdir"))) {
-                throw e; // a command that cannot run would fail the same way in a fresh sandbox
-            }
-            // set up earlier: the host may have changed since; the fresh attempt's answer counts
-            Idle fresh = launch(r);
-            fresh.helper.exec(r.execPlan());
-            return started(r.policy(), fresh, r.capture());
-        }
+        Launched launched = launch(r);
+        launched.helper.exec(r.execPlan());
+        return started(r.policy(), launched, r.capture());
     }
 
-    private static IsolatedProcess started(Sandbox sandbox, Idle entry, boolean capture) throws SandboxException {
+    private static IsolatedProcess started(Sandbox sandbox, Launched entry, boolean capture) throws SandboxException {
         try {
             entry.helper.awaitStarted();
         } catch (NativeCallException e) {
@@ -123,7 +88,7 @@ final class Launcher {
      * in the session's (without limits if the policy has none), so that whatever the run leaves
      * charged behind is the session's.
      */
-    private static Idle launch(LaunchRequest r) throws SandboxException {
+    private static Launched launch(LaunchRequest r) throws SandboxException {
         Sandbox sandbox = r.policy();
         Stdio stdio = new Stdio();
         Optional<SandboxIds.Lease> ids = Optional.empty();
@@ -158,7 +123,7 @@ final class Launcher {
     }
 
     /** Spawns the monitor; it inherits the lease of {@code ids}, which the caller closes after. */
-    private static Idle launch(Sandbox sandbox, SetupCompiler compiler, Optional<SandboxIds.Lease> ids, Stdio stdio,
+    private static Launched launch(Sandbox sandbox, SetupCompiler compiler, Optional<SandboxIds.Lease> ids, Stdio stdio,
             Optional<SandboxCgroup> outer, Optional<SharedCgroup> shared) throws SandboxException {
         Optional<SandboxCgroup> cgroup;
         try {
@@ -180,7 +145,7 @@ final class Launcher {
             HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions,
                     ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
             ids.ifPresent(l -> l.handedOver(helper.exited()));
-            return new Idle(helper, stdio, cgroup, shared, System.nanoTime());
+            return new Launched(helper, stdio, cgroup, shared);
         } catch (NativeCallException e) {
             stdio.closeParentEnds();
             closeCgroup(cgroup, e);
@@ -262,66 +227,6 @@ final class Launcher {
         });
     }
 
-    private static void prewarm(Key key, LaunchRequest r) {
-        Idle idle;
-        try {
-            idle = launch(r);
-        } catch (SandboxException | RuntimeException e) {
-            return; // the next start launches afresh and reports the problem
-        }
-        List<Idle> evicted = new ArrayList<>();
-        synchronized (IDLE) {
-            Idle previous = IDLE.put(key, idle);
-            if (previous != null) {
-                evicted.add(previous);
-            }
-            Iterator<Idle> lru = IDLE.values().iterator();
-            while (IDLE.size() > MAX_IDLE) {
-                evicted.add(lru.next());
-                lru.remove();
-            }
-        }
-        evicted.forEach(Launcher::discard);
-    }
-
-    private static Idle take(Key key) {
-        List<Idle> expired = new ArrayList<>();
-        Idle entry;
-        synchronized (IDLE) {
-            entry = IDLE.remove(key);
-            long now = System.nanoTime();
-            IDLE.values().removeIf(i -> {
-                boolean old = now - i.createdNanos > TimeUnit.SECONDS.toNanos(MAX_IDLE_SECONDS);
-                if (old) {
-                    expired.add(i);
-                }
-                return old;
-            });
-        }
-        if (entry != null && System.nanoTime() - entry.createdNanos > TimeUnit.SECONDS.toNanos(MAX_IDLE_SECONDS)) {
-            expired.add(entry);
-            entry = null;
-        }
-        expired.forEach(Launcher::discard);
-        return entry;
-    }
-
-    /** Ends every prewarmed sandbox of this JVM (tests use it to count what is left). */
-    static void discardPrewarmed() {
-        List<Idle> all;
-        synchronized (IDLE) {
-            all = new ArrayList<>(IDLE.values());
-            IDLE.clear();
-        }
-        all.forEach(Launcher::discard);
-    }
-
-    private static void discard(Idle idle) {
-        idle.stdio.closeParentEnds();
-        idle.helper.discard();
-        closeCgroup(idle.cgroup, new SandboxException("discarding a prewarmed sandbox"));
-    }
-
     /** The three standard streams: what the helper's child gets, and what the JVM keeps. */
     static final class Stdio {
         final List<FileAction> actions = new ArrayList<>();
@@ -330,20 +235,6 @@ final class Launcher {
         private boolean errorIntoOutput;
         /** Standard output goes to another sandbox, the other side of an {@link Interaction}. */
         boolean outputReadByASandbox;
-
-        /** Only stdio made of pipes, the JVM's own streams and /dev/null can be prepared ahead. */
-        static boolean poolable(ProcessBuilder pb) {
-            for (Redirect r : new Redirect[] {pb.redirectInput(), pb.redirectOutput(), pb.redirectError()}) {
-                if (r.type() != Redirect.Type.PIPE && r.type() != Redirect.Type.INHERIT && !r.equals(Redirect.DISCARD)) {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        static String signature(ProcessBuilder pb) {
-            return pb.redirectInput() + "|" + pb.redirectOutput() + "|" + pb.redirectError() + "|" + pb.redirectErrorStream();
-        }
 
         /** Standard input and output from the connection's descriptors; standard error as {@code pb} says. */
         void connect(LaunchRequest.Connection c, ProcessBuilder pb) throws SandboxException {

@@ -37,7 +37,7 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * <p><b>Who the program is on the host.</b> When the JVM runs as root, every live sandbox (a started
- * or prewarmed one, or a {@link SandboxSession} as a whole) runs as a uid and gid of its own, leased
+ * one, a pooled one, or a {@link SandboxSession} as a whole) runs as a uid and gid of its own, leased
  * from {@link Builder#idRange} (by default 65536 ids from 2130706432) so that no other sandbox, in
  * this JVM or another, and no host user has it: per-user kernel counts (RLIMIT_NPROC, inotify
  * instances, ...) are the sandbox's alone, and no host process of another user can read or signal
@@ -1540,7 +1540,7 @@ public final class Sandbox {
         }
 
         /**
-         * The host ids a root JVM gives its sandboxes: each live sandbox (a started or prewarmed
+         * The host ids a root JVM gives its sandboxes: each live sandbox (a started or pooled
          * one, or a {@link SandboxSession} as a whole) runs as a uid and gid (the same number) of
          * these that no other live sandbox on this host has, whichever JVM started it. Default:
          * {@value Sandbox#DEFAULT_ID_COUNT} ids from {@value Sandbox#DEFAULT_FIRST_ID}, or {@code

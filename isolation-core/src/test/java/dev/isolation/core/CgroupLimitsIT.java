@@ -34,7 +34,6 @@ class CgroupLimitsIT {
 
     @AfterEach
     void noCgroupOfThisJvmIsLeft() throws IOException {
-        Launcher.discardPrewarmed(); // their cgroups exist until they are used or dropped
         assertThat(leftovers(ProcessHandle.current().pid())).isEmpty();
     }
 
@@ -272,7 +271,6 @@ class CgroupLimitsIT {
         assertThatThrownBy(() -> BASE.toBuilder().cpuset("999").build().start("true"))
                 .isInstanceOf(SandboxException.class)
                 .hasMessageContaining("cpusetCpus \"999\"").hasMessageContaining("use a subset of");
-        Launcher.discardPrewarmed();
         assertThat(leftovers(ProcessHandle.current().pid())).isEmpty();
     }
 

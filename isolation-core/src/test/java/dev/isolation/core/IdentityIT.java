@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -38,11 +37,6 @@ class IdentityIT {
     private static final long FIRST = 2130706432L;
     private static final long LAST = FIRST + 65536 - 1;
     private static final long NOBODY = 65534;
-
-    @AfterEach
-    void dropPrewarmedSandboxes() {
-        Launcher.discardPrewarmed(); // a prewarmed sandbox holds an id: tests with one-id ranges need them back
-    }
 
     // ---- item 5: a sandbox is nobody else ------------------------------------------------------
 

@@ -212,7 +212,6 @@ class LifecycleIT {
     void badInputGivesTypedErrorsAndLeavesNothing(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         Path notExecutable = Files.writeString(dir.resolve("script"), "#!/bin/sh\necho hi\n");
-        Launcher.discardPrewarmed(); // other tests' prewarmed sandboxes would expire in the middle of the count
         Probe.run(ALL, "true"); // warm up: the monitor thread and the helper exist from here on
         long fds = Probe.openFds();
         int threads = Probe.threads();
@@ -259,7 +258,6 @@ class LifecycleIT {
     @Test
     @Timeout(600)
     void thousandSequentialAndHundredConcurrentRunsLeakNoDescriptorOrThread() throws Exception {
-        Launcher.discardPrewarmed();
         Probe.run(ALL, "true");
         long fds = Probe.openFds();
         int threads = Probe.threads();

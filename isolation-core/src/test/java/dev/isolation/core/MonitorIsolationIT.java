@@ -41,7 +41,6 @@ class MonitorIsolationIT {
 
     @AfterEach
     void noCgroupOfThisJvmIsLeft() throws Exception {
-        Launcher.discardPrewarmed(); // their cgroups exist until they are used or dropped
         assertThat(CgroupLimitsIT.leftovers(ProcessHandle.current().pid())).isEmpty();
     }
 
@@ -208,8 +207,7 @@ class MonitorIsolationIT {
     @Timeout(60)
     void interruptingRunKillsTheSandboxAndReturnsPromptly() throws Exception {
         Sandbox limited = ALL.toBuilder().pidsLimit(64).build(); // with a cgroup, whose removal @AfterEach checks
-        Launcher.discardPrewarmed();
-        Probe.run(limited, "true"); // warm up: the monitor, a completion thread and one prewarmed sandbox exist from here on
+        Probe.run(limited, "true"); // warm up: the monitor and a completion thread exist from here on
         long fds = Probe.openFds();
         try (SandboxSession session = limited.open()) {
             List<Function<String, Outcome>> runs = List.of(
@@ -244,7 +242,6 @@ class MonitorIsolationIT {
                 }
             }
         }
-        Launcher.discardPrewarmed();
         Probe.run(limited, "true");
         assertThat(Probe.openFds()).isEqualTo(fds);
     }
@@ -284,9 +281,7 @@ class MonitorIsolationIT {
         long seed = System.nanoTime();
         Random random = new Random(seed);
         Sandbox base = Sandbox.builder().pidNs().mountNs().minimalRoot().build();
-        Launcher.discardPrewarmed();
         Probe.run(base, "true");
-        Launcher.discardPrewarmed();
         long fds = Probe.openFds();
         int rejected = 0;
         Map<Outcome.Status, Integer> statuses = new EnumMap<>(Outcome.Status.class);
@@ -317,7 +312,6 @@ class MonitorIsolationIT {
         }
         assertThat(rejected).as("seed %d: some values were rejected", seed).isPositive();
         assertThat(statuses.getOrDefault(Outcome.Status.OK, 0)).as("seed %d: some ran, %s", seed, statuses).isPositive();
-        Launcher.discardPrewarmed();
         assertThat(CgroupLimitsIT.leftovers(ProcessHandle.current().pid())).as("seed %d", seed).isEmpty();
         assertThat(Probe.openFds()).as("seed %d", seed).isEqualTo(fds);
     }

@@ -205,7 +205,7 @@ class NamespacesIT {
     @Test
     @Timeout(60)
     void consecutiveRunsNeverShareASandbox() throws Exception {
-        // Each run gets a fresh sandbox (with -Disolation.prewarm=true, one prepared ahead of time). The first run stays
+        // Each run gets a fresh sandbox, set up for it when it starts. The first run stays
         // alive while the second runs, so that their namespace ids can be compared: the kernel reuses the number of a
         // namespace that is gone.
         String ids = "for n in pid mnt uts ipc net; do readlink /proc/self/ns/$n; done; ";

@@ -83,11 +83,11 @@ class NativeMonitorIT {
 
     @Test
     @Timeout(180)
-    void noSandboxIsPreparedAheadUnlessPrewarmIsAskedFor() throws Exception {
-        // after a run, the JVM's live helpers: none by default; with -Disolation.prewarm=true, the next sandbox
-        // prepared and waiting (the control: the count sees a prepared sandbox)
-        for (String prewarm : List.of("false", "true")) {
-            Process holder = jvm(List.of("-Disolation.prewarm=" + prewarm), RunsOnce.class);
+    void noSandboxIsPreparedAheadOfAStartEvenWithTheOldPrewarmSwitch() throws Exception {
+        // after a run, the JVM's live helpers: none, even with the removed -Disolation.prewarm=true; the control,
+        // an open pool, shows that the count sees a sandbox set up and waiting
+        for (String mode : List.of("run", "pool")) {
+            Process holder = jvm(List.of("-Disolation.prewarm=true"), RunsOnce.class, mode);
             java.util.concurrent.Future<String> out = Bounded.drain(holder.getInputStream());
             try {
                 assertThat(holder.waitFor(120, TimeUnit.SECONDS)).isTrue();
@@ -95,26 +95,32 @@ class NativeMonitorIT {
                 holder.destroyForcibly();
             }
             String report = Bounded.get(out, "the JVM's report").trim();
-            if (prewarm.equals("true")) {
-                assertThat(report).as("with prewarm").matches("OK [1-9]\\d*");
+            if (mode.equals("pool")) {
+                assertThat(report).as("with a pool open").matches("OK [1-9]\\d*");
             } else {
-                assertThat(report).as("by default").isEqualTo("OK 0");
+                assertThat(report).as("after a start").isEqualTo("OK 0");
             }
         }
     }
 
-    /** Runs one sandbox, then prints its status and how many processes the JVM still has below it, once settled. */
+    /**
+     * Runs one sandbox ({@code run}) or one run of a pool it keeps open ({@code pool}), then prints the
+     * run's status and how many processes the JVM still has below it, once settled.
+     */
     static final class RunsOnce {
         public static void main(String[] args) throws Exception {
-            Sandbox s = Sandbox.builder().pidNs().mountNs().netNs().build();
-            Outcome o = s.run("true");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            long live;
-            do {
-                Thread.sleep(100);
-                live = ProcessHandle.current().descendants().filter(Probe::running).count();
-            } while (live > 0 && !Boolean.getBoolean("isolation.prewarm") && System.nanoTime() < deadline);
-            System.out.println(o.status() + " " + live);
+            boolean pool = args[0].equals("pool");
+            Sandbox s = Sandbox.builder().pidNs().mountNs().netNs().minimalRoot().build();
+            try (SandboxPool p = pool ? s.pool(1) : null) {
+                Outcome o = pool ? p.run("true") : s.run("true");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                long live;
+                do {
+                    Thread.sleep(100);
+                    live = ProcessHandle.current().descendants().filter(Probe::running).count();
+                } while (live > 0 && !pool && System.nanoTime() < deadline);
+                System.out.println(o.status() + " " + live);
+            }
         }
     }
 }

@@ -148,7 +148,6 @@ class SessionIT {
         assertThat(Probe.processesWith(marker)).isEmpty();
         assertThat(inSandbox).as("processes of the closed session").noneMatch(ProcessHandle::isAlive);
         assertThat(inPidNamespace(pidNs)).isEmpty();
-        Launcher.discardPrewarmed();
         assertThat(CgroupLimitsIT.leftovers(ProcessHandle.current().pid())).isEmpty();
         assertThatThrownBy(() -> session.start(sh("true"))).isInstanceOf(IllegalStateException.class);
     }

@@ -27,7 +27,6 @@ class UserNsCgroupIT {
 
     @AfterEach
     void noCgroupOfThisJvmIsLeft() throws IOException {
-        Launcher.discardPrewarmed();
         assertThat(CgroupLimitsIT.leftovers(ProcessHandle.current().pid())).isEmpty();
     }
 

@@ -163,9 +163,8 @@ public final class Benchmark {
         }));
 
         System.out.printf(Locale.ROOT, "%s; %d runs a scenario in %d interleaved rounds after %d warm-up runs; limits: memory %s,"
-                + " pids %d, cpu shares %d (%s cgroups); %d cores; prewarm %s%n", PROGRAM, o.runs(), o.rounds(), o.warmup(), MEMORY,
-                PIDS, CPU_SHARES, host.layout(), Runtime.getRuntime().availableProcessors(),
-                Boolean.getBoolean("isolation.prewarm") ? "on" : "off");
+                + " pids %d, cpu shares %d (%s cgroups); %d cores%n", PROGRAM, o.runs(), o.rounds(), o.warmup(), MEMORY,
+                PIDS, CPU_SHARES, host.layout(), Runtime.getRuntime().availableProcessors());
         Map<Scenario, Stats> back = interleaved(scenarios, o.runs(), o.rounds(), o.warmup(), 0);
         Map<Scenario, Stats> gap = o.gapRuns() == 0 ? Map.of()
                 : interleaved(scenarios, o.gapRuns(), o.rounds(), 0, GAP_MILLIS);

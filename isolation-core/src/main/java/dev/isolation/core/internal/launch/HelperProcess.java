@@ -149,8 +149,8 @@ public final class HelperProcess implements Monitor.Watched {
     }
 
     /**
-     * Ends a helper whose program never started (setup failed, or a prewarmed sandbox that is no
-     * longer wanted): closing the control pipe makes it kill the sandbox and exit. Returns its wait status.
+     * Ends a helper whose program never started (setup failed, or its streams could
+     * not be opened): closing the control pipe makes it kill the sandbox and exit. Returns its wait status.
      */
     public int discard() {
         closeFds();
