@@ -144,7 +144,7 @@ final class Launcher {
             LaunchPlan setup = compiler.compile(placement(cgroup).withCpuCounter(cpu).withRelays(relays));
             HelperProcess helper = HelperProcess.spawn(setup.encode(), stdio.actions,
                     ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
-            ids.ifPresent(l -> l.handedOver(helper.exited()));
+            ids.ifPresent(l -> l.handedOver(helper));
             return new Launched(helper, stdio, cgroup, shared);
         } catch (NativeCallException e) {
             stdio.closeParentEnds();

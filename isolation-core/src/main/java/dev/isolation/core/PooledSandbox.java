@@ -76,7 +76,7 @@ final class PooledSandbox {
             List<FileAction> devNull = List.of(new FileAction.Open("/dev/null", 0, Kernel.O_RDONLY, 0),
                     new FileAction.Open("/dev/null", 1, Kernel.O_WRONLY, 0), new FileAction.Open("/dev/null", 2, Kernel.O_WRONLY, 0));
             HelperProcess keeper = HelperProcess.spawn(setup.encode(), devNull, ids.map(l -> OptionalInt.of(l.fd())).orElse(OptionalInt.empty()));
-            ids.ifPresent(l -> l.handedOver(keeper.exited()));
+            ids.ifPresent(l -> l.handedOver(keeper));
             try {
                 keeper.awaitStarted();
             } catch (RuntimeException e) { // its setup failed: gone before its cgroup is removed

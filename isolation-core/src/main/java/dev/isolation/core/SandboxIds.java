@@ -1,5 +1,6 @@
 package dev.isolation.core;
 
+import dev.isolation.core.internal.launch.HelperProcess;
 import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.core.internal.linux.NativeCallException;
 import java.io.IOException;
@@ -10,7 +11,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -24,8 +24,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * same id. The sandbox's native monitor inherits the locked descriptor and holds it until it exits;
  * the JVM closes its own copy once the monitor has started. The lease therefore ends when the
  * monitor does (the sandbox has ended, or was discarded), also when the JVM dies first. A monitor
- * that was itself killed (SIGKILL) may leave a process of the sandbox behind; the next monitor to
- * lease the id kills every process of that uid before its sandbox exists.
+ * that was itself killed (SIGKILL) may leave a process of the sandbox behind: the JVM then leases
+ * the id again at once and its new monitor kills every process of that uid ({@link #sweep}),
+ * as the next monitor to lease an id does whenever its last holder did not end cleanly.
  *
  * <p>Thread-safe. A lease costs an open and a flock (more when other JVMs hold the lower ids);
  * lock files are kept for reuse, so there are as many as sandboxes ever ran at once.
@@ -119,15 +120,16 @@ final class SandboxIds {
         }
 
         /**
-         * The monitor inherited the locked descriptor: the JVM's copy is closed, and this JVM tries
-         * the id last until {@code monitorGone} completes.
+         * The monitor inherited the locked descriptor: the JVM's copy is closed, this JVM tries the
+         * id last until the monitor is gone, and sweeps the id if the monitor is killed ({@link #sweep}).
          */
-        void handedOver(CompletableFuture<?> monitorGone) {
+        void handedOver(HelperProcess monitor) {
             synchronized (this) {
                 Kernel.get().close(fd);
                 fd = -1;
             }
-            monitorGone.whenComplete((r, e) -> LEASED_HERE.remove(id));
+            monitor.whenKilled(() -> sweep(id));
+            monitor.exited().whenComplete((r, e) -> LEASED_HERE.remove(id));
         }
 
         /** Ends a lease that was not handed over; nothing once it was. */
@@ -146,6 +148,21 @@ final class SandboxIds {
         @Override
         public String toString() {
             return "sandbox id " + id;
+        }
+    }
+
+    /**
+     * A monitor killed by a signal never swept its sandbox: without a pid namespace, what the
+     * program started in the background lives on as the id. Rather than leave it until the next
+     * lease of the id, a sandbox of that one id runs {@code /bin/true} before the killed sandbox's
+     * outcome completes: its monitor kills every process of the id (the lease file still says
+     * "used") and marks it clean. If another sandbox holds the id by then, its monitor swept it.
+     */
+    private static void sweep(long id) {
+        try {
+            Sandbox.builder().idRange(id, 1).emptyEnvironment().build().run("/bin/true");
+        } catch (RuntimeException e) {
+            // this host cannot start one now: the id's next holder sweeps it
         }
     }
 

@@ -3,6 +3,7 @@ package dev.isolation.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -46,6 +47,39 @@ class HelperDeathIT {
                 } catch (SandboxException expected) {
                     // "the sandbox monitor ended without a report": it was killed
                 }
+            }
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void whatASandboxWithoutAPidNamespaceLeftInTheBackgroundDiesSoonAfterItsMonitorIsKilled() throws Exception {
+        // a range of its own: no other test's start leases (and so sweeps) this id; only the library's
+        // reaction to the killed monitor can end the leftover
+        long id = 0x7E000000L + (System.nanoTime() & 0xFFFF);
+        String marker = "isolation-leftover-" + UUID.randomUUID();
+        Sandbox s = Sandbox.builder().idRange(id, 1).build();
+        IsolatedProcess p = s.start("sh", "-c", "setsid sh -c 'sleep 1000; : " + marker + "' </dev/null >/dev/null 2>&1 & exec sleep 1000");
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (Probe.processesWith(marker).size() != 1 && System.nanoTime() < deadline) {
+                Thread.sleep(10); // until the outer shell has exec'd sleep: only the background shell has the marker
+            }
+            assertThat(Probe.processesWith(marker)).as("the background process").hasSize(1);
+            monitorOf(ProcessHandle.of(p.pid()).orElseThrow()).destroyForcibly(); // SIGKILL
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!Probe.processesWith(marker).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(Probe.processesWith(marker)).as("left behind by the sandbox whose monitor was killed").isEmpty();
+        } finally {
+            try {
+                p.close();
+            } catch (SandboxException expected) {
+                // "the sandbox monitor ended without a report": it was killed
+            }
+            for (long pid : Probe.processesWith(marker)) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
             }
         }
     }

@@ -211,63 +211,35 @@ class IdentityIT {
         }
     }
 
-    @Test
-    @Timeout(60)
-    void aProgramThatOutlivedItsKilledMonitorIsKilledBeforeItsIdIsLeasedAgain() throws Exception {
-        long id = 2131000000L; // a range of one id of this test's own
-        Sandbox one = Sandbox.builder().idRange(id, 1).build(); // no pid namespace: nothing takes the program down with its monitor
-        long leftover;
-        IsolatedProcess first = one.start("sh", "-c", "echo started; exec sleep 60");
-        try {
-            assertThat(reader(first).readLine()).isEqualTo("started");
-            leftover = first.pid();
-            long monitor = ProcessHandle.of(leftover).flatMap(ProcessHandle::parent).orElseThrow().pid();
-            assertThat(new ProcessBuilder("kill", "-9", Long.toString(monitor)).start().waitFor()).isZero();
-            first.outcome().handle((o, e) -> null).get(10, TimeUnit.SECONDS);
-            assertThat(ProcessHandle.of(leftover)).as("the program, its monitor killed").isPresent();
-            assertThat(hostIds(leftover, "Uid:")).containsOnly(id);
-        } finally {
-            try {
-                first.close();
-            } catch (java.io.IOException expected) {
-                // the monitor ended without a report
-            }
-        }
-        assertThat(Probe.run(one, "id", "-u").trim()).isEqualTo(Long.toString(id));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5); // killed; its new parent reaps it
-        while (running(leftover) && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
-        assertThat(running(leftover)).as("the leftover of the id's earlier holder").isFalse();
-    }
-
     /**
      * An id whose last holder ended cleanly is marked so, and its next holder skips the sweep; a
      * holder whose monitor is killed must leave the id to be swept even so. The leftover here is a
      * grandchild of the monitor (the program's child), which the monitor's death does not take down.
+     * The JVM that started it is stopped before the monitor is killed and then killed itself, so
+     * that its own sweep of the id ({@code HelperDeathIT}) cannot run: the next lease must do it.
      */
     @Test
-    @Timeout(60)
+    @Timeout(120)
     void aLeftoverOfAKilledMonitorIsKilledAtTheNextLeaseAlsoAfterACleanEnd() throws Exception {
         long id = 2131000050L; // a range of one id of this test's own
         Sandbox one = Sandbox.builder().idRange(id, 1).build(); // no pid namespace
-        assertThat(Probe.run(one, "id", "-u").trim()).as("a clean end first").isEqualTo(Long.toString(id));
+        Process jvm = new ProcessBuilder(JavaCommand.of("-cp", System.getProperty("java.class.path"), LeavingJvm.class.getName(),
+                Long.toString(id))).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         long leftover;
-        IsolatedProcess first = one.start("sh", "-c", "sleep 60 & echo $!; wait");
         try {
-            leftover = Long.parseLong(reader(first).readLine().trim());
-            long monitor = ProcessHandle.of(first.pid()).flatMap(ProcessHandle::parent).orElseThrow().pid();
+            String[] started = new BufferedReader(new InputStreamReader(jvm.getInputStream())).readLine().split(" ");
+            assertThat(started[0]).as("a clean end first").isEqualTo(Long.toString(id));
+            leftover = Long.parseLong(started[1]);
+            long monitor = Long.parseLong(started[2]);
+            assertThat(new ProcessBuilder("kill", "-STOP", Long.toString(jvm.pid())).start().waitFor()).isZero();
             assertThat(new ProcessBuilder("kill", "-9", Long.toString(monitor)).start().waitFor()).isZero();
-            first.outcome().handle((o, e) -> null).get(10, TimeUnit.SECONDS);
+            jvm.destroyForcibly();
+            assertThat(jvm.waitFor(30, TimeUnit.SECONDS)).isTrue();
             Thread.sleep(200); // the program dies with its monitor (PR_SET_PDEATHSIG); its child does not
-            assertThat(running(leftover)).as("the program's child, its monitor killed").isTrue();
+            assertThat(running(leftover)).as("the program's child, its monitor and JVM killed").isTrue();
             assertThat(hostIds(leftover, "Uid:")).containsOnly(id);
         } finally {
-            try {
-                first.close();
-            } catch (java.io.IOException expected) {
-                // the monitor ended without a report
-            }
+            jvm.destroyForcibly();
         }
         assertThat(Probe.run(one, "id", "-u").trim()).isEqualTo(Long.toString(id));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -275,6 +247,20 @@ class IdentityIT {
             Thread.sleep(10);
         }
         assertThat(running(leftover)).as("the leftover of the id's earlier holder").isFalse();
+    }
+
+    /** Started by the test as a JVM of its own: a clean run of the id, then one that leaves a child; prints "id leftover monitor". */
+    static final class LeavingJvm {
+        public static void main(String[] args) throws Exception {
+            Sandbox one = Sandbox.builder().idRange(Long.parseLong(args[0]), 1).build();
+            String clean = one.run("id", "-u").stdoutText().trim();
+            IsolatedProcess p = one.start("sh", "-c", "sleep 60 & echo $!; wait");
+            String leftover = new BufferedReader(new InputStreamReader(p.getInputStream())).readLine().trim();
+            long monitor = ProcessHandle.of(p.pid()).flatMap(ProcessHandle::parent).orElseThrow().pid();
+            System.out.println(clean + " " + leftover + " " + monitor);
+            System.out.flush();
+            Thread.sleep(600_000);
+        }
     }
 
     @Test

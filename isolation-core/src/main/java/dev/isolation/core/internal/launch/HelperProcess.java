@@ -34,6 +34,7 @@ public final class HelperProcess implements Monitor.Watched {
     private ExitReport exit;
     private final Reports reports = new Reports();
     private final CompletableFuture<ExitReport> exited = new CompletableFuture<>();
+    private volatile Runnable whenKilled;
 
     private HelperProcess(int helperPid, int planFd, int controlFd, int statusFd) {
         this.helperPid = helperPid;
@@ -183,12 +184,23 @@ public final class HelperProcess implements Monitor.Watched {
      */
     @Override
     public void onEnd(Throwable failure) {
-        if (failure == null) {
+        if (failure == null && exit != null) {
             reap(null);
+        } else if (failure == null) { // no report: killed, and whenKilled's action may start a sandbox
+            Completions.run(() -> reap(null));
         } else {
             closeFds(); // the helper kills the sandbox and exits
             Completions.run(() -> reap(failure));
         }
+    }
+
+    /**
+     * {@code action} runs, on the library's pool, if the helper is killed by a signal before it
+     * reports the sandbox's end (it then never swept what the sandbox left), before {@link
+     * #exited()} completes. Set right after the spawn: a helper killed before that has none.
+     */
+    public void whenKilled(Runnable action) {
+        whenKilled = action;
     }
 
     private void reap(Throwable failure) {
@@ -198,6 +210,15 @@ public final class HelperProcess implements Monitor.Watched {
             status = K.waitpid(helperPid);
         } catch (Throwable e) {
             f = join(f, e);
+        }
+        boolean signaled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f;
+        Runnable killed = whenKilled;
+        if (f == null && exit == null && signaled && killed != null) {
+            try {
+                killed.run();
+            } catch (Throwable e) {
+                f = join(f, e);
+            }
         }
         try {
             closeFds();
@@ -317,4 +338,5 @@ public final class HelperProcess implements Monitor.Watched {
             return new NativeCallException(parts[0], argument, errno);
         }
     }
+
 }
