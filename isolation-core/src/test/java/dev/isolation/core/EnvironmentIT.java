@@ -143,7 +143,7 @@ class EnvironmentIT {
             try (SandboxSession session = minimal.toBuilder().env("SESSION_ONLY", "1").build().open()) {
                 Outcome o = session.run(new ProcessBuilder("cat", "/proc/self/environ"), new byte[0]);
                 print("session", o.status() == Outcome.Status.OK ? o.stdoutText() : "FAILED session: " + o);
-                o = session.run(Sandbox.builder().passEnv("AWS_SECRET_ACCESS_KEY").build(), new ProcessBuilder("cat", "/proc/self/environ"),
+                o = session.run(RunLimits.builder().passEnv("AWS_SECRET_ACCESS_KEY").build(), new ProcessBuilder("cat", "/proc/self/environ"),
                         new byte[0]);
                 print("session run limits", o.status() == Outcome.Status.OK ? o.stdoutText() : "FAILED session run limits: " + o);
             }
