@@ -117,7 +117,7 @@ class EnvironmentIT {
     @Timeout(10)
     void aSessionsRunsGetTheFixedEnvironmentWithTheirOwnPolicysVariables() {
         assertThat(seen("session")).containsExactlyInAnyOrderEntriesOf(fixed("/box", "SESSION_ONLY", "1"));
-        assertThat(seen("session run limits")).as("the per-run policy's, not the session's")
+        assertThat(seen("session run limits")).as("the run limits', not the session's")
                 .containsExactlyInAnyOrderEntriesOf(fixed("/box", "AWS_SECRET_ACCESS_KEY", AWS_SECRET));
     }
 
