@@ -27,6 +27,11 @@ import java.util.concurrent.TimeUnit;
  * (or side by side, like {@code docker exec}), each with its own limits, its own fresh cgroup (so no
  * limit or counter carries over from one run to the next) and its own outcome.
  *
+ * <p><b>Limits of a run.</b> A run has the session policy's per-run parts ({@link
+ * Sandbox#runLimits()}), or the {@link RunLimits} it is started with: cgroup limits, CPU and wall
+ * time, output limit, identity, capabilities, seccomp policy, rlimits and environment policy.
+ * Its namespaces and file system are always the session's: a {@code RunLimits} cannot name them.
+ *
  * <p><b>Files between runs.</b> By default a run leaves no files for the next one: each run starts
  * with empty tmpfs mounts of its own at {@value #WORK_DIR}, {@code /tmp}, {@code /dev/shm} and each
  * {@link Sandbox.Builder#tmpfs} (in a mount namespace of its own, copied from the session's), and
