@@ -233,6 +233,23 @@ public final class CgroupLimits {
         return ioWeight != null || !ioThrottles.isEmpty();
     }
 
+    /** Equal limits set to equal values, with the same fail-closed or best-effort choice. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof CgroupLimits l && Objects.equals(memory, l.memory) && Objects.equals(swap, l.swap)
+                && Objects.equals(cpuShares, l.cpuShares) && Objects.equals(cpuWeight, l.cpuWeight)
+                && Objects.equals(cpuQuotaMicros, l.cpuQuotaMicros) && Objects.equals(cpuPeriod, l.cpuPeriod)
+                && Objects.equals(cpusetCpus, l.cpusetCpus) && Objects.equals(cpusetMems, l.cpusetMems)
+                && Objects.equals(pids, l.pids) && Objects.equals(ioWeight, l.ioWeight) && ioThrottles.equals(l.ioThrottles)
+                && deviceRules.equals(l.deviceRules) && bestEffort == l.bestEffort;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(memory, swap, cpuShares, cpuWeight, cpuQuotaMicros, cpuPeriod, cpusetCpus, cpusetMems, pids, ioWeight,
+                ioThrottles, deviceRules, bestEffort);
+    }
+
     /**
      * The limits that are set, in their units, e.g. {@code CgroupLimits{memory=64 MiB, swap=0 B,
      * cpuQuota=50 ms per 100 ms, pids=32, bestEffort=false}}.

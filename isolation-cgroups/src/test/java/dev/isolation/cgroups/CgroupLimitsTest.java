@@ -134,4 +134,25 @@ class CgroupLimitsTest {
                 + " ioThrottles=[8:16 rbps=1048576], bestEffort=false}");
         assertThat(CgroupLimits.none()).hasToString("CgroupLimits{bestEffort=false}");
     }
+    @Test
+    void limitsSetToTheSameValuesAreEqualAndEachLimitCounts() {
+        java.util.List<java.util.function.UnaryOperator<CgroupLimits.Builder>> settings = java.util.List.of(
+                b -> b.memoryLimit(ByteSize.mb(64)), b -> b.memoryLimit(ByteSize.mb(64)).swapLimit(ByteSize.mb(8)),
+                b -> b.cpuShares(512), b -> b.cpuWeight(50), b -> b.cpuQuota(0.5), b -> b.cpuQuota(Duration.ofMillis(50), Duration.ofMillis(50)),
+                b -> b.cpusetCpus("0"), b -> b.cpusetMems("0"), b -> b.pidsLimit(16), b -> b.ioWeight(100),
+                b -> b.ioReadBandwidth(8, 0, ByteSize.mb(1)), b -> b.ioWriteIops(8, 0, 10), b -> b.deviceAllow("c 1:3 rwm"),
+                b -> b.bestEffort(true));
+        assertThat(CgroupLimits.builder().build()).isEqualTo(CgroupLimits.none()).hasSameHashCodeAs(CgroupLimits.none());
+        for (int i = 0; i < settings.size(); i++) {
+            CgroupLimits one = settings.get(i).apply(CgroupLimits.builder()).build();
+            assertThat(one).as("setting %d", i).isEqualTo(settings.get(i).apply(CgroupLimits.builder()).build())
+                    .hasSameHashCodeAs(settings.get(i).apply(CgroupLimits.builder()).build()).isEqualTo(one.toBuilder().build())
+                    .isNotEqualTo(CgroupLimits.none());
+            for (int j = 0; j < settings.size(); j++) {
+                if (j != i) {
+                    assertThat(one).as("setting %d against %d", i, j).isNotEqualTo(settings.get(j).apply(CgroupLimits.builder()).build());
+                }
+            }
+        }
+    }
 }

@@ -149,6 +149,17 @@ final class Environment {
         return java.util.Collections.unmodifiableSet(s);
     }
 
+    /** The same base, variables and values set, and variables passed (in any order). */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Environment e && base == e.base && set.equals(e.set) && passed.equals(e.passed);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(base, set, passed);
+    }
+
     @Override
     public String toString() {
         return "Environment[" + base + ", set " + set.keySet() + ", passed " + passed + "]";

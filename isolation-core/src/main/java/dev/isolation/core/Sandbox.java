@@ -329,6 +329,19 @@ public final class Sandbox {
         return cgroupLimits;
     }
 
+    /**
+     * This policy's per-run parts, for a run in a {@link SandboxSession} ({@link
+     * SandboxSession#run(RunLimits, ProcessBuilder, byte[])}): its cgroup limits, time and output
+     * limits, {@link Builder#runAs}, kept capabilities, seccomp policy, rlimits and environment
+     * policy; a variant with {@code runLimits().toBuilder()}.
+     *
+     * @return the per-run parts
+     */
+    public RunLimits runLimits() {
+        return new RunLimits(cgroupLimits, cpuTimeLimit, wallTimeLimit, outputLimit, runAs, keptCapabilities, rlimits, seccomp,
+                environment);
+    }
+
     Optional<Path> cgroupParent() {
         return cgroupParent;
     }
@@ -1565,6 +1578,29 @@ public final class Sandbox {
             namespaces.addAll(session.namespaces);
             newRoot = session.newRoot;
             return this;
+        }
+
+        /** Replaces every per-run part (see {@link Sandbox#runLimits()}) with those of {@code r}, unset ones by their defaults. */
+        Builder runLimits(RunLimits r) {
+            cgroup = r.cgroupLimits().isPresent();
+            limits = r.cgroupLimits().map(CgroupLimits::toBuilder).orElseGet(CgroupLimits::builder);
+            cpuTimeLimit = r.cpuTimeLimit();
+            wallTimeLimit = r.wallTimeLimit();
+            outputLimit = r.outputLimit();
+            runAs = r.runAs();
+            keptCapabilities.clear();
+            keptCapabilities.addAll(r.keptCapabilities());
+            rlimits.clear();
+            rlimits.putAll(r.rlimits());
+            seccomp = r.seccomp();
+            environment = r.environment();
+            return this;
+        }
+
+        /** The per-run parts set on this builder ({@link RunLimits.Builder} sets them through one). */
+        RunLimits buildRunLimits() {
+            return new RunLimits(cgroup ? Optional.of(limits.build()) : Optional.empty(), cpuTimeLimit, wallTimeLimit, outputLimit, runAs,
+                    keptCapabilities, rlimits, seccomp, environment);
         }
 
         /**

@@ -27,6 +27,11 @@ import java.util.concurrent.TimeUnit;
  * (or side by side, like {@code docker exec}), each with its own limits, its own fresh cgroup (so no
  * limit or counter carries over from one run to the next) and its own outcome.
  *
+ * <p><b>Limits of a run.</b> A run has the session policy's per-run parts ({@link
+ * Sandbox#runLimits()}), or the {@link RunLimits} it is started with: cgroup limits, CPU and wall
+ * time, output limit, identity, capabilities, seccomp policy, rlimits and environment policy.
+ * Its namespaces and file system are always the session's: a {@code RunLimits} cannot name them.
+ *
  * <p><b>Files between runs.</b> By default a run leaves no files for the next one: each run starts
  * with empty tmpfs mounts of its own at {@value #WORK_DIR}, {@code /tmp}, {@code /dev/shm} and each
  * {@link Sandbox.Builder#tmpfs} (in a mount namespace of its own, copied from the session's), and
@@ -203,7 +208,8 @@ public final class SandboxSession implements AutoCloseable {
 
     /**
      * Starts {@code pb}'s command in this sandbox with the session's own limits and environment
-     * policy ({@link Sandbox#environmentFor}; {@code HOME} is {@value #WORK_DIR} here).
+     * policy ({@link Sandbox#runLimits()} of its policy; {@link Sandbox#environmentFor}, with {@code
+     * HOME} = {@value #WORK_DIR} here).
      *
      * @param pb the command, working directory, environment and redirects
      * @return the running process
@@ -211,27 +217,29 @@ public final class SandboxSession implements AutoCloseable {
      *     names the failed call)
      */
     public IsolatedProcess start(ProcessBuilder pb) throws SandboxException {
-        return start(policy, pb, false);
+        return start(policy.runLimits(), pb, false);
     }
 
     /**
-     * Starts {@code pb}'s command in this sandbox with the per-run parts of {@code limits}: its
-     * cgroup limits, time and output limits, identity, capabilities, seccomp policy, rlimits and
-     * environment policy (its {@link Sandbox.Builder#env}, {@link Sandbox.Builder#passEnv},
-     * {@link Sandbox.Builder#inheritEnvironment()} or {@link Sandbox.Builder#emptyEnvironment()},
-     * not the session's). Its namespaces and file system are the session's; {@code HOME} is
-     * {@value #WORK_DIR} by default.
+     * Starts {@code pb}'s command in this sandbox with {@code limits} instead of the session's own:
+     * its cgroup limits, time and output limits, identity, capabilities, seccomp policy, rlimits and
+     * environment policy (its {@link RunLimits.Builder#env}, {@link RunLimits.Builder#passEnv},
+     * {@link RunLimits.Builder#inheritEnvironment()} or {@link RunLimits.Builder#emptyEnvironment()},
+     * not the session's), each at its default where {@code limits} sets none. Its namespaces and
+     * file system are the session's; {@code HOME} is {@value #WORK_DIR} by default.
      *
-     * @param limits the policy whose per-run parts apply
+     * @param limits the run's limits
      * @param pb the command, working directory, environment and redirects
      * @return the running process
      * @throws IllegalArgumentException if the memory limit of {@code limits} is above the
      *     session's ({@link Options.Builder#memoryLimit}), which bounds every run
+     * @throws IllegalStateException if the session's namespaces cannot confine the identity or
+     *     capabilities of {@code limits} (see {@link Sandbox.Builder#build()}), or the session is closed
      * @throws SandboxException if the sandbox cannot be set up (a {@link SandboxSetupException}
      *     names the failed call)
      */
-    public IsolatedProcess start(Sandbox limits, ProcessBuilder pb) throws SandboxException {
-        return start(limits, pb, false);
+    public IsolatedProcess start(RunLimits limits, ProcessBuilder pb) throws SandboxException {
+        return start(Objects.requireNonNull(limits, "limits"), pb, false);
     }
 
     /**
@@ -242,18 +250,22 @@ public final class SandboxSession implements AutoCloseable {
      * @return how it ended, with its output
      */
     public Outcome run(ProcessBuilder pb, byte[] stdin) {
-        return run(policy, pb, stdin);
+        return run(policy.runLimits(), pb, stdin);
     }
 
     /**
-     * Runs to the end with the per-run parts of {@code limits}.
+     * Runs to the end with {@code limits} instead of the session's own, as {@link #start(RunLimits,
+     * ProcessBuilder)} starts it; stdin from bytes and output captured as {@link Sandbox#run} does.
      *
-     * @param limits the policy whose per-run parts apply
+     * @param limits the run's limits
      * @param pb the command, working directory and environment
      * @param stdin the program's standard input
      * @return how it ended, with its output
+     * @throws IllegalArgumentException if the memory limit of {@code limits} is above the session's
+     * @throws IllegalStateException as {@link #start(RunLimits, ProcessBuilder)}
      */
-    public Outcome run(Sandbox limits, ProcessBuilder pb, byte[] stdin) {
+    public Outcome run(RunLimits limits, ProcessBuilder pb, byte[] stdin) {
+        Objects.requireNonNull(limits, "limits");
         return Sandbox.runToEnd(pb, stdin, (p, capture) -> start(limits, p, capture));
     }
 
@@ -419,7 +431,7 @@ public final class SandboxSession implements AutoCloseable {
         }
     }
 
-    private IsolatedProcess start(Sandbox limits, ProcessBuilder pb, boolean capture) throws SandboxException {
+    private IsolatedProcess start(RunLimits limits, ProcessBuilder pb, boolean capture) throws SandboxException {
         if (pb.command().isEmpty()) {
             throw new IllegalArgumentException("command must not be empty");
         }
@@ -430,7 +442,7 @@ public final class SandboxSession implements AutoCloseable {
                     + sessionMemory.get() + "), which bounds every run: open the session with"
                     + " SandboxSession.Options.builder().memoryLimit(...) of at least " + runMemory.get());
         }
-        Sandbox run = limits.toBuilder().namespacesOf(layout).build();
+        Sandbox run = runPolicy(policy, layout, limits);
         synchronized (lock) {
             checkOpen();
             runs.removeIf(r -> !r.isAlive());
@@ -456,6 +468,17 @@ public final class SandboxSession implements AutoCloseable {
                 lock.notifyAll();
             }
         }
+    }
+
+    /**
+     * The policy of a run with {@code limits} in the session of {@code policy} and {@code layout}:
+     * the session's policy with its per-run parts replaced by {@code limits}, and the layout's
+     * namespaces; the file system is the session's too, mounted by the run's plan from the layout.
+     *
+     * @throws IllegalStateException if the session's namespaces cannot confine the run's identity or capabilities
+     */
+    static Sandbox runPolicy(Sandbox policy, Sandbox layout, RunLimits limits) {
+        return policy.toBuilder().runLimits(limits).namespacesOf(layout).build();
     }
 
     private IsolatedProcess launch(Sandbox run, ProcessBuilder pb, boolean capture, boolean resetWorkDir) throws SandboxException {

@@ -37,7 +37,7 @@ class ApiHygieneTest {
     @Test
     void valueTypesOfTheApiSayWhatTheyHoldInToString() throws NoSuchMethodException {
         // what a log line or a debugger shows: never Object's Type@hash
-        for (Class<?> c : new Class<?>[] {Sandbox.class, Outcome.class, IsolatedProcess.class, SeccompPolicy.class,
+        for (Class<?> c : new Class<?>[] {Sandbox.class, RunLimits.class, Outcome.class, IsolatedProcess.class, SeccompPolicy.class,
                 SandboxSession.Options.class, OciImage.class, CgroupLimits.class, CgroupLimits.IoThrottle.class,
                 CgroupLimits.DeviceRule.class, ByteSize.class, CgroupHost.class, HostReport.class, SandboxCgroup.class}) {
             assertThat(c.getMethod("toString").getDeclaringClass()).as("%s.toString()", c.getName()).isEqualTo(c);

@@ -117,7 +117,7 @@ class EnvironmentIT {
     @Timeout(10)
     void aSessionsRunsGetTheFixedEnvironmentWithTheirOwnPolicysVariables() {
         assertThat(seen("session")).containsExactlyInAnyOrderEntriesOf(fixed("/box", "SESSION_ONLY", "1"));
-        assertThat(seen("session run limits")).as("the per-run policy's, not the session's")
+        assertThat(seen("session run limits")).as("the run limits', not the session's")
                 .containsExactlyInAnyOrderEntriesOf(fixed("/box", "AWS_SECRET_ACCESS_KEY", AWS_SECRET));
     }
 
@@ -143,7 +143,7 @@ class EnvironmentIT {
             try (SandboxSession session = minimal.toBuilder().env("SESSION_ONLY", "1").build().open()) {
                 Outcome o = session.run(new ProcessBuilder("cat", "/proc/self/environ"), new byte[0]);
                 print("session", o.status() == Outcome.Status.OK ? o.stdoutText() : "FAILED session: " + o);
-                o = session.run(Sandbox.builder().passEnv("AWS_SECRET_ACCESS_KEY").build(), new ProcessBuilder("cat", "/proc/self/environ"),
+                o = session.run(RunLimits.builder().passEnv("AWS_SECRET_ACCESS_KEY").build(), new ProcessBuilder("cat", "/proc/self/environ"),
                         new byte[0]);
                 print("session run limits", o.status() == Outcome.Status.OK ? o.stdoutText() : "FAILED session run limits: " + o);
             }

@@ -169,6 +169,28 @@ class ImageMountIT {
         assertThatThrownBy(() -> Bounded.ok(none)).hasMessageContaining("has no Entrypoint or Cmd");
     }
 
+    /**
+     * A session's run with limits of its own runs on the session's image as its own runs do: the
+     * image's Env under the limits' variables, its User unless the limits say runAs.
+     */
+    @Test
+    @Timeout(120)
+    void aSessionRunWithItsOwnLimitsHasTheImagesUserAndEnvAsTheSessionsOwnRunsDo() throws Exception {
+        Path layout = work.resolve("layout-session-user");
+        ImageFixture.layout(layout, "v1", layers(), Compression.GZIP, config("app"));
+        OciImage withUser = OciImage.reader().cache(cache).open(layout, "v1");
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", "echo $FOO $BAR; id -u; id -g; echo $PATH");
+        try (SandboxSession session = Sandbox.builder().pidNs().mountNs().netNs().image(withUser).build().open()) {
+            Outcome own = session.run(pb, new byte[0]);
+            assertThat(own.stdoutText()).as(own + " " + own.stderrText()).isEqualTo("from-image\n1000\n1001\n/bin\n");
+            Outcome limited = session.run(RunLimits.builder().memoryLimit(ByteSize.mb(64)).env("BAR", "from-limits").build(), pb,
+                    new byte[0]);
+            assertThat(limited.stdoutText()).as(limited + " " + limited.stderrText()).isEqualTo("from-image from-limits\n1000\n1001\n/bin\n");
+            Outcome other = session.run(RunLimits.builder().env("FOO", "from-limits").runAs(2000, 2002).build(), pb, new byte[0]);
+            assertThat(other.stdoutText()).as(other + " " + other.stderrText()).isEqualTo("from-limits\n2000\n2002\n/bin\n");
+        }
+    }
+
     @Test
     @Timeout(60)
     void contradictionsAreRefusedWhenBuilt() {

@@ -213,12 +213,12 @@ class OutputLimitIT {
     @Timeout(60)
     void aSessionsStorageIsTheSessionsAndARunsLimitHoldsPerFile() throws Exception {
         try (SandboxSession box = Sandbox.builder().pidNs().mountNs().minimalRoot().build().open(ByteSize.mb(8))) {
-            Outcome files = box.run(LIMITED, new ProcessBuilder("sh", "-c",
+            Outcome files = box.run(LIMITED.runLimits(), new ProcessBuilder("sh", "-c",
                     "head -c 1048576 /dev/zero > a; head -c 1048576 /dev/zero > b; cat a b | wc -c"), new byte[0]);
             assertThat(files.status()).isEqualTo(Outcome.Status.OK);
             assertThat(files.stdoutText().trim()).as("two files at the limit: the session's /box is not sized by a run")
                     .isEqualTo("2097152");
-            Outcome tooBig = box.run(LIMITED, new ProcessBuilder("sh", "-c", "exec head -c 1048577 /dev/zero > c"), new byte[0]);
+            Outcome tooBig = box.run(LIMITED.runLimits(), new ProcessBuilder("sh", "-c", "exec head -c 1048577 /dev/zero > c"), new byte[0]);
             assertThat(tooBig.status()).isEqualTo(Outcome.Status.OUTPUT_LIMIT);
             assertThat(tooBig.signal()).as("SIGXFSZ").hasValue(25);
         }

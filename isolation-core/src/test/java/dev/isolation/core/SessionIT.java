@@ -45,13 +45,13 @@ class SessionIT {
             Outcome small = session.run(sh(allocate100M), new byte[0]);
             assertThat(small.status()).isEqualTo(Outcome.Status.MEMORY_LIMIT);
             // a later run with a larger limit really gets it (isolate's issue 195: a reused box kept the old one)
-            Outcome large = session.run(JUDGE.toBuilder().memoryLimit(ByteSize.mb(256)).build(), sh(allocate100M), new byte[0]);
+            Outcome large = session.run(JUDGE.runLimits().toBuilder().memoryLimit(ByteSize.mb(256)).build(), sh(allocate100M), new byte[0]);
             assertThat(large.status()).isEqualTo(Outcome.Status.OK);
             assertThat(large.oomKilled()).isFalse();
             Outcome again = session.run(sh(allocate100M), new byte[0]);
             assertThat(again.status()).isEqualTo(Outcome.Status.MEMORY_LIMIT);
             // a run that uses 500 ms of CPU, then runs whose counters must not start from it
-            Outcome spent = session.run(JUDGE.toBuilder().cpuTimeLimit(Duration.ofMillis(500)).build(), sh(busy), new byte[0]);
+            Outcome spent = session.run(JUDGE.runLimits().toBuilder().cpuTimeLimit(Duration.ofMillis(500)).build(), sh(busy), new byte[0]);
             assertThat(spent.status()).isEqualTo(Outcome.Status.TIME_LIMIT);
             assertThat(cgroupCpu(spent)).isGreaterThanOrEqualTo(Duration.ofMillis(500));
             // the peak and the CPU time of one run are not the next one's
@@ -62,10 +62,81 @@ class SessionIT {
             // part of that (wall time: a witness no carried-over counter can inflate; the cgroup's CPU time also counts
             // the run's setup before its clock starts, so not all 300 ms); a run charged with the earlier runs' 500 ms
             // of CPU would be killed within milliseconds of its start.
-            Outcome limited = session.run(JUDGE.toBuilder().cpuTimeLimit(Duration.ofMillis(300)).build(), sh(busy), new byte[0]);
+            Outcome limited = session.run(JUDGE.runLimits().toBuilder().cpuTimeLimit(Duration.ofMillis(300)).build(), sh(busy), new byte[0]);
             assertThat(limited.status()).isEqualTo(Outcome.Status.TIME_LIMIT);
             assertThat(limited.wallTime()).as(limited.toString()).isGreaterThanOrEqualTo(Duration.ofMillis(200));
             assertThat(cgroupCpu(limited)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+        }
+    }
+
+    /**
+     * A run's own limits hold where the session's policy would allow more: its memory, pids and wall
+     * limits kill or refuse what the session's own runs do unharmed, and none of the policy's limits
+     * carry into it (its runs' 64 MiB is no limit of a run with RunLimits of 200 MiB).
+     */
+    @Test
+    @Timeout(180)
+    void aRunsOwnLimitsHoldWhereTheSessionsAllowMore() throws Exception {
+        String allocate100M = "head -c 104857600 /dev/zero | tail > /dev/null";
+        String eightSleeps = "n=0; for i in 1 2 3 4 5 6 7 8; do sleep 2 & n=$((n+1)); done; wait; echo started $n";
+        Sandbox policy = JUDGE.toBuilder().memoryLimit(ByteSize.mb(256)).build();
+        try (SandboxSession session = policy.open()) {
+            Outcome own = session.run(sh(allocate100M), new byte[0]);
+            assertThat(own.status()).as(own + " " + own.stderrText()).isEqualTo(Outcome.Status.OK);
+            Outcome small = session.run(RunLimits.builder().memoryLimit(ByteSize.mb(32)).build(), sh(allocate100M), new byte[0]);
+            assertThat(small.status()).as(small.toString()).isEqualTo(Outcome.Status.MEMORY_LIMIT);
+            assertThat(small.oomKilled()).isTrue();
+
+            Outcome forks = session.run(sh(eightSleeps), new byte[0]);
+            assertThat(forks.stdoutText()).as(forks + " " + forks.stderrText()).isEqualTo("started 8\n");
+            Outcome fewPids = session.run(RunLimits.builder().pidsLimit(4).build(), sh(eightSleeps), new byte[0]);
+            // sh, the run's init and at most two sleeps: every further fork fails with EAGAIN
+            assertThat(fewPids.stderrText()).as(fewPids + " " + fewPids.stderrText()).containsIgnoringCase("fork");
+            assertThat(fewPids.stdoutText()).isNotEqualTo("started 8\n");
+
+            Outcome sleeps = session.run(sh("sleep 1; echo woke"), new byte[0]);
+            assertThat(sleeps.stdoutText()).isEqualTo("woke\n");
+            Outcome wall = session.run(RunLimits.builder().wallTimeLimit(Duration.ofMillis(300)).build(), sh("sleep 5; echo woke"),
+                    new byte[0]);
+            assertThat(wall.status()).as(wall.toString()).isEqualTo(Outcome.Status.WALL_TIME_LIMIT);
+            assertThat(wall.stdoutText()).isEmpty();
+        }
+        try (SandboxSession session = JUDGE.open(SandboxSession.Options.builder().memoryLimit(ByteSize.mb(256)).build())) {
+            assertThat(session.run(sh(allocate100M), new byte[0]).status()).isEqualTo(Outcome.Status.MEMORY_LIMIT);
+            Outcome larger = session.run(RunLimits.builder().memoryLimit(ByteSize.mb(200)).build(), sh(allocate100M), new byte[0]);
+            assertThat(larger.status()).as(larger + " " + larger.stderrText()).isEqualTo(Outcome.Status.OK);
+        }
+    }
+
+    /**
+     * Whatever its limits, a run has the session's namespaces and file system: the same pid, network,
+     * UTS and IPC namespaces as the session's own runs, its hostname, its PID 1, its minimal root and
+     * the files of its persistent work directory.
+     */
+    @Test
+    @Timeout(120)
+    void aRunWithItsOwnLimitsHasTheSessionsNamespacesAndFileSystem() throws Exception {
+        String look = "for n in pid net uts ipc user; do readlink /proc/self/ns/$n; done; hostname; cat /proc/1/comm;"
+                + " ls -d /home /root /etc/shadow 2>/dev/null | wc -l; ls / | sort | tr '\\n' ' '; echo; cat /box/mark";
+        Sandbox policy = JUDGE.toBuilder().hostname("judgebox").build();
+        try (SandboxSession session = policy.open(SandboxSession.Options.builder().persistentWorkDir().build())) {
+            assertThat(session.run(sh("echo from-the-session > /box/mark"), new byte[0]).status()).isEqualTo(Outcome.Status.OK);
+            Outcome own = session.run(sh(look), new byte[0]);
+            RunLimits different = RunLimits.builder().memoryLimit(ByteSize.mb(32)).pidsLimit(8).cpuTimeLimit(Duration.ofSeconds(5))
+                    .wallTimeLimit(Duration.ofSeconds(20)).outputLimit(ByteSize.kb(64)).seccomp(SeccompPolicy.strict())
+                    .rlimit(Rlimit.NOFILE, 32).inheritEnvironment().build();
+            Outcome limited = session.run(different, sh(look), new byte[0]);
+            assertThat(own.status()).as(own + " " + own.stderrText()).isEqualTo(Outcome.Status.OK);
+            assertThat(limited.status()).as(limited + " " + limited.stderrText()).isEqualTo(Outcome.Status.OK);
+            assertThat(limited.stdoutText()).isEqualTo(own.stdoutText());
+            List<String> lines = limited.stdoutText().lines().toList();
+            for (String ns : List.of("pid", "net", "uts", "ipc")) {
+                String host = Files.readSymbolicLink(Path.of("/proc/self/ns/" + ns)).toString();
+                assertThat(lines).as("the %s namespace is the session's, not the host's", ns).doesNotContain(host)
+                        .anyMatch(l -> l.startsWith(ns + ":["));
+            }
+            assertThat(lines.subList(5, lines.size())).startsWith("judgebox", "isolation-init", "0")
+                    .endsWith("from-the-session");
         }
     }
 

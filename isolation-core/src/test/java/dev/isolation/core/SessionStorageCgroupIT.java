@@ -90,7 +90,7 @@ class SessionStorageCgroupIT {
             Outcome next = session.run(sh("echo alive; find /box -mindepth 1"), new byte[0]); // the session's PID 1 was not the victim
             assertThat(next.stdoutText()).as(describe(next)).isEqualTo("alive\n");
             // a run may not ask for more than the session has
-            assertThatThrownBy(() -> session.run(POLICY, sh("true"), new byte[0])).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> session.run(POLICY.runLimits(), sh("true"), new byte[0])).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("above the session's memory limit");
         }
     }

@@ -3,6 +3,7 @@ package dev.isolation.examples.judge;
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupStats;
 import dev.isolation.core.Outcome;
+import dev.isolation.core.RunLimits;
 import dev.isolation.core.Sandbox;
 import dev.isolation.core.SandboxException;
 import dev.isolation.core.SandboxSession;
@@ -58,7 +59,7 @@ import picocli.CommandLine.Spec;
 public final class Judge implements Callable<Integer> {
     /** The compiler's own limits: it is untrusted too (a template bomb, an #include of /dev/zero). */
     private static final ByteSize COMPILER_MEMORY = ByteSize.mb(512);
-    static final Sandbox COMPILER_LIMITS = withJudgeEnvironment(Sandbox.builder()).cpuTimeLimit(Duration.ofSeconds(10))
+    static final RunLimits COMPILER_LIMITS = withJudgeEnvironment(RunLimits.builder()).cpuTimeLimit(Duration.ofSeconds(10))
             .wallTimeLimit(Duration.ofSeconds(30)).memoryLimit(COMPILER_MEMORY).outputLimit(ByteSize.mb(1))
             .pidsLimit(64).build();
 
@@ -84,9 +85,9 @@ public final class Judge implements Callable<Integer> {
             return new Limits(cpuTime, cpuTime.multipliedBy(3), memory, output);
         }
 
-        /** The policy of a test run: strict seccomp, no swap, at most 16 processes and threads. */
-        Sandbox policy() {
-            return withJudgeEnvironment(Sandbox.builder()).cpuTimeLimit(cpuTime).wallTimeLimit(wallTime).memoryLimit(memory)
+        /** The limits of a test run: strict seccomp, no swap, at most 16 processes and threads. */
+        RunLimits runLimits() {
+            return withJudgeEnvironment(RunLimits.builder()).cpuTimeLimit(cpuTime).wallTimeLimit(wallTime).memoryLimit(memory)
                     .outputLimit(output).pidsLimit(16).seccomp(SeccompPolicy.strict()).build();
         }
     }
@@ -288,7 +289,7 @@ public final class Judge implements Callable<Integer> {
             if (compilation.status() != Outcome.Status.OK) {
                 return new Judgement(compilation, List.of());
             }
-            Sandbox runLimits = limits.policy();
+            RunLimits runLimits = limits.runLimits();
             List<TestResult> results = new ArrayList<>();
             for (TestCase test : tests) {
                 listener.testStarts(results.size() + 1, tests.size(), test.name());
@@ -304,14 +305,10 @@ public final class Judge implements Callable<Integer> {
     /**
      * The environment of every program the judge runs, the same on every host: what the host's JVM
      * has (its locale and terminal included) is none of the submission's business. A run in the
-     * session takes its environment from its per-run policy, so each policy needs this.
+     * session takes its environment from its run limits, so each needs this.
      */
-    /**
-     * The per-run policies' own namespaces: a run uses the session's, but a policy is checked on its
-     * own by build(), which refuses one without a pid namespace for an ordinary (non-root) JVM.
-     */
-    static Sandbox.Builder withJudgeEnvironment(Sandbox.Builder b) {
-        return b.pidNs().mountNs().emptyEnvironment().env("PATH", "/usr/local/bin:/usr/bin:/bin").env("HOME", SandboxSession.WORK_DIR).env("LC_ALL", "C");
+    static RunLimits.Builder withJudgeEnvironment(RunLimits.Builder b) {
+        return b.emptyEnvironment().env("PATH", "/usr/local/bin:/usr/bin:/bin").env("HOME", SandboxSession.WORK_DIR).env("LC_ALL", "C");
     }
 
     private static ProcessBuilder command(String... command) {

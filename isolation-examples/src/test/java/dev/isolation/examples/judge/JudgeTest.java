@@ -46,7 +46,7 @@ class JudgeTest {
         java.util.Map<String, String> expected = java.util.Map.of("PATH", "/usr/local/bin:/usr/bin:/bin", "HOME", "/box", "LC_ALL", "C");
         ProcessBuilder pb = new ProcessBuilder("./main");
         assertThat(Judge.COMPILER_LIMITS.environmentFor(pb)).containsExactlyInAnyOrderEntriesOf(expected);
-        assertThat(parse("a.c", "tests").limits().policy().environmentFor(pb)).containsExactlyInAnyOrderEntriesOf(expected);
+        assertThat(parse("a.c", "tests").limits().runLimits().environmentFor(pb)).containsExactlyInAnyOrderEntriesOf(expected);
     }
 
     @Test
