@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * does with it overlap: the time is that of the slowest of the three, not their sum. Each chunk
  * is read once from the source into a direct buffer of its own, hashed, and only then handed on,
  * so the consumer sees exactly the bytes the digest covers, each once. At most {@value #CHUNKS}
- * chunks of 256 KiB are in flight, allocated as needed and then reused. A channel source (a
+ * chunks of 256 KiB are in flight, allocated as needed and then reused, and once both threads have
+ * ended, kept for the next stream (direct memory goes back only when the GC runs). A channel source (a
  * blob file) is read straight into the chunks, and {@link #writeTo} writes them to a file
  * straight from there: the bytes of a file are copied once into this process and once out of it,
  * as {@code tar} copies them.
@@ -46,7 +47,12 @@ final class HashingInputStream extends InputStream {
     private final InputStream source;
     private final ReadableByteChannel channel;
     private final MessageDigest md;
+    /** Chunks of closed streams whose threads had ended. */
+    private static final BlockingQueue<Chunk> POOL = new ArrayBlockingQueue<>(2 * CHUNKS);
+
     private final BlockingQueue<Chunk> free = new ArrayBlockingQueue<>(CHUNKS);
+    /** Every chunk the reader took; read by {@link #close} once it has joined the reader. */
+    private final java.util.List<Chunk> chunks = new java.util.ArrayList<>();
     private final BlockingQueue<Chunk> toHash = new ArrayBlockingQueue<>(CHUNKS + 1);
     private final BlockingQueue<Chunk> ready = new ArrayBlockingQueue<>(CHUNKS + 1);
     private final Thread reader;
@@ -58,6 +64,7 @@ final class HashingInputStream extends InputStream {
     private Chunk current;
     private int pos;
     private boolean end;
+    private boolean closed;
 
     HashingInputStream(InputStream source, MessageDigest md) {
         this(java.util.Objects.requireNonNull(source, "source"), null, md);
@@ -88,7 +95,7 @@ final class HashingInputStream extends InputStream {
             while (true) {
                 Chunk c = free.poll();
                 if (c == null) {
-                    c = allocated < CHUNKS ? new Chunk(CHUNK) : free.take();
+                    c = allocated < CHUNKS ? take() : free.take();
                     allocated++;
                 }
                 c.length = fill(c.data, scratch);
@@ -109,6 +116,13 @@ final class HashingInputStream extends InputStream {
         }
         last.length = -1;
         toHash.add(last); // never full: CHUNKS chunks and this one
+    }
+
+    private Chunk take() {
+        Chunk c = POOL.poll();
+        c = c == null ? new Chunk(CHUNK) : c;
+        chunks.add(c);
+        return c;
     }
 
     /** Fills {@code b} from the source (less only at its end) and returns how many bytes it holds. */
@@ -143,6 +157,9 @@ final class HashingInputStream extends InputStream {
 
     /** The next chunk with bytes left, false at the end; the one done with goes back to the reader. */
     private boolean next() throws IOException {
+        if (closed) {
+            throw new IOException("a layer stream was read after it was closed");
+        }
         if (end) {
             return ended();
         }
@@ -253,11 +270,23 @@ final class HashingInputStream extends InputStream {
     /** Stops the two threads (waiting for them to let go of the source) and closes the source. */
     @Override
     public void close() throws IOException {
+        if (closed) {
+            return; // a chunk given back twice would serve two streams
+        }
+        closed = true;
+        current = null;
         reader.interrupt();
         hasher.interrupt();
         try {
             reader.join(TimeUnit.SECONDS.toMillis(10));
             hasher.join(TimeUnit.SECONDS.toMillis(10));
+            if (!reader.isAlive() && !hasher.isAlive()) {
+                for (Chunk c : chunks) {
+                    if (!POOL.offer(c)) {
+                        break;
+                    }
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
