@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -26,6 +27,11 @@ abstract class BlobSource implements Closeable {
 
     /** Opens {@code name}, which {@link #size} found. */
     abstract InputStream open(String name) throws IOException;
+
+    /** Opens {@code name} as a channel: a file of its own is read with no copy through a stream. */
+    ReadableByteChannel channel(String name) throws IOException {
+        return java.nio.channels.Channels.newChannel(open(name));
+    }
 
     /** How error messages name the image. */
     abstract String describe();
@@ -84,8 +90,12 @@ abstract class BlobSource implements Closeable {
 
         @Override
         InputStream open(String name) throws IOException {
-            return java.nio.channels.Channels.newInputStream(
-                    FileChannel.open(root.resolve(clean(name)), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS));
+            return java.nio.channels.Channels.newInputStream(channel(name));
+        }
+
+        @Override
+        FileChannel channel(String name) throws IOException {
+            return FileChannel.open(root.resolve(clean(name)), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
         }
 
         @Override

@@ -6,27 +6,24 @@ import static dev.isolation.core.image.ImageException.Reason.MALFORMED;
 import dev.isolation.core.internal.linux.Kernel;
 import dev.isolation.core.internal.linux.NativeCallException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.HashSet;
-import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
@@ -38,6 +35,13 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * {@code keepSetuid}. Nothing is ever followed: every parent is checked to be a real directory
  * made by this extraction. Tar xattrs are not applied (a layer cannot plant overlayfs xattrs).
  *
+ * <p>Every entry is made relative to an open descriptor of its directory ({@code openat},
+ * {@code mkdirat}, {@code symlinkat}, {@code linkat}), each directory opened from its parent with
+ * {@code O_NOFOLLOW} (a symlink or file on the way fails there), and a file's owner, mode and
+ * time are set on its open descriptor: a path is resolved once, component by component, never
+ * again per call. The descriptors of the directories used last are kept open. A regular file's
+ * bytes are written straight from the hashed chunks of the {@link HashingInputStream}.
+ *
  * <p>Whiteouts become what overlayfs reads: {@code .wh.NAME} a 0:0 character device NAME (Linux
  * 5.8+ lets an unprivileged user make one), {@code .wh..wh..opq} the {@code user.overlay.opaque}
  * xattr on its directory, and {@code trusted.overlay.opaque} too when running as root.
@@ -45,21 +49,33 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 final class LayerUnpacker {
     private static final String WHITEOUT = ".wh.";
     private static final String OPAQUE = ".wh..wh..opq";
+    private static final int ENOENT = 2, EEXIST = 17, ENOTDIR = 20, ELOOP = 40;
+    private static final int S_IFMT = 0170000, S_IFLNK = 0120000;
+    private static final int DIR_FLAGS = Kernel.O_RDONLY | Kernel.O_DIRECTORY | Kernel.O_NOFOLLOW;
+    /** Directory descriptors kept open between entries (most tars list a directory's entries together). */
+    private static final int OPEN_DIRECTORIES = 64;
 
     private final Path dir;
     private final boolean root;
     private final boolean keepSetuid;
-    /** Directories extracted, with the mode and time they get once everything is in (they stay writable until then). */
-    private final Map<Path, TarArchiveEntry> dirs = new LinkedHashMap<>();
-    /** What this layer made, and the whiteouts it made: a whiteout applies to lower layers only. */
-    private final Set<Path> made = new HashSet<>();
-    private final Set<Path> whiteouts = new HashSet<>();
+    private final Kernel kernel = Kernel.get();
     /**
-     * Directories this extraction made or found to be real directories, not checked again; emptied
-     * whenever it removes anything (what was removed may have held them).
+     * Directories extracted (by their names below the layer's, "" the layer's own), with the mode and
+     * time they get once everything is in (they stay writable until then); null: made as a parent.
      */
-    private final Set<Path> verified = new HashSet<>();
-    private final byte[] buffer = new byte[1 << 20];
+    private final TreeMap<String, TarArchiveEntry> dirs = new TreeMap<>();
+    /** What this layer made, and the whiteouts it made: a whiteout applies to lower layers only. */
+    private final TreeSet<String> made = new TreeSet<>();
+    private final TreeSet<String> whiteouts = new TreeSet<>();
+    /**
+     * Open descriptors of directories this extraction made or found to be real directories, least
+     * recently used first. Closed only between entries, or when what they name is removed.
+     */
+    private final LinkedHashMap<String, Integer> fds = new LinkedHashMap<>(OPEN_DIRECTORIES * 2, 0.75f, true);
+    private int rootFd = -1;
+    /** For the rare entry not written straight from the chunks (a sparse file). */
+    private final byte[] buffer = new byte[1 << 16];
+    private ByteBuffer direct;
 
     LayerUnpacker(Path dir, boolean root, boolean keepSetuid) {
         this.dir = dir;
@@ -68,42 +84,73 @@ final class LayerUnpacker {
     }
 
     /** Extracts {@code tar} (uncompressed) into the directory and returns how many entries were dropped (devices, FIFOs). */
-    int unpack(InputStream tar) throws IOException {
+    int unpack(HashingInputStream tar) throws IOException {
         int dropped = 0;
-        TarArchiveInputStream in = new TarArchiveInputStream(tar);
-        TarArchiveEntry e;
-        while (true) {
-            try {
-                e = in.getNextEntry();
-            } catch (IOException | IllegalArgumentException x) {
-                throw new ImageException(MALFORMED, "not a valid tar: " + x.getMessage(), x);
+        TarStream in = new TarStream(tar);
+        try {
+            rootFd = kernel.open(dir.toString(), DIR_FLAGS, 0);
+            while (true) {
+                TarArchiveEntry e;
+                try {
+                    e = in.getNextEntry();
+                } catch (IOException | IllegalArgumentException x) {
+                    throw new ImageException(MALFORMED, "not a valid tar: " + x.getMessage(), x);
+                }
+                if (e == null) {
+                    break;
+                }
+                trimDescriptors();
+                dropped += entry(e, in) ? 0 : 1;
             }
-            if (e == null) {
-                break;
+            finish();
+            return dropped;
+        } catch (NativeCallException x) {
+            FileSystemException f = new FileSystemException(dir.toString(), null, x.getMessage());
+            f.initCause(x);
+            throw f;
+        } finally {
+            for (int fd : fds.values()) {
+                kernel.close(fd);
             }
-            dropped += entry(e, in) ? 0 : 1;
+            fds.clear();
+            if (rootFd >= 0) {
+                kernel.close(rootFd);
+            }
         }
-        List<Path> order = new ArrayList<>(dirs.keySet());
-        order.sort((a, b) -> b.getNameCount() - a.getNameCount()); // deepest first: a parent's mtime is set last
-        for (Path d : order) {
-            attributes(d, dirs.get(d), true);
-        }
-        if (!dirs.containsKey(dir)) {
-            Files.setAttribute(dir, "unix:mode", 0755);
-        }
-        return dropped;
     }
 
-    private boolean entry(TarArchiveEntry e, InputStream data) throws IOException {
+    /** Each directory's owner, mode and time, deepest first: a parent's time is set after its children's (and stays). */
+    private void finish() throws IOException {
+        List<String> order = new ArrayList<>(dirs.keySet());
+        order.remove("");
+        order.sort((a, b) -> depth(b) - depth(a));
+        for (String d : order) {
+            trimDescriptors();
+            List<String> parts = List.of(d.split("/"));
+            attributes(directory(parts, parts.size(), d, false), dirs.get(d));
+        }
+        attributes(rootFd, dirs.get(""));
+    }
+
+    private static int depth(String name) {
+        int n = 1;
+        for (int i = name.indexOf('/'); i >= 0; i = name.indexOf('/', i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    private boolean entry(TarArchiveEntry e, TarStream in) throws IOException {
         String raw = e.getName();
         List<String> parts = components(raw);
         if (parts.isEmpty()) {
             if (e.isDirectory()) {
-                dirs.put(dir, e);
+                dirs.put("", e);
             }
             return true;
         }
-        Path parent = parents(parts.subList(0, parts.size() - 1), raw);
+        int parent = directory(parts, parts.size() - 1, raw, true);
+        String prefix = parts.size() == 1 ? "" : String.join("/", parts.subList(0, parts.size() - 1)) + "/";
         String base = parts.get(parts.size() - 1);
         if (base.startsWith(WHITEOUT)) {
             if (base.equals(OPAQUE)) {
@@ -113,16 +160,21 @@ final class LayerUnpacker {
                 if (name.equals(".") || name.equals("..") || name.isEmpty()) {
                     throw new ImageException(HOSTILE_LAYER, "tar entry \"" + raw + "\": a whiteout of \"" + name + "\": refused");
                 }
-                Path target = parent.resolve(name);
+                String target = prefix + name;
                 if (made.contains(target)) {
                     // this layer made it (listed before its whiteout): it replaces what is below
-                    if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-                        opaque(target);
+                    int fd = openDirectory(parent, name);
+                    if (fd >= 0) {
+                        try {
+                            opaque(fd);
+                        } finally {
+                            kernel.close(fd);
+                        }
                     }
                 } else {
-                    replace(target);
+                    replace(parent, name, target);
                     try {
-                        Kernel.get().mknodWhiteout(target.toString());
+                        kernel.mknodWhiteoutAt(parent, name);
                     } catch (NativeCallException x) {
                         throw new ImageException(ImageException.Reason.CACHE, "the image cache cannot hold a whiteout (\"" + raw + "\"): "
                                 + x.getMessage() + "; an ordinary user may make one since Linux 5.8 (this is " + System.getProperty("os.version")
@@ -133,58 +185,112 @@ final class LayerUnpacker {
             }
             return true;
         }
-        Path target = parent.resolve(base);
+        String target = prefix + base;
         made.add(target);
         boolean file = !e.isDirectory() && !e.isSymbolicLink() && !e.isLink() && !e.isCharacterDevice() && !e.isBlockDevice()
                 && !e.isFIFO() && e.isFile();
-        BasicFileAttributes existing = file ? null : lstat(target); // a file is created exclusively, which finds what is there
-        if (existing != null && !(existing.isDirectory() && e.isDirectory())) {
-            replace(target);
-        }
         if (e.isDirectory()) {
-            if (existing == null || !existing.isDirectory()) {
-                Files.createDirectory(target);
+            Integer open = fds.get(target);
+            int fd = open == null ? -1 : open;
+            if (fd < 0) {
+                try {
+                    kernel.mkdirat(parent, base, 0700);
+                } catch (NativeCallException x) {
+                    if (x.errno() != EEXIST) {
+                        throw x;
+                    }
+                    fd = openDirectory(parent, base); // a directory again: kept, with what is in it
+                    if (fd < 0) {
+                        replace(parent, base, target);
+                        kernel.mkdirat(parent, base, 0700);
+                    }
+                }
+                if (fd < 0) {
+                    fd = kernel.openat(parent, base, DIR_FLAGS, 0);
+                }
+                fds.put(target, fd); // its entries are likely next
             }
             if (whiteouts.remove(target)) {
-                opaque(target); // deleted and made again in this layer: nothing of the lower layers shows through
+                opaque(fd); // deleted and made again in this layer: nothing of the lower layers shows through
             }
             dirs.put(target, e);
-            verified.add(target);
         } else if (e.isSymbolicLink()) {
-            Files.createSymbolicLink(target, Path.of(e.getLinkName()));
-            attributes(target, e, false);
+            try {
+                kernel.symlinkat(e.getLinkName(), parent, base);
+            } catch (NativeCallException x) {
+                if (x.errno() != EEXIST) {
+                    throw x;
+                }
+                replace(parent, base, target);
+                kernel.symlinkat(e.getLinkName(), parent, base);
+            }
+            if (root) {
+                kernel.fchownatNoFollow(parent, base, (int) e.getLongUserId(), (int) e.getLongGroupId());
+            }
+            kernel.utimensatNoFollow(parent, base, time(e));
         } else if (e.isLink()) {
             List<String> to = components(e.getLinkName());
-            Path source = to.isEmpty() ? dir : parents(to.subList(0, to.size() - 1), e.getLinkName()).resolve(to.get(to.size() - 1));
-            BasicFileAttributes a = lstat(source);
-            if (to.isEmpty() || a == null || !a.isRegularFile()) {
+            String source = String.join("/", to);
+            int from = to.isEmpty() ? -1 : directory(to, to.size() - 1, e.getLinkName(), true);
+            if (to.isEmpty() || !regularFile(from, to.get(to.size() - 1))) {
                 throw new ImageException(HOSTILE_LAYER, "tar entry \"" + raw + "\": a hard link to \"" + e.getLinkName()
                         + "\", which is not a regular file extracted earlier from this layer: refused");
             }
-            Files.createLink(target, source);
-        } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
-            return false; // never made: a device node could open the host's devices; a FIFO is not worth the risk
-        } else if (file) {
-            FileChannel created;
+            if (source.equals(target) || source.startsWith(target + "/")) {
+                throw new ImageException(HOSTILE_LAYER, "tar entry \"" + raw + "\": a hard link to \"" + e.getLinkName()
+                        + "\", which it would replace: refused");
+            }
             try {
-                created = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-            } catch (FileAlreadyExistsException x) {
-                replace(target); // an earlier entry of this layer: the later one wins
-                created = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-            }
-            try (FileChannel out = created) {
-                for (int n; (n = data.read(buffer)) > 0;) {
-                    ByteBuffer b = ByteBuffer.wrap(buffer, 0, n);
-                    while (b.hasRemaining()) {
-                        out.write(b);
-                    }
+                kernel.linkat(from, to.get(to.size() - 1), parent, base);
+            } catch (NativeCallException x) {
+                if (x.errno() != EEXIST) {
+                    throw x;
                 }
+                replace(parent, base, target); // never the source's directory: checked above
+                kernel.linkat(from, to.get(to.size() - 1), parent, base);
             }
-            attributes(target, e, false);
+        } else if (file) {
+            int fd;
+            try {
+                fd = kernel.openat(parent, base, Kernel.O_WRONLY | Kernel.O_CREAT | Kernel.O_EXCL | Kernel.O_NOFOLLOW, 0600);
+            } catch (NativeCallException x) {
+                if (x.errno() != EEXIST) {
+                    throw x;
+                }
+                replace(parent, base, target); // an earlier entry of this layer: the later one wins
+                fd = kernel.openat(parent, base, Kernel.O_WRONLY | Kernel.O_CREAT | Kernel.O_EXCL | Kernel.O_NOFOLLOW, 0600);
+            }
+            try {
+                if (e.isSparse()) {
+                    copy(in, fd);
+                } else if (in.writeTo(kernel, fd, e.getSize()) != e.getSize()) {
+                    throw new ImageException(MALFORMED, "not a valid tar: the data of entry \"" + raw + "\" is cut short");
+                }
+                attributes(fd, e);
+            } finally {
+                kernel.close(fd);
+            }
         } else {
-            return false; // a device node, a FIFO: never made
+            // a device node or a FIFO is never made (it could open the host's devices; a FIFO is not worth the
+            // risk), but it still replaces what was there, as it would in tar
+            if (exists(parent, base)) {
+                replace(parent, base, target);
+            }
+            return false;
         }
         return true;
+    }
+
+    /** Writes the rest of the current entry (a sparse file: holes and all) to {@code fd}. */
+    private void copy(TarStream in, int fd) throws IOException {
+        if (direct == null) {
+            direct = ByteBuffer.allocateDirect(buffer.length);
+        }
+        for (int n; (n = in.read(buffer)) > 0;) {
+            direct.clear();
+            direct.put(buffer, 0, n).flip();
+            kernel.write(fd, direct);
+        }
     }
 
     /** The components of a tar name: a leading "/" or "./" removed; "..", "." or empty components are refused. */
@@ -215,35 +321,99 @@ final class LayerUnpacker {
         return out;
     }
 
-    /** The directory of {@code names} below the layer's, made where missing; a symlink or file on the way is refused. */
-    private Path parents(List<String> names, String raw) throws IOException {
-        Path p = dir;
-        for (String name : names) {
-            p = p.resolve(name);
-            if (verified.contains(p)) {
-                continue;
-            }
-            BasicFileAttributes a = lstat(p);
-            if (a == null) {
-                Files.createDirectory(p);
-                dirs.putIfAbsent(p, null);
-                made.add(p);
-            } else if (!a.isDirectory()) {
-                throw new ImageException(HOSTILE_LAYER, "tar entry \"" + raw + "\": \"" + dir.relativize(p) + "\" on its path is "
-                        + (a.isSymbolicLink() ? "a symlink" : "not a directory") + ": refused (nothing is written through a symlink)");
-            }
-            verified.add(p);
+    /**
+     * An open descriptor of the directory of the first {@code n} of {@code names} below the layer's,
+     * each component opened from its parent with O_NOFOLLOW and made where missing ({@code create});
+     * a symlink or file on the way is refused. Valid until the next entry (or a removal of it).
+     */
+    private int directory(List<String> names, int n, String raw, boolean create) throws IOException {
+        if (n == 0) {
+            return rootFd;
         }
-        return p;
+        String key = n == 1 ? names.get(0) : String.join("/", names.subList(0, n));
+        Integer cached = fds.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        int parent = directory(names, n - 1, raw, create);
+        String name = names.get(n - 1);
+        int fd;
+        try {
+            fd = kernel.openat(parent, name, DIR_FLAGS, 0);
+        } catch (NativeCallException x) {
+            if (x.errno() == ENOENT && create) {
+                kernel.mkdirat(parent, name, 0700);
+                dirs.putIfAbsent(key, null);
+                made.add(key);
+                fd = kernel.openat(parent, name, DIR_FLAGS, 0);
+            } else if (x.errno() == ENOTDIR || x.errno() == ELOOP) {
+                throw new ImageException(HOSTILE_LAYER, "tar entry \"" + raw + "\": \"" + key + "\" on its path is "
+                        + (symlink(parent, name) ? "a symlink" : "not a directory") + ": refused (nothing is written through a symlink)");
+            } else {
+                throw x;
+            }
+        }
+        fds.put(key, fd);
+        return fd;
     }
 
-    private void opaque(Path d) throws IOException {
-        byte[] y = "y".getBytes(StandardCharsets.US_ASCII);
-        Kernel k = Kernel.get();
+    /** Closes the directory descriptors used least recently; only between entries, when none is in use. */
+    private void trimDescriptors() {
+        for (Iterator<Integer> i = fds.values().iterator(); fds.size() > OPEN_DIRECTORIES && i.hasNext();) {
+            kernel.close(i.next());
+            i.remove();
+        }
+    }
+
+    /** {@code name} in {@code parent} opened as a directory, never through a symlink; -1 if it is not one. */
+    private int openDirectory(int parent, String name) {
         try {
-            k.setXattr(d.toString(), "user.overlay.opaque", y);
+            return kernel.openat(parent, name, DIR_FLAGS, 0);
+        } catch (NativeCallException x) {
+            if (x.errno() == ENOTDIR || x.errno() == ELOOP || x.errno() == ENOENT) {
+                return -1;
+            }
+            throw x;
+        }
+    }
+
+    /** What lstat would say of {@code name} in {@code parent}: its mode, or -1 if there is nothing. */
+    private int lstatMode(int parent, String name) {
+        int fd;
+        try {
+            fd = kernel.openat(parent, name, Kernel.O_PATH | Kernel.O_NOFOLLOW, 0);
+        } catch (NativeCallException x) {
+            if (x.errno() == ENOENT) {
+                return -1;
+            }
+            throw x;
+        }
+        try {
+            return kernel.fstat(fd).mode();
+        } finally {
+            kernel.close(fd);
+        }
+    }
+
+    private boolean exists(int parent, String name) {
+        return lstatMode(parent, name) >= 0;
+    }
+
+    private boolean symlink(int parent, String name) {
+        return (lstatMode(parent, name) & S_IFMT) == S_IFLNK;
+    }
+
+    private boolean regularFile(int parent, String name) {
+        int mode = lstatMode(parent, name);
+        return mode >= 0 && (mode & S_IFMT) == 0100000;
+    }
+
+    private void opaque(int fd) throws IOException {
+        byte[] y = "y".getBytes(StandardCharsets.US_ASCII);
+        try {
+            kernel.setXattr(fd, "user.overlay.opaque", y);
             if (root) {
-                k.setXattr(d.toString(), "trusted.overlay.opaque", y);
+                kernel.setXattr(fd, "trusted.overlay.opaque", y);
             }
         } catch (NativeCallException x) {
             throw new ImageException(ImageException.Reason.CACHE, "the image cache cannot hold an opaque directory: " + x.getMessage()
@@ -251,23 +421,83 @@ final class LayerUnpacker {
         }
     }
 
-    /** Owner (as root), mode and modification time of an extracted entry; never through a symlink. */
-    private void attributes(Path p, TarArchiveEntry e, boolean directory) throws IOException {
+    /** Owner (as root), mode and modification time of an extracted file or directory, on its open descriptor. */
+    private void attributes(int fd, TarArchiveEntry e) {
         if (e == null) {
-            Files.setAttribute(p, "unix:mode", 0755, LinkOption.NOFOLLOW_LINKS);
+            kernel.fchmod(fd, 0755);
             return;
         }
         if (root) {
-            Files.setAttribute(p, "unix:gid", (int) e.getLongGroupId(), LinkOption.NOFOLLOW_LINKS);
-            Files.setAttribute(p, "unix:uid", (int) e.getLongUserId(), LinkOption.NOFOLLOW_LINKS);
+            kernel.fchown(fd, (int) e.getLongUserId(), (int) e.getLongGroupId()); // before the mode: chown clears setuid bits
         }
-        if (!e.isSymbolicLink()) {
-            int mode = e.getMode() & (keepSetuid ? 07777 : 01777);
-            Files.setAttribute(p, "unix:mode", mode, LinkOption.NOFOLLOW_LINKS);
+        kernel.fchmod(fd, e.getMode() & (keepSetuid ? 07777 : 01777));
+        kernel.futimens(fd, time(e)); // after the last write, which would move it
+    }
+
+    /** The entry's modification time, which is also given as its access time. */
+    private static Instant time(TarArchiveEntry e) {
+        return e.getLastModifiedDate().toInstant();
+    }
+
+    /**
+     * Removes what an entry replaces ({@code name} in {@code parent}, known as {@code target}), and
+     * forgets what was below it: its open directories, and the directories whose attributes were due.
+     */
+    private void replace(int parent, String name, String target) throws IOException {
+        String below = target + "/";
+        for (Iterator<Map.Entry<String, Integer>> i = fds.entrySet().iterator(); i.hasNext();) {
+            Map.Entry<String, Integer> d = i.next();
+            if (d.getKey().equals(target) || d.getKey().startsWith(below)) {
+                kernel.close(d.getValue());
+                i.remove();
+            }
         }
-        FileTime t = FileTime.from(e.getLastModifiedDate().toInstant());
-        // the access time too: with only one of them the JDK reads the other first (one stat more per entry)
-        Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(t, t, null);
+        dirs.remove(target);
+        dirs.subMap(below, target + "0").clear(); // '0' follows '/': every name below
+        made.subSet(below, target + "0").clear();
+        whiteouts.subSet(below, target + "0").clear();
+        remove(dir.resolve(target));
+    }
+
+    /** The layer's tar: a regular file's data may be written straight from the hashed chunks ({@link #writeTo}). */
+    private static final class TarStream extends TarArchiveInputStream {
+        private final HashingInputStream source;
+        /** The current entry's data was written by {@link #writeTo}: reading or skipping it finds its end. */
+        private boolean drained;
+
+        TarStream(HashingInputStream source) {
+            super(source);
+            this.source = source;
+        }
+
+        /** Writes the current entry's {@code size} bytes of data to {@code fd}; fewer only if the tar is cut short. */
+        long writeTo(Kernel kernel, int fd, long size) throws IOException {
+            long n = source.writeTo(kernel, fd, size);
+            count(n);
+            drained = true;
+            return n;
+        }
+
+        @Override
+        protected byte[] readRecord() throws IOException {
+            drained = false; // the next header: a new entry (its padding was skipped after the drained data)
+            return super.readRecord();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            return drained ? -1 : super.read(b, off, len);
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            return drained ? 0 : super.skip(n);
+        }
+
+        @Override
+        public int available() throws IOException {
+            return drained ? 0 : super.available();
+        }
     }
 
     private static BasicFileAttributes lstat(Path p) throws IOException {
@@ -276,12 +506,6 @@ final class LayerUnpacker {
         } catch (NoSuchFileException e) {
             return null;
         }
-    }
-
-    /** Removes what an entry replaces, and forgets which directories were checked. */
-    private void replace(Path p) throws IOException {
-        verified.clear();
-        remove(p);
     }
 
     /** Removes {@code p} and all below it, never following a symlink; nothing if it is not there. */

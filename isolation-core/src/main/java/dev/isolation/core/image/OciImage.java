@@ -161,7 +161,7 @@ public final class OciImage {
         String what = src.describe() + ": layer " + layer.blobDigest().orElse(layer.blob()) + " (diff id " + layer.diffId() + ")";
         // three threads when compressed: the blob is read and hashed ahead, decompressed and hashed
         // ahead again, and extracted; each stage sees only bytes already hashed
-        try (HashingInputStream blob = new HashingInputStream(src.open(layer.blob()), Manifests.sha256())) {
+        try (HashingInputStream blob = new HashingInputStream(src.channel(layer.blob()), Manifests.sha256())) {
             byte[] magic = blob.peek(4);
             boolean gzip = magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b;
             boolean zstd = magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5 && (magic[2] & 0xff) == 0x2f

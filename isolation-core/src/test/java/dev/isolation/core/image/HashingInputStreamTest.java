@@ -44,6 +44,52 @@ class HashingInputStreamTest {
     }
 
     @Test
+    void aChannelSourceWrittenToAFileIsTheSourceAndAReadAfterCloseFails() throws Exception {
+        byte[] source = new byte[(1 << 20) + 777];
+        new Random(11).nextBytes(source);
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("isolation-hashing-test");
+        try {
+            java.nio.file.Path blob = java.nio.file.Files.write(dir.resolve("blob"), source);
+            java.nio.file.Path copy = dir.resolve("copy");
+            dev.isolation.core.internal.linux.Kernel k = dev.isolation.core.internal.linux.Kernel.get();
+            HashingInputStream in = new HashingInputStream(java.nio.channels.FileChannel.open(blob), Manifests.sha256());
+            int fd = k.open(copy.toString(), dev.isolation.core.internal.linux.Kernel.O_WRONLY | dev.isolation.core.internal.linux.Kernel.O_CREAT, 0600);
+            try {
+                assertThat(in.read()).isEqualTo(source[0] & 0xff);
+                assertThat(in.writeTo(k, fd, source.length)).as("the rest, then the end").isEqualTo(source.length - 1);
+            } finally {
+                k.close(fd);
+            }
+            assertThat(in.digest()).isEqualTo(sha256(source));
+            in.close();
+            in.close(); // twice: its chunks go back for the next streams once, not twice
+            assertThat(java.nio.file.Files.readAllBytes(copy)).isEqualTo(java.util.Arrays.copyOfRange(source, 1, source.length));
+            assertThatThrownBy(in::read).isInstanceOf(IOException.class).hasMessageContaining("closed");
+            // two streams at once on the chunks given back: each passes on its own source
+            java.util.concurrent.ExecutorService two = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                java.util.List<java.util.concurrent.Future<Boolean>> same = new java.util.ArrayList<>();
+                for (int t = 0; t < 2; t++) {
+                    byte[] other = new byte[(3 << 20) + t];
+                    new Random(20 + t).nextBytes(other);
+                    same.add(two.submit(() -> {
+                        try (HashingInputStream s = new HashingInputStream(new ByteArrayInputStream(other), Manifests.sha256())) {
+                            return java.util.Arrays.equals(s.readAllBytes(), other) && s.digest().equals(sha256(other));
+                        }
+                    }));
+                }
+                for (java.util.concurrent.Future<Boolean> f : same) {
+                    assertThat(f.get()).isTrue();
+                }
+            } finally {
+                two.shutdownNow();
+            }
+        } finally {
+            LayerUnpacker.remove(dir);
+        }
+    }
+
+    @Test
     void digestReadsWhatIsLeft() throws IOException {
         byte[] source = new byte[1 << 20];
         new Random(9).nextBytes(source);

@@ -89,6 +89,28 @@ class HostileLayerIT {
     }
 
     @Test
+    void aDirectoryReplacedByASymlinkTakesNoAttributesThroughIt() throws IOException {
+        // "d/x/" is made, then "d" becomes a symlink to a host directory that has an "x": the mode, owner and time meant
+        // for the layer's d/x (set once everything is in) must not land on the host's x
+        Path host = Files.createDirectories(work.resolve("image-host"));
+        Path x = Files.createDirectory(host.resolve("x"));
+        Files.setAttribute(x, "unix:mode", 0700);
+        Files.setLastModifiedTime(x, java.nio.file.attribute.FileTime.fromMillis(0));
+        OciImage image = null;
+        IOException refused = null;
+        try {
+            image = open(new Tar().dir("d", 0755).dir("d/x", 0777).symlink("d", host.toString()).bytes());
+        } catch (IOException e) {
+            refused = e;
+        }
+        assertThat(mode(x)).as("the host directory's mode").isEqualTo(0700);
+        assertThat(Files.getLastModifiedTime(x).toMillis()).as("the host directory's time").isZero();
+        assertNothingOutside();
+        assertThat(refused).as("an ordinary layer: the symlink replaces the directory").isNull();
+        assertThat(Files.readSymbolicLink(image.layerDirectories().get(0).resolve("d"))).isEqualTo(host);
+    }
+
+    @Test
     void hardLinksOutOfTheLayerAreRefused() throws IOException {
         Path secret = Files.writeString(Files.createDirectories(work.resolve("image-host")).resolve("secret"), "host secret");
         assertRefused(new Tar().hardlink("stolen", secret.toString()).bytes(), "hard link");

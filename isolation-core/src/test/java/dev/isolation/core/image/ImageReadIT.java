@@ -108,6 +108,53 @@ class ImageReadIT {
     }
 
     @Test
+    void filesOfEverySizeAndLongNamesOfBothFormatsKeepTheirBytesAndAttributes() throws IOException {
+        // sizes around tar's 512-byte records and the 256 KiB chunks a file is written from; GNU and PAX long names and links
+        int[] sizes = {0, 1, 511, 512, 513, (256 << 10) - 1, 256 << 10, (256 << 10) + 1, (1 << 20) + 3};
+        java.util.Random random = new java.util.Random(7);
+        String deep = "d".repeat(120) + "/" + "e".repeat(130);
+        for (int mode : new int[] {TarArchiveOutputStream.LONGFILE_GNU, TarArchiveOutputStream.LONGFILE_POSIX}) {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            List<byte[]> contents = new ArrayList<>();
+            try (TarArchiveOutputStream out = new TarArchiveOutputStream(bytes)) {
+                out.setLongFileMode(mode);
+                for (int i = 0; i < sizes.length; i++) {
+                    byte[] b = new byte[sizes[i]];
+                    random.nextBytes(b);
+                    contents.add(b);
+                    TarArchiveEntry e = new TarArchiveEntry(deep + "/" + "f".repeat(110) + i);
+                    e.setMode(0100000 | (i % 2 == 0 ? 0640 : 0755));
+                    e.setModTime(1_600_000_000_000L + i * 1000L);
+                    e.setSize(b.length);
+                    out.putArchiveEntry(e);
+                    out.write(b);
+                    out.closeArchiveEntry();
+                }
+                TarArchiveEntry link = new TarArchiveEntry("l".repeat(150), org.apache.commons.compress.archivers.tar.TarConstants.LF_SYMLINK);
+                link.setLinkName(deep + "/" + "f".repeat(110) + "3");
+                out.putArchiveEntry(link);
+                out.closeArchiveEntry();
+                TarArchiveEntry hard = new TarArchiveEntry("h", org.apache.commons.compress.archivers.tar.TarConstants.LF_LINK);
+                hard.setLinkName(deep + "/" + "f".repeat(110) + "8");
+                out.putArchiveEntry(hard);
+                out.closeArchiveEntry();
+            }
+            Path layout = work.resolve("layout-long-" + mode);
+            ImageFixture.layout(layout, "v1", List.of(bytes.toByteArray()), Compression.NONE, UnaryOperator.identity());
+            Path layer = open(layout, "v1").layerDirectories().get(0);
+            for (int i = 0; i < sizes.length; i++) {
+                Path f = layer.resolve(deep).resolve("f".repeat(110) + i);
+                assertThat(Files.readAllBytes(f)).as("file of %d bytes", sizes[i]).isEqualTo(contents.get(i));
+                assertThat((Integer) Files.getAttribute(f, "unix:mode") & 07777).isEqualTo(i % 2 == 0 ? 0640 : 0755);
+                assertThat(Files.getLastModifiedTime(f).toMillis()).isEqualTo(1_600_000_000_000L + i * 1000L);
+            }
+            assertThat(Files.readSymbolicLink(layer.resolve("l".repeat(150)))).isEqualTo(Path.of(deep + "/" + "f".repeat(110) + "3"));
+            assertThat(Files.readAllBytes(layer.resolve("h"))).isEqualTo(contents.get(8));
+            assertThat((Integer) Files.getAttribute(layer.resolve("h"), "unix:nlink")).isEqualTo(2);
+        }
+    }
+
+    @Test
     void readsAnOciArchiveAndADockerArchive() throws IOException {
         Path layout = work.resolve("layout");
         ImageFixture.layout(layout, "v1", List.of(base(), second()), Compression.GZIP, defaults());

@@ -34,8 +34,12 @@ import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
  * the same sandbox on {@link Sandbox.Builder#minimalRoot()}, measured in the same run (median and
  * p99); and unpacking a ~100 MiB layer (uncompressed and gzip) into a fresh cache vs {@code tar -x}
  * of the same blob into a fresh directory, in interleaved rounds after one warm-up round (medians,
- * the median of the rounds' ratios, and the cold first round). Asserts nothing. Needs root and
- * {@code /bin/busybox} (a static busybox; Debian's busybox-static).
+ * the median of the rounds' ratios, and the cold first round). Every round's output, ours and
+ * tar's, stays until all rounds are done: on ext4 without a journal, creating a file skips every
+ * free inode of its group deleted in the last 30 s to 3 min, reading each one's inode block to
+ * check, so removing each round's 480 files before the next made both figures grow round after
+ * round with a cost neither unpacker has when it fills a cache (it needs about 3.3 GB of page cache).
+ * Asserts nothing. Needs root and {@code /bin/busybox} (a static busybox; Debian's busybox-static).
  *
  * <pre>
  * java -cp isolation.jar dev.isolation.examples.bench.ImageBenchmark [RUNS [UNPACK_ROUNDS]]   (RUNS 0: only the unpacking rows; UNPACK_ROUNDS default 7)
@@ -153,11 +157,14 @@ public final class ImageBenchmark {
         // [kind][0: OciImage.open, 1: tar][round]; round -1 is the warm-up (a cold JVM: the JIT has not compiled the hashing yet)
         double[][][] seconds = new double[2][2][rounds];
         double[][] cold = new double[2][2];
+        Path outputs = Files.createDirectory(work.resolve("unpacked")); // removed after the last round, not between rounds
+        int run = 0;
         for (int i = -1; i < rounds; i++) {
             for (int k = 0; k < 2; k++) {
                 for (int j = 0; j < 2; j++) {
                     int which = (i & 1) == 0 ? j : 1 - j;
-                    double s = which == 0 ? open(layouts[k], work.resolve("cache")) : untar(blobs[k], k == 1, work.resolve("tar"));
+                    Path out = outputs.resolve((which == 0 ? "cache-" : "tar-") + run++);
+                    double s = which == 0 ? open(layouts[k], out) : untar(blobs[k], k == 1, out);
                     if (i < 0) {
                         cold[k][which] = s;
                     } else {
@@ -166,6 +173,7 @@ public final class ImageBenchmark {
                 }
             }
         }
+        remove(outputs);
         System.out.printf(Locale.ROOT, "%-44s %10s %10s %10s %10s%n", "scenario", "median s", "MiB/s", "x tar", "cold s");
         for (int k = 0; k < 2; k++) {
             double[] ratios = new double[rounds];
@@ -183,16 +191,14 @@ public final class ImageBenchmark {
                 + " the unpacking and hashing)");
     }
 
-    /** Seconds to open the image into an empty cache (every digest checked), which is then removed. */
+    /** Seconds to open the image into a new cache (every digest checked). */
     private static double open(Path layout, Path cache) throws IOException {
         long t0 = System.nanoTime();
         OciImage.reader().cache(cache).open(layout, "bench");
-        double s = (System.nanoTime() - t0) / 1e9;
-        remove(cache);
-        return s;
+        return (System.nanoTime() - t0) / 1e9;
     }
 
-    /** Seconds of {@code tar -xf} (or {@code -xzf}) of {@code blob} into an empty directory, which is then removed. */
+    /** Seconds of {@code tar -xf} (or {@code -xzf}) of {@code blob} into a new directory (its start through ProcessBuilder included). */
     private static double untar(Path blob, boolean gzip, Path out) throws IOException, InterruptedException {
         Files.createDirectory(out);
         long t0 = System.nanoTime();
@@ -201,9 +207,7 @@ public final class ImageBenchmark {
             p.destroyForcibly();
             throw new IOException("tar -x failed");
         }
-        double s = (System.nanoTime() - t0) / 1e9;
-        remove(out);
-        return s;
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     private static double median(double[] values) {

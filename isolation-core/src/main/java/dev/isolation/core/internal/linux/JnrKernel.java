@@ -3,7 +3,9 @@ package dev.isolation.core.internal.linux;
 import java.io.File;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.time.Instant;
 import java.util.List;
 import jnr.constants.platform.Errno;
 import jnr.ffi.LibraryLoader;
@@ -37,7 +39,7 @@ final class JnrKernel implements Kernel {
     private static final int EINTR = 4;
     private static final int EWOULDBLOCK = 11;
     private static final int LOCK_EX = 2, LOCK_NB = 4;
-    private static final int AT_FDCWD = -100, S_IFCHR = 0020000, AT_REMOVEDIR = 0x200;
+    private static final int AT_FDCWD = -100, S_IFCHR = 0020000, AT_REMOVEDIR = 0x200, AT_SYMLINK_NOFOLLOW = 0x100;
     /** posix_spawn_file_actions_t is 80 bytes on 64-bit glibc; room to spare. */
     private static final int FILE_ACTIONS_SIZE = 256;
 
@@ -111,6 +113,24 @@ final class JnrKernel implements Kernel {
     }
 
     @Override
+    public void write(int fd, ByteBuffer direct) {
+        if (!direct.isDirect()) {
+            throw new IllegalArgumentException("not a direct buffer");
+        }
+        while (direct.hasRemaining()) {
+            // a slice starts at the buffer's position whatever jnr-ffi makes of a position
+            long n = libc.write(fd, direct.slice(), direct.remaining());
+            if (n < 0) {
+                if (errno() == EINTR) {
+                    continue;
+                }
+                throw failure("write", "fd " + fd);
+            }
+            direct.position(direct.position() + (int) n);
+        }
+    }
+
+    @Override
     public int getpid() {
         return posix.getpid();
     }
@@ -162,6 +182,66 @@ final class JnrKernel implements Kernel {
     public void mknodWhiteout(String path) {
         if (libc.mknodat(AT_FDCWD, path, S_IFCHR, 0) < 0) {
             throw failure("mknod", path + " (whiteout, 0:0)");
+        }
+    }
+
+    @Override
+    public void mknodWhiteoutAt(int dirfd, String name) {
+        if (libc.mknodat(dirfd, name, S_IFCHR, 0) < 0) {
+            throw failure("mknodat", name + " (whiteout, 0:0)");
+        }
+    }
+
+    @Override
+    public void setXattr(int fd, String name, byte[] value) {
+        if (libc.fsetxattr(fd, name, value, value.length, 0) < 0) {
+            throw failure("fsetxattr", "fd " + fd + " " + name);
+        }
+    }
+
+    @Override
+    public void symlinkat(String target, int dirfd, String name) {
+        if (libc.symlinkat(target, dirfd, name) < 0) {
+            throw failure("symlinkat", name + " -> " + target);
+        }
+    }
+
+    @Override
+    public void linkat(int fromDirfd, String from, int toDirfd, String to) {
+        if (libc.linkat(fromDirfd, from, toDirfd, to, 0) < 0) {
+            throw failure("linkat", to + " -> " + from);
+        }
+    }
+
+    @Override
+    public void fchmod(int fd, int mode) {
+        if (libc.fchmod(fd, mode) < 0) {
+            throw failure("fchmod", "fd " + fd + " to " + Integer.toOctalString(mode));
+        }
+    }
+
+    private static long[] timespecs(Instant time) {
+        return new long[] {time.getEpochSecond(), time.getNano(), time.getEpochSecond(), time.getNano()};
+    }
+
+    @Override
+    public void futimens(int fd, Instant time) {
+        if (libc.futimens(fd, timespecs(time)) < 0) {
+            throw failure("futimens", "fd " + fd + " to " + time);
+        }
+    }
+
+    @Override
+    public void utimensatNoFollow(int dirfd, String name, Instant time) {
+        if (libc.utimensat(dirfd, name, timespecs(time), AT_SYMLINK_NOFOLLOW) < 0) {
+            throw failure("utimensat", name + " to " + time + ", AT_SYMLINK_NOFOLLOW");
+        }
+    }
+
+    @Override
+    public void fchownatNoFollow(int dirfd, String name, int uid, int gid) {
+        if (libc.fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
+            throw failure("fchownat", name + " to " + uid + ":" + gid + ", AT_SYMLINK_NOFOLLOW");
         }
     }
 

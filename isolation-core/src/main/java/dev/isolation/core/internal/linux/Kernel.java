@@ -1,5 +1,7 @@
 package dev.isolation.core.internal.linux;
 
+import java.nio.ByteBuffer;
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -36,6 +38,9 @@ public interface Kernel {
     /** Writes all of {@code buf}. */
     void write(int fd, byte[] buf);
 
+    /** Writes all that remains of a direct buffer, straight from its memory (no copy), and advances its position. */
+    void write(int fd, ByteBuffer direct);
+
     int getpid();
 
     int getuid();
@@ -60,6 +65,29 @@ public interface Kernel {
 
     /** unlinkat(2); with {@code directory}, AT_REMOVEDIR (an empty directory). */
     void unlinkat(int dirfd, String name, boolean directory);
+
+    /** symlinkat(2): {@code name} in {@code dirfd}, a symlink to {@code target} (which is not resolved). */
+    void symlinkat(String target, int dirfd, String name);
+
+    /** linkat(2) without AT_SYMLINK_FOLLOW: a hard link {@code to} of what {@code from} names itself. */
+    void linkat(int fromDirfd, String from, int toDirfd, String to);
+
+    /** mknodat(dirfd, name, S_IFCHR | 0, makedev(0, 0)): an overlayfs whiteout (allowed without CAP_MKNOD since Linux 5.8). */
+    void mknodWhiteoutAt(int dirfd, String name);
+
+    void fchmod(int fd, int mode);
+
+    /** futimens(2): the access and modification times of an open file, both {@code time}. */
+    void futimens(int fd, Instant time);
+
+    /** utimensat(2) with AT_SYMLINK_NOFOLLOW: the access and modification times of {@code name} itself (a symlink's own). */
+    void utimensatNoFollow(int dirfd, String name, Instant time);
+
+    /** fchownat(2) with AT_SYMLINK_NOFOLLOW: the owner of {@code name} itself (a symlink's own). */
+    void fchownatNoFollow(int dirfd, String name, int uid, int gid);
+
+    /** fsetxattr(fd, name, value, size, 0) on an open file. */
+    void setXattr(int fd, String name, byte[] value);
 
     /** What fstat(2) says of an open file. */
     record Stat(int mode, long size, int uid, int gid) {

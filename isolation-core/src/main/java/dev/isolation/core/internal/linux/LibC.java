@@ -1,5 +1,6 @@
 package dev.isolation.core.internal.linux;
 
+import java.nio.ByteBuffer;
 import jnr.ffi.Pointer;
 import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
@@ -18,6 +19,15 @@ public interface LibC {
 
     int unlinkat(int dirfd, String path, int flags);
 
+    /** With a direct buffer: written from its memory, not copied. */
+    long write(int fd, @In ByteBuffer buf, long count);
+
+    int symlinkat(String target, int newdirfd, String linkpath);
+
+    int linkat(int olddirfd, String oldpath, int newdirfd, String newpath, int flags);
+
+    int fchownat(int dirfd, String path, int owner, int group, int flags);
+
     // <fcntl.h>
     @Variadic(fixedCount = 2)
     int fcntl(int fd, int cmd, int arg);
@@ -30,8 +40,17 @@ public interface LibC {
 
     int mkdirat(int dirfd, String path, int mode);
 
+    int fchmod(int fd, int mode);
+
+    /** {@code times}: struct timespec[2] (access, modification) as {tv_sec, tv_nsec, tv_sec, tv_nsec}. */
+    int futimens(int fd, @In long[] times);
+
+    int utimensat(int dirfd, String path, @In long[] times, int flags);
+
     // <sys/xattr.h>
     int lsetxattr(String path, String name, @In byte[] value, long size, int flags);
+
+    int fsetxattr(int fd, String name, @In byte[] value, long size, int flags);
 
     // <sys/mman.h>
     int memfd_create(String name, int flags);
