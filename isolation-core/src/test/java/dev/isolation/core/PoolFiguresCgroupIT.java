@@ -1,11 +1,13 @@
 package dev.isolation.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.isolation.cgroups.ByteSize;
 import dev.isolation.cgroups.CgroupHost;
 import dev.isolation.cgroups.CgroupLayout;
 import dev.isolation.cgroups.CgroupStats;
+import dev.isolation.cgroups.SandboxCgroup;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -153,5 +155,42 @@ class PoolFiguresCgroupIT {
             assertThat(after.oomKilled()).isFalse();
             assertThat(pool.stats().created()).as("both runs in the one sandbox").isEqualTo(1);
         }
+    }
+
+    @Test
+    @Timeout(300)
+    void aRunThatCannotStartLeavesNoCgroupAndTheSandboxServesTheNext() throws Exception {
+        try (SandboxPool pool = JUDGE.pool(1)) {
+            PooledSandbox sandbox = pool.sandboxes().get(0);
+            assertThatThrownBy(() -> pool.start(new ProcessBuilder("/no/such/isolation-program")))
+                    .isInstanceOf(SandboxException.class);
+            if (sandbox.initCgroup().isPresent()) {
+                Path initLeaf = sandbox.initCgroup().get().unifiedDirectory().orElseThrow();
+                try (Stream<Path> left = Files.list(sandbox.cgroup().orElseThrow().unifiedDirectory().orElseThrow())) {
+                    assertThat(left.filter(Files::isDirectory)).as("the sandbox's cgroups after a run that failed to start")
+                            .containsExactly(initLeaf);
+                }
+            }
+            assertThat(ok(pool.run(sh("echo next"), NO_INPUT)).stdoutText()).isEqualTo("next\n");
+            assertThat(pool.stats().created()).as("the same sandbox serves the next run").isEqualTo(1);
+        }
+    }
+
+    @Test
+    @Timeout(300)
+    void aPoolWhoseSetupFailsHalfwayLeavesNoCgroup() throws Exception {
+        // where this policy's sandbox cgroups go: beside a cgroup of the same limits
+        List<Path> parents;
+        try (SandboxCgroup probe = CgroupHost.detect().create(JUDGE.cgroupLimits().orElseThrow())) {
+            parents = probe.directories().stream().map(Path::getParent).distinct().toList();
+        }
+        Set<Path> before = ours(parents);
+        Path root = Files.createTempDirectory("isolation-pool-root");
+        Sandbox gone = JUDGE.toBuilder().rootfs(root).build();
+        Files.delete(root); // the keeper's setup fails mounting it, once the cgroups exist
+        assertThatThrownBy(() -> gone.pool(1)).isInstanceOf(SandboxException.class).hasMessageContaining(root.toString());
+        Set<Path> after = ours(parents);
+        after.removeAll(before);
+        assertThat(after).as("cgroups of this JVM left by the failed setup").isEmpty();
     }
 }
