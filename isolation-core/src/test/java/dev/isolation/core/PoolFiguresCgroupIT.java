@@ -193,4 +193,21 @@ class PoolFiguresCgroupIT {
         after.removeAll(before);
         assertThat(after).as("cgroups of this JVM left by the failed setup").isEmpty();
     }
+
+    @Test
+    @Timeout(300)
+    void withACgroupNamespaceARunRunsInTheSandboxsCgroupAsOnV1() throws Exception {
+        // the init's cgroup namespace, rooted at its cgroup, would hide a run's cgroup beside it
+        try (SandboxPool pool = JUDGE.toBuilder().cgroupNs().build().pool(1)) {
+            assertThat(pool.sandboxes().get(0).initCgroup()).as("no leaf: the init is in the sandbox's cgroup").isEmpty();
+            for (int run = 0; run < 2; run++) {
+                Outcome o = ok(pool.run(sh(WHERE), NO_INPUT));
+                assertThat(o.stdoutText().lines().filter(l -> !l.isBlank()))
+                        .as("the run is at the root of the sandbox's cgroup namespace, not in a cgroup of its own")
+                        .allMatch(l -> l.endsWith(":/"));
+                // cgroup v2's memory.peak cannot be reset: none rather than the runs' before
+                assertThat(o.cgroupStats().orElseThrow().memoryPeak().isPresent()).as(o.toString()).isEqualTo(!unified());
+            }
+        }
+    }
 }
