@@ -34,8 +34,11 @@ class PoolFiguresCgroupIT {
     private static final Sandbox JUDGE = Sandbox.builder().pidNs().mountNs().utsNs().ipcNs().netNs().minimalRoot()
             .memoryLimit(ByteSize.mb(256)).pidsLimit(16).build();
     private static final byte[] NO_INPUT = new byte[0];
-    /** Holds about 64 MiB (tail keeps the one line it has not ended), then spins until the shell itself used 600 ms of CPU. */
-    private static final String BIG = "head -c 67108864 /dev/zero | tail > /dev/null;"
+    /**
+     * Runs 6 sleeps beside a pipe that holds about 64 MiB (tail keeps the one line it has not
+     * ended), then spins until the shell itself used 600 ms of CPU.
+     */
+    private static final String BIG = "for i in 1 2 3 4 5 6; do sleep 0.2 & done; head -c 67108864 /dev/zero | tail > /dev/null; wait;"
             + " while read -r p c s pp g ss t tg f mi cm ma cma u st rest < /proc/$$/stat; [ $((u + st)) -lt 60 ]; do :; done";
     private static final String WHERE = "cat /proc/self/cgroup";
 
@@ -110,6 +113,13 @@ class PoolFiguresCgroupIT {
             assertThat(b.cpuTotal()).as("the first run's shell alone spun 600 ms: " + big).isGreaterThanOrEqualTo(Duration.ofMillis(600));
             assertThat(t.cpuTotal()).as("the second run's own CPU time, not the first's " + b.cpuTotal())
                     .isLessThan(b.cpuTotal().dividedBy(3));
+
+            // pids.peak (cgroup v2, Linux 6.1+): the run's own processes, never the init nor the run before
+            assertThat(t.pidsPeak().isPresent()).as("a peak of pids in both runs or neither").isEqualTo(b.pidsPeak().isPresent());
+            if (b.pidsPeak().isPresent()) {
+                assertThat(b.pidsPeak().getAsLong()).as("sh, 6 sleeps, head and tail: " + b).isGreaterThanOrEqualTo(9);
+                assertThat(t.pidsPeak().getAsLong()).as("sh and cat, not the run before's: " + t).isLessThanOrEqualTo(2);
+            }
 
             Path first = runCgroup(big);
             Path second = runCgroup(tiny);
