@@ -86,7 +86,9 @@ final class Launcher {
      * sandbox leases its ids (the monitor holds the lease from here on); a run in a persistent
      * sandbox runs as the session's ids, leased by its keeper, and always gets a cgroup of its own
      * in the session's (without limits if the policy has none), so that whatever the run leaves
-     * charged behind is the session's.
+     * charged behind is the session's. A pooled run gets one in its pooled sandbox's cgroup where
+     * the sandbox's init can create it there ({@link PooledSandbox#freshRunCgroups}: cgroup v2),
+     * else it runs in the sandbox's cgroup itself, read through {@link SharedCgroup}.
      */
     private static Launched launch(LaunchRequest r) throws SandboxException {
         Sandbox sandbox = r.policy();

@@ -227,15 +227,21 @@ final class PlanCompiler {
     /**
      * A run in the pooled sandbox whose keeper listens on {@code socket}: no namespaces of its own
      * to create and no cgroup to join (the sandbox's init forks it where it is, or, with {@code
-     * placement}'s cloneInto, into the run's own cgroup2 directory); its own IPC namespace (if the
+     * placement}'s cloneInto, into the run's own cgroup2 directory, which the run's monitor removes
+     * with {@code placement}'s teardown if the JVM dies); its own IPC namespace (if the
      * layout has one), its own mount namespace with fresh tmpfs mounts at {@value
      * SandboxSession#WORK_DIR}, {@code /tmp}, {@code /dev/shm} and the layout's other tmpfs mounts,
      * then the program's steps without an init (the pooled sandbox's init reaps the run).
      */
     static LaunchPlan poolRun(Sandbox layout, Sandbox run, HostFacts host, Placement placement, String socket)
             throws UnsupportedHostException {
+        if (!placement.procsFiles().isEmpty()) {
+            throw new IllegalArgumentException("a pooled run is forked by its sandbox's init: it can be created in a cgroup2"
+                    + " directory (cloneInto), never join one (" + placement.procsFiles() + ")");
+        }
         LaunchPlan plan = new LaunchPlan().cloneFlags(0).setupTimeout(run.setupTimeout().toNanos()).runEnd(true).poolRun(socket);
         placement.cloneInto().ifPresent(plan::cloneIntoCgroup);
+        placement.teardown().forEach(plan::add);
         placement.cpuCounter().ifPresent(plan::add);
         run.wallTimeLimit().ifPresent(w -> plan.wallLimit(w.toNanos()));
         if (layout.namespaces().contains(Sandbox.Namespace.IPC)) {

@@ -19,11 +19,22 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * One sandbox of a {@link SandboxPool}, set up once: its namespaces, mounts and cgroup, held by a
  * keeper whose init forks each run inside them ({@code pool.c}). Runs one program at a time; the
  * pool hands it out and takes it back. Not thread-safe: the pool guards it.
+ *
+ * <p>Its cgroup holds the policy's limits (pids one more, for the init), and bounds the init and
+ * every run together. Where the init can create a run in a cgroup of its own ({@link
+ * #freshRunCgroups}: cgroup v2), the init sits in a leaf of that cgroup (cgroup v2's
+ * no-internal-processes rule: a cgroup whose children have controllers holds no process) and each
+ * run gets a fresh child of it, with the policy's own limits (its pids limit as the policy says:
+ * the init is not in it), created before the run, the run's process cloned straight into it by
+ * the init (clone3 {@code CLONE_INTO_CGROUP}), its figures read from it, removed after the run.
+ * Elsewhere (cgroup v1, where a fresh cgroup would cost a migration) the runs run in the
+ * sandbox's cgroup, whose counters are reset before each ({@link SharedCgroup}).
  */
 final class PooledSandbox {
     /** How long {@link #close()} waits for a run still going to end (it dies with the init). */
@@ -33,6 +44,8 @@ final class PooledSandbox {
     private final int initPid;
     private final OptionalInt leasedId;
     private final Optional<SandboxCgroup> cgroup;
+    /** The init's leaf in {@link #cgroup}, when each run gets a cgroup of its own there. */
+    private final Optional<SandboxCgroup> initCgroup;
     private final String socket;
     /** The host files and directories its keeper bound, as they were just before it bound them. */
     private final List<BindSource> sources;
@@ -41,23 +54,26 @@ final class PooledSandbox {
     /** The run it serves, until the pool takes it back. */
     private IsolatedProcess current;
 
-    private PooledSandbox(HelperProcess keeper, OptionalInt leasedId, Optional<SandboxCgroup> cgroup, String socket,
-            List<BindSource> sources) {
+    private PooledSandbox(HelperProcess keeper, OptionalInt leasedId, Optional<SandboxCgroup> cgroup,
+            Optional<SandboxCgroup> initCgroup, String socket, List<BindSource> sources) {
         this.keeper = keeper;
         this.sources = sources;
         this.initPid = keeper.programPid();
         this.leasedId = leasedId;
         this.cgroup = cgroup;
+        this.initCgroup = initCgroup;
         this.socket = socket;
     }
 
     /**
      * Sets up a pooled sandbox of {@code layout} listening on {@code socket} (an abstract unix
      * socket name, {@code @...}), in a cgroup with the policy's limits (pids one more than the
-     * policy's: the init is one of them).
+     * policy's: the init is one of them); where {@link #freshRunCgroups} holds, its init in a leaf
+     * of that cgroup.
      */
     static PooledSandbox open(Sandbox policy, Sandbox layout, String socket) throws SandboxException {
         Optional<SandboxCgroup> cgroup = Optional.empty();
+        Optional<SandboxCgroup> initCgroup = Optional.empty();
         Optional<SandboxIds.Lease> ids = Optional.empty();
         try {
             if (policy.cgroupLimits().isPresent()) {
@@ -66,9 +82,16 @@ final class PooledSandbox {
                     limits = limits.toBuilder().pidsLimit(limits.pidsLimit().getAsLong() + 1).build();
                 }
                 cgroup = Optional.of(Launcher.createCgroup(limits, policy.cgroupParent(), Optional.empty()));
+                if (freshRunCgroups(cgroup.get(), layout)) {
+                    // before the init is in it: the leaf enables the controllers for the runs' cgroups too
+                    initCgroup = Optional.of(Launcher.createCgroup(CgroupLimits.none(), Optional.empty(), cgroup));
+                }
             }
             ids = layout.leaseIds(true);
-            PlanCompiler.Placement placement = Launcher.placement(cgroup);
+            // the keeper's monitor removes the init's leaf, then the sandbox's cgroup, if the JVM dies (the runs' monitors theirs)
+            PlanCompiler.Placement placement = initCgroup.isPresent()
+                    ? Launcher.placement(initCgroup).withTeardown(Launcher.teardownOnJvmDeath(cgroup.get()))
+                    : Launcher.placement(cgroup);
             LaunchPlan setup = PlanCompiler.poolKeeper(layout,
                     PlanCompiler.HostFacts.of(layout, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty())), placement, socket);
             // before the keeper binds them: a source replaced in between is then noticed at the first run
@@ -88,17 +111,34 @@ final class PooledSandbox {
             if (cgroup.isPresent()) {
                 protectFromOomKiller(keeper.programPid());
             }
-            return new PooledSandbox(keeper, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty()), cgroup, socket, sources);
+            return new PooledSandbox(keeper, ids.map(l -> OptionalInt.of(l.id())).orElse(OptionalInt.empty()), cgroup, initCgroup,
+                    socket, sources);
         } catch (NativeCallException e) {
             SandboxException failure = HostDiagnostics.explain(e, layout);
+            closeCgroup(initCgroup, failure);
             closeCgroup(cgroup, failure);
             throw failure;
         } catch (SandboxException | RuntimeException e) {
+            closeCgroup(initCgroup, e);
             closeCgroup(cgroup, e);
             throw e;
         } finally {
             ids.ifPresent(SandboxIds.Lease::close); // unless the keeper's monitor holds it now
         }
+    }
+
+    /**
+     * Whether each run of a pooled sandbox in {@code cg} gets a fresh cgroup of its own: when the
+     * init can create the run in it, that is on cgroup v2 ({@link SandboxCgroup#unifiedDirectory()})
+     * with clone3 {@code CLONE_INTO_CGROUP} (Linux 5.7+), where the init sees the run's cgroup
+     * (not with a cgroup namespace of the sandbox's: rooted at the init's leaf, it hides the
+     * runs' cgroups beside it) and may write to the sandbox's {@code cgroup.procs} (not with a
+     * user namespace of a root JVM's: the init is then a leased uid that owns no cgroup file).
+     */
+    static boolean freshRunCgroups(SandboxCgroup cg, Sandbox layout) {
+        boolean rootUserNs = Kernel.get().getuid() == 0 && layout.namespaces().contains(Sandbox.Namespace.USER);
+        return cg.unifiedDirectory().isPresent() && KernelVersion.atLeast(5, 7)
+                && !layout.namespaces().contains(Sandbox.Namespace.CGROUP) && !rootUserNs;
     }
 
     /** The init holds the namespaces and memory it does not grow: never the OOM killer's pick (needs root). */
@@ -120,13 +160,22 @@ final class PooledSandbox {
         });
     }
 
-    /** Starts {@code pb}'s command as this sandbox's next run, with {@code run}'s per-run limits. */
+    /**
+     * Starts {@code pb}'s command as this sandbox's next run, with {@code run}'s per-run limits: in
+     * a fresh cgroup of its own in the sandbox's, with {@code run}'s cgroup limits (the run owns it
+     * and removes it once everything in it is reaped), or in the sandbox's cgroup, its counters reset.
+     */
     IsolatedProcess start(Sandbox layout, Sandbox run, ProcessBuilder pb, boolean capture) throws SandboxException {
-        Optional<SharedCgroup> shared;
-        try {
-            shared = cgroup.isPresent() ? Optional.of(SharedCgroup.reset(cgroup.get())) : Optional.empty();
-        } catch (IOException e) {
-            throw new SandboxException("cannot reset the pooled sandbox's cgroup counters: " + e.getMessage(), e);
+        Optional<SharedCgroup> shared = Optional.empty();
+        Optional<SandboxCgroup> outer = Optional.empty();
+        if (initCgroup.isPresent()) {
+            outer = cgroup;
+        } else if (cgroup.isPresent()) {
+            try {
+                shared = Optional.of(SharedCgroup.reset(cgroup.get()));
+            } catch (IOException e) {
+                throw new SandboxException("cannot reset the pooled sandbox's cgroup counters: " + e.getMessage(), e);
+            }
         }
         PlanCompiler.HostFacts host = PlanCompiler.HostFacts.withoutMounts(leasedId);
         Launcher.SetupCompiler setup = placement -> PlanCompiler.poolRun(layout, run, host, placement, socket);
@@ -134,7 +183,7 @@ final class PooledSandbox {
         Map<String, String> environment = run.environmentFor(pb, SandboxSession.WORK_DIR);
         try {
             current = Launcher.start(LaunchRequest.inPool(run, Sandbox.execPlan(pb.command(), environment, directory), pb, capture,
-                    setup, Optional.empty(), shared));
+                    setup, outer, shared));
             return current;
         } catch (SandboxSetupException e) {
             throw HostDiagnostics.explainStart(e, layout, pb.command(), environment);
@@ -144,7 +193,8 @@ final class PooledSandbox {
     /**
      * Whether the sandbox may serve another run: its init lives, has no child left (every process
      * of the last run was killed and reaped: in a pid namespace each process descends from its
-     * init) and, with a cgroup, is all that is in it.
+     * init) and, with a cgroup, is all that is in it (with runs' cgroups of their own: no cgroup
+     * but the init's leaf is left in it).
      */
     boolean clean() {
         current = null;
@@ -156,12 +206,20 @@ final class PooledSandbox {
             if (!children.isEmpty()) {
                 return false;
             }
-            if (cgroup.isPresent()) {
-                for (Path procs : cgroup.get().procsFiles()) {
+            for (SandboxCgroup cg : Stream.of(cgroup, initCgroup).flatMap(Optional::stream).toList()) {
+                for (Path procs : cg.procsFiles()) {
                     for (String line : Files.readAllLines(procs)) {
                         if (!line.isBlank() && Integer.parseInt(line.strip()) != initPid) {
                             return false;
                         }
+                    }
+                }
+            }
+            if (initCgroup.isPresent()) {
+                Path leaf = initCgroup.get().unifiedDirectory().orElseThrow();
+                try (Stream<Path> dirs = Files.list(cgroup.orElseThrow().unifiedDirectory().orElseThrow())) {
+                    if (dirs.anyMatch(c -> Files.isDirectory(c, LinkOption.NOFOLLOW_LINKS) && !c.equals(leaf))) {
+                        return false; // a run's cgroup its run could not remove
                     }
                 }
             }
@@ -227,6 +285,11 @@ final class PooledSandbox {
         return cgroup;
     }
 
+    /** The init's leaf in its cgroup, when each run gets a cgroup of its own (tests). */
+    Optional<SandboxCgroup> initCgroup() {
+        return initCgroup;
+    }
+
     /** Kills everything in it (a run still going ends SIGNALED, by SIGKILL) and removes it, cgroup included; waits until it is gone. */
     void close() throws IOException {
         keeper.kill(); // the init ends everything in the pid namespace, then itself
@@ -250,8 +313,20 @@ final class PooledSandbox {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        if (cgroup.isPresent()) {
-            cgroup.get().close();
+        IOException failure = null;
+        for (SandboxCgroup cg : Stream.of(initCgroup, cgroup).flatMap(Optional::stream).toList()) {
+            try {
+                cg.close(); // the leaf first: the sandbox's cgroup is removed once empty
+            } catch (IOException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
         }
     }
 }

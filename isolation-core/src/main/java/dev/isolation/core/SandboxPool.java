@@ -47,15 +47,26 @@ import java.util.concurrent.TimeUnit;
  *   <li>System V IPC and POSIX message queues: each run has its own IPC namespace (with {@link
  *       Sandbox.Builder#ipcNs()}).
  *   <li>Counters: a run's {@link Outcome} reports its own figures. Its CPU time and context
- *       switches are the run's processes' own (rusage). Its cgroup figures: on cgroup v1 the
- *       counters that can be reset are reset before the run (peak memory, failure counts, CPU
- *       time), the others (OOM kills, throttling) are read against their value when the run
- *       began; there is no peak of pids, and the peak memory includes what the init holds (a few
- *       hundred KiB) and page cache earlier runs left charged to the cgroup. On cgroup v2 a run
- *       reports no peak memory ({@code memory.peak} cannot be reset).
+ *       switches are the run's processes' own (rusage). Its cgroup figures: on cgroup v2 (Linux
+ *       5.7+) each run has a fresh cgroup of its own, a child of the pooled sandbox's, created
+ *       before the run (its process is created in it by the init: clone3 {@code
+ *       CLONE_INTO_CGROUP}) and removed after it: its peak memory ({@code memory.peak}, Linux
+ *       5.19+), CPU time and throttling ({@code cpu.stat}), OOM kills ({@code memory.events}) and
+ *       peak of pids ({@code pids.peak}, Linux 6.1+) are the run's alone; the init sits in a leaf
+ *       of its own beside the runs' cgroups. On cgroup v1 (and hybrid hosts) the runs run in the
+ *       pooled sandbox's cgroup: the counters that can be reset are reset before the run (peak
+ *       memory, failure counts, CPU time), the others (OOM kills, throttling) are read against
+ *       their value when the run began; there is no peak of pids, and the peak memory includes
+ *       what the init holds (a few hundred KiB) and page cache earlier runs left charged to the
+ *       cgroup. So it is on cgroup v2 for a policy with {@link Sandbox.Builder#cgroupNs()}, or
+ *       with {@link Sandbox.Builder#userNs()} in a root JVM (the init could not create the run
+ *       in its cgroup), and there a run reports no peak memory ({@code memory.peak} cannot be
+ *       reset).
  *   <li>Limits: every run gets the policy's limits: the cgroup's memory and pids limits (the
- *       pids limit is one higher, for the init), the CPU and wall-time limits counted from the
- *       run's start, its output limit, rlimits and seccomp policy.
+ *       pooled sandbox's pids limit is one higher, for the init; a run's own cgroup on cgroup v2
+ *       has the policy's limits, its pids limit as given, inside the sandbox's, which bounds the
+ *       run and the init together), the CPU and wall-time limits counted from the run's start,
+ *       its output limit, rlimits and seccomp policy.
  *   <li>Binds: the pool refuses writable binds and binds of files. A read-only bind of a
  *       directory, like the system directories of {@link Sandbox.Builder#minimalRoot()}, shows the
  *       directory's contents at the time of each run. Before each run the pool checks that every

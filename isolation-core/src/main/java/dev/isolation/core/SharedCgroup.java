@@ -12,7 +12,8 @@ import java.util.OptionalLong;
 
 /**
  * A pooled run's view of the cgroup its pooled sandbox was placed in once (cgroup v1, where a
- * run's own cgroup would cost a migration): the counters v1 lets us reset are reset before the
+ * run's own cgroup would cost a migration; and cgroup v2 where the init cannot create a run in a
+ * cgroup of its own, see {@link PooledSandbox#freshRunCgroups}): the counters v1 lets us reset are reset before the
  * run ({@link #reset}), the others are read against a {@code baseline} taken then. The run never
  * removes it; the pool does, when the pooled sandbox is closed.
  *

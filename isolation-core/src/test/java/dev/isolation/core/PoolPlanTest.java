@@ -103,4 +103,26 @@ class PoolPlanTest {
         assertThat(keeperTags.indexOf(Tag.POOL)).as("the keeper's last setup step").isEqualTo(keeperTags.indexOf(Tag.INIT) - 1);
         assertThat(helperReads(keeper.encode())).contains("pool=1 listen @isolation-pool-ab-0 run (none)");
     }
+
+    @Test
+    void aPooledRunInACgroupOfItsOwnIsCreatedThereAndItsMonitorRemovesItIfTheJvmDies() throws Exception {
+        Sandbox policy = Sandbox.builder().pidNs().mountNs().ipcNs().minimalRoot().memoryLimit(ByteSize.mb(64)).build();
+        Sandbox layout = policy.toBuilder().tmpfs(SandboxSession.WORK_DIR, ByteSize.mb(32)).build();
+        String dir = "/sys/fs/cgroup/isolation/isolation-1-1/isolation-1-3";
+        PlanCompiler.Placement own = new PlanCompiler.Placement(java.util.Optional.of(dir), List.of(),
+                List.of(new Step.TeardownKill(dir + "/cgroup.kill"), new Step.TeardownProcs(dir + "/cgroup.procs"),
+                        new Step.TeardownRemove(dir)), java.util.Optional.empty(), List.of());
+        LaunchPlan run = PlanCompiler.poolRun(layout, policy, HOST, own, "@isolation-pool-ab-0");
+        List<Step> steps = PlanCodec.decode(run.encode()).steps();
+        assertThat(steps).contains(new Step.CloneIntoCgroup(dir), new Step.TeardownRemove(dir));
+        assertThat(steps.stream().map(Step::tag)).doesNotContain(Tag.CGROUP_PROCS);
+        assertThat(helperReads(run.encode())).contains("clone_into_cgroup " + dir + "\n", "teardown_remove " + dir + "\n",
+                "run @isolation-pool-ab-0");
+
+        // the init forks the run: it can create it in a cgroup2 directory, never make it join one
+        PlanCompiler.Placement join = new PlanCompiler.Placement(java.util.Optional.empty(), List.of(dir + "/cgroup.procs"), List.of(),
+                java.util.Optional.empty(), List.of());
+        assertThatThrownBy(() -> PlanCompiler.poolRun(layout, policy, HOST, join, "@isolation-pool-ab-0"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("never join");
+    }
 }

@@ -64,20 +64,13 @@ class SandboxPoolIT {
     @Timeout(120)
     void countersOfARunAreNotCarriedIntoTheNext() throws Exception {
         try (SandboxPool pool = JUDGE.pool(1)) {
-            // cgroup v2's memory.peak cannot be reset: a pooled run reports none there rather than a wrong one
-            boolean unified = dev.isolation.cgroups.CgroupHost.detect().layout() == dev.isolation.cgroups.CgroupLayout.UNIFIED;
+            // cgroup v1: the counters are reset before each run; cgroup v2: each run has a fresh cgroup of its own
             Outcome big = ok(pool.run(sh("head -c 104857600 /dev/zero | tail > /dev/null; i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"),
                     NO_INPUT));
-            if (!unified) {
-                assertThat(big.cgroupStats().orElseThrow().memoryPeak().orElseThrow().bytes()).as(big.toString()).isGreaterThan(100L << 20);
-            }
+            assertThat(big.cgroupStats().orElseThrow().memoryPeak().orElseThrow().bytes()).as(big.toString()).isGreaterThan(100L << 20);
             assertThat(big.cgroupStats().orElseThrow().cpuTotal()).isGreaterThan(Duration.ofMillis(100));
             Outcome tiny = ok(pool.run(sh("true"), NO_INPUT));
-            if (unified) {
-                assertThat(tiny.cgroupStats().orElseThrow().memoryPeak()).as(tiny.toString()).isEmpty();
-            } else {
-                assertThat(tiny.cgroupStats().orElseThrow().memoryPeak().orElseThrow().bytes()).as(tiny.toString()).isLessThan(16L << 20);
-            }
+            assertThat(tiny.cgroupStats().orElseThrow().memoryPeak().orElseThrow().bytes()).as(tiny.toString()).isLessThan(16L << 20);
             assertThat(tiny.cgroupStats().orElseThrow().cpuTotal()).as(tiny.toString()).isLessThan(Duration.ofMillis(100));
             assertThat(tiny.cpuTime()).as("the run's own processes' CPU time").isLessThan(Duration.ofMillis(100));
             assertThat(pool.stats().created()).isEqualTo(1);
