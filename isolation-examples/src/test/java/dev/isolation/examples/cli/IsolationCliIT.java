@@ -257,7 +257,17 @@ class IsolationCliIT {
         return p;
     }
 
-    private static void signal(Process p, String signal) throws Exception {
+    /** The SigBlk, SigIgn and SigCgt lines of {@code pid}'s status, or why not. */
+    private static String signalMasks(long pid) {
+        try {
+            return String.join(" ", Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
+                    .filter(l -> l.startsWith("SigBlk") || l.startsWith("SigIgn") || l.startsWith("SigCgt")).toList());
+        } catch (IOException e) {
+            return "gone (" + e + ")";
+        }
+    }
+
+        private static void signal(Process p, String signal) throws Exception {
         assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start().waitFor()).isZero();
     }
 
@@ -266,8 +276,11 @@ class IsolationCliIT {
     void ctrlCIsPassedToTheProgramAndTheExitStatusIsWhatTheJsonSays() throws Exception {
         Path json = dir.resolve("interrupted.json");
         Process p = startReady(json, "trap 'exit 6' TERM; echo ready; while :; do sleep 0.1; done");
+        String before = signalMasks(p.pid());
         signal(p, "INT");
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the tool ended after SIGINT; its signal masks before it (SigIgn bit 2 set:"
+                + " it inherited SIGINT ignored, as from a shell's \"&\" without job control): %s; now: %s; its stderr: %s",
+                before, signalMasks(p.pid()), Files.readString(dir.resolve("tool.err"))).isTrue();
 
         JsonObject j = JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
         assertThat(j.get("exitCode").getAsInt()).as("the program's trap").isEqualTo(6);
