@@ -13,11 +13,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -36,6 +39,15 @@ final class PooledSandbox {
     private final String socket;
     /** The host files and directories its keeper bound, as they were just before it bound them. */
     private final List<BindSource> sources;
+    /**
+     * The directories on the way to {@link #sources}, each checked once per run however many
+     * sources it leads to.
+     */
+    private final List<Path> sourceDirectories;
+    /** Its cgroup's v1 counter files that a run starts from 0 ({@link SharedCgroup#resettableFiles}). */
+    private final List<Path> resettable;
+    /** The counters reset when it last went idle, the next run's baseline; empty: reset at the next start. */
+    private Optional<SharedCgroup> next = Optional.empty();
     /** When it last went idle, {@link System#nanoTime()}. */
     long idleSince;
     /** The run it serves, until the pool takes it back. */
@@ -45,6 +57,8 @@ final class PooledSandbox {
             List<BindSource> sources) {
         this.keeper = keeper;
         this.sources = sources;
+        this.sourceDirectories = BindSource.directoriesOf(sources);
+        this.resettable = cgroup.map(SharedCgroup::resettableFiles).orElse(List.of());
         this.initPid = keeper.programPid();
         this.leasedId = leasedId;
         this.cgroup = cgroup;
@@ -122,9 +136,12 @@ final class PooledSandbox {
 
     /** Starts {@code pb}'s command as this sandbox's next run, with {@code run}'s per-run limits. */
     IsolatedProcess start(Sandbox layout, Sandbox run, ProcessBuilder pb, boolean capture) throws SandboxException {
-        Optional<SharedCgroup> shared;
+        Optional<SharedCgroup> shared = next;
+        next = Optional.empty();
         try {
-            shared = cgroup.isPresent() ? Optional.of(SharedCgroup.reset(cgroup.get())) : Optional.empty();
+            if (shared.isEmpty() && cgroup.isPresent()) {
+                shared = Optional.of(SharedCgroup.reset(cgroup.get(), resettable));
+            }
         } catch (IOException e) {
             throw new SandboxException("cannot reset the pooled sandbox's cgroup counters: " + e.getMessage(), e);
         }
@@ -172,6 +189,23 @@ final class PooledSandbox {
     }
 
     /**
+     * Resets its cgroup's counters and reads the next run's baseline now that it is idle and
+     * {@link #clean()} (only its init is left, which waits and uses no CPU), so that the next
+     * {@link #start} does not: with several sandboxes in the pool this runs while another serves
+     * the next run. If it fails, the next start tries again and reports the failure.
+     */
+    void prepareNext() {
+        next = Optional.empty();
+        if (cgroup.isPresent()) {
+            try {
+                next = Optional.of(SharedCgroup.reset(cgroup.get(), resettable));
+            } catch (IOException | RuntimeException e) {
+                // the next start resets the counters itself and reports what fails
+            }
+        }
+    }
+
+    /**
      * Whether every host file and directory it bound is still the one it bound: the same device
      * and inode at the same path, with no symlink on the way. One that was renamed over, replaced
      * by a symlink (or a directory on its path was), or had a mount placed on it is not: the bind
@@ -179,6 +213,11 @@ final class PooledSandbox {
      * what is there now (or refuses a symlink).
      */
     boolean bindsUnchanged() {
+        for (Path dir : sourceDirectories) {
+            if (!BindSource.realDirectory(dir)) {
+                return false;
+            }
+        }
         for (BindSource s : sources) {
             if (!s.unchanged()) {
                 return false;
@@ -207,10 +246,42 @@ final class PooledSandbox {
             return List.copyOf(sources);
         }
 
+        /**
+         * The directories on the way to {@code sources} (not {@code /}), each once. With each of
+         * them a directory and not a symlink ({@link #realDirectory}), a source whose own path
+         * is not a symlink either is reached without following any: its real path is its path.
+         */
+        static List<Path> directoriesOf(List<BindSource> sources) {
+            Set<Path> dirs = new LinkedHashSet<>();
+            for (BindSource s : sources) {
+                for (Path d = s.path.getParent(); d != null && d.getNameCount() > 0; d = d.getParent()) {
+                    dirs.add(d);
+                }
+            }
+            return List.copyOf(dirs);
+        }
+
+        /** Whether {@code dir} is a directory itself, not a symlink (to one or to anything else). */
+        static boolean realDirectory(Path dir) {
+            try {
+                return Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isDirectory();
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        /**
+         * Whether the same device and inode is at its path, and that path is its own real path.
+         * The caller has checked the directories on the way ({@link #directoriesOf}); a path that
+         * is not absolute and normal (no {@code .} or {@code ..}) is resolved in full.
+         */
         boolean unchanged() {
             try {
-                Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino", LinkOption.NOFOLLOW_LINKS);
-                return dev.equals(a.get("dev")) && ino.equals(a.get("ino")) && path.toRealPath().equals(path);
+                Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino,isSymbolicLink", LinkOption.NOFOLLOW_LINKS);
+                if (!dev.equals(a.get("dev")) || !ino.equals(a.get("ino")) || Boolean.TRUE.equals(a.get("isSymbolicLink"))) {
+                    return false;
+                }
+                return (path.isAbsolute() && path.normalize().equals(path)) || path.toRealPath().equals(path);
             } catch (IOException e) {
                 return false;
             }

@@ -284,6 +284,9 @@ public final class SandboxPool implements AutoCloseable {
     /** Back to the idle ones if it is clean (no process of the run is left), else closed. */
     private void giveBack(PooledSandbox s) {
         boolean clean = s.clean();
+        if (clean) {
+            s.prepareNext(); // the next run's counter reset, done here rather than in its start
+        }
         boolean close;
         synchronized (lock) {
             if (!busy.remove(s)) {

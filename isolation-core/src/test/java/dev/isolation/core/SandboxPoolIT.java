@@ -278,6 +278,41 @@ class SandboxPoolIT {
     }
 
     @Test
+    @Timeout(120)
+    void aDirectoryOnTheWayToABindSourceReplacedByASymlinkIsNoticed() throws Exception {
+        Path base = Files.createTempDirectory("isolation-pool-it");
+        Path moved = base.resolveSibling(base.getFileName() + "-moved");
+        try {
+            Files.setPosixFilePermissions(base, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path mid = Files.createDirectory(base.resolve("mid"));
+            Path sub = Files.createDirectory(mid.resolve("sub"));
+            Files.writeString(sub.resolve("answer"), "first\n");
+            try (SandboxPool pool = JUDGE.toBuilder().bind(sub, "/submission").build().pool(1)) {
+                assertThat(ok(pool.run(sh("cat /submission/answer"), NO_INPUT)).stdoutText()).isEqualTo("first\n");
+
+                // the bound directory is the same inode, but now reached through a symlink on the way
+                Files.move(mid, moved);
+                Files.createSymbolicLink(mid, moved);
+                Outcome second = pool.run(sh("cat /submission/answer"), NO_INPUT);
+                assertThat(pool.stats().discarded()).as("the sandbox that bound it before the symlink").isEqualTo(1);
+                assertThat(second.status()).as("refused, not followed: " + second).isEqualTo(Outcome.Status.SETUP_FAILED);
+                assertThat(second.stdoutText()).doesNotContain("first");
+                assertThat(pool.stats().idle() + pool.stats().busy()).as("no sandbox kept").isZero();
+            }
+        } finally {
+            for (Path d : List.of(base, moved)) {
+                if (Files.exists(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    try (var files = Files.walk(d)) {
+                        for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                            Files.delete(f);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     @Timeout(60)
     void aPoolRefusesWhatWouldNotBeFreshOrLimitedInEachRun() throws Exception {
         Path dir = Files.createTempDirectory("isolation-pool-it");
