@@ -90,6 +90,49 @@ final class Launcher {
         }
     }
 
+    /**
+     * A pooled run's monitor spawned ahead of the run, set up and waiting for its exec plan (in
+     * {@code POOL_RUN} mode the monitor reads it before it reaches the pooled sandbox, and no
+     * deadline runs until then), with the standard streams of the {@link ProcessBuilder} it was
+     * prepared for. See {@link PooledSandbox#prepareNext}.
+     */
+    static final class Prepared {
+        private final Idle entry;
+        private final String stdio;
+
+        private Prepared(Idle entry, String stdio) {
+            this.entry = entry;
+            this.stdio = stdio;
+        }
+
+        /** Whether it can serve {@code pb}: the same redirects as the one it was prepared for. */
+        boolean fits(ProcessBuilder pb) {
+            return stdio.equals(Stdio.signature(pb));
+        }
+
+        /** Ends its monitor (which never reached the sandbox) and closes its streams. */
+        void discard() {
+            Launcher.discard(entry);
+        }
+    }
+
+    /** Spawns the monitor of the pooled run {@code r} now; {@link #start(Prepared, LaunchRequest)} gives it its program. */
+    static Prepared prepare(LaunchRequest r) throws SandboxException {
+        if (r.session().isEmpty()) {
+            throw new IllegalArgumentException("only a pooled run is prepared ahead");
+        }
+        return new Prepared(launch(r), Stdio.signature(r.pb()));
+    }
+
+    /** Starts {@code r}'s program with the monitor {@code p} prepared for it ({@code r}'s setup is the one it was prepared with). */
+    static IsolatedProcess start(Prepared p, LaunchRequest r) throws SandboxException {
+        if (r.capture()) {
+            Capture.budget();
+        }
+        p.entry.helper.exec(r.execPlan());
+        return started(r.policy(), p.entry, r.capture());
+    }
+
     private static IsolatedProcess started(Sandbox sandbox, Idle entry, boolean capture) throws SandboxException {
         try {
             entry.helper.awaitStarted();

@@ -48,6 +48,10 @@ final class PooledSandbox {
     private final List<Path> resettable;
     /** The counters reset when it last went idle, the next run's baseline; empty: reset at the next start. */
     private Optional<SharedCgroup> next = Optional.empty();
+    /** The next run's monitor, spawned when it last went idle (guarded by this); null: spawned at the next start. */
+    private Launcher.Prepared prepared;
+    /** Set by {@link #close()} (guarded by this): nothing is prepared any more. */
+    private boolean closing;
     /** When it last went idle, {@link System#nanoTime()}. */
     long idleSince;
     /** The run it serves, until the pool takes it back. */
@@ -138,6 +142,22 @@ final class PooledSandbox {
     IsolatedProcess start(Sandbox layout, Sandbox run, ProcessBuilder pb, boolean capture) throws SandboxException {
         Optional<SharedCgroup> shared = next;
         next = Optional.empty();
+        Launcher.Prepared ready = takePrepared();
+        if (ready != null && !ready.fits(pb)) {
+            ready.discard();
+            ready = null;
+        }
+        File directory = pb.directory() == null ? new File(SandboxSession.WORK_DIR) : pb.directory();
+        Map<String, String> environment = run.environmentFor(pb, SandboxSession.WORK_DIR);
+        if (ready != null) {
+            try {
+                current = Launcher.start(ready, request(layout, run, pb, capture, shared,
+                        Sandbox.execPlan(pb.command(), environment, directory)));
+                return current;
+            } catch (SandboxSetupException e) {
+                throw HostDiagnostics.explainStart(e, layout, pb.command(), environment);
+            }
+        }
         try {
             if (shared.isEmpty() && cgroup.isPresent()) {
                 shared = Optional.of(SharedCgroup.reset(cgroup.get(), resettable));
@@ -145,13 +165,8 @@ final class PooledSandbox {
         } catch (IOException e) {
             throw new SandboxException("cannot reset the pooled sandbox's cgroup counters: " + e.getMessage(), e);
         }
-        PlanCompiler.HostFacts host = PlanCompiler.HostFacts.withoutMounts(leasedId);
-        Launcher.SetupCompiler setup = placement -> PlanCompiler.poolRun(layout, run, host, placement, socket);
-        File directory = pb.directory() == null ? new File(SandboxSession.WORK_DIR) : pb.directory();
-        Map<String, String> environment = run.environmentFor(pb, SandboxSession.WORK_DIR);
         try {
-            current = Launcher.start(LaunchRequest.inPool(run, Sandbox.execPlan(pb.command(), environment, directory), pb, capture,
-                    setup, Optional.empty(), shared));
+            current = Launcher.start(request(layout, run, pb, capture, shared, Sandbox.execPlan(pb.command(), environment, directory)));
             return current;
         } catch (SandboxSetupException e) {
             throw HostDiagnostics.explainStart(e, layout, pb.command(), environment);
@@ -189,20 +204,50 @@ final class PooledSandbox {
     }
 
     /**
-     * Resets its cgroup's counters and reads the next run's baseline now that it is idle and
-     * {@link #clean()} (only its init is left, which waits and uses no CPU), so that the next
-     * {@link #start} does not: with several sandboxes in the pool this runs while another serves
-     * the next run. If it fails, the next start tries again and reports the failure.
+     * Prepares the next run now that it is idle and {@link #clean()} (only its init is left, which
+     * waits and uses no CPU), so that the next {@link #start} does not: resets its cgroup's counters
+     * and reads the baseline, then spawns the next run's monitor with its setup plan and standard
+     * streams that are pipes ({@link Launcher#prepare}; in POOL_RUN mode it waits for its exec plan
+     * before it connects, and no deadline runs until then). With several sandboxes in the pool this
+     * runs while another serves the next run. A run with other streams gets a monitor of its own
+     * and this one is ended; so is it when the sandbox is closed. If anything fails here, the next
+     * start does it again and reports the failure. Costs an idle sandbox one sleeping process and
+     * six descriptors in the JVM.
      */
-    void prepareNext() {
+    void prepareNext(Sandbox layout, Sandbox run) {
         next = Optional.empty();
         if (cgroup.isPresent()) {
             try {
                 next = Optional.of(SharedCgroup.reset(cgroup.get(), resettable));
             } catch (IOException | RuntimeException e) {
-                // the next start resets the counters itself and reports what fails
+                return; // the next start resets the counters itself and reports what fails
             }
         }
+        // the next run's monitor, for a run whose standard streams are all pipes (ProcessBuilder's default)
+        synchronized (this) {
+            if (closing || prepared != null) {
+                return;
+            }
+            try {
+                prepared = Launcher.prepare(request(layout, run, new ProcessBuilder(), false, next, new byte[0]));
+            } catch (SandboxException | RuntimeException e) {
+                prepared = null; // the next start spawns its monitor itself and reports what fails
+            }
+        }
+    }
+
+    private synchronized Launcher.Prepared takePrepared() {
+        Launcher.Prepared p = prepared;
+        prepared = null;
+        return p;
+    }
+
+    /** The launch of a run: its setup plan compiled as its monitor is spawned, {@code execPlan} its program. */
+    private LaunchRequest request(Sandbox layout, Sandbox run, ProcessBuilder pb, boolean capture, Optional<SharedCgroup> shared,
+            byte[] execPlan) {
+        PlanCompiler.HostFacts host = PlanCompiler.HostFacts.withoutMounts(leasedId);
+        Launcher.SetupCompiler setup = placement -> PlanCompiler.poolRun(layout, run, host, placement, socket);
+        return LaunchRequest.inPool(run, execPlan, pb, capture, setup, Optional.empty(), shared);
     }
 
     /**
@@ -300,6 +345,15 @@ final class PooledSandbox {
 
     /** Kills everything in it (a run still going ends SIGNALED, by SIGKILL) and removes it, cgroup included; waits until it is gone. */
     void close() throws IOException {
+        Launcher.Prepared ready;
+        synchronized (this) {
+            closing = true;
+            ready = prepared;
+            prepared = null;
+        }
+        if (ready != null) {
+            ready.discard();
+        }
         keeper.kill(); // the init ends everything in the pid namespace, then itself
         keeper.exited().handle((r, e) -> null).join();
         keeper.closeFds();

@@ -285,7 +285,7 @@ public final class SandboxPool implements AutoCloseable {
     private void giveBack(PooledSandbox s) {
         boolean clean = s.clean();
         if (clean) {
-            s.prepareNext(); // the next run's counter reset, done here rather than in its start
+            s.prepareNext(layout, policy); // the next run's counter reset and monitor, made here rather than in its start
         }
         boolean close;
         synchronized (lock) {

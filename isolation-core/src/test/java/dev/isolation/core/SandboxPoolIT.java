@@ -277,6 +277,43 @@ class SandboxPoolIT {
         }
     }
 
+    /** This JVM's helpers (monitors and pooled sandboxes' keepers): the memfd binary they run is named isolation-helper. */
+    private static long helpers() {
+        return ProcessHandle.current().children().filter(h -> h.info().command().orElse("").contains("isolation-helper")).count();
+    }
+
+    @Test
+    @Timeout(120)
+    void aRunWithOtherStreamsThanPipesGetsAMonitorOfItsOwnAndNoMonitorOutlivesThePool() throws Exception {
+        long before = helpers();
+        Path dir = Files.createTempDirectory("isolation-pool-it");
+        Path out = dir.resolve("out");
+        try {
+            try (SandboxPool pool = JUDGE.pool(1)) {
+                assertThat(ok(pool.run(sh("echo one"), NO_INPUT)).stdoutText()).isEqualTo("one\n");
+                assertThat(ok(pool.run(sh("echo two; echo err >&2"), NO_INPUT)).stdoutText()).as("a monitor made while it was idle")
+                        .isEqualTo("two\n");
+                // standard output into a file, standard error into it too: not the pipes the idle sandbox's monitor has
+                try (IsolatedProcess p = pool.start(sh("echo three; echo err >&2").redirectOutput(out.toFile()).redirectErrorStream(true))) {
+                    assertThat(p.waitFor()).isZero();
+                }
+                assertThat(Files.readString(out)).isEqualTo("three\nerr\n");
+                Outcome four = ok(pool.run(sh("echo four; echo err >&2"), NO_INPUT));
+                assertThat(four.stdoutText()).isEqualTo("four\n");
+                assertThat(four.stderrText()).isEqualTo("err\n");
+                assertThat(pool.stats().created()).isEqualTo(1);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (helpers() > before && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(helpers()).as("no monitor made for a next run is left once the pool is closed").isLessThanOrEqualTo(before);
+        } finally {
+            Files.deleteIfExists(out);
+            Files.delete(dir);
+        }
+    }
+
     @Test
     @Timeout(120)
     void aDirectoryOnTheWayToABindSourceReplacedByASymlinkIsNoticed() throws Exception {
