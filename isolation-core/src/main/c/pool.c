@@ -196,7 +196,11 @@ static void run_process(int conn, int sigfd, int fds[POOL_REQUEST_FDS], char *se
 			close(fds[i]);
 	if (fds[4] >= 0)
 		close(fds[4]);
-	reset_signals();
+	/*
+	 * No reset_signals() here: the init has no handlers (SIGPIPE and SIGTTOU ignored, SIGCHLD and the
+	 * end signal blocked), none of which matters to the setup steps, and run_program() resets every
+	 * signal before the program's first step (62 rt_sigaction calls a run, once instead of twice).
+	 */
 	/*
 	 * The init this run was forked from is never the OOM killer's pick (a root JVM's PooledSandbox
 	 * sets its oom_score_adj to -1000); the run must not inherit that: a negative value is raised to
@@ -205,7 +209,7 @@ static void run_process(int conn, int sigfd, int fds[POOL_REQUEST_FDS], char *se
 	 * pid namespace's /proc.
 	 */
 	char adj[16] = { 0 };
-	int oom = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
+	int oom = openat(AT_FDCWD, "/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC);
 	if (oom < 0 || pread(oom, adj, sizeof adj - 1, 0) <= 0)
 		die("read", "/proc/self/oom_score_adj of the pooled run");
 	if (adj[0] == '-' && pwrite(oom, "0", 1, 0) != 1)

@@ -9,7 +9,7 @@
 
 static void write_file(const char *path, const char *content)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		die("open", path);
 	size_t len = strlen(content);
@@ -86,7 +86,8 @@ static int is_own_fs(int fd)
  */
 static int mount_point(const char *target, mode_t want, const char *display)
 {
-	int root = open(new_root_mode ? "/newroot" : "/", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* openat, not open: musl's open() follows O_CLOEXEC with a redundant fcntl(F_SETFD) */
+	int root = openat(AT_FDCWD, new_root_mode ? "/newroot" : "/", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (root < 0)
 		die("open", new_root_mode ? "/newroot" : "/");
 	char rel[PATH_MAX];
@@ -440,13 +441,13 @@ static void step_new_root(void)
 {
 	new_root_mode = 1;
 	enter_staging();
-	if ((host_root_fd = open("/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((host_root_fd = openat(AT_FDCWD, "/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die("open", "host root");
 }
 
 static void step_mount(const struct mount_op *m)
 {
-	if (host_root_fd < 0 && (host_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (host_root_fd < 0 && (host_root_fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die("open", "host root");
 	mount_op(m);
 }

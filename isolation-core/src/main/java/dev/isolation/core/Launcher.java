@@ -55,6 +55,49 @@ final class Launcher {
         return started(r.policy(), launched, r.capture());
     }
 
+    /**
+     * A pooled run's monitor spawned ahead of the run, set up and waiting for its exec plan (in
+     * {@code POOL_RUN} mode the monitor reads it before it reaches the pooled sandbox, and no
+     * deadline runs until then), with the standard streams of the {@link ProcessBuilder} it was
+     * prepared for. See {@link PooledSandbox#prepareNext}.
+     */
+    static final class Prepared {
+        private final Launched entry;
+        private final String stdio;
+
+        private Prepared(Launched entry, String stdio) {
+            this.entry = entry;
+            this.stdio = stdio;
+        }
+
+        /** Whether it can serve {@code pb}: the same redirects as the one it was prepared for. */
+        boolean fits(ProcessBuilder pb) {
+            return stdio.equals(Stdio.signature(pb));
+        }
+
+        /** Ends its monitor (which never reached the sandbox) and closes its streams. */
+        void discard() {
+            Launcher.discard(entry);
+        }
+    }
+
+    /** Spawns the monitor of the pooled run {@code r} now; {@link #start(Prepared, LaunchRequest)} gives it its program. */
+    static Prepared prepare(LaunchRequest r) throws SandboxException {
+        if (r.session().isEmpty()) {
+            throw new IllegalArgumentException("only a pooled run is prepared ahead");
+        }
+        return new Prepared(launch(r), Stdio.signature(r.pb()));
+    }
+
+    /** Starts {@code r}'s program with the monitor {@code p} prepared for it ({@code r}'s setup is the one it was prepared with). */
+    static IsolatedProcess start(Prepared p, LaunchRequest r) throws SandboxException {
+        if (r.capture()) {
+            Capture.budget();
+        }
+        p.entry.helper.exec(r.execPlan());
+        return started(r.policy(), p.entry, r.capture());
+    }
+
     private static IsolatedProcess started(Sandbox sandbox, Launched entry, boolean capture) throws SandboxException {
         try {
             entry.helper.awaitStarted();
@@ -229,6 +272,12 @@ final class Launcher {
         });
     }
 
+    private static void discard(Launched launched) {
+        launched.stdio.closeParentEnds();
+        launched.helper.discard();
+        closeCgroup(launched.cgroup, new SandboxException("discarding a pooled run's monitor prepared ahead"));
+    }
+
     /** The three standard streams: what the helper's child gets, and what the JVM keeps. */
     static final class Stdio {
         final List<FileAction> actions = new ArrayList<>();
@@ -237,6 +286,11 @@ final class Launcher {
         private boolean errorIntoOutput;
         /** Standard output goes to another sandbox, the other side of an {@link Interaction}. */
         boolean outputReadByASandbox;
+
+        /** The redirects of {@code pb}: a monitor prepared ahead serves a {@link ProcessBuilder} with the same. */
+        static String signature(ProcessBuilder pb) {
+            return pb.redirectInput() + "|" + pb.redirectOutput() + "|" + pb.redirectError() + "|" + pb.redirectErrorStream();
+        }
 
         /** Standard input and output from the connection's descriptors; standard error as {@code pb} says. */
         void connect(LaunchRequest.Connection c, ProcessBuilder pb) throws SandboxException {

@@ -13,11 +13,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -49,6 +52,19 @@ final class PooledSandbox {
     private final String socket;
     /** The host files and directories its keeper bound, as they were just before it bound them. */
     private final List<BindSource> sources;
+    /**
+     * The directories on the way to {@link #sources}, each checked once per run however many
+     * sources it leads to.
+     */
+    private final List<Path> sourceDirectories;
+    /** Its cgroup's v1 counter files that a run starts from 0 ({@link SharedCgroup#resettableFiles}). */
+    private final List<Path> resettable;
+    /** The counters reset when it last went idle, the next run's baseline; empty: reset at the next start. */
+    private Optional<SharedCgroup> next = Optional.empty();
+    /** The next run's monitor, spawned when it last went idle (guarded by this); null: spawned at the next start. */
+    private Launcher.Prepared prepared;
+    /** Set by {@link #close()} (guarded by this): nothing is prepared any more. */
+    private boolean closing;
     /** When it last went idle, {@link System#nanoTime()}. */
     long idleSince;
     /** The run it serves, until the pool takes it back. */
@@ -58,6 +74,8 @@ final class PooledSandbox {
             Optional<SandboxCgroup> initCgroup, String socket, List<BindSource> sources) {
         this.keeper = keeper;
         this.sources = sources;
+        this.sourceDirectories = BindSource.directoriesOf(sources);
+        this.resettable = cgroup.map(SharedCgroup::resettableFiles).orElse(List.of());
         this.initPid = keeper.programPid();
         this.leasedId = leasedId;
         this.cgroup = cgroup;
@@ -166,24 +184,33 @@ final class PooledSandbox {
      * and removes it once everything in it is reaped), or in the sandbox's cgroup, its counters reset.
      */
     IsolatedProcess start(Sandbox layout, Sandbox run, ProcessBuilder pb, boolean capture) throws SandboxException {
-        Optional<SharedCgroup> shared = Optional.empty();
-        Optional<SandboxCgroup> outer = Optional.empty();
-        if (initCgroup.isPresent()) {
-            outer = cgroup;
-        } else if (cgroup.isPresent()) {
-            try {
-                shared = Optional.of(SharedCgroup.reset(cgroup.get()));
-            } catch (IOException e) {
-                throw new SandboxException("cannot reset the pooled sandbox's cgroup counters: " + e.getMessage(), e);
-            }
+        Optional<SharedCgroup> shared = next;
+        next = Optional.empty();
+        Launcher.Prepared ready = takePrepared();
+        if (ready != null && !ready.fits(pb)) {
+            ready.discard();
+            ready = null;
         }
-        PlanCompiler.HostFacts host = PlanCompiler.HostFacts.withoutMounts(leasedId);
-        Launcher.SetupCompiler setup = placement -> PlanCompiler.poolRun(layout, run, host, placement, socket);
         File directory = pb.directory() == null ? new File(SandboxSession.WORK_DIR) : pb.directory();
         Map<String, String> environment = run.environmentFor(pb, SandboxSession.WORK_DIR);
+        if (ready != null) {
+            try {
+                current = Launcher.start(ready, request(layout, run, pb, capture, shared,
+                        Sandbox.execPlan(pb.command(), environment, directory)));
+                return current;
+            } catch (SandboxSetupException e) {
+                throw HostDiagnostics.explainStart(e, layout, pb.command(), environment);
+            }
+        }
         try {
-            current = Launcher.start(LaunchRequest.inPool(run, Sandbox.execPlan(pb.command(), environment, directory), pb, capture,
-                    setup, outer, shared));
+            if (shared.isEmpty() && initCgroup.isEmpty() && cgroup.isPresent()) {
+                shared = Optional.of(SharedCgroup.reset(cgroup.get(), resettable));
+            }
+        } catch (IOException e) {
+            throw new SandboxException("cannot reset the pooled sandbox's cgroup counters: " + e.getMessage(), e);
+        }
+        try {
+            current = Launcher.start(request(layout, run, pb, capture, shared, Sandbox.execPlan(pb.command(), environment, directory)));
             return current;
         } catch (SandboxSetupException e) {
             throw HostDiagnostics.explainStart(e, layout, pb.command(), environment);
@@ -230,6 +257,55 @@ final class PooledSandbox {
     }
 
     /**
+     * Prepares the next run now that it is idle and {@link #clean()} (only its init is left, which
+     * waits and uses no CPU), so that the next {@link #start} does not: resets its cgroup's counters
+     * and reads the baseline, then spawns the next run's monitor with its setup plan and standard
+     * streams that are pipes ({@link Launcher#prepare}; in POOL_RUN mode it waits for its exec plan
+     * before it connects, and no deadline runs until then). With several sandboxes in the pool this
+     * runs while another serves the next run. A run with other streams gets a monitor of its own
+     * and this one is ended; so is it when the sandbox is closed. If anything fails here, the next
+     * start does it again and reports the failure. Costs an idle sandbox one sleeping process and
+     * six descriptors in the JVM.
+     */
+    void prepareNext(Sandbox layout, Sandbox run) {
+        next = Optional.empty();
+        if (cgroup.isPresent() && initCgroup.isEmpty()) { // a run in a fresh cgroup of its own needs no reset
+            try {
+                next = Optional.of(SharedCgroup.reset(cgroup.get(), resettable));
+            } catch (IOException | RuntimeException e) {
+                return; // the next start resets the counters itself and reports what fails
+            }
+        }
+        // the next run's monitor, for a run whose standard streams are all pipes (ProcessBuilder's default)
+        synchronized (this) {
+            if (closing || prepared != null) {
+                return;
+            }
+            try {
+                prepared = Launcher.prepare(request(layout, run, new ProcessBuilder(), false, next, new byte[0]));
+            } catch (SandboxException | RuntimeException e) {
+                prepared = null; // the next start spawns its monitor itself and reports what fails
+            }
+        }
+    }
+
+    private synchronized Launcher.Prepared takePrepared() {
+        Launcher.Prepared p = prepared;
+        prepared = null;
+        return p;
+    }
+
+    /** The launch of a run: its setup plan compiled as its monitor is spawned, {@code execPlan} its program. */
+    private LaunchRequest request(Sandbox layout, Sandbox run, ProcessBuilder pb, boolean capture, Optional<SharedCgroup> shared,
+            byte[] execPlan) {
+        PlanCompiler.HostFacts host = PlanCompiler.HostFacts.withoutMounts(leasedId);
+        Launcher.SetupCompiler setup = placement -> PlanCompiler.poolRun(layout, run, host, placement, socket);
+        // with fresh run cgroups (v2), the run's own is created in the sandbox's; else it runs in the sandbox's, reset
+        Optional<SandboxCgroup> outer = initCgroup.isPresent() ? cgroup : Optional.empty();
+        return LaunchRequest.inPool(run, execPlan, pb, capture, setup, outer, shared);
+    }
+
+    /**
      * Whether every host file and directory it bound is still the one it bound: the same device
      * and inode at the same path, with no symlink on the way. One that was renamed over, replaced
      * by a symlink (or a directory on its path was), or had a mount placed on it is not: the bind
@@ -237,6 +313,11 @@ final class PooledSandbox {
      * what is there now (or refuses a symlink).
      */
     boolean bindsUnchanged() {
+        for (Path dir : sourceDirectories) {
+            if (!BindSource.realDirectory(dir)) {
+                return false;
+            }
+        }
         for (BindSource s : sources) {
             if (!s.unchanged()) {
                 return false;
@@ -265,10 +346,42 @@ final class PooledSandbox {
             return List.copyOf(sources);
         }
 
+        /**
+         * The directories on the way to {@code sources} (not {@code /}), each once. With each of
+         * them a directory and not a symlink ({@link #realDirectory}), a source whose own path
+         * is not a symlink either is reached without following any: its real path is its path.
+         */
+        static List<Path> directoriesOf(List<BindSource> sources) {
+            Set<Path> dirs = new LinkedHashSet<>();
+            for (BindSource s : sources) {
+                for (Path d = s.path.getParent(); d != null && d.getNameCount() > 0; d = d.getParent()) {
+                    dirs.add(d);
+                }
+            }
+            return List.copyOf(dirs);
+        }
+
+        /** Whether {@code dir} is a directory itself, not a symlink (to one or to anything else). */
+        static boolean realDirectory(Path dir) {
+            try {
+                return Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isDirectory();
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        /**
+         * Whether the same device and inode is at its path, and that path is its own real path.
+         * The caller has checked the directories on the way ({@link #directoriesOf}); a path that
+         * is not absolute and normal (no {@code .} or {@code ..}) is resolved in full.
+         */
         boolean unchanged() {
             try {
-                Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino", LinkOption.NOFOLLOW_LINKS);
-                return dev.equals(a.get("dev")) && ino.equals(a.get("ino")) && path.toRealPath().equals(path);
+                Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino,isSymbolicLink", LinkOption.NOFOLLOW_LINKS);
+                if (!dev.equals(a.get("dev")) || !ino.equals(a.get("ino")) || Boolean.TRUE.equals(a.get("isSymbolicLink"))) {
+                    return false;
+                }
+                return (path.isAbsolute() && path.normalize().equals(path)) || path.toRealPath().equals(path);
             } catch (IOException e) {
                 return false;
             }
@@ -292,6 +405,15 @@ final class PooledSandbox {
 
     /** Kills everything in it (a run still going ends SIGNALED, by SIGKILL) and removes it, cgroup included; waits until it is gone. */
     void close() throws IOException {
+        Launcher.Prepared ready;
+        synchronized (this) {
+            closing = true;
+            ready = prepared;
+            prepared = null;
+        }
+        if (ready != null) {
+            ready.discard();
+        }
         keeper.kill(); // the init ends everything in the pid namespace, then itself
         keeper.exited().handle((r, e) -> null).join();
         keeper.closeFds();

@@ -295,6 +295,9 @@ public final class SandboxPool implements AutoCloseable {
     /** Back to the idle ones if it is clean (no process of the run is left), else closed. */
     private void giveBack(PooledSandbox s) {
         boolean clean = s.clean();
+        if (clean) {
+            s.prepareNext(layout, policy); // the next run's counter reset and monitor, made here rather than in its start
+        }
         boolean close;
         synchronized (lock) {
             if (!busy.remove(s)) {

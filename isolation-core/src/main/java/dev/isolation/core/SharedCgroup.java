@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -28,17 +29,34 @@ record SharedCgroup(SandboxCgroup cgroup, CgroupStats baseline, boolean peakRese
     private static final List<String> RESETTABLE = List.of("memory.max_usage_in_bytes", "memory.memsw.max_usage_in_bytes",
             "memory.failcnt", "memory.memsw.failcnt", "cpuacct.usage");
 
-    /** Resets {@code cg}'s resettable counters and reads the baseline of the others: a run starts now. */
-    static SharedCgroup reset(SandboxCgroup cg) throws IOException {
-        boolean peakReset = false;
+    /**
+     * The v1 counter files of {@code cg} that accept a write of 0, found once per pooled sandbox:
+     * the controllers and swap accounting do not change while it lives.
+     */
+    static List<Path> resettableFiles(SandboxCgroup cg) {
+        List<Path> out = new ArrayList<>();
         for (Path dir : cg.directories()) {
             for (String name : RESETTABLE) {
                 Path f = dir.resolve(name);
                 if (Files.exists(f)) { // else not this hierarchy's controller (or swap accounting is off)
-                    Files.writeString(f, "0");
-                    peakReset |= name.equals(RESETTABLE.get(0));
+                    out.add(f);
                 }
             }
+        }
+        return List.copyOf(out);
+    }
+
+    /** Resets {@code cg}'s resettable counters and reads the baseline of the others: a run starts now. */
+    static SharedCgroup reset(SandboxCgroup cg) throws IOException {
+        return reset(cg, resettableFiles(cg));
+    }
+
+    /** {@link #reset(SandboxCgroup)} with {@code cg}'s {@link #resettableFiles} known. */
+    static SharedCgroup reset(SandboxCgroup cg, List<Path> resettable) throws IOException {
+        boolean peakReset = false;
+        for (Path f : resettable) {
+            Files.writeString(f, "0");
+            peakReset |= f.getFileName().toString().equals(RESETTABLE.get(0));
         }
         return new SharedCgroup(cg, cg.stats(), peakReset);
     }

@@ -127,6 +127,11 @@ class SandboxPoolIT {
                 Thread.sleep(20);
             }
             assertThat(pool.stats()).isEqualTo(new SandboxPool.Stats(0, 0, 2, 2, 0, 0));
+            // counted as expired when taken from the idle ones, then closed: its init ends soon after
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (inits.stream().anyMatch(pid -> Files.exists(Path.of("/proc/" + pid))) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
             for (int pid : inits) {
                 assertThat(Path.of("/proc/" + pid)).as("an expired sandbox's init").doesNotExist();
             }
@@ -264,6 +269,78 @@ class SandboxPoolIT {
                 try (var files = Files.walk(d)) {
                     for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
                         Files.delete(f);
+                    }
+                }
+            }
+        }
+    }
+
+    /** This JVM's helpers (monitors and pooled sandboxes' keepers): the memfd binary they run is named isolation-helper. */
+    private static long helpers() {
+        return ProcessHandle.current().children().filter(h -> h.info().command().orElse("").contains("isolation-helper")).count();
+    }
+
+    @Test
+    @Timeout(120)
+    void aRunWithOtherStreamsThanPipesGetsAMonitorOfItsOwnAndNoMonitorOutlivesThePool() throws Exception {
+        long before = helpers();
+        Path dir = Files.createTempDirectory("isolation-pool-it");
+        Path out = dir.resolve("out");
+        try {
+            try (SandboxPool pool = JUDGE.pool(1)) {
+                assertThat(ok(pool.run(sh("echo one"), NO_INPUT)).stdoutText()).isEqualTo("one\n");
+                assertThat(ok(pool.run(sh("echo two; echo err >&2"), NO_INPUT)).stdoutText()).as("a monitor made while it was idle")
+                        .isEqualTo("two\n");
+                // standard output into a file, standard error into it too: not the pipes the idle sandbox's monitor has
+                try (IsolatedProcess p = pool.start(sh("echo three; echo err >&2").redirectOutput(out.toFile()).redirectErrorStream(true))) {
+                    assertThat(p.waitFor()).isZero();
+                }
+                assertThat(Files.readString(out)).isEqualTo("three\nerr\n");
+                Outcome four = ok(pool.run(sh("echo four; echo err >&2"), NO_INPUT));
+                assertThat(four.stdoutText()).isEqualTo("four\n");
+                assertThat(four.stderrText()).isEqualTo("err\n");
+                assertThat(pool.stats().created()).isEqualTo(1);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (helpers() > before && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(helpers()).as("no monitor made for a next run is left once the pool is closed").isLessThanOrEqualTo(before);
+        } finally {
+            Files.deleteIfExists(out);
+            Files.delete(dir);
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void aDirectoryOnTheWayToABindSourceReplacedByASymlinkIsNoticed() throws Exception {
+        Path base = Files.createTempDirectory("isolation-pool-it");
+        Path moved = base.resolveSibling(base.getFileName() + "-moved");
+        try {
+            Files.setPosixFilePermissions(base, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path mid = Files.createDirectory(base.resolve("mid"));
+            Path sub = Files.createDirectory(mid.resolve("sub"));
+            Files.writeString(sub.resolve("answer"), "first\n");
+            try (SandboxPool pool = JUDGE.toBuilder().bind(sub, "/submission").build().pool(1)) {
+                assertThat(ok(pool.run(sh("cat /submission/answer"), NO_INPUT)).stdoutText()).isEqualTo("first\n");
+
+                // the bound directory is the same inode, but now reached through a symlink on the way
+                Files.move(mid, moved);
+                Files.createSymbolicLink(mid, moved);
+                Outcome second = pool.run(sh("cat /submission/answer"), NO_INPUT);
+                assertThat(pool.stats().discarded()).as("the sandbox that bound it before the symlink").isEqualTo(1);
+                assertThat(second.status()).as("refused, not followed: " + second).isEqualTo(Outcome.Status.SETUP_FAILED);
+                assertThat(second.stdoutText()).doesNotContain("first");
+                assertThat(pool.stats().idle() + pool.stats().busy()).as("no sandbox kept").isZero();
+            }
+        } finally {
+            for (Path d : List.of(base, moved)) {
+                if (Files.exists(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    try (var files = Files.walk(d)) {
+                        for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                            Files.delete(f);
+                        }
                     }
                 }
             }
