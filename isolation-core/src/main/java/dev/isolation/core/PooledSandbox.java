@@ -53,7 +53,7 @@ final class PooledSandbox {
 
     /**
      * Sets up a pooled sandbox of {@code layout} listening on {@code socket} (an abstract unix
-     * socket name, {@code @...}), in a cgroup with the policy's limits (pids one more than the
+     * socket name, {@code @...}, a space and the pool's secret: see {@code Step.PoolListen}), in a cgroup with the policy's limits (pids one more than the
      * policy's: the init is one of them).
      */
     static PooledSandbox open(Sandbox policy, Sandbox layout, String socket) throws SandboxException {
