@@ -33,9 +33,9 @@
  * standard streams and its report socket; the run's process, forked by that init inside the
  * already-placed cgroup, executes the run's setup steps (UNSHARE: its own IPC namespace; its own
  * mounts) and program steps.
- *   POOL_LISTEN       string: the socket's path
+ *   POOL_LISTEN       string: the socket's path (or @abstract name), a space, the pool's secret (32 characters)
  *   POOL              (no value)
- *   POOL_RUN          string: the socket's path
+ *   POOL_RUN          string: the same: the request carries the secret (pool.c)
  *   UNSHARE           u64 CLONE_NEW* flags: unshare(2) them
  *
  * KILL_RULE (u32 rule of KILL_RULES, u32 0, u64 grace ns) says whom the monitor signals to end the

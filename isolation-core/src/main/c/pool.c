@@ -5,12 +5,17 @@
  * sandbox's cgroup, and serves one run at a time:
  *
  *   1. A run's monitor (monitor.c, POOL_RUN) connects. Only a peer outside the sandbox's pid
- *      namespace (SO_PEERCRED's pid is 0 there) and of the init's own uid (the JVM's) is served:
- *      nothing inside the sandbox, and no other user, can ask for a run.
- *   2. It sends a header (u32 setup plan length, u32 exec plan length) with the run's standard
- *      input, output and error and its report socket (SCM_RIGHTS), optionally a fifth
- *      descriptor: a cgroup2 directory the run is created in (clone3 CLONE_INTO_CGROUP); then
- *      both plans.
+ *      namespace (SO_PEERCRED's pid is 0 there) and of the init's own uid (the JVM's) is read
+ *      from: nothing inside the sandbox, and no other user, can ask for a run. That is not enough
+ *      for an ordinary JVM: every sandbox's user namespace maps its root to the JVM's user, so a
+ *      program of another sandbox that shares the host's network namespace (where the abstract
+ *      name is, listed in /proc/net/unix) passes both checks. Hence the pool's secret.
+ *   2. It sends a header (u32 setup plan length, u32 exec plan length, the pool's secret:
+ *      POOL_SECRET_LEN bytes that only the JVM, the keeper and the runs' monitors have, from
+ *      their plans, never in a name) with the run's standard input, output and error and its
+ *      report socket (SCM_RIGHTS), optionally a fifth descriptor: a cgroup2 directory the run is
+ *      created in (clone3 CLONE_INTO_CGROUP); then both plans. A request with another secret, or
+ *      not sent in full within POOL_REQUEST_SECONDS, ends the connection: nothing is started.
  *   3. The init forks the run's process, which decodes the plans and executes the run's setup
  *      steps and program steps (steps.c, run_pooled), reporting to the monitor as any sandbox's
  *      first process does. The fork is made inside the already-placed cgroup: no migration.
@@ -30,25 +35,45 @@
 #include <sys/un.h>
 
 #define POOL_REQUEST_FDS 5
+#define POOL_SECRET_LEN 32
+#define POOL_REQUEST_SECONDS 10
 
 static int pool_listen_fd = -1;
+/* POOL_LISTEN's or POOL_RUN's secret: what a request must carry to be served */
+static char pool_secret[POOL_SECRET_LEN];
 
 /*
- * The socket's address: a name starting with '@' is in the abstract namespace (of the host's
- * network namespace, where the monitors are: no file to remove, out of reach of a sandbox with a
- * network namespace of its own); anything else a path.
+ * The socket's address, from POOL_LISTEN's or POOL_RUN's value: the name, a space and the pool's
+ * secret (POOL_SECRET_LEN characters, kept in pool_secret; a value without one is refused). A name
+ * starting with '@' is in the abstract namespace (of the host's network namespace, where the
+ * monitors are: no file to remove, out of reach of a sandbox with a network namespace of its
+ * own); anything else a path. Errors name the socket without its secret.
  */
-static socklen_t address(struct sockaddr_un *a, const char *name, const char *call)
+static socklen_t address(struct sockaddr_un *a, const char *value, const char *call)
 {
 	memset(a, 0, sizeof *a);
 	a->sun_family = AF_UNIX;
-	size_t len = strlen(name);
+	size_t len = strcspn(value, " ");
 	if (len >= sizeof a->sun_path)
-		fail(ENAMETOOLONG, call, name);
-	memcpy(a->sun_path, name, len);
-	if (name[0] == '@')
+		fail(ENAMETOOLONG, call, "the pool's socket");
+	memcpy(a->sun_path, value, len);
+	if (value[len] != ' ' || strlen(value + len + 1) != POOL_SECRET_LEN)
+		fail(EINVAL, call, "a pool's socket without its secret");
+	memcpy(pool_secret, value + len + 1, POOL_SECRET_LEN);
+	if (a->sun_path[0] == '@')
 		a->sun_path[0] = 0;
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (name[0] == '@' ? 0 : 1));
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (a->sun_path[0] == 0 ? 0 : 1));
+}
+
+/* The socket's name, for errors: the value without its secret. */
+static const char *shown(const struct sockaddr_un *a)
+{
+	static char name[sizeof a->sun_path + 1];
+	memcpy(name, a->sun_path, sizeof a->sun_path);
+	name[sizeof a->sun_path] = 0;
+	if (name[0] == 0)
+		name[0] = '@';
+	return name;
 }
 
 /* In the keeper's monitor, before the sandbox exists: the listening socket, inherited by the sandbox's first process. */
@@ -60,9 +85,9 @@ void pool_listen(const char *name)
 	if (fd < 0)
 		die("socket", "pool");
 	if (bind(fd, (struct sockaddr *)&a, len) < 0)
-		die("bind", name);
+		die("bind", shown(&a));
 	if (listen(fd, 16) < 0)
-		die("listen", name);
+		die("listen", shown(&a));
 	pool_listen_fd = fd;
 }
 
@@ -82,7 +107,7 @@ int pool_connect(const char *name)
 	if (fd < 0)
 		die("socket", "pool");
 	if (connect(fd, (struct sockaddr *)&a, len) < 0)
-		die("connect", name);
+		die("connect", shown(&a));
 	return fd;
 }
 
@@ -112,10 +137,10 @@ void pool_send_run(int conn, const char *setup, uint32_t setup_len, const char *
 		struct cmsghdr align;
 	} cbuf;
 	memset(&cbuf, 0, sizeof cbuf);
-	struct iovec iov = { lens, sizeof lens };
+	struct iovec iov[2] = { { lens, sizeof lens }, { pool_secret, POOL_SECRET_LEN } };
 	struct msghdr msg = { 0 };
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
+	msg.msg_iov = iov;
+	msg.msg_iovlen = 2;
 	msg.msg_control = cbuf.buf;
 	msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
@@ -123,7 +148,7 @@ void pool_send_run(int conn, const char *setup, uint32_t setup_len, const char *
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
 	memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	if (sendmsg(conn, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof lens || write_full(conn, setup, setup_len) < 0
+	if (sendmsg(conn, &msg, MSG_NOSIGNAL) != (ssize_t)(sizeof lens + POOL_SECRET_LEN) || write_full(conn, setup, setup_len) < 0
 			|| write_full(conn, exec, exec_len) < 0)
 		die("sendmsg", "the run to the pooled sandbox");
 }
@@ -174,6 +199,14 @@ static int receive_request(int conn, uint32_t lens[2], int fds[POOL_REQUEST_FDS]
 		}
 	if (n <= 0 || *nfds < 4 || (msg.msg_flags & MSG_CTRUNC)
 			|| (n < (ssize_t)(2 * sizeof(uint32_t)) && read_full(conn, (char *)lens + n, 2 * sizeof(uint32_t) - (size_t)n) < 0))
+		return -1;
+	char secret[POOL_SECRET_LEN];
+	if (read_full(conn, secret, sizeof secret) < 0)
+		return -1;
+	unsigned char differ = 0; /* in constant time */
+	for (size_t i = 0; i < sizeof secret; i++)
+		differ |= (unsigned char)(secret[i] ^ pool_secret[i]);
+	if (differ)
 		return -1;
 	if (lens[0] > PLAN_MAX_BYTES + PLAN_HEADER || lens[1] > PLAN_MAX_BYTES + PLAN_HEADER)
 		return -1;
@@ -244,12 +277,15 @@ static void serve_run(int conn, int sigfd)
 {
 	uint32_t lens[2] = { 0, 0 };
 	int fds[POOL_REQUEST_FDS] = { -1, -1, -1, -1, -1 }, nfds = 0;
-	int ok = receive_request(conn, lens, fds, &nfds) == 0;
+	/* a peer that connects and sends nothing (or too little) must not hold the init */
+	struct timeval limit = { POOL_REQUEST_SECONDS, 0 }, none = { 0, 0 };
+	int ok = setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == 0 && receive_request(conn, lens, fds, &nfds) == 0;
 	char *setup = NULL, *exec = NULL;
 	if (ok) {
 		setup = malloc(lens[0] ? lens[0] : 1);
 		exec = malloc(lens[1] ? lens[1] : 1);
-		ok = setup && exec && read_full(conn, setup, lens[0]) == 0 && read_full(conn, exec, lens[1]) == 0;
+		ok = setup && exec && read_full(conn, setup, lens[0]) == 0 && read_full(conn, exec, lens[1]) == 0
+			&& setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none) == 0;
 	}
 	pid_t program = -1;
 	if (ok) {

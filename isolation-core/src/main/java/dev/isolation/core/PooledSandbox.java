@@ -85,9 +85,9 @@ final class PooledSandbox {
 
     /**
      * Sets up a pooled sandbox of {@code layout} listening on {@code socket} (an abstract unix
-     * socket name, {@code @...}), in a cgroup with the policy's limits (pids one more than the
-     * policy's: the init is one of them); where {@link #freshRunCgroups} holds, its init in a leaf
-     * of that cgroup.
+     * socket name, {@code @...}, a space and the pool's secret: see {@code Step.PoolListen}), in a
+     * cgroup with the policy's limits (pids one more than the policy's: the init is one of them);
+     * where {@link #freshRunCgroups} holds, its init in a leaf of that cgroup.
      */
     static PooledSandbox open(Sandbox policy, Sandbox layout, String socket) throws SandboxException {
         Optional<SandboxCgroup> cgroup = Optional.empty();

@@ -83,7 +83,9 @@ import java.util.concurrent.TimeUnit;
  * dies, each sandbox's monitor ends it and removes its cgroup.
  *
  * @implNote The pooled sandbox's helper listens on an abstract unix socket of the host's network
- * namespace; only processes of the JVM's user outside the sandbox's pid namespace are served.
+ * namespace; only processes of the JVM's user outside the sandbox's pid namespace are read from,
+ * and only a request that carries the pool's secret (in the plans of its runs' monitors, never in a
+ * name: every sandbox of an ordinary JVM is of the JVM's user too) is served.
  */
 public final class SandboxPool implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -93,6 +95,13 @@ public final class SandboxPool implements AutoCloseable {
     private final Sandbox layout;
     private final Options options;
     private final String socketPrefix;
+    /**
+     * What each request to one of its sandboxes' inits carries (pool.c): the socket's peer
+     * credentials cannot tell a run's monitor from a program of another sandbox of an ordinary
+     * JVM that shares the host's network namespace (both are the JVM's user, outside the pooled
+     * sandbox's pid namespace). In the plans only, never in a name or on a command line.
+     */
+    private final String secret;
     private final Object lock = new Object();
     /** Idle sandboxes, the most recently used first; guarded by {@link #lock}. */
     private final Deque<PooledSandbox> idle = new ArrayDeque<>();
@@ -109,6 +118,9 @@ public final class SandboxPool implements AutoCloseable {
         byte[] name = new byte[12];
         RANDOM.nextBytes(name);
         this.socketPrefix = "@isolation-pool-" + HexFormat.of().formatHex(name) + "-";
+        byte[] key = new byte[16];
+        RANDOM.nextBytes(key);
+        this.secret = HexFormat.of().formatHex(key);
         long period = Math.max(50, Math.min(1000, options.idleTimeout().toMillis() / 4));
         this.sweeper = expiry().scheduleAtFixedRate(this::expire, period, period, TimeUnit.MILLISECONDS);
     }
@@ -158,7 +170,7 @@ public final class SandboxPool implements AutoCloseable {
         synchronized (lock) {
             socket = socketPrefix + sockets++;
         }
-        PooledSandbox s = PooledSandbox.open(policy, layout, socket);
+        PooledSandbox s = PooledSandbox.open(policy, layout, socket + " " + secret);
         synchronized (lock) {
             created++;
         }

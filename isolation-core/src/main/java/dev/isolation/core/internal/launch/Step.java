@@ -283,7 +283,8 @@ public sealed interface Step {
     }
 
     /**
-     * A pooled sandbox's keeper: its monitor listens on the unix socket {@code socket} (a host path)
+     * A pooled sandbox's keeper: its monitor listens on the unix socket {@code socket} (its name, a
+     * space and the pool's secret, 32 characters: a request without the secret is not served)
      * before the sandbox exists; the sandbox's first process inherits it for {@link PoolInit}.
      */
     record PoolListen(String socket) implements Step {
@@ -301,8 +302,9 @@ public sealed interface Step {
     }
 
     /**
-     * A run in a pooled sandbox: the monitor connects to its socket instead of creating a sandbox,
-     * and hands it this plan, the exec plan, the standard streams and the report socket; the
+     * A run in a pooled sandbox: the monitor connects to its socket ({@code socket}: its name, a
+     * space and the pool's secret, which the request carries) instead of creating a sandbox, and
+     * hands it this plan, the exec plan, the standard streams and the report socket; the
      * sandbox's init forks the run's process, which executes the setup and program steps.
      */
     record PoolRun(String socket) implements Step {
