@@ -60,20 +60,14 @@ public final class CgroupFs {
     }
 
     /**
-     * A small file's whole content, UTF-8: open, read until end of file, close. Cgroup and proc
-     * files report a size of 0, so {@link Files#readString} pays an fstat and a one-byte probe
-     * read on top; a pooled run reads about twenty such files.
+     * A small file's whole content, UTF-8, read also by an interrupted thread: {@link
+     * Files#readString} reads through a channel the JDK makes uninterruptible, where a plain
+     * {@link FileChannel} read fails with {@link java.nio.channels.ClosedByInterruptException}, so
+     * that a sandbox closed by a thread being stopped (an executor's {@code shutdownNow()}) could
+     * not read its cgroup files and left its cgroups behind.
      */
     static String readSmall(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer buf = ByteBuffer.allocate(4096);
-            while (ch.read(buf) >= 0) {
-                if (!buf.hasRemaining()) {
-                    buf = ByteBuffer.allocate(buf.capacity() * 2).put(buf.flip());
-                }
-            }
-            return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8);
-        }
+        return Files.readString(file);
     }
 
     /** The file's content, or empty when it does not exist (kernel too old, controller off). */
@@ -149,6 +143,9 @@ public final class CgroupFs {
      */
     public static void write(Path file, String value, String controller, Function<String, Optional<String>> advice)
             throws CgroupException {
+        // a FileChannel of an interrupted thread fails at once (ClosedByInterruptException); a
+        // sandbox closed by a thread being stopped must still kill and remove what it made
+        boolean interrupted = Thread.interrupted();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ByteBuffer buf = ByteBuffer.wrap(value.getBytes(StandardCharsets.UTF_8));
             ch.write(buf);
@@ -163,6 +160,10 @@ public final class CgroupFs {
             Optional<String> what = advice.apply(errnoOf(e).split(" ")[0]);
             throw what.isEmpty() ? f : new CgroupException(f.getMessage() + ": the kernel rejected the value; "
                     + what.get(), controller, file, value, e);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -322,8 +322,8 @@ class JudgeScaleIT {
             assertThat(status(slow)).contains("\"state\":\"QUEUED\"", "\"attempts\":0").doesNotContain("verdict");
         }
         workers.awaitNothingLeft(30);
-        assertThat(workers.processesLeft()).isEmpty();
-        assertThat(workers.cgroupsLeft()).isEmpty();
+        assertThat(workers.processesLeft()).as(w.logText()).isEmpty();
+        assertThat(workers.cgroupsLeft()).as(w.logText()).isEmpty();
     }
 
     private void awaitLeased(Connection db, UUID token, Workers.Worker w) throws Exception {
