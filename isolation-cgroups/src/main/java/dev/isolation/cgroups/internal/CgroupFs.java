@@ -50,30 +50,24 @@ public final class CgroupFs {
     private CgroupFs() {
     }
 
-    /** The file's content without the trailing newline. */
+    /**
+     * The file's content without the trailing newline. {@link Files#readString} also on an
+     * interrupted thread (a sandbox closed by a thread being stopped must still read its cgroup
+     * files): it reads through a channel the JDK makes uninterruptible, where a plain {@link
+     * FileChannel} fails with {@link java.nio.channels.ClosedByInterruptException}.
+     */
     public static String read(Path file, String controller) throws CgroupException {
         try {
-            return readSmall(file).strip();
+            return Files.readString(file).strip();
         } catch (IOException e) {
             throw failure("read", null, file, controller, e);
         }
     }
 
-    /**
-     * A small file's whole content, UTF-8, read also by an interrupted thread: {@link
-     * Files#readString} reads through a channel the JDK makes uninterruptible, where a plain
-     * {@link FileChannel} read fails with {@link java.nio.channels.ClosedByInterruptException}, so
-     * that a sandbox closed by a thread being stopped (an executor's {@code shutdownNow()}) could
-     * not read its cgroup files and left its cgroups behind.
-     */
-    static String readSmall(Path file) throws IOException {
-        return Files.readString(file);
-    }
-
     /** The file's content, or empty when it does not exist (kernel too old, controller off). */
     public static Optional<String> readIfExists(Path file, String controller) throws CgroupException {
         try {
-            return Optional.of(readSmall(file).strip());
+            return Optional.of(Files.readString(file).strip());
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
